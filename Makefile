@@ -1,0 +1,57 @@
+# chatconsent: the obvious targets. `make run` and `make test` work on a fresh machine (Python 3.11+).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SAM_VENV := .venv-sam
+export PYTHONPATH := layers/chatconsent:.
+
+.PHONY: run test lint format typecheck validate build notices openapi events bench clean
+
+$(VENV)/.installed: requirements-dev.txt layers/chatconsent/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+run: $(VENV)/.installed  ## start the whole API on http://127.0.0.1:3000 (embedded backend)
+	$(PY) -m localrun.server
+
+test: $(VENV)/.installed  ## the test suite
+	$(PY) -m pytest
+
+lint: $(VENV)/.installed  ## ruff, mypy and cfn-lint
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	for handler in functions/*/handler.py; do $(VENV)/bin/mypy $$handler || exit 1; done
+	$(VENV)/bin/cfn-lint template.yaml
+
+format: $(VENV)/.installed
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+notices: $(VENV)/.installed  ## publish the configured notice version (immutable once published)
+	$(PY) tools/publish_notices.py
+
+openapi: $(VENV)/.installed  ## regenerate openapi.json from the handlers' models
+	$(PY) tools/openapi.py --write
+
+events: $(VENV)/.installed  ## regenerate the signed sample events under events/
+	$(PY) tools/make_events.py
+
+bench: $(VENV)/.installed  ## cold start and DynamoDB requests per message
+	$(PY) bench/run.py
+
+$(SAM_VENV)/.installed:
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet aws-sam-cli
+	touch $@
+
+validate: $(SAM_VENV)/.installed $(VENV)/.installed  ## sam validate --lint and cfn-lint
+	$(VENV)/bin/cfn-lint template.yaml
+	$(SAM_VENV)/bin/sam validate --lint --region eu-central-1
+
+build: $(SAM_VENV)/.installed  ## sam build (needs a python3.12 interpreter on PATH)
+	$(SAM_VENV)/bin/sam build
+
+clean:
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Messenger channels behind one interface: verify a request, parse it, send text/buttons/templates."""

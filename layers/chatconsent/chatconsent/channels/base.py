@@ -1,0 +1,80 @@
+"""The channel interface every messenger fits (WhatsApp, Apple Messages for Business, Telegram, SMS).
+
+A channel verifies a webhook on its raw bytes, parses it into normalised events and sends
+messages. Events keep identifiers and text out of their ``repr`` so they cannot reach a log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+
+class ChannelError(RuntimeError):
+    """A provider call failed. Messages never contain identifiers or message text."""
+
+
+class MalformedPayload(ValueError):
+    """The (authentic) webhook body does not have the provider's shape."""
+
+
+class InboundKind(StrEnum):
+    TEXT = "text"
+    BUTTON = "button"
+    MEDIA = "media"
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    channel: str
+    sender: str = field(repr=False)
+    message_id: str = field(repr=False)
+    timestamp: int
+    kind: InboundKind
+    text: str | None = field(default=None, repr=False)
+    button_id: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    channel: str
+    recipient: str = field(repr=False)
+    message_id: str = field(repr=False)
+    status: str
+    timestamp: int
+
+
+@dataclass(frozen=True)
+class ParsedWebhook:
+    messages: tuple[InboundMessage, ...] = ()
+    statuses: tuple[StatusUpdate, ...] = ()
+    skipped: int = 0
+
+
+@dataclass(frozen=True)
+class Button:
+    id: str
+    title: str
+
+
+class MessageSender(Protocol):
+    """Delivers a provider payload and returns the provider's message id."""
+
+    def deliver(self, channel: str, recipient: str, payload: Mapping[str, object]) -> str: ...
+
+
+class Channel(Protocol):
+    name: str
+
+    def verify(self, headers: Mapping[str, str], raw_body: bytes) -> bool: ...
+
+    def parse(self, raw_body: bytes) -> ParsedWebhook: ...
+
+    def send_text(self, to: str, text: str) -> str: ...
+
+    def send_buttons(self, to: str, text: str, buttons: Sequence[Button]) -> str: ...
+
+    def send_template(self, to: str, name: str, language: str, parameters: Sequence[str]) -> str: ...

@@ -1,0 +1,238 @@
+"""WhatsApp Cloud API: webhook verification and parsing, and sending through the Graph API.
+
+Webhooks are signed with ``X-Hub-Signature-256: sha256=<hex HMAC-SHA256(app secret, raw body)>``;
+the check runs on the exact bytes received, in constant time, against every live app secret.
+Profile names in ``contacts[]`` are never read (Art. 5(1)(c)).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from chatconsent.channels.base import (
+    Button,
+    ChannelError,
+    InboundKind,
+    InboundMessage,
+    MalformedPayload,
+    MessageSender,
+    ParsedWebhook,
+    StatusUpdate,
+)
+from chatconsent.identity import InvalidIdentifier, normalize_whatsapp_id
+
+SIGNATURE_HEADER = "x-hub-signature-256"
+MAX_BUTTONS = 3
+MAX_BUTTON_TITLE = 20
+MAX_TEXT = 4096
+_MEDIA_TYPES = frozenset({"image", "audio", "video", "document", "sticker"})
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class _Text(_Lenient):
+    body: str = Field(max_length=MAX_TEXT)
+
+
+class _Reply(_Lenient):
+    id: str = Field(max_length=256)
+    title: str = Field(default="", max_length=MAX_TEXT)
+
+
+class _Interactive(_Lenient):
+    type: str
+    button_reply: _Reply | None = None
+    list_reply: _Reply | None = None
+
+
+class _TemplateButton(_Lenient):
+    payload: str = Field(default="", max_length=256)
+    text: str = Field(default="", max_length=MAX_TEXT)
+
+
+class _Message(_Lenient):
+    sender: str = Field(alias="from", max_length=32)
+    id: str = Field(max_length=256)
+    timestamp: int
+    type: str = Field(max_length=32)
+    text: _Text | None = None
+    interactive: _Interactive | None = None
+    button: _TemplateButton | None = None
+
+
+class _Status(_Lenient):
+    id: str = Field(max_length=256)
+    status: str = Field(max_length=32)
+    recipient_id: str = Field(max_length=32)
+    timestamp: int
+
+
+class _Metadata(_Lenient):
+    phone_number_id: str
+
+
+class _Value(_Lenient):
+    metadata: _Metadata | None = None
+    messages: list[_Message] = Field(default_factory=list, max_length=1000)
+    statuses: list[_Status] = Field(default_factory=list, max_length=1000)
+
+
+class _Change(_Lenient):
+    field: str
+    value: _Value
+
+
+class _Entry(_Lenient):
+    id: str
+    changes: list[_Change] = Field(default_factory=list, max_length=1000)
+
+
+class _Payload(_Lenient):
+    object: str
+    entry: list[_Entry] = Field(max_length=1000)
+
+
+def signature_for(secret: bytes, raw_body: bytes) -> str:
+    """The header value Meta would send for ``raw_body`` (also used by tests and the playground)."""
+    return "sha256=" + hmac.new(secret, raw_body, hashlib.sha256).hexdigest()
+
+
+class WhatsAppChannel:
+    name = "whatsapp"
+
+    def __init__(self, app_secrets: Sequence[bytes], phone_number_id: str, sender: MessageSender) -> None:
+        if not app_secrets:
+            raise ValueError("at least one app secret is required")
+        self._secrets = tuple(app_secrets)
+        self._phone_number_id = phone_number_id
+        self._sender = sender
+
+    # -- inbound -------------------------------------------------------------------------------
+
+    def verify(self, headers: Mapping[str, str], raw_body: bytes) -> bool:
+        supplied = next((v for k, v in headers.items() if k.lower() == SIGNATURE_HEADER), "")
+        if not supplied.startswith("sha256="):
+            return False
+        supplied_bytes = supplied.encode("ascii", "replace")
+        matched = False
+        for secret in self._secrets:  # check every secret: the time taken does not tell which one
+            matched |= hmac.compare_digest(signature_for(secret, raw_body).encode("ascii"), supplied_bytes)
+        return matched
+
+    def parse(self, raw_body: bytes) -> ParsedWebhook:
+        """Every message and status of a (possibly batched) payload, for our phone number only."""
+        try:
+            payload = _Payload.model_validate_json(raw_body)
+        except ValidationError as error:
+            raise MalformedPayload(f"not a WhatsApp webhook payload ({error.error_count()} problems)") from None
+        if payload.object != "whatsapp_business_account":
+            raise MalformedPayload("not a WhatsApp Business Account webhook")
+        messages: list[InboundMessage] = []
+        statuses: list[StatusUpdate] = []
+        skipped = 0
+        for entry in payload.entry:
+            for change in entry.changes:
+                value = change.value
+                if change.field != "messages" or (
+                    value.metadata and value.metadata.phone_number_id != self._phone_number_id
+                ):
+                    skipped += len(value.messages) + len(value.statuses) or 1
+                    continue
+                for message in value.messages:
+                    parsed = self._message(message)
+                    if parsed is None:
+                        skipped += 1
+                    else:
+                        messages.append(parsed)
+                for status in value.statuses:
+                    try:
+                        recipient = normalize_whatsapp_id(status.recipient_id)
+                    except InvalidIdentifier:
+                        skipped += 1
+                        continue
+                    statuses.append(StatusUpdate(self.name, recipient, status.id, status.status, status.timestamp))
+        return ParsedWebhook(tuple(messages), tuple(statuses), skipped)
+
+    def _message(self, message: _Message) -> InboundMessage | None:
+        try:
+            sender = normalize_whatsapp_id(message.sender)
+        except InvalidIdentifier:
+            return None
+        kind, text, button_id = InboundKind.OTHER, None, None
+        if message.type == "text" and message.text:
+            kind, text = InboundKind.TEXT, message.text.body
+        elif message.type == "interactive" and message.interactive:
+            reply = message.interactive.button_reply or message.interactive.list_reply
+            if reply:
+                kind, text, button_id = InboundKind.BUTTON, reply.title, reply.id
+        elif message.type == "button" and message.button:
+            kind, text, button_id = InboundKind.BUTTON, message.button.text, message.button.payload or None
+        elif message.type in _MEDIA_TYPES:
+            kind = InboundKind.MEDIA
+        return InboundMessage(self.name, sender, message.id, message.timestamp, kind, text, button_id)
+
+    # -- outbound ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _to(number: str) -> str:
+        return number.lstrip("+")
+
+    def _send(self, to: str, body: dict[str, Any]) -> str:
+        payload = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": self._to(to), **body}
+        return self._sender.deliver(self.name, to, payload)
+
+    def send_text(self, to: str, text: str) -> str:
+        return self._send(to, {"type": "text", "text": {"preview_url": False, "body": text[:MAX_TEXT]}})
+
+    def send_buttons(self, to: str, text: str, buttons: Sequence[Button]) -> str:
+        if not 1 <= len(buttons) <= MAX_BUTTONS:
+            raise ValueError("WhatsApp reply buttons: 1 to 3")
+        if any(len(b.title) > MAX_BUTTON_TITLE for b in buttons):
+            raise ValueError("WhatsApp reply button titles: at most 20 characters")
+        action = {"buttons": [{"type": "reply", "reply": {"id": b.id, "title": b.title}} for b in buttons]}
+        interactive = {"type": "button", "body": {"text": text[:1024]}, "action": action}
+        return self._send(to, {"type": "interactive", "interactive": interactive})
+
+    def send_template(self, to: str, name: str, language: str, parameters: Sequence[str]) -> str:
+        template: dict[str, Any] = {"name": name, "language": {"code": language}}
+        if parameters:
+            template["components"] = [{"type": "body", "parameters": [{"type": "text", "text": p} for p in parameters]}]
+        return self._send(to, {"type": "template", "template": template})
+
+
+class GraphApiSender:
+    """Sends through the WhatsApp Cloud API (``POST /<version>/<phone-number-id>/messages``)."""
+
+    def __init__(self, access_token: str, phone_number_id: str, api_version: str, timeout: float = 5.0) -> None:
+        self._url = f"https://graph.facebook.com/{api_version}/{phone_number_id}/messages"
+        self._token = access_token
+        self._timeout = timeout
+
+    def deliver(self, channel: str, recipient: str, payload: Mapping[str, object]) -> str:
+        request = urllib.request.Request(  # noqa: S310 (fixed https URL)
+            self._url,
+            data=json.dumps(payload).encode("utf-8"),
+            headers={"Authorization": f"Bearer {self._token}", "Content-Type": "application/json"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310
+                body = json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            raise ChannelError(f"WhatsApp API answered {error.code}") from None
+        except (urllib.error.URLError, TimeoutError, ValueError):
+            raise ChannelError("WhatsApp API unreachable or answered garbage") from None
+        try:
+            return str(body["messages"][0]["id"])
+        except (KeyError, IndexError, TypeError):
+            raise ChannelError("WhatsApp API response without a message id") from None

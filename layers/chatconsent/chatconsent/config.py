@@ -1,0 +1,159 @@
+"""The business's configuration: identity, purposes, channels, retention plan, limits.
+
+One validated document is the single source for the notice, the retention plan and the limits.
+It ships as ``default_config.json`` and can be replaced by a file named in ``CHATCONSENT_CONFIG``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+
+Language = Literal["de", "en", "it"]
+LANGUAGES: tuple[Language, ...] = ("de", "en", "it")
+ChannelName = Literal["whatsapp"]
+
+DEFAULT_CONFIG_PATH = Path(__file__).with_name("default_config.json")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Localized = dict[Language, str]
+
+
+class Contact(_Strict):
+    name: str
+    address: str
+    email: str
+    website: HttpUrl | None = None
+
+
+class Authority(_Strict):
+    name: str
+    website: HttpUrl
+
+
+class Purpose(_Strict):
+    """A processing purpose the person ticks separately (Planet49: one box each)."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]{1,31}$")
+    legal_basis: Literal["consent", "explicit_consent"]
+    special_category: bool = False
+    title: Localized
+    description: Localized
+
+    @model_validator(mode="after")
+    def _explicit_for_special(self) -> Purpose:
+        if self.special_category and self.legal_basis != "explicit_consent":
+            raise ValueError(f"purpose {self.id}: special categories need explicit_consent (Art. 9)")
+        return self
+
+
+class Recipient(_Strict):
+    name: str
+    role: Localized
+    country: str
+    transfer_basis: Localized | None = None
+
+
+class RetentionClassConfig(_Strict):
+    period: timedelta
+    starts: Literal[
+        "creation",
+        "last_contact",
+        "receipt",
+        "last_consent_event",
+        "withdrawal",
+        "window_start",
+    ]
+    description: Localized
+
+    @field_validator("period")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("retention period must be positive")
+        return value
+
+
+class WhatsAppConfig(_Strict):
+    enabled: bool = True
+    display_number: str = Field(description="The business's WhatsApp number in E.164 (public).")
+    phone_number_id: str
+    api_version: str = "v21.0"
+    provider: str = "Meta Platforms Ireland Ltd."
+
+
+class ChannelsConfig(_Strict):
+    whatsapp: WhatsAppConfig
+
+
+class Limits(_Strict):
+    optin_per_ip_per_hour: int = Field(default=10, ge=1)
+    info_replies_per_day: int = Field(default=1, ge=0)
+    max_webhook_bytes: int = Field(default=262_144, ge=1024, le=6_000_000)
+    max_api_body_bytes: int = Field(default=16_384, ge=256, le=1_000_000)
+
+
+class BusinessConfig(_Strict):
+    notice_version: str = Field(pattern=r"^[0-9A-Za-z.\-]{1,32}$")
+    default_language: Language = "en"
+    controller: Contact
+    dpo: Contact
+    supervisory_authority: Authority
+    public_base_url: HttpUrl = Field(description="Where the widget and notices are reachable.")
+    purposes: tuple[Purpose, ...]
+    recipients: tuple[Recipient, ...]
+    retention: dict[str, RetentionClassConfig]
+    consent_validity: timedelta = Field(
+        default=timedelta(days=730),
+        description="An active consent lapses after this long without renewal.",
+    )
+    channels: ChannelsConfig
+    limits: Limits = Limits()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> BusinessConfig:
+        ids = [p.id for p in self.purposes]
+        if len(ids) != len(set(ids)):
+            raise ValueError("purpose ids must be unique")
+        if not ids:
+            raise ValueError("at least one purpose is required")
+        from chatconsent.retention import REQUIRED_CLASSES
+
+        missing = sorted(REQUIRED_CLASSES - self.retention.keys())
+        if missing:
+            raise ValueError(f"retention plan lacks classes: {', '.join(missing)}")
+        return self
+
+    def purpose(self, purpose_id: str) -> Purpose:
+        for purpose in self.purposes:
+            if purpose.id == purpose_id:
+                return purpose
+        raise KeyError(purpose_id)
+
+    @property
+    def purpose_ids(self) -> tuple[str, ...]:
+        return tuple(p.id for p in self.purposes)
+
+    def notice_url(self, language: str) -> str:
+        return f"{str(self.public_base_url).rstrip('/')}/notices/{language}"
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> BusinessConfig:
+    """Read and validate a configuration file; invalid configuration fails at start-up."""
+    source = Path(path) if path else DEFAULT_CONFIG_PATH
+    return BusinessConfig.model_validate(json.loads(source.read_text(encoding="utf-8")))
+
+
+@lru_cache(maxsize=1)
+def current_config() -> BusinessConfig:
+    return load_config(os.environ.get("CHATCONSENT_CONFIG") or None)

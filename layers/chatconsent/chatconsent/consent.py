@@ -1,0 +1,90 @@
+"""The consent state machine per subject and purpose.
+
+``none → pending → active → withdrawn``; ``pending → expired`` when the request is not confirmed
+in time, and ``pending → none`` when the person declines. Transitions are applied by the store as
+conditional writes, so two webhooks racing each other cannot both win.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from chatconsent.ledger import LedgerHead
+
+
+class ConsentState(StrEnum):
+    NONE = "none"
+    PENDING = "pending"
+    ACTIVE = "active"
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"
+
+
+TRANSITIONS: dict[ConsentState, frozenset[ConsentState]] = {
+    ConsentState.NONE: frozenset({ConsentState.PENDING}),
+    ConsentState.PENDING: frozenset(
+        {ConsentState.ACTIVE, ConsentState.EXPIRED, ConsentState.NONE, ConsentState.WITHDRAWN}
+    ),
+    ConsentState.ACTIVE: frozenset({ConsentState.WITHDRAWN, ConsentState.EXPIRED}),
+    ConsentState.WITHDRAWN: frozenset({ConsentState.PENDING}),
+    ConsentState.EXPIRED: frozenset({ConsentState.PENDING}),
+}
+
+
+class InvalidTransition(ValueError):
+    pass
+
+
+def check_transition(current: ConsentState, target: ConsentState) -> None:
+    if target not in TRANSITIONS[current]:
+        raise InvalidTransition(f"{current.value} → {target.value} is not allowed")
+
+
+@dataclass(frozen=True)
+class ConsentRecord:
+    purpose: str
+    state: ConsentState
+    rev: int
+    request_id: str
+    updated_at: int
+    expires_at: int
+    notice_version: str = ""
+    notice_language: str = ""
+
+
+@dataclass(frozen=True)
+class PendingConfirmation:
+    """A request bound to the person who sent its code, awaiting their yes or no."""
+
+    request_id: str
+    code_hash: str
+    channel: str
+    purposes: tuple[str, ...]
+    language: str
+    notice_version: str
+    notice_sha256: str
+    code_message: str
+    bound_at: int
+    expires_at: int
+
+
+@dataclass(frozen=True)
+class SubjectState:
+    """Everything the inbound path needs about one subject, read in a single query."""
+
+    consents: dict[str, ConsentRecord] = field(default_factory=dict)
+    pending: PendingConfirmation | None = None
+    ledger_head: LedgerHead | None = None
+
+    def state_of(self, purpose: str) -> ConsentState:
+        record = self.consents.get(purpose)
+        return record.state if record else ConsentState.NONE
+
+    @property
+    def active_purposes(self) -> tuple[str, ...]:
+        return tuple(p for p, r in self.consents.items() if r.state is ConsentState.ACTIVE)
+
+    @property
+    def is_known(self) -> bool:
+        return bool(self.active_purposes) or self.pending is not None

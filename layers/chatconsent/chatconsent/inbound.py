@@ -1,0 +1,276 @@
+"""Chat-started double opt-in, step two and three, and everything else a webhook delivers.
+
+A message carrying a valid code binds its sender to the pending request and gets a yes/no
+question; "yes" activates the consent and appends the proof to the ledger; "no" discards the
+request. Each state change and its dedupe record commit in one transaction, so a replayed or
+concurrently delivered webhook has no second effect. Unknown senders get at most one short
+information reply a day, and nothing is stored about them but the dedupe record and the counter.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from enum import StrEnum
+
+import phonenumbers
+
+from chatconsent.channels.base import (
+    Button,
+    Channel,
+    ChannelError,
+    InboundKind,
+    InboundMessage,
+    ParsedWebhook,
+    StatusUpdate,
+)
+from chatconsent.clock import Clock
+from chatconsent.config import BusinessConfig
+from chatconsent.consent import ConsentState, SubjectState
+from chatconsent.identity import Pseudonymizer
+from chatconsent.keywords import NO, YES, is_single_word
+from chatconsent.ledger import ConsentFact, LedgerEvent, chain
+from chatconsent.optin import code_hash, find_code
+from chatconsent.replies import Replies
+from chatconsent.store import STATUS_RANK, ChatconsentTable, Conflict, Replay, retry_on_conflict
+
+BUTTON_YES = "optin:yes:"
+BUTTON_NO = "optin:no:"
+_LANGUAGE_BY_REGION = {"DE": "de", "AT": "de", "LI": "de", "IT": "it", "SM": "it", "VA": "it"}
+
+
+class Outcome(StrEnum):
+    REPLAY = "replay"
+    CODE_BOUND = "code_bound"
+    CODE_REPEATED = "code_repeated"
+    CODE_REJECTED = "code_rejected"
+    ALREADY_ACTIVE = "already_active"
+    CONSENT_ACTIVATED = "consent_activated"
+    CONSENT_DECLINED = "consent_declined"
+    STALE_ANSWER = "stale_answer"
+    REMINDED = "reminded"
+    ACCEPTED = "accepted"
+    INFO_REPLIED = "info_replied"
+    INFO_SUPPRESSED = "info_suppressed"
+    STATUS_UPDATED = "status_updated"
+    STATUS_IGNORED = "status_ignored"
+    SEND_FAILED = "send_failed"
+
+
+def language_for(identifier: str, default: str) -> str:
+    """A reply language for someone we know nothing about, from their number's country."""
+    try:
+        region = phonenumbers.region_code_for_number(phonenumbers.parse(identifier))
+    except phonenumbers.NumberParseException:
+        return default
+    return _LANGUAGE_BY_REGION.get(region or "", default)
+
+
+class InboundService:
+    def __init__(
+        self,
+        table: ChatconsentTable,
+        pseudonymizer: Pseudonymizer,
+        channel: Channel,
+        config: BusinessConfig,
+        clock: Clock,
+        new_ledger_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+    ) -> None:
+        self._table = table
+        self._pseudonymizer = pseudonymizer
+        self._channel = channel
+        self._config = config
+        self._clock = clock
+        self._replies = Replies(config)
+        self._new_ledger_id = new_ledger_id
+
+    def handle(self, parsed: ParsedWebhook) -> list[Outcome]:
+        """Every message and status of a batched webhook, in order."""
+        outcomes = [self.handle_message(message) for message in parsed.messages]
+        outcomes += [self.handle_status(status) for status in parsed.statuses]
+        return outcomes
+
+    # -- messages ------------------------------------------------------------------------------
+
+    def handle_message(self, message: InboundMessage) -> Outcome:
+        subject = self._pseudonymizer.subject(message.channel, message.sender)
+        message_hash = self._pseudonymizer.message(message.channel, message.message_id)
+        code = find_code(message.text) if message.kind is InboundKind.TEXT and message.text else None
+        if code:
+            return self._code(message, subject, message_hash, code)
+
+        state = self._table.subject_state(subject)
+        answer = self._answer(message, state)
+        if answer is True:
+            return self._activate(message, subject, message_hash, state)
+        if answer is False:
+            return self._decline(message, subject, message_hash, state)
+
+        if not self._table.mark_processed(message_hash):
+            return Outcome.REPLAY
+        if state.pending is not None:
+            return self._reply(message, subject, "answer_buttons", state.pending.language, Outcome.REMINDED)
+        if state.active_purposes:
+            return Outcome.ACCEPTED
+        return self._info(message, subject)
+
+    def _answer(self, message: InboundMessage, state: SubjectState) -> bool | None:
+        """True/False for a yes/no to the subject's pending request, None for anything else."""
+        pending = state.pending
+        if pending is None:
+            return None
+        if message.kind is InboundKind.BUTTON and message.button_id:
+            if message.button_id == BUTTON_YES + pending.request_id:
+                return True
+            if message.button_id == BUTTON_NO + pending.request_id:
+                return False
+            return None
+        if message.kind is InboundKind.TEXT and message.text:
+            if is_single_word(message.text, YES):
+                return True
+            if is_single_word(message.text, NO):
+                return False
+        return None
+
+    def _code(self, message: InboundMessage, subject: str, message_hash: str, code: str) -> Outcome:
+        request = self._table.optin_request(code_hash(code))
+        if request is not None and request.status == "bound" and request.subject == subject:
+            # The person sent their code again: ask again, change nothing.
+            if not self._table.mark_processed(message_hash):
+                return Outcome.REPLAY
+            state = self._table.subject_state(subject)
+            if state.pending is None or state.pending.request_id != request.request_id:
+                return Outcome.CODE_REJECTED
+            self._ask(message, subject, request.request_id, request.purposes, request.language)
+            return Outcome.CODE_REPEATED
+        if request is None or request.status != "pending" or request.channel != message.channel:
+            if not self._table.mark_processed(message_hash):
+                return Outcome.REPLAY
+            self._info(message, subject)
+            return Outcome.CODE_REJECTED
+
+        purposes = list(request.purposes)
+        while True:
+            try:
+                self._table.bind_request(request, subject, purposes, message_hash, message_hash)
+                break
+            except Replay:
+                return Outcome.REPLAY
+            except Conflict as conflict:
+                active = {label.split(":", 1)[1] for label in conflict.failed if label.startswith("consent:")}
+                if not active or "request" in conflict.failed:
+                    # Used, expired or taken by someone else a moment ago: nothing changes.
+                    if not self._table.mark_processed(message_hash):
+                        return Outcome.REPLAY
+                    return Outcome.CODE_REJECTED
+                purposes = [p for p in purposes if p not in active]
+                if not purposes:
+                    if not self._table.mark_processed(message_hash):
+                        return Outcome.REPLAY
+                    return self._reply(message, subject, "already_active", request.language, Outcome.ALREADY_ACTIVE)
+        return self._ask(message, subject, request.request_id, tuple(purposes), request.language)
+
+    def _ask(
+        self, message: InboundMessage, subject: str, request_id: str, purposes: tuple[str, ...], language: str
+    ) -> Outcome:
+        text = self._replies.text("confirm_question", language, purposes=self._replies.purposes(purposes, language))
+        buttons = [
+            Button(BUTTON_YES + request_id, self._replies.text("button_yes", language)),
+            Button(BUTTON_NO + request_id, self._replies.text("button_no", language)),
+        ]
+        try:
+            sent = self._channel.send_buttons(message.sender, text, buttons)
+        except ChannelError:
+            return Outcome.SEND_FAILED
+        self._table.record_outbound(
+            subject, self._pseudonymizer.message(message.channel, sent), "confirmation_question"
+        )
+        return Outcome.CODE_BOUND
+
+    def _activate(self, message: InboundMessage, subject: str, message_hash: str, state: SubjectState) -> Outcome:
+        assert state.pending is not None
+        request_id = state.pending.request_id
+        for attempt in retry_on_conflict():
+            if attempt:
+                state = self._table.subject_state(subject)
+            pending = state.pending
+            confirmable = (
+                pending is not None
+                and pending.request_id == request_id
+                and all(
+                    state.state_of(p) is ConsentState.PENDING and state.consents[p].request_id == request_id
+                    for p in pending.purposes
+                )
+            )
+            if not confirmable or pending is None:
+                # Withdrawn, declined or expired in the meantime: the answer changes nothing.
+                return Outcome.STALE_ANSWER if self._table.mark_processed(message_hash) else Outcome.REPLAY
+            facts = [
+                ConsentFact(
+                    event=LedgerEvent.CONSENT_GIVEN,
+                    purpose=purpose,
+                    legal_basis=self._config.purpose(purpose).legal_basis,
+                    notice_version=pending.notice_version,
+                    notice_language=pending.language,
+                    notice_sha256=pending.notice_sha256,
+                    channel=pending.channel,
+                    request_id=pending.request_id,
+                    evidence={
+                        "code_message": pending.code_message,
+                        "code_received_at": str(pending.bound_at),
+                        "confirmation_message": message_hash,
+                        "confirmation_method": "button" if message.kind is InboundKind.BUTTON else "text",
+                    },
+                )
+                for purpose in pending.purposes
+            ]
+            entries, new_head = chain(state.ledger_head, self._new_ledger_id(), int(self._clock()), facts)
+            try:
+                self._table.activate(
+                    subject, pending, state.consents, state.ledger_head, new_head, entries, message_hash
+                )
+            except Replay:
+                return Outcome.REPLAY
+            except Conflict:
+                continue
+            return self._reply(message, subject, "activated", pending.language, Outcome.CONSENT_ACTIVATED)
+        raise Conflict(["activation_retries_exhausted"])
+
+    def _decline(self, message: InboundMessage, subject: str, message_hash: str, state: SubjectState) -> Outcome:
+        pending = state.pending
+        assert pending is not None
+        try:
+            self._table.decline(subject, pending, state.consents, message_hash)
+        except Replay:
+            return Outcome.REPLAY
+        except Conflict:
+            return Outcome.STALE_ANSWER if self._table.mark_processed(message_hash) else Outcome.REPLAY
+        return self._reply(message, subject, "declined", pending.language, Outcome.CONSENT_DECLINED, record=False)
+
+    def _info(self, message: InboundMessage, subject: str) -> Outcome:
+        limit = self._config.limits.info_replies_per_day
+        if limit == 0 or not self._table.consume_rate("info-reply", subject, 86_400, limit):
+            return Outcome.INFO_SUPPRESSED
+        language = language_for(message.sender, self._config.default_language)
+        return self._reply(message, subject, "info", language, Outcome.INFO_REPLIED, record=False)
+
+    def _reply(
+        self, message: InboundMessage, subject: str, key: str, language: str, outcome: Outcome, record: bool = True
+    ) -> Outcome:
+        try:
+            sent = self._channel.send_text(message.sender, self._replies.text(key, language))
+        except ChannelError:
+            return Outcome.SEND_FAILED
+        if record:
+            self._table.record_outbound(subject, self._pseudonymizer.message(message.channel, sent), key)
+        return outcome
+
+    # -- statuses ------------------------------------------------------------------------------
+
+    def handle_status(self, status: StatusUpdate) -> Outcome:
+        if status.status not in STATUS_RANK:
+            return Outcome.STATUS_IGNORED
+        subject = self._pseudonymizer.subject(status.channel, status.recipient)
+        message_hash = self._pseudonymizer.message(status.channel, status.message_id)
+        updated = self._table.update_outbound_status(subject, message_hash, status.status)
+        return Outcome.STATUS_UPDATED if updated else Outcome.STATUS_IGNORED

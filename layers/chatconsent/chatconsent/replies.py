@@ -1,0 +1,72 @@
+"""What the product says in the chat, in it/de/en."""
+
+from __future__ import annotations
+
+from chatconsent.config import BusinessConfig, Language
+
+_TEXTS: dict[str, dict[Language, str]] = {
+    "prefill": {
+        "en": "Hello! I would like to receive messages from {controller}. My code: {code}",
+        "de": "Hallo! Ich möchte Nachrichten von {controller} erhalten. Mein Code: {code}",
+        "it": "Ciao! Desidero ricevere messaggi da {controller}. Il mio codice: {code}",
+    },
+    "confirm_question": {
+        "en": "Please confirm: may {controller} message you here for: {purposes}? Privacy notice: {notice_url}",
+        "de": "Bitte bestätigen Sie: Darf {controller} Ihnen hier schreiben für: {purposes}? "
+        "Datenschutzhinweise: {notice_url}",
+        "it": "Confermi: {controller} può scriverle qui per: {purposes}? Informativa privacy: {notice_url}",
+    },
+    "button_yes": {"en": "Yes, I agree", "de": "Ja, einverstanden", "it": "Sì, acconsento"},
+    "button_no": {"en": "No", "de": "Nein", "it": "No"},
+    "activated": {
+        "en": "Thank you, your consent is recorded. Write STOP at any time to withdraw it.",
+        "de": "Danke, Ihre Einwilligung ist erfasst. Schreiben Sie jederzeit STOPP, um sie zu widerrufen.",
+        "it": "Grazie, il suo consenso è registrato. Scriva STOP in qualsiasi momento per revocarlo.",
+    },
+    "declined": {
+        "en": "All right: we will not message you, and your request has been discarded.",
+        "de": "In Ordnung: Wir schreiben Ihnen nicht, Ihre Anfrage wurde verworfen.",
+        "it": "Va bene: non le scriveremo e la sua richiesta è stata eliminata.",
+    },
+    "already_active": {
+        "en": "You have already agreed to this. Write STOP at any time to withdraw.",
+        "de": "Sie haben dem bereits zugestimmt. Schreiben Sie jederzeit STOPP, um zu widerrufen.",
+        "it": "Ha già acconsentito. Scriva STOP in qualsiasi momento per revocare.",
+    },
+    "answer_buttons": {
+        "en": "Please answer with the buttons above (yes or no).",
+        "de": "Bitte antworten Sie mit den Schaltflächen oben (ja oder nein).",
+        "it": "Risponda con i pulsanti qui sopra (sì o no).",
+    },
+    "info": {
+        "en": "Hello! {controller} can only reply after you opt in here: {widget_url} Privacy notice: {notice_url}",
+        "de": "Hallo! {controller} kann erst antworten, nachdem Sie sich hier angemeldet haben: "
+        "{widget_url} Datenschutzhinweise: {notice_url}",
+        "it": "Ciao! {controller} può rispondere solo dopo la sua iscrizione qui: {widget_url} "
+        "Informativa privacy: {notice_url}",
+    },
+}
+
+
+class Replies:
+    def __init__(self, config: BusinessConfig) -> None:
+        self._config = config
+
+    def language(self, language: str | None) -> Language:
+        if language in ("de", "en", "it"):
+            return language  # type: ignore[return-value]
+        return self._config.default_language
+
+    def text(self, key: str, language: str | None, **values: str) -> str:
+        lang = self.language(language)
+        base = str(self._config.public_base_url).rstrip("/")
+        return _TEXTS[key][lang].format(
+            controller=self._config.controller.name,
+            notice_url=self._config.notice_url(lang),
+            widget_url=f"{base}/widget",
+            **values,
+        )
+
+    def purposes(self, purpose_ids: tuple[str, ...] | list[str], language: str | None) -> str:
+        lang = self.language(language)
+        return ", ".join(self._config.purpose(p).title[lang] for p in purpose_ids)

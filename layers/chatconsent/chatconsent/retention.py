@@ -1,0 +1,60 @@
+"""The retention plan: every stored item has a class, a start event and an expiry.
+
+Reads ignore what has expired; a scheduled purge deletes it; DynamoDB TTL is only the backstop.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from chatconsent.config import BusinessConfig, RetentionClassConfig
+
+
+class RetentionClass(StrEnum):
+    PENDING_OPTIN_CHAT = "pending_optin_chat"
+    PENDING_OPTIN_LINK = "pending_optin_link"
+    CONVERSATION = "conversation"
+    SPECIAL_CATEGORY = "special_category"
+    SPECIAL_QUARANTINE = "special_quarantine"
+    CONSENT_LEDGER = "consent_ledger"
+    SUPPRESSION = "suppression"
+    WEBHOOK_DEDUPE = "webhook_dedupe"
+    RATE_LIMIT = "rate_limit"
+
+
+REQUIRED_CLASSES = frozenset(c.value for c in RetentionClass)
+
+
+@dataclass(frozen=True)
+class RetentionPlan:
+    classes: dict[str, RetentionClassConfig]
+    consent_validity: timedelta
+
+    @classmethod
+    def from_config(cls, config: BusinessConfig) -> RetentionPlan:
+        return cls(classes=dict(config.retention), consent_validity=config.consent_validity)
+
+    def period(self, retention_class: RetentionClass) -> timedelta:
+        return self.classes[retention_class.value].period
+
+    def expires_at(self, retention_class: RetentionClass, start: float) -> int:
+        """Epoch seconds after which an item of this class, started at ``start``, must be gone."""
+        return math.ceil(start + self.period(retention_class).total_seconds())
+
+    def consent_record_expires_at(self, event_time: float) -> int:
+        """Consent records are proof: kept for the ledger period after the consent can last end.
+
+        A consent event at ``event_time`` belongs to a consent that ends (withdrawal, lapse) at the
+        latest ``consent_validity`` later, so its record outlives that end by the ledger period.
+        """
+        horizon = self.consent_validity.total_seconds()
+        return self.expires_at(RetentionClass.CONSENT_LEDGER, event_time + horizon)
+
+    @staticmethod
+    def is_live(expires_at: int | float | None, now: float) -> bool:
+        return expires_at is not None and now < float(expires_at)

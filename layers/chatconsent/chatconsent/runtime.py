@@ -1,0 +1,121 @@
+"""Wiring for one container: configuration, clients and services, built once and reused.
+
+Reads its settings from the environment the template sets:
+``TABLE_NAME``, ``SECRETS_PATH`` (SSM path of the SecureStrings) and ``CHANNEL_SENDER``
+(``graph`` to call the WhatsApp Cloud API, ``outbox`` to record messages locally).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from chatconsent.clock import Clock, system_clock
+from chatconsent.config import BusinessConfig, current_config
+
+if TYPE_CHECKING:
+    from chatconsent.channels.outbox import Outbox
+    from chatconsent.channels.whatsapp import WhatsAppChannel
+    from chatconsent.identity import Pseudonymizer
+    from chatconsent.inbound import InboundService
+    from chatconsent.notices import NoticeRegistry
+    from chatconsent.optin import OptInService
+    from chatconsent.secrets import Secrets
+    from chatconsent.store import ChatconsentTable
+
+_LOCAL_OUTBOX: Outbox | None = None
+
+
+def local_outbox() -> Outbox:
+    """The process-wide outbox used when ``CHANNEL_SENDER=outbox``."""
+    global _LOCAL_OUTBOX
+    if _LOCAL_OUTBOX is None:
+        from chatconsent.channels.outbox import Outbox
+
+        _LOCAL_OUTBOX = Outbox()
+    return _LOCAL_OUTBOX
+
+
+class Runtime:
+    SECRETS_MAX_AGE = 300
+
+    def __init__(
+        self,
+        environ: Mapping[str, str] | None = None,
+        clock: Clock = system_clock,
+        dynamodb: Any = None,
+        config: BusinessConfig | None = None,
+    ) -> None:
+        self.environ = dict(os.environ if environ is None else environ)
+        self.clock = clock
+        self._config = config
+        self._secrets: tuple[float, Secrets] | None = None
+        if dynamodb is None:
+            import boto3
+
+            dynamodb = boto3.client("dynamodb")
+        self.dynamodb = dynamodb
+
+    @cached_property
+    def config(self) -> BusinessConfig:
+        return self._config or current_config()
+
+    @property
+    def secrets(self) -> Secrets:
+        """Fetched on first use and refreshed after ``SECRETS_MAX_AGE`` (rotation without redeploy)."""
+        now = time.monotonic()
+        if self._secrets is None or now - self._secrets[0] > self.SECRETS_MAX_AGE:
+            from chatconsent.secrets import load_secrets
+
+            self._secrets = (now, load_secrets(self.environ["SECRETS_PATH"], self.SECRETS_MAX_AGE))
+        return self._secrets[1]
+
+    @cached_property
+    def table(self) -> ChatconsentTable:
+        from chatconsent.retention import RetentionPlan
+        from chatconsent.store import ChatconsentTable
+
+        plan = RetentionPlan.from_config(self.config)
+        return ChatconsentTable(self.dynamodb, self.environ["TABLE_NAME"], plan, self.clock)
+
+    @property
+    def pseudonymizer(self) -> Pseudonymizer:
+        from chatconsent.identity import Pseudonymizer
+
+        secrets = self.secrets
+        cached = self.__dict__.get("_pseudonymizer")
+        if cached is None or cached[0] is not secrets:
+            cached = (secrets, Pseudonymizer(secrets.pepper))
+            self.__dict__["_pseudonymizer"] = cached
+        return cached[1]
+
+    @cached_property
+    def notices(self) -> NoticeRegistry:
+        from chatconsent.notices import NoticeRegistry
+
+        return NoticeRegistry()
+
+    @property
+    def whatsapp(self) -> WhatsAppChannel:
+        from chatconsent.channels.whatsapp import GraphApiSender, WhatsAppChannel
+
+        settings = self.config.channels.whatsapp
+        secrets = self.secrets
+        if self.environ.get("CHANNEL_SENDER", "graph") == "outbox":
+            sender: Any = local_outbox()
+        else:
+            sender = GraphApiSender(secrets.whatsapp_access_token, settings.phone_number_id, settings.api_version)
+        return WhatsAppChannel(secrets.whatsapp_app_secrets, settings.phone_number_id, sender)
+
+    def optin_service(self) -> OptInService:
+        from chatconsent.optin import OptInService
+
+        return OptInService(self.table, self.pseudonymizer, self.notices, self.config, self.clock)
+
+    def inbound_service(self, channel: WhatsAppChannel) -> InboundService:
+        from chatconsent.inbound import InboundService
+
+        return InboundService(self.table, self.pseudonymizer, channel, self.config, self.clock)

@@ -1,0 +1,59 @@
+"""Secrets come from SSM Parameter Store SecureStrings under one path, never from the template.
+
+Two WhatsApp app secrets may be live at once (``app-secret`` and ``app-secret-previous``) so that
+rotation drops no webhook.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PARAMETER_NAMES = {
+    "pepper": "pepper",
+    "whatsapp_app_secret": "whatsapp/app-secret",
+    "whatsapp_app_secret_previous": "whatsapp/app-secret-previous",
+    "whatsapp_verify_token": "whatsapp/verify-token",
+    "whatsapp_access_token": "whatsapp/access-token",
+}
+
+
+class MissingSecret(RuntimeError):
+    """A required parameter is absent under the configured path."""
+
+
+@dataclass(frozen=True, repr=False)
+class Secrets:
+    pepper: bytes
+    whatsapp_app_secrets: tuple[bytes, ...]
+    whatsapp_verify_token: str
+    whatsapp_access_token: str
+
+    def __repr__(self) -> str:  # never print secret values
+        return "Secrets(<redacted>)"
+
+    @classmethod
+    def from_parameters(cls, values: dict[str, str]) -> Secrets:
+        def need(field: str) -> str:
+            value = values.get(PARAMETER_NAMES[field], "")
+            if not value:
+                raise MissingSecret(f"parameter {PARAMETER_NAMES[field]!r} is not set")
+            return value
+
+        app_secrets = [need("whatsapp_app_secret")]
+        previous = values.get(PARAMETER_NAMES["whatsapp_app_secret_previous"], "")
+        if previous and previous != "-":
+            app_secrets.append(previous)
+        return cls(
+            pepper=need("pepper").encode("utf-8"),
+            whatsapp_app_secrets=tuple(s.encode("utf-8") for s in app_secrets),
+            whatsapp_verify_token=need("whatsapp_verify_token"),
+            whatsapp_access_token=values.get(PARAMETER_NAMES["whatsapp_access_token"], ""),
+        )
+
+
+def load_secrets(path: str, max_age: int = 300) -> Secrets:
+    """Fetch every parameter under ``path`` in one call; cached ``max_age`` seconds per container."""
+    from aws_lambda_powertools.utilities import parameters
+
+    values = parameters.get_parameters(path, recursive=True, decrypt=True, max_age=max_age)
+    return Secrets.from_parameters({k.lstrip("/"): str(v) for k, v in values.items()})

@@ -1,0 +1,731 @@
+"""Data access: the one module that knows the table's keys, indexes and expressions.
+
+Values reach DynamoDB only through ``ExpressionAttributeValues`` and attribute names only through
+the fixed placeholders below, so no input can change an expression. Every item carries its
+``retention_class`` and ``expires_at`` (the TTL attribute), and every read drops expired items.
+
+Key layout (single table, ``PK``/``SK`` strings):
+
+=====================================  ==================  ===================================
+PK                                     SK                  item
+=====================================  ==================  ===================================
+``OPTIN#<code hash>``                  ``REQUEST``         opt-in request with its single-use code
+``SUBJ#<pseudonym>``                   ``S#CONSENT#<p>``   consent state for purpose ``p``
+``SUBJ#<pseudonym>``                   ``S#PENDING``       request bound to the subject, awaiting yes/no
+``SUBJ#<pseudonym>``                   ``S#LEDGER``        ledger head (id, last seq, last hash)
+``SUBJ#<pseudonym>``                   ``M#OUT#<hash>``    outbound message and its delivery status
+``LEDGER#<ledger id>``                 ``E#<seq>``         consent ledger entry (no personal data)
+``DEDUPE#<hash>``                      ``DEDUPE``          webhook message already processed
+``RATE#<scope>#<hash>#<window>``       ``RATE``            rate-limit counter
+=====================================  ==================  ===================================
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from chatconsent.clock import Clock
+from chatconsent.consent import ConsentRecord, ConsentState, PendingConfirmation, SubjectState
+from chatconsent.ledger import LedgerEntry, LedgerEvent, LedgerHead
+from chatconsent.retention import RetentionClass, RetentionPlan
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+_SER = TypeSerializer()
+_DESER = TypeDeserializer()
+
+# Attribute names used in expressions: the only names an expression can contain.
+_NAMES = {
+    "#state": "state",
+    "#status": "status",
+    "#exp": "expires_at",
+    "#rc": "retention_class",
+    "#rev": "rev",
+    "#req": "request_id",
+    "#subject": "subject",
+    "#channel": "channel",
+    "#seq": "seq",
+    "#hits": "hits",
+    "#rank": "status_rank",
+    "#hash": "hash",
+}
+
+STATUS_RANK = {"accepted": 0, "sent": 1, "delivered": 2, "read": 3, "failed": 9}
+
+TABLE_KEY_SCHEMA = ("PK", "SK")
+
+
+class Replay(Exception):
+    """The webhook message was processed before: no second side effect."""
+
+
+class Conflict(Exception):
+    """A conditional write lost a race or its precondition no longer holds."""
+
+    def __init__(self, failed: Sequence[str] = ()) -> None:
+        super().__init__("conditional write failed")
+        self.failed = tuple(failed)
+
+
+@dataclass(frozen=True)
+class OptInRequest:
+    request_id: str
+    code_hash: str
+    flow: str
+    channel: str
+    language: str
+    purposes: tuple[str, ...]
+    notice_version: str
+    notice_sha256: str
+    status: str
+    created_at: int
+    expires_at: int
+    subject: str = ""
+    client_hash: str = ""
+
+
+def _names(expression: str) -> dict[str, str]:
+    return {k: v for k, v in _NAMES.items() if k in expression}
+
+
+def _values(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _SER.serialize(v) for k, v in values.items()}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, set):
+        return sorted(_plain(v) for v in value)
+    return value
+
+
+def deserialize(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _plain(_DESER.deserialize(v)) for k, v in item.items()}
+
+
+def serialize(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _SER.serialize(v) for k, v in item.items() if v is not None}
+
+
+class Keys:
+    """Key builders: the only place that spells a key."""
+
+    @staticmethod
+    def optin(code_hash: str) -> dict[str, str]:
+        return {"PK": f"OPTIN#{code_hash}", "SK": "REQUEST"}
+
+    @staticmethod
+    def subject_pk(subject: str) -> str:
+        return f"SUBJ#{subject}"
+
+    @staticmethod
+    def consent(subject: str, purpose: str) -> dict[str, str]:
+        return {"PK": f"SUBJ#{subject}", "SK": f"S#CONSENT#{purpose}"}
+
+    @staticmethod
+    def pending(subject: str) -> dict[str, str]:
+        return {"PK": f"SUBJ#{subject}", "SK": "S#PENDING"}
+
+    @staticmethod
+    def ledger_head(subject: str) -> dict[str, str]:
+        return {"PK": f"SUBJ#{subject}", "SK": "S#LEDGER"}
+
+    @staticmethod
+    def outbound(subject: str, message_hash: str) -> dict[str, str]:
+        return {"PK": f"SUBJ#{subject}", "SK": f"M#OUT#{message_hash}"}
+
+    @staticmethod
+    def ledger_entry(ledger_id: str, seq: int) -> dict[str, str]:
+        return {"PK": f"LEDGER#{ledger_id}", "SK": f"E#{seq:010d}"}
+
+    @staticmethod
+    def dedupe(message_hash: str) -> dict[str, str]:
+        return {"PK": f"DEDUPE#{message_hash}", "SK": "DEDUPE"}
+
+    @staticmethod
+    def rate(scope: str, key_hash: str, window: int) -> dict[str, str]:
+        return {"PK": f"RATE#{scope}#{key_hash}#{window}", "SK": "RATE"}
+
+
+def _cancellation_codes(error: ClientError) -> list[str]:
+    reasons = error.response.get("CancellationReasons") or []
+    return [str(r.get("Code", "None")) for r in reasons]
+
+
+class ChatconsentTable:
+    """Every read and write of the main table."""
+
+    def __init__(self, client: DynamoDBClient, table_name: str, plan: RetentionPlan, clock: Clock) -> None:
+        self._client = client
+        self._table = table_name
+        self._plan = plan
+        self._clock = clock
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def now(self) -> int:
+        return int(self._clock())
+
+    def _stamp(self, item: dict[str, Any], retention_class: RetentionClass, expires_at: int) -> dict[str, Any]:
+        item["retention_class"] = retention_class.value
+        item["expires_at"] = int(expires_at)
+        return item
+
+    def _put(
+        self, item: dict[str, Any], condition: str | None = None, values: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        request: dict[str, Any] = {"TableName": self._table, "Item": serialize(item)}
+        if condition:
+            request["ConditionExpression"] = condition
+            if names := _names(condition):
+                request["ExpressionAttributeNames"] = names
+            if values:
+                request["ExpressionAttributeValues"] = _values(values)
+        return request
+
+    def _update(
+        self,
+        key: Mapping[str, str],
+        update: str,
+        values: Mapping[str, Any],
+        condition: str | None = None,
+    ) -> dict[str, Any]:
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": serialize(key),
+            "UpdateExpression": update,
+            "ExpressionAttributeValues": _values(values),
+        }
+        expression = update + (condition or "")
+        if names := _names(expression):
+            request["ExpressionAttributeNames"] = names
+        if condition:
+            request["ConditionExpression"] = condition
+        return request
+
+    def _delete(self, key: Mapping[str, str], condition: str, values: Mapping[str, Any]) -> dict[str, Any]:
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": serialize(key),
+            "ConditionExpression": condition,
+            "ExpressionAttributeValues": _values(values),
+        }
+        if names := _names(condition):
+            request["ExpressionAttributeNames"] = names
+        return request
+
+    def _transact(self, operations: list[tuple[str, str, dict[str, Any]]]) -> None:
+        """Run labelled operations atomically; on a lost condition raise Replay or Conflict."""
+        try:
+            self._client.transact_write_items(
+                TransactItems=[{kind: request} for _, kind, request in operations]  # type: ignore[misc]
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            codes = _cancellation_codes(error)
+            failed = [
+                label
+                for (label, _, _), code in zip(operations, codes, strict=False)
+                if code == "ConditionalCheckFailed"
+            ]
+            if "dedupe" in failed:
+                raise Replay() from None
+            if not failed and any(code == "TransactionConflict" for code in codes):
+                failed = ["transaction_conflict"]
+            raise Conflict(failed) from None
+
+    def _dedupe_put(self, message_hash: str, now: int) -> dict[str, Any]:
+        item = self._stamp(
+            {**Keys.dedupe(message_hash), "received_at": now},
+            RetentionClass.WEBHOOK_DEDUPE,
+            self._plan.expires_at(RetentionClass.WEBHOOK_DEDUPE, now),
+        )
+        # An expired record no longer protects: the message id may be processed again.
+        return self._put(item, "attribute_not_exists(PK) OR #exp <= :now", {":now": now})
+
+    # -- webhook dedupe ------------------------------------------------------------------------
+
+    def mark_processed(self, message_hash: str) -> bool:
+        """Record a webhook message as processed; False when it already was (a replay)."""
+        try:
+            self._client.put_item(**self._dedupe_put(message_hash, self.now()))
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    # -- rate limits ---------------------------------------------------------------------------
+
+    def consume_rate(self, scope: str, key_hash: str, window_seconds: int, limit: int) -> bool:
+        """Count one hit in the current fixed window; False when the limit is already reached."""
+        now = self.now()
+        window = now - now % window_seconds
+        request = self._update(
+            Keys.rate(scope, key_hash, window),
+            "ADD #hits :one SET #rc = :rc, #exp = :exp",
+            {
+                ":one": 1,
+                ":limit": limit,
+                ":rc": RetentionClass.RATE_LIMIT.value,
+                ":exp": self._plan.expires_at(RetentionClass.RATE_LIMIT, window),
+            },
+            "attribute_not_exists(#hits) OR #hits < :limit",
+        )
+        try:
+            self._client.update_item(**request)
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    # -- opt-in requests -----------------------------------------------------------------------
+
+    def create_optin_request(self, request: OptInRequest) -> None:
+        retention = RetentionClass.PENDING_OPTIN_CHAT if request.flow == "chat" else RetentionClass.PENDING_OPTIN_LINK
+        item = self._stamp(
+            {
+                **Keys.optin(request.code_hash),
+                "request_id": request.request_id,
+                "flow": request.flow,
+                "channel": request.channel,
+                "language": request.language,
+                "purposes": list(request.purposes),
+                "notice_version": request.notice_version,
+                "notice_sha256": request.notice_sha256,
+                "status": request.status,
+                "created_at": request.created_at,
+                "client_hash": request.client_hash,
+            },
+            retention,
+            request.expires_at,
+        )
+        self._client.put_item(**self._put(item, "attribute_not_exists(PK)"))
+
+    def optin_request(self, code_hash: str) -> OptInRequest | None:
+        response = self._client.get_item(
+            TableName=self._table, Key=serialize(Keys.optin(code_hash)), ConsistentRead=True
+        )
+        if "Item" not in response:
+            return None
+        data = deserialize(response["Item"])
+        if not self._plan.is_live(data.get("expires_at"), self._clock()):
+            return None
+        return OptInRequest(
+            request_id=data["request_id"],
+            code_hash=code_hash,
+            flow=data["flow"],
+            channel=data["channel"],
+            language=data["language"],
+            purposes=tuple(data["purposes"]),
+            notice_version=data["notice_version"],
+            notice_sha256=data["notice_sha256"],
+            status=data["status"],
+            created_at=data["created_at"],
+            expires_at=data["expires_at"],
+            subject=data.get("subject", ""),
+            client_hash=data.get("client_hash", ""),
+        )
+
+    # -- subject state -------------------------------------------------------------------------
+
+    def subject_state(self, subject: str) -> SubjectState:
+        """Consents, pending confirmation and ledger head of one subject, in one query."""
+        now = self._clock()
+        consents: dict[str, ConsentRecord] = {}
+        pending: PendingConfirmation | None = None
+        head: LedgerHead | None = None
+        for data in self._query(Keys.subject_pk(subject), "S#"):
+            sk = data["SK"]
+            if sk == "S#LEDGER":  # the head is proof, never hidden by expiry while it exists
+                head = LedgerHead(ledger_id=data["ledger_id"], seq=data["seq"], hash=data["hash"])
+                continue
+            if not self._plan.is_live(data.get("expires_at"), now):
+                continue
+            if sk.startswith("S#CONSENT#"):
+                purpose = sk.removeprefix("S#CONSENT#")
+                consents[purpose] = ConsentRecord(
+                    purpose=purpose,
+                    state=ConsentState(data["state"]),
+                    rev=data["rev"],
+                    request_id=data.get("request_id", ""),
+                    updated_at=data["updated_at"],
+                    expires_at=data["expires_at"],
+                    notice_version=data.get("notice_version", ""),
+                    notice_language=data.get("notice_language", ""),
+                )
+            elif sk == "S#PENDING":
+                pending = PendingConfirmation(
+                    request_id=data["request_id"],
+                    code_hash=data["code_hash"],
+                    channel=data["channel"],
+                    purposes=tuple(data["purposes"]),
+                    language=data["language"],
+                    notice_version=data["notice_version"],
+                    notice_sha256=data["notice_sha256"],
+                    code_message=data["code_message"],
+                    bound_at=data["bound_at"],
+                    expires_at=data["expires_at"],
+                )
+        return SubjectState(consents=consents, pending=pending, ledger_head=head)
+
+    def _query(self, pk: str, sk_prefix: str) -> Iterator[dict[str, Any]]:
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
+            "ExpressionAttributeValues": _values({":pk": pk, ":prefix": sk_prefix}),
+            "ConsistentRead": True,
+        }
+        while True:
+            response = self._client.query(**request)
+            for item in response.get("Items", []):
+                yield deserialize(item)
+            if "LastEvaluatedKey" not in response:
+                return
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    # -- consent transitions -------------------------------------------------------------------
+
+    def bind_request(
+        self,
+        request: OptInRequest,
+        subject: str,
+        purposes: Sequence[str],
+        code_message: str,
+        message_hash: str,
+    ) -> None:
+        """pending request → bound to ``subject``; its purposes → pending. Atomic, single-use.
+
+        Raises Replay (message seen), Conflict with ``request`` (code used/expired/foreign) or
+        ``consent:<purpose>`` (that purpose is active: bind again without it).
+        """
+        now = self.now()
+        ops: list[tuple[str, str, dict[str, Any]]] = [
+            (
+                "request",
+                "Update",
+                self._update(
+                    Keys.optin(request.code_hash),
+                    "SET #status = :bound, #subject = :subject, bound_at = :now",
+                    {
+                        ":bound": "bound",
+                        ":pending": "pending",
+                        ":subject": subject,
+                        ":now": now,
+                        ":channel": request.channel,
+                    },
+                    "#status = :pending AND #exp > :now AND #channel = :channel",
+                ),
+            ),
+            (
+                "pending",
+                "Put",
+                self._put(
+                    self._stamp(
+                        {
+                            **Keys.pending(subject),
+                            "request_id": request.request_id,
+                            "code_hash": request.code_hash,
+                            "channel": request.channel,
+                            "purposes": list(purposes),
+                            "language": request.language,
+                            "notice_version": request.notice_version,
+                            "notice_sha256": request.notice_sha256,
+                            "code_message": code_message,
+                            "bound_at": now,
+                        },
+                        RetentionClass.PENDING_OPTIN_CHAT,
+                        request.expires_at,
+                    )
+                ),
+            ),
+        ]
+        for purpose in purposes:
+            ops.append(
+                (
+                    f"consent:{purpose}",
+                    "Update",
+                    self._update(
+                        Keys.consent(subject, purpose),
+                        "SET #state = :pending, #req = :req, updated_at = :now, #rc = :rc, #exp = :exp,"
+                        " #rev = if_not_exists(#rev, :zero) + :one",
+                        {
+                            ":pending": ConsentState.PENDING.value,
+                            ":active": ConsentState.ACTIVE.value,
+                            ":req": request.request_id,
+                            ":now": now,
+                            ":rc": RetentionClass.PENDING_OPTIN_CHAT.value,
+                            ":exp": request.expires_at,
+                            ":zero": 0,
+                            ":one": 1,
+                        },
+                        "attribute_not_exists(#state) OR #state <> :active OR #exp <= :now",
+                    ),
+                )
+            )
+        ops.append(("dedupe", "Put", self._dedupe_put(message_hash, now)))
+        self._transact(ops)
+
+    def _ledger_ops(
+        self, subject: str, head: LedgerHead | None, new_head: LedgerHead, entries: Sequence[LedgerEntry], now: int
+    ) -> list[tuple[str, str, dict[str, Any]]]:
+        expires = self._plan.consent_record_expires_at(now)
+        ops: list[tuple[str, str, dict[str, Any]]] = [
+            (
+                "ledger_head",
+                "Update",
+                self._update(
+                    Keys.ledger_head(subject),
+                    "SET ledger_id = :lid, #seq = :seq, #rc = :rc, #exp = :exp, #hash = :hash",
+                    {
+                        ":lid": new_head.ledger_id,
+                        ":seq": new_head.seq,
+                        ":hash": new_head.hash,
+                        ":rc": RetentionClass.CONSENT_LEDGER.value,
+                        ":exp": expires,
+                        **({":prev": head.seq} if head else {}),
+                    },
+                    "#seq = :prev" if head else "attribute_not_exists(#seq)",
+                ),
+            )
+        ]
+        for entry in entries:
+            item = self._stamp(
+                {**Keys.ledger_entry(entry.ledger_id, entry.seq), **entry.body(), "entry_hash": entry.entry_hash},
+                RetentionClass.CONSENT_LEDGER,
+                expires,
+            )
+            ops.append((f"ledger:{entry.seq}", "Put", self._put(item, "attribute_not_exists(PK)")))
+        return ops
+
+    def activate(
+        self,
+        subject: str,
+        pending: PendingConfirmation,
+        consents: Mapping[str, ConsentRecord],
+        head: LedgerHead | None,
+        new_head: LedgerHead,
+        entries: Sequence[LedgerEntry],
+        message_hash: str,
+    ) -> None:
+        """pending → active for the request's purposes, with the proof appended to the ledger."""
+        now = self.now()
+        ops: list[tuple[str, str, dict[str, Any]]] = []
+        for purpose in pending.purposes:
+            record = consents[purpose]
+            ops.append(
+                (
+                    f"consent:{purpose}",
+                    "Update",
+                    self._update(
+                        Keys.consent(subject, purpose),
+                        "SET #state = :active, updated_at = :now, activated_at = :now, #rc = :rc,"
+                        " #exp = :exp, notice_version = :nv, notice_language = :nl, #rev = #rev + :one",
+                        {
+                            ":active": ConsentState.ACTIVE.value,
+                            ":pending": ConsentState.PENDING.value,
+                            ":req": pending.request_id,
+                            ":rev": record.rev,
+                            ":now": now,
+                            ":rc": RetentionClass.CONSENT_LEDGER.value,
+                            ":exp": now + int(self._plan.consent_validity.total_seconds()),
+                            ":nv": pending.notice_version,
+                            ":nl": pending.language,
+                            ":one": 1,
+                        },
+                        "#state = :pending AND #req = :req AND #rev = :rev AND #exp > :now",
+                    ),
+                )
+            )
+        ops.append(
+            ("pending", "Delete", self._delete(Keys.pending(subject), "#req = :req", {":req": pending.request_id}))
+        )
+        ops.append(
+            (
+                "request",
+                "Update",
+                self._update(
+                    Keys.optin(pending.code_hash),
+                    "SET #status = :confirmed, confirmed_at = :now",
+                    {":confirmed": "confirmed", ":bound": "bound", ":subject": subject, ":now": now},
+                    "#status = :bound AND #subject = :subject",
+                ),
+            )
+        )
+        ops += self._ledger_ops(subject, head, new_head, entries, now)
+        ops.append(("dedupe", "Put", self._dedupe_put(message_hash, now)))
+        self._transact(ops)
+
+    def decline(
+        self, subject: str, pending: PendingConfirmation, consents: Mapping[str, ConsentRecord], message_hash: str
+    ) -> None:
+        """pending → none: the request is discarded, nothing about it is kept."""
+        now = self.now()
+        ops: list[tuple[str, str, dict[str, Any]]] = []
+        for purpose in pending.purposes:
+            ops.append(
+                (
+                    f"consent:{purpose}",
+                    "Delete",
+                    self._delete(
+                        Keys.consent(subject, purpose),
+                        "#state = :pending AND #req = :req AND #rev = :rev",
+                        {
+                            ":pending": ConsentState.PENDING.value,
+                            ":req": pending.request_id,
+                            ":rev": consents[purpose].rev,
+                        },
+                    ),
+                )
+            )
+        ops.append(
+            ("pending", "Delete", self._delete(Keys.pending(subject), "#req = :req", {":req": pending.request_id}))
+        )
+        ops.append(
+            (
+                "request",
+                "Update",
+                self._update(
+                    Keys.optin(pending.code_hash),
+                    "SET #status = :declined REMOVE #subject",
+                    {":declined": "declined", ":bound": "bound"},
+                    "#status = :bound",
+                ),
+            )
+        )
+        ops.append(("dedupe", "Put", self._dedupe_put(message_hash, now)))
+        self._transact(ops)
+
+    def withdraw(
+        self,
+        subject: str,
+        records: Sequence[ConsentRecord],
+        head: LedgerHead | None,
+        new_head: LedgerHead,
+        entries: Sequence[LedgerEntry],
+        message_hash: str | None,
+        clear_pending: str | None,
+    ) -> None:
+        """active or pending → withdrawn for ``records``, appended to the ledger, atomically.
+
+        Conditioned on each record's revision, so a confirmation that lands in between makes this
+        fail and be retried on the fresh state: a withdrawal racing a confirmation ends withdrawn.
+        """
+        now = self.now()
+        ops: list[tuple[str, str, dict[str, Any]]] = []
+        for record in records:
+            ops.append(
+                (
+                    f"consent:{record.purpose}",
+                    "Update",
+                    self._update(
+                        Keys.consent(subject, record.purpose),
+                        "SET #state = :withdrawn, updated_at = :now, withdrawn_at = :now, #rc = :rc,"
+                        " #exp = :exp, #rev = #rev + :one",
+                        {
+                            ":withdrawn": ConsentState.WITHDRAWN.value,
+                            ":rev": record.rev,
+                            ":now": now,
+                            ":rc": RetentionClass.CONSENT_LEDGER.value,
+                            ":exp": self._plan.expires_at(RetentionClass.CONSENT_LEDGER, now),
+                            ":one": 1,
+                        },
+                        "#rev = :rev",
+                    ),
+                )
+            )
+        if clear_pending:
+            ops.append(
+                ("pending", "Delete", self._delete(Keys.pending(subject), "#req = :req", {":req": clear_pending}))
+            )
+        if entries:
+            ops += self._ledger_ops(subject, head, new_head, entries, now)
+        if message_hash:
+            ops.append(("dedupe", "Put", self._dedupe_put(message_hash, now)))
+        self._transact(ops)
+
+    # -- ledger --------------------------------------------------------------------------------
+
+    def ledger_entries(self, ledger_id: str) -> list[LedgerEntry]:
+        entries = []
+        for data in self._query(f"LEDGER#{ledger_id}", "E#"):
+            entries.append(
+                LedgerEntry(
+                    ledger_id=data["ledger_id"],
+                    seq=data["seq"],
+                    at=data["at"],
+                    event=LedgerEvent(data["event"]),
+                    purpose=data["purpose"],
+                    legal_basis=data["legal_basis"],
+                    notice_version=data["notice_version"],
+                    notice_language=data["notice_language"],
+                    notice_sha256=data["notice_sha256"],
+                    channel=data["channel"],
+                    request_id=data["request_id"],
+                    evidence=dict(data.get("evidence", {})),
+                    prev_hash=data["prev_hash"],
+                    entry_hash=data["entry_hash"],
+                )
+            )
+        return entries
+
+    # -- outbound messages ---------------------------------------------------------------------
+
+    def record_outbound(self, subject: str, message_hash: str, kind: str) -> None:
+        now = self.now()
+        item = self._stamp(
+            {
+                **Keys.outbound(subject, message_hash),
+                "kind": kind,
+                "status": "accepted",
+                "status_rank": 0,
+                "sent_at": now,
+            },
+            RetentionClass.CONVERSATION,
+            self._plan.expires_at(RetentionClass.CONVERSATION, now),
+        )
+        self._client.put_item(**self._put(item))
+
+    def update_outbound_status(self, subject: str, message_hash: str, status: str) -> bool:
+        """Move a known outbound message forward (sent < delivered < read; failed is final).
+
+        Never creates an item (statuses of messages we did not record leave no trace) and never
+        downgrades: an out-of-order status fails its condition and changes nothing.
+        """
+        rank = STATUS_RANK[status]
+        request = self._update(
+            Keys.outbound(subject, message_hash),
+            "SET #status = :status, #rank = :rank, status_at = :now",
+            {":status": status, ":rank": rank, ":now": self.now()},
+            "attribute_exists(PK) AND #rank < :rank",
+        )
+        try:
+            self._client.update_item(**request)
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+
+def retry_on_conflict(attempts: int = 4, pause: float = 0.02) -> Iterator[int]:
+    """Attempt numbers for optimistic-concurrency loops, with a short growing pause between."""
+    for attempt in range(attempts):
+        if attempt:
+            time.sleep(pause * attempt)
+        yield attempt

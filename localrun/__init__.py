@@ -1,0 +1,1 @@
+"""Running chatconsent on this machine: the template's tables and routes on the embedded backend."""

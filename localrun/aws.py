@@ -1,0 +1,46 @@
+"""The embedded AWS backend (moto): the template's tables and development secrets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from localrun.template import table_definition, ttl_attribute
+
+REGION = "eu-central-1"
+TABLE_NAME = "chatconsent-local"
+KEY_TABLE_NAME = "chatconsent-local-keys"
+SECRETS_PATH = "/chatconsent/local"
+
+# Development secrets of the local run (named in the README). Never use them anywhere else.
+DEV_SECRETS = {
+    "pepper": "local-development-pepper-not-secret",
+    "whatsapp/app-secret": "local-app-secret",
+    "whatsapp/app-secret-previous": "local-app-secret-previous",
+    "whatsapp/verify-token": "local-verify-token",
+    "whatsapp/access-token": "local-access-token",
+}
+
+LOCAL_ENVIRONMENT = {
+    "TABLE_NAME": TABLE_NAME,
+    "SECRETS_PATH": SECRETS_PATH,
+    "CHANNEL_SENDER": "outbox",
+    "POWERTOOLS_METRICS_NAMESPACE": "chatconsent",
+    "POWERTOOLS_SERVICE_NAME": "chatconsent",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+}
+
+
+def create_tables(dynamodb: Any, table_name: str = TABLE_NAME, key_table_name: str = KEY_TABLE_NAME) -> None:
+    for logical_id, name in (("ChatconsentTable", table_name), ("SubjectKeyTable", key_table_name)):
+        dynamodb.create_table(**table_definition(logical_id, name))
+        if attribute := ttl_attribute(logical_id):
+            dynamodb.update_time_to_live(
+                TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute}
+            )
+
+
+def seed_secrets(ssm: Any, path: str = SECRETS_PATH, values: dict[str, str] | None = None) -> None:
+    for name, value in (values or DEV_SECRETS).items():
+        ssm.put_parameter(Name=f"{path}/{name}", Value=value, Type="SecureString", Overwrite=True)

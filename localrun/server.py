@@ -1,0 +1,176 @@
+"""The whole API on 127.0.0.1, on the embedded backend: no AWS account, no Docker.
+
+Routes come from ``template.yaml`` and go to the same handlers Lambda would run, as API Gateway
+(payload v2) events. The backend is moto in this process; sends land in the local outbox.
+
+    python -m localrun.server [--port 3000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import threading
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from localrun.aws import DEV_SECRETS, LOCAL_ENVIRONMENT, create_tables, seed_secrets
+from localrun.template import Route, routes
+
+MAX_BODY = 10 * 1024 * 1024  # API Gateway's limit
+
+
+@dataclass(frozen=True)
+class CompiledRoute:
+    route: Route
+    pattern: re.Pattern[str]
+
+
+def compile_routes(found: list[Route]) -> list[CompiledRoute]:
+    compiled = []
+    for route in found:
+        regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(route.path))
+        compiled.append(CompiledRoute(route, re.compile(f"^{regex}$")))
+    # Literal routes before parameterised ones, as API Gateway prefers the most specific match.
+    return sorted(compiled, key=lambda c: c.route.path.count("{"))
+
+
+class LocalApi:
+    def __init__(self) -> None:
+        from localrun.functions import load_function
+
+        self.routes = compile_routes(routes())
+        self.modules = {c.route.code_uri: load_function(c.route.code_uri) for c in self.routes}
+        self.lock = threading.Lock()  # one invocation at a time, like one warm Lambda container
+
+    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+        for compiled in self.routes:
+            found = compiled.pattern.match(path)
+            if found and compiled.route.method == method:
+                return compiled.route, found.groupdict()
+        return None
+
+    def invoke(
+        self, method: str, path: str, query: str, headers: dict[str, str], body: bytes, ip: str
+    ) -> dict[str, Any]:
+        from localrun.events import http_event
+        from localrun.functions import LambdaContext
+
+        matched = self.match(method, path)
+        if matched is None:
+            return {
+                "statusCode": 404,
+                "headers": {"content-type": "application/json"},
+                "body": '{"message":"Not Found"}',
+            }
+        route, params = matched
+        event = http_event(
+            method,
+            path,
+            route_path=route.path,
+            path_parameters=params or None,
+            body=body or None,
+            headers=headers,
+            query=dict(parse_qsl(query)) or None,
+            source_ip=ip,
+        )
+        event["rawQueryString"] = query
+        with self.lock:
+            response: dict[str, Any] = self.modules[route.code_uri].lambda_handler(event, LambdaContext())
+        return response
+
+
+def make_handler(api: LocalApi) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "chatconsent-local"
+
+        def _serve(self) -> None:
+            url = urlsplit(self.path)
+            if url.path == "/_local/outbox" and self.command == "GET":
+                return self._local_outbox()
+            length = int(self.headers.get("content-length") or 0)
+            if length > MAX_BODY:
+                return self._send(413, {"content-type": "application/json"}, b'{"message":"Request Entity Too Large"}')
+            body = self.rfile.read(length) if length else b""
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            response = api.invoke(self.command, url.path, url.query, headers, body, self.client_address[0])
+            payload = response.get("body") or ""
+            data = payload.encode("utf-8") if isinstance(payload, str) else payload
+            if response.get("isBase64Encoded"):
+                import base64
+
+                data = base64.b64decode(data)
+            self._send(int(response["statusCode"]), response.get("headers") or {}, data)
+
+        def _local_outbox(self) -> None:
+            from chatconsent.runtime import local_outbox
+
+            messages = [
+                {"id": m.id, "channel": m.channel, "to": m.recipient, "payload": m.payload}
+                for m in local_outbox().messages
+            ]
+            self._send(200, {"content-type": "application/json"}, json.dumps(messages).encode())
+
+        def _send(self, status: int, headers: dict[str, str], data: bytes) -> None:
+            self.send_response(status, HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "")
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve  # noqa: N815
+
+        def log_message(self, format: str, *args: Any) -> None:
+            # Method, route and status only: paths and queries can carry personal data.
+            if args and isinstance(args[0], str):
+                request_line = args[0].split(" ")
+                path = urlsplit(request_line[1]).path if len(request_line) > 1 else "?"
+                route = api.match(request_line[0], path)
+                shown = route[0].path if route else ("/_local/outbox" if path == "/_local/outbox" else "(no route)")
+                sys.stderr.write(f"{request_line[0]} {shown} -> {args[1] if len(args) > 1 else ''}\n")
+
+    return Handler
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
+    args = parser.parse_args(argv)
+
+    os.environ.update(LOCAL_ENVIRONMENT)
+    from moto import mock_aws
+
+    with mock_aws():
+        import boto3
+
+        create_tables(boto3.client("dynamodb"))
+        seed_secrets(boto3.client("ssm"))
+        api = LocalApi()
+        server = ThreadingHTTPServer((args.host, args.port), make_handler(api))
+        base = f"http://{args.host}:{server.server_port}"
+        print(f"chatconsent local API on {base} (embedded backend, outbox channel)")
+        for compiled in api.routes:
+            print(f"  {compiled.route.method:6} {base}{compiled.route.path}  -> {compiled.route.function}")
+        print(f"  GET    {base}/_local/outbox  (messages the product sent)")
+        secret, token = DEV_SECRETS["whatsapp/app-secret"], DEV_SECRETS["whatsapp/verify-token"]
+        print(f"WhatsApp app secret {secret!r}, verify token {token!r} (development only)")
+        sys.stdout.flush()
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,95 @@
+"""Reads ``template.yaml`` so that local runs and tests use the deployed definitions, not copies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "template.yaml"
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short-form intrinsic functions (``!Ref``, ``!Sub``, …)."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _intrinsic)
+
+
+@lru_cache(maxsize=1)
+def load_template() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.load(TEMPLATE.read_text("utf-8"), Loader=_CfnLoader)  # noqa: S506 (SafeLoader subclass)
+    return data
+
+
+def resources(kind: str) -> dict[str, dict[str, Any]]:
+    return {name: r for name, r in load_template()["Resources"].items() if r["Type"] == kind}
+
+
+def table_definition(logical_id: str, table_name: str) -> dict[str, Any]:
+    """``CreateTable`` arguments from the template's table (encryption and PITR left to AWS)."""
+    props = load_template()["Resources"][logical_id]["Properties"]
+    definition: dict[str, Any] = {
+        "TableName": table_name,
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "KeySchema": props["KeySchema"],
+        "BillingMode": props["BillingMode"],
+    }
+    if "GlobalSecondaryIndexes" in props:
+        definition["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+    return definition
+
+
+def ttl_attribute(logical_id: str) -> str | None:
+    spec = load_template()["Resources"][logical_id]["Properties"].get("TimeToLiveSpecification")
+    return spec["AttributeName"] if spec and spec.get("Enabled") else None
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # API Gateway form, e.g. /notices/{language}
+    function: str  # logical id
+    code_uri: str
+    handler: str
+
+    @property
+    def route_key(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+def routes() -> list[Route]:
+    """Every HttpApi route the template wires, with the function that serves it."""
+    found = []
+    for name, resource in resources("AWS::Serverless::Function").items():
+        props = resource["Properties"]
+        for event in props.get("Events", {}).values():
+            if event["Type"] != "HttpApi":
+                continue
+            found.append(
+                Route(
+                    method=event["Properties"]["Method"].upper(),
+                    path=event["Properties"]["Path"],
+                    function=name,
+                    code_uri=props["CodeUri"],
+                    handler=props["Handler"],
+                )
+            )
+    return found

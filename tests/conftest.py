@@ -1,0 +1,87 @@
+"""Shared fixtures: the embedded AWS backend built from template.yaml, a controlled clock, handlers."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from localrun.aws import LOCAL_ENVIRONMENT, TABLE_NAME, create_tables, seed_secrets
+from localrun.functions import LambdaContext, load_function
+
+os.environ.update(LOCAL_ENVIRONMENT)
+
+from moto import mock_aws
+
+from chatconsent.clock import FrozenClock
+from chatconsent.config import current_config
+from chatconsent.retention import RetentionPlan
+from chatconsent.runtime import Runtime, local_outbox
+from chatconsent.store import ChatconsentTable
+
+ROOT = Path(__file__).resolve().parent.parent
+START = 1_795_000_000  # 2026-11-18, a fixed "now" for every test
+
+
+@dataclass
+class Env:
+    """One test's world: backend clients, clock, runtime and the outbox."""
+
+    dynamodb: Any
+    ssm: Any
+    clock: FrozenClock
+    runtime: Runtime
+
+    @property
+    def table(self) -> ChatconsentTable:
+        return self.runtime.table
+
+    def items(self) -> list[dict[str, Any]]:
+        from chatconsent.store import deserialize
+
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"TableName": TABLE_NAME}
+        while True:
+            page = self.dynamodb.scan(**kwargs)
+            items += [deserialize(i) for i in page["Items"]]
+            if "LastEvaluatedKey" not in page:
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def invoke(self, function: str, event: dict[str, Any]) -> dict[str, Any]:
+        module = load_function(f"functions/{function}")
+        module.runtime = self.runtime
+        response: dict[str, Any] = module.lambda_handler(event, LambdaContext())
+        return response
+
+
+@pytest.fixture
+def env() -> Iterator[Env]:
+    from aws_lambda_powertools.utilities.parameters.base import clear_caches
+
+    clear_caches()
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb")
+        ssm = boto3.client("ssm")
+        create_tables(dynamodb)
+        seed_secrets(ssm)
+        clock = FrozenClock(START)
+        runtime = Runtime(clock=clock, dynamodb=dynamodb)
+        local_outbox().clear()
+        yield Env(dynamodb=dynamodb, ssm=ssm, clock=clock, runtime=runtime)
+    clear_caches()
+
+
+@pytest.fixture
+def plan() -> RetentionPlan:
+    return RetentionPlan.from_config(current_config())
+
+
+def json_body(response: dict[str, Any]) -> Any:
+    return json.loads(response["body"])

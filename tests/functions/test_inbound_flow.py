@@ -1,0 +1,43 @@
+"""Chat-started double opt-in end to end through the handlers."""
+
+from __future__ import annotations
+
+from chatconsent.consent import ConsentState
+from chatconsent.ledger import LedgerEvent, verify
+from tests.conftest import Env, json_body
+from tests.flow import PERSON, button, deliver, last_buttons, replies_to, reply_text, start_optin, text
+
+
+def subject_of(env: Env, sender: str = PERSON) -> str:
+    return env.runtime.pseudonymizer.subject("whatsapp", "+" + sender)
+
+
+def test_code_then_yes_activates_consent_and_records_proof(env: Env) -> None:
+    started = start_optin(env, purposes={"customer_service": True, "marketing": True}, language="de")
+    assert started["code"].startswith("CC-")
+    assert started["links"]["whatsapp"].startswith("https://wa.me/4930123456789?text=")
+
+    response = deliver(env, text(env, f"Hallo! Mein Code: {started['code']}"))
+    assert response["statusCode"] == 200
+    yes, no = last_buttons()
+    assert yes["title"] == "Ja, einverstanden" and no["title"] == "Nein"
+    state = env.table.subject_state(subject_of(env))
+    assert state.state_of("customer_service") is ConsentState.PENDING
+
+    env.clock.advance(60)
+    response = deliver(env, button(env, yes["id"], yes["title"]))
+    assert response["statusCode"] == 200 and json_body(response) == {"processed": 1}
+    state = env.table.subject_state(subject_of(env))
+    assert state.active_purposes == ("customer_service", "marketing") or set(state.active_purposes) == {
+        "customer_service",
+        "marketing",
+    }
+    assert state.pending is None
+    assert state.ledger_head is not None
+    entries = env.table.ledger_entries(state.ledger_head.ledger_id)
+    assert [e.event for e in entries] == [LedgerEvent.CONSENT_GIVEN] * 2
+    assert {e.purpose for e in entries} == {"customer_service", "marketing"}
+    assert all(e.notice_sha256 == started["notice_sha256"] and e.notice_language == "de" for e in entries)
+    assert all(e.request_id == started["request_id"] for e in entries)
+    assert verify(entries, state.ledger_head).ok
+    assert "Einwilligung ist erfasst" in reply_text(replies_to()[-1])
