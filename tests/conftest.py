@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,11 +56,36 @@ class Env:
                 return items
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
+    def items_with_prefix(self, prefix: str) -> list[dict[str, Any]]:
+        return [i for i in self.items() if str(i["PK"]).startswith(prefix)]
+
     def invoke(self, function: str, event: dict[str, Any]) -> dict[str, Any]:
         module = load_function(f"functions/{function}")
         module.runtime = self.runtime
+        # Powertools binds its handler to the sys.stdout of import time; follow pytest's capture.
+        module.logger.registered_handler.stream = sys.stdout
         response: dict[str, Any] = module.lambda_handler(event, LambdaContext())
         return response
+
+
+class SerializedClient:
+    """A client whose calls run one at a time: each DynamoDB request is atomic, as in AWS, while
+    threads still interleave between requests. moto's in-process backend is not thread-safe."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._client, name)
+        if not callable(attribute):
+            return attribute
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                return attribute(*args, **kwargs)
+
+        return call
 
 
 @pytest.fixture
@@ -72,7 +99,7 @@ def env() -> Iterator[Env]:
         create_tables(dynamodb)
         seed_secrets(ssm)
         clock = FrozenClock(START)
-        runtime = Runtime(clock=clock, dynamodb=dynamodb)
+        runtime = Runtime(clock=clock, dynamodb=SerializedClient(dynamodb))
         local_outbox().clear()
         yield Env(dynamodb=dynamodb, ssm=ssm, clock=clock, runtime=runtime)
     clear_caches()

@@ -20,7 +20,7 @@ OTHER = "393471234567"
 
 
 def optin_event(purposes: dict[str, Any] | None = None, language: str = "en", **overrides: Any) -> dict[str, Any]:
-    notice = NoticeRegistry().get(language)
+    notice = NoticeRegistry().get(language if language in ("de", "en", "it") else "en")
     body = {
         "purposes": purposes if purposes is not None else {"customer_service": True},
         "channel": "whatsapp",

@@ -40,7 +40,14 @@ def _error(status: int, reason: str) -> Response[Any]:
     return Response(status, content_types.APPLICATION_JSON, ErrorBody(error=reason).model_dump_json())
 
 
-@app.get("/webhooks/whatsapp", summary="WhatsApp webhook verification handshake")
+@app.get(
+    "/webhooks/whatsapp",
+    summary="WhatsApp webhook verification handshake",
+    responses={
+        200: {"description": "The challenge, echoed", "content": {"text/plain": {"schema": {"type": "string"}}}},
+        403: {"description": "Wrong mode or verify token", "content": {"text/plain": {"schema": {"type": "string"}}}},
+    },
+)
 def whatsapp_handshake(
     mode: Annotated[str, Query(alias="hub.mode", max_length=32)] = "",
     token: Annotated[str, Query(alias="hub.verify_token", max_length=256)] = "",

@@ -38,16 +38,18 @@ def _error(status: int, reason: str, headers: dict[str, str] | None = None) -> R
     return Response(status, content_types.APPLICATION_JSON, ErrorBody(error=reason).model_dump_json(), headers)
 
 
-@app.get(
-    "/notices/<language>",
-    summary="Latest Art. 13 notice in a language",
-    responses={404: {"description": "No such notice"}},
-)
+_NOTICE_RESPONSES: dict[int, dict[str, Any]] = {
+    200: {"description": "The notice", "content": {"application/json": {"model": NoticeDocument}}},
+    404: {"description": "No such notice", "content": {"application/json": {"model": ErrorBody}}},
+}
+
+
+@app.get("/notices/<language>", summary="Latest Art. 13 notice in a language", responses=_NOTICE_RESPONSES)
 def latest_notice(language: Annotated[str, Path(pattern=r"^[a-z]{2}$")]) -> NoticeDocument:
     return _notice(language, None)
 
 
-@app.get("/notices/<language>/<version>", summary="One published notice version")
+@app.get("/notices/<language>/<version>", summary="One published notice version", responses=_NOTICE_RESPONSES)
 def notice_version(
     language: Annotated[str, Path(pattern=r"^[a-z]{2}$")],
     version: Annotated[str, Path(pattern=r"^[0-9A-Za-z.\-]{1,32}$")],

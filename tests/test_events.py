@@ -1,0 +1,50 @@
+"""Every sample under events/ is invoked through the handler the template wires to its route."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from localrun.template import routes
+from tests.conftest import Env
+from tools.make_events import EVENTS, build
+
+EXPECTED_STATUS = {
+    "optin-post": 201,
+    "optin-post-unticked": 422,
+    "notice-latest": 200,
+    "notice-version": 200,
+    "whatsapp-handshake": 200,
+    "whatsapp-message": 200,
+    "whatsapp-button-yes": 200,
+    "whatsapp-status": 200,
+    "whatsapp-forged": 401,
+}
+FILES = sorted(EVENTS.glob("*.json"))
+
+
+def test_every_sample_has_an_expectation() -> None:
+    assert {f.stem for f in FILES} == set(EXPECTED_STATUS)
+
+
+def test_every_route_has_a_sample() -> None:
+    sampled = {json.loads(f.read_text())["routeKey"] for f in FILES}
+    assert {route.route_key for route in routes()} <= sampled
+
+
+def test_samples_are_up_to_date() -> None:
+    built = build()
+    for file in FILES:
+        assert json.loads(file.read_text()) == built[file.stem], f"{file.name} is stale: run `make events`"
+
+
+@pytest.mark.parametrize("file", FILES, ids=[f.stem for f in FILES])
+def test_sample_through_its_handler(env: Env, file: Path) -> None:
+    event = json.loads(file.read_text())
+    [route] = [r for r in routes() if r.route_key == event["routeKey"]]
+    response = env.invoke(Path(route.code_uri).name, event)
+    assert response["statusCode"] == EXPECTED_STATUS[file.stem]
+    if file.stem == "whatsapp-handshake":
+        assert response["body"] == "1158201444"

@@ -1,0 +1,113 @@
+"""Writes the sample events under events/ (``make events``): one or more per route, deterministic.
+
+Webhook samples are signed with the local development app secret, so they verify in the local
+run and in the tests; with ``sam local invoke -e`` against a deployed stack's secrets they are
+(correctly) refused with 401.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chatconsent.config import current_config
+from chatconsent.notices import NoticeRegistry
+from localrun import whatsapp
+from localrun.aws import DEV_SECRETS
+from localrun.events import http_event
+from localrun.template import ROOT
+
+EVENTS = ROOT / "events"
+TIMESTAMP = 1_795_000_000
+SENDER = "491701234567"  # a fictitious number from the range used in tests
+
+
+def _fixed(event: dict[str, Any], name: str) -> dict[str, Any]:
+    event["requestContext"]["requestId"] = f"sample-{name}"
+    event["requestContext"]["time"] = "18/Nov/2026:08:26:40 +0000"
+    event["requestContext"]["timeEpoch"] = TIMESTAMP * 1000
+    return event
+
+
+def _signed(payload: dict[str, Any], secret: str = DEV_SECRETS["whatsapp/app-secret"]) -> dict[str, Any]:
+    body, headers = whatsapp.signed(payload, secret)
+    return http_event("POST", "/webhooks/whatsapp", body=body, headers=headers)
+
+
+def build() -> dict[str, dict[str, Any]]:
+    config = current_config()
+    notice = NoticeRegistry().get("en")
+    phone_number_id = config.channels.whatsapp.phone_number_id
+    optin_body = {
+        "purposes": {"customer_service": True, "marketing": True},
+        "channel": "whatsapp",
+        "language": "en",
+        "notice_version": notice.version,
+        "notice_sha256": notice.sha256,
+    }
+    json_headers = {"content-type": "application/json"}
+    events = {
+        "optin-post": http_event("POST", "/optin", body=json.dumps(optin_body), headers=json_headers),
+        "optin-post-unticked": http_event(
+            "POST", "/optin", body=json.dumps({**optin_body, "purposes": {"marketing": False}}), headers=json_headers
+        ),
+        "notice-latest": http_event(
+            "GET", "/notices/en", route_path="/notices/{language}", path_parameters={"language": "en"}
+        ),
+        "notice-version": http_event(
+            "GET",
+            f"/notices/de/{notice.version}",
+            route_path="/notices/{language}/{version}",
+            path_parameters={"language": "de", "version": notice.version},
+        ),
+        "whatsapp-handshake": http_event(
+            "GET",
+            "/webhooks/whatsapp",
+            query={
+                "hub.mode": "subscribe",
+                "hub.verify_token": DEV_SECRETS["whatsapp/verify-token"],
+                "hub.challenge": "1158201444",
+            },
+        ),
+        "whatsapp-message": _signed(
+            whatsapp.text(
+                SENDER,
+                "Hello! My code: CC-ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+                phone_number_id=phone_number_id,
+                timestamp=TIMESTAMP,
+                wamid="wamid.sample-message",
+            )
+        ),
+        "whatsapp-button-yes": _signed(
+            whatsapp.button_reply(
+                SENDER,
+                "optin:yes:00000000-0000-4000-8000-000000000000",
+                "Yes, I agree",
+                phone_number_id=phone_number_id,
+                timestamp=TIMESTAMP,
+                wamid="wamid.sample-button",
+            )
+        ),
+        "whatsapp-status": _signed(
+            whatsapp.status(
+                SENDER, "wamid.sample-outbound", "delivered", phone_number_id=phone_number_id, timestamp=TIMESTAMP
+            )
+        ),
+        "whatsapp-forged": _signed(
+            whatsapp.text(SENDER, "forged", phone_number_id=phone_number_id, timestamp=TIMESTAMP, wamid="wamid.forged"),
+            secret="not-the-app-secret",
+        ),
+    }
+    return {name: _fixed(event, name) for name, event in events.items()}
+
+
+def main() -> int:
+    EVENTS.mkdir(exist_ok=True)
+    for name, event in build().items():
+        (EVENTS / f"{name}.json").write_text(json.dumps(event, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {len(build())} events to events/")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
