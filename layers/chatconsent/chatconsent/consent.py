@@ -51,6 +51,8 @@ class ConsentRecord:
     expires_at: int
     notice_version: str = ""
     notice_language: str = ""
+    notice_sha256: str = ""
+    channel: str = ""
 
 
 @dataclass(frozen=True)

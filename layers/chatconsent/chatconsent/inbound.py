@@ -26,13 +26,13 @@ from chatconsent.channels.base import (
 )
 from chatconsent.clock import Clock
 from chatconsent.config import BusinessConfig
-from chatconsent.consent import ConsentState, SubjectState
+from chatconsent.consent import SubjectState
+from chatconsent.consents import Activation, ConsentService
 from chatconsent.identity import Pseudonymizer
 from chatconsent.keywords import NO, YES, is_single_word
-from chatconsent.ledger import ConsentFact, LedgerEvent, chain
 from chatconsent.optin import code_hash, find_code
 from chatconsent.replies import Replies
-from chatconsent.store import STATUS_RANK, ChatconsentTable, Conflict, Replay, retry_on_conflict
+from chatconsent.store import STATUS_RANK, ChatconsentTable, Conflict, Replay
 
 BUTTON_YES = "optin:yes:"
 BUTTON_NO = "optin:no:"
@@ -82,7 +82,7 @@ class InboundService:
         self._config = config
         self._clock = clock
         self._replies = Replies(config)
-        self._new_ledger_id = new_ledger_id
+        self._consents = ConsentService(table, config, clock, new_ledger_id)
 
     def handle(self, parsed: ParsedWebhook) -> list[Outcome]:
         """Every message and status of a batched webhook, in order."""
@@ -189,52 +189,16 @@ class InboundService:
 
     def _activate(self, message: InboundMessage, subject: str, message_hash: str, state: SubjectState) -> Outcome:
         assert state.pending is not None
-        request_id = state.pending.request_id
-        for attempt in retry_on_conflict():
-            if attempt:
-                state = self._table.subject_state(subject)
-            pending = state.pending
-            confirmable = (
-                pending is not None
-                and pending.request_id == request_id
-                and all(
-                    state.state_of(p) is ConsentState.PENDING and state.consents[p].request_id == request_id
-                    for p in pending.purposes
-                )
-            )
-            if not confirmable or pending is None:
-                # Withdrawn, declined or expired in the meantime: the answer changes nothing.
-                return Outcome.STALE_ANSWER if self._table.mark_processed(message_hash) else Outcome.REPLAY
-            facts = [
-                ConsentFact(
-                    event=LedgerEvent.CONSENT_GIVEN,
-                    purpose=purpose,
-                    legal_basis=self._config.purpose(purpose).legal_basis,
-                    notice_version=pending.notice_version,
-                    notice_language=pending.language,
-                    notice_sha256=pending.notice_sha256,
-                    channel=pending.channel,
-                    request_id=pending.request_id,
-                    evidence={
-                        "code_message": pending.code_message,
-                        "code_received_at": str(pending.bound_at),
-                        "confirmation_message": message_hash,
-                        "confirmation_method": "button" if message.kind is InboundKind.BUTTON else "text",
-                    },
-                )
-                for purpose in pending.purposes
-            ]
-            entries, new_head = chain(state.ledger_head, self._new_ledger_id(), int(self._clock()), facts)
-            try:
-                self._table.activate(
-                    subject, pending, state.consents, state.ledger_head, new_head, entries, message_hash
-                )
-            except Replay:
-                return Outcome.REPLAY
-            except Conflict:
-                continue
-            return self._reply(message, subject, "activated", pending.language, Outcome.CONSENT_ACTIVATED)
-        raise Conflict(["activation_retries_exhausted"])
+        pending = state.pending
+        method = "button" if message.kind is InboundKind.BUTTON else "text"
+        result = self._consents.activate(
+            subject, state, pending.request_id, message_hash, {"confirmation_method": method}
+        )
+        if result is Activation.REPLAY:
+            return Outcome.REPLAY
+        if result is Activation.STALE:
+            return Outcome.STALE_ANSWER
+        return self._reply(message, subject, "activated", pending.language, Outcome.CONSENT_ACTIVATED)
 
     def _decline(self, message: InboundMessage, subject: str, message_hash: str, state: SubjectState) -> Outcome:
         pending = state.pending

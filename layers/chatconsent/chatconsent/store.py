@@ -368,6 +368,8 @@ class ChatconsentTable:
                     expires_at=data["expires_at"],
                     notice_version=data.get("notice_version", ""),
                     notice_language=data.get("notice_language", ""),
+                    notice_sha256=data.get("notice_sha256", ""),
+                    channel=data.get("channel", ""),
                 )
             elif sk == "S#PENDING":
                 pending = PendingConfirmation(
@@ -534,8 +536,9 @@ class ChatconsentTable:
                     "Update",
                     self._update(
                         Keys.consent(subject, purpose),
-                        "SET #state = :active, updated_at = :now, activated_at = :now, #rc = :rc,"
-                        " #exp = :exp, notice_version = :nv, notice_language = :nl, #rev = #rev + :one",
+                        "SET #state = :active, updated_at = :now, activated_at = :now, #rc = :rc, #exp = :exp,"
+                        " notice_version = :nv, notice_language = :nl, notice_sha256 = :ns, #channel = :ch,"
+                        " #rev = #rev + :one",
                         {
                             ":active": ConsentState.ACTIVE.value,
                             ":pending": ConsentState.PENDING.value,
@@ -546,6 +549,8 @@ class ChatconsentTable:
                             ":exp": now + int(self._plan.consent_validity.total_seconds()),
                             ":nv": pending.notice_version,
                             ":nl": pending.language,
+                            ":ns": pending.notice_sha256,
+                            ":ch": pending.channel,
                             ":one": 1,
                         },
                         "#state = :pending AND #req = :req AND #rev = :rev AND #exp > :now",
@@ -616,7 +621,7 @@ class ChatconsentTable:
         subject: str,
         records: Sequence[ConsentRecord],
         head: LedgerHead | None,
-        new_head: LedgerHead,
+        new_head: LedgerHead | None,
         entries: Sequence[LedgerEntry],
         message_hash: str | None,
         clear_pending: str | None,
@@ -653,7 +658,7 @@ class ChatconsentTable:
             ops.append(
                 ("pending", "Delete", self._delete(Keys.pending(subject), "#req = :req", {":req": clear_pending}))
             )
-        if entries:
+        if entries and new_head:
             ops += self._ledger_ops(subject, head, new_head, entries, now)
         if message_hash:
             ops.append(("dedupe", "Put", self._dedupe_put(message_hash, now)))

@@ -1,0 +1,149 @@
+"""Consent transitions with their proof: activation and withdrawal, each appended to the ledger.
+
+Both are optimistic: read the subject's state, write conditioned on what was read, and on a lost
+race read again. So a withdrawal racing a confirmation always ends withdrawn, and a confirmation
+that arrives after a withdrawal changes nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from chatconsent.clock import Clock
+from chatconsent.config import BusinessConfig
+from chatconsent.consent import ConsentState, SubjectState
+from chatconsent.ledger import ConsentFact, LedgerEntry, LedgerEvent, LedgerHead, Verification, chain, verify
+from chatconsent.store import ChatconsentTable, Conflict, Replay, retry_on_conflict
+
+
+class Activation(StrEnum):
+    ACTIVATED = "activated"
+    STALE = "stale"  # declined, withdrawn, replaced or expired in the meantime
+    REPLAY = "replay"
+
+
+@dataclass(frozen=True)
+class ConsentProof:
+    head: LedgerHead | None
+    entries: tuple[LedgerEntry, ...]
+    verification: Verification
+
+
+class ConsentService:
+    def __init__(
+        self,
+        table: ChatconsentTable,
+        config: BusinessConfig,
+        clock: Clock,
+        new_ledger_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+    ) -> None:
+        self._table = table
+        self._config = config
+        self._clock = clock
+        self._new_ledger_id = new_ledger_id
+
+    def activate(
+        self, subject: str, state: SubjectState, request_id: str, message_hash: str, evidence: Mapping[str, str]
+    ) -> Activation:
+        """pending → active for every purpose of the subject's pending request ``request_id``."""
+        for attempt in retry_on_conflict():
+            if attempt:
+                state = self._table.subject_state(subject)
+            pending = state.pending
+            if (
+                pending is None
+                or pending.request_id != request_id
+                or not all(
+                    state.state_of(p) is ConsentState.PENDING and state.consents[p].request_id == request_id
+                    for p in pending.purposes
+                )
+            ):
+                return Activation.STALE if self._table.mark_processed(message_hash) else Activation.REPLAY
+            facts = [
+                ConsentFact(
+                    event=LedgerEvent.CONSENT_GIVEN,
+                    purpose=purpose,
+                    legal_basis=self._config.purpose(purpose).legal_basis,
+                    notice_version=pending.notice_version,
+                    notice_language=pending.language,
+                    notice_sha256=pending.notice_sha256,
+                    channel=pending.channel,
+                    request_id=pending.request_id,
+                    evidence={
+                        "code_message": pending.code_message,
+                        "code_received_at": str(pending.bound_at),
+                        "confirmation_message": message_hash,
+                        **evidence,
+                    },
+                )
+                for purpose in pending.purposes
+            ]
+            entries, head = chain(state.ledger_head, self._new_ledger_id(), int(self._clock()), facts)
+            try:
+                self._table.activate(subject, pending, state.consents, state.ledger_head, head, entries, message_hash)
+            except Replay:
+                return Activation.REPLAY
+            except Conflict:
+                continue
+            return Activation.ACTIVATED
+        raise Conflict(["activation_retries_exhausted"])
+
+    def withdraw(
+        self, subject: str, source: str, purposes: Collection[str] | None = None, message_hash: str | None = None
+    ) -> tuple[str, ...]:
+        """active or pending → withdrawn (all purposes, or ``purposes``); returns what changed.
+
+        Withdrawing again is a no-op. Raises Replay when ``message_hash`` was processed before.
+        """
+        for _ in retry_on_conflict(attempts=8):
+            state = self._table.subject_state(subject)
+            targets = [
+                record
+                for purpose, record in state.consents.items()
+                if record.state in (ConsentState.ACTIVE, ConsentState.PENDING)
+                and (purposes is None or purpose in purposes)
+            ]
+            if not targets:
+                if message_hash and not self._table.mark_processed(message_hash):
+                    raise Replay()
+                return ()
+            facts = [
+                ConsentFact(
+                    event=LedgerEvent.CONSENT_WITHDRAWN,
+                    purpose=record.purpose,
+                    legal_basis=self._config.purpose(record.purpose).legal_basis,
+                    notice_version=record.notice_version,
+                    notice_language=record.notice_language,
+                    notice_sha256=record.notice_sha256,
+                    channel=record.channel,
+                    request_id=record.request_id,
+                    evidence={"source": source, **({"message": message_hash} if message_hash else {})},
+                )
+                for record in targets
+                if record.state is ConsentState.ACTIVE  # a pending request was never consent: nothing to prove
+            ]
+            entries, head = (
+                chain(state.ledger_head, self._new_ledger_id(), int(self._clock()), facts) if facts else ([], None)
+            )
+            pending = state.pending
+            clear_pending = (
+                pending.request_id
+                if pending
+                and any(r.state is ConsentState.PENDING and r.request_id == pending.request_id for r in targets)
+                else None
+            )
+            try:
+                self._table.withdraw(subject, targets, state.ledger_head, head, entries, message_hash, clear_pending)
+            except Conflict:
+                continue
+            return tuple(record.purpose for record in targets)
+        raise Conflict(["withdrawal_retries_exhausted"])
+
+    def proof(self, subject: str) -> ConsentProof:
+        """The subject's ledger and whether it verifies (Art. 7(1): the controller must prove consent)."""
+        head = self._table.subject_state(subject).ledger_head
+        entries = tuple(self._table.ledger_entries(head.ledger_id)) if head else ()
+        return ConsentProof(head, entries, verify(list(entries), head))
