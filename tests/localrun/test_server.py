@@ -1,0 +1,105 @@
+"""The README's run command: the whole API on 127.0.0.1, driven over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from localrun import whatsapp
+from localrun.aws import DEV_SECRETS
+from localrun.server import compile_routes
+from localrun.template import ROOT, routes
+
+SENDER = "491701234567"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "layers" / "chatconsent"), str(ROOT)])}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "localrun.server", "--port", "0"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        assert "local API on http://127.0.0.1:" in first, first
+        yield first.split(" on ", 1)[1].split(" ", 1)[0]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def call(
+    base: str, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, Any]:
+    request = urllib.request.Request(base + path, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, raw = error.code, error.read()
+    try:
+        return status, json.loads(raw)
+    except ValueError:
+        return status, raw.decode()
+
+
+def webhook(base: str, payload: dict[str, Any]) -> int:
+    body, headers = whatsapp.signed(payload, DEV_SECRETS["whatsapp/app-secret"])
+    return call(base, "POST", "/webhooks/whatsapp", body, headers)[0]
+
+
+def test_double_opt_in_over_http(server: str) -> None:
+    status, notice = call(server, "GET", "/notices/en")
+    assert status == 200 and notice["language"] == "en"
+    body = {
+        "purposes": {"customer_service": True},
+        "channel": "whatsapp",
+        "language": "en",
+        "notice_version": notice["version"],
+        "notice_sha256": notice["sha256"],
+    }
+    status, started = call(server, "POST", "/optin", json.dumps(body).encode(), {"content-type": "application/json"})
+    assert status == 201
+    phone_number_id = "106540352242922"
+    code_message = whatsapp.text(SENDER, f"Hi, code {started['code']}", phone_number_id=phone_number_id, timestamp=1)
+    assert webhook(server, code_message) == 200
+    _, outbox = call(server, "GET", "/_local/outbox")
+    buttons = outbox[-1]["payload"]["interactive"]["action"]["buttons"]
+    yes = buttons[0]["reply"]
+    assert (
+        webhook(
+            server, whatsapp.button_reply(SENDER, yes["id"], yes["title"], phone_number_id=phone_number_id, timestamp=2)
+        )
+        == 200
+    )
+    _, outbox = call(server, "GET", "/_local/outbox")
+    assert "consent is recorded" in outbox[-1]["payload"]["text"]["body"]
+
+
+def test_handshake_and_errors_over_http(server: str) -> None:
+    query = "hub.mode=subscribe&hub.verify_token=local-verify-token&hub.challenge=42"
+    assert call(server, "GET", f"/webhooks/whatsapp?{query}") == (200, 42)
+    assert call(server, "POST", "/webhooks/whatsapp", b"{}")[0] == 401
+    assert call(server, "GET", "/nowhere")[0] == 404
+    assert call(server, "DELETE", "/optin")[0] == 404
+
+
+def test_routes_match_like_api_gateway() -> None:
+    compiled = compile_routes(routes())
+    matched = {c.route.route_key for c in compiled if c.pattern.match("/notices/de/2026-11-01")}
+    assert matched == {"GET /notices/{language}/{version}"}
+    assert not any(c.pattern.match("/notices/de/x/y") for c in compiled)
