@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
 
 from chatconsent.clock import Clock, system_clock
@@ -37,6 +37,13 @@ def local_outbox() -> Outbox:
 
         _LOCAL_OUTBOX = Outbox()
     return _LOCAL_OUTBOX
+
+
+@lru_cache(maxsize=2)
+def _pseudonymizer(pepper: bytes) -> Pseudonymizer:
+    from chatconsent.identity import Pseudonymizer
+
+    return Pseudonymizer(pepper)
 
 
 class Runtime:
@@ -83,14 +90,7 @@ class Runtime:
 
     @property
     def pseudonymizer(self) -> Pseudonymizer:
-        from chatconsent.identity import Pseudonymizer
-
-        secrets = self.secrets
-        cached = self.__dict__.get("_pseudonymizer")
-        if cached is None or cached[0] is not secrets:
-            cached = (secrets, Pseudonymizer(secrets.pepper))
-            self.__dict__["_pseudonymizer"] = cached
-        return cached[1]
+        return _pseudonymizer(self.secrets.pepper)
 
     @cached_property
     def notices(self) -> NoticeRegistry:

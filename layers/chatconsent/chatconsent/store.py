@@ -89,7 +89,6 @@ class OptInRequest:
     created_at: int
     expires_at: int
     subject: str = ""
-    client_hash: str = ""
 
 
 def _names(expression: str) -> dict[str, str]:
@@ -310,7 +309,6 @@ class ChatconsentTable:
                 "notice_sha256": request.notice_sha256,
                 "status": request.status,
                 "created_at": request.created_at,
-                "client_hash": request.client_hash,
             },
             retention,
             request.expires_at,
@@ -339,7 +337,6 @@ class ChatconsentTable:
             created_at=data["created_at"],
             expires_at=data["expires_at"],
             subject=data.get("subject", ""),
-            client_hash=data.get("client_hash", ""),
         )
 
     # -- subject state -------------------------------------------------------------------------
