@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import threading
 from collections.abc import Iterator
@@ -68,6 +69,23 @@ class Env:
         return response
 
 
+_EXPRESSION_KEYS = (
+    "UpdateExpression",
+    "ConditionExpression",
+    "KeyConditionExpression",
+    "FilterExpression",
+    "ProjectionExpression",
+)
+
+
+def check_placeholders(request: dict[str, Any]) -> None:
+    """DynamoDB rejects unused or undefined placeholders; moto does not, so the tests do."""
+    expressions = " ".join(str(request[k]) for k in _EXPRESSION_KEYS if k in request)
+    used = set(re.findall(r"[#:][A-Za-z0-9_]+", expressions))
+    defined = set(request.get("ExpressionAttributeValues", {})) | set(request.get("ExpressionAttributeNames", {}))
+    assert used == defined, f"placeholders used {sorted(used - defined)} undefined, {sorted(defined - used)} unused"
+
+
 class SerializedClient:
     """A client whose calls run one at a time: each DynamoDB request is atomic, as in AWS, while
     threads still interleave between requests. moto's in-process backend is not thread-safe."""
@@ -82,6 +100,12 @@ class SerializedClient:
             return attribute
 
         def call(*args: Any, **kwargs: Any) -> Any:
+            if name == "transact_write_items":
+                for item in kwargs["TransactItems"]:
+                    for request in item.values():
+                        check_placeholders(request)
+            elif name in ("put_item", "update_item", "delete_item", "query"):
+                check_placeholders(kwargs)
             with self._lock:
                 return attribute(*args, **kwargs)
 

@@ -22,15 +22,16 @@ EXPECTED_STATUS = {
     "whatsapp-status": 200,
     "whatsapp-forged": 401,
 }
+SCHEDULED = {"purge-schedule": "purge", "purge-schedule-after-outage": "purge"}
 FILES = sorted(EVENTS.glob("*.json"))
 
 
 def test_every_sample_has_an_expectation() -> None:
-    assert {f.stem for f in FILES} == set(EXPECTED_STATUS)
+    assert {f.stem for f in FILES} == set(EXPECTED_STATUS) | set(SCHEDULED)
 
 
 def test_every_route_has_a_sample() -> None:
-    sampled = {json.loads(f.read_text())["routeKey"] for f in FILES}
+    sampled = {json.loads(f.read_text())["routeKey"] for f in FILES if f.stem in EXPECTED_STATUS}
     assert {route.route_key for route in routes()} <= sampled
 
 
@@ -40,7 +41,13 @@ def test_samples_are_up_to_date() -> None:
         assert json.loads(file.read_text()) == built[file.stem], f"{file.name} is stale: run `make events`"
 
 
-@pytest.mark.parametrize("file", FILES, ids=[f.stem for f in FILES])
+@pytest.mark.parametrize("file", [f for f in FILES if f.stem in SCHEDULED], ids=lambda f: f.stem)
+def test_schedule_sample_through_its_handler(env: Env, file: Path) -> None:
+    result = env.invoke(SCHEDULED[file.stem], json.loads(file.read_text()))
+    assert result["complete"] is True and result["items_deleted"] == 0
+
+
+@pytest.mark.parametrize("file", [f for f in FILES if f.stem in EXPECTED_STATUS], ids=lambda f: f.stem)
 def test_sample_through_its_handler(env: Env, file: Path) -> None:
     event = json.loads(file.read_text())
     [route] = [r for r in routes() if r.route_key == event["routeKey"]]

@@ -98,7 +98,13 @@ def build() -> dict[str, dict[str, Any]]:
             secret="not-the-app-secret",
         ),
     }
-    return {name: _fixed(event, name) for name, event in events.items()}
+    http = {name: _fixed(event, name) for name, event in events.items()}
+    # EventBridge Scheduler delivers the schedule's Input as the event.
+    schedules: dict[str, dict[str, Any]] = {
+        "purge-schedule": {"job": "purge"},
+        "purge-schedule-after-outage": {"job": "purge", "lookback_days": 60},
+    }
+    return {**http, **schedules}
 
 
 def main() -> int:

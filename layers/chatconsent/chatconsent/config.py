@@ -103,6 +103,14 @@ class Limits(_Strict):
     max_api_body_bytes: int = Field(default=16_384, ge=256, le=1_000_000)
 
 
+class PurgeSettings(_Strict):
+    lookback: timedelta = Field(
+        default=timedelta(days=14),
+        description="How far back each purge run looks; older leftovers fall to DynamoDB TTL and raise the lag alarm.",
+    )
+    page_size: int = Field(default=100, ge=25, le=1000)
+
+
 class BusinessConfig(_Strict):
     notice_version: str = Field(pattern=r"^[0-9A-Za-z.\-]{1,32}$")
     default_language: Language = "en"
@@ -119,6 +127,7 @@ class BusinessConfig(_Strict):
     )
     channels: ChannelsConfig
     limits: Limits = Limits()
+    purge: PurgeSettings = PurgeSettings()
 
     @model_validator(mode="after")
     def _consistent(self) -> BusinessConfig:

@@ -146,4 +146,4 @@ class ConsentService:
         """The subject's ledger and whether it verifies (Art. 7(1): the controller must prove consent)."""
         head = self._table.subject_state(subject).ledger_head
         entries = tuple(self._table.ledger_entries(head.ledger_id)) if head else ()
-        return ConsentProof(head, entries, verify(list(entries), head))
+        return ConsentProof(head, entries, verify(list(entries), head, expired_prefix=True))

@@ -93,13 +93,21 @@ def chain(
 class Verification:
     ok: bool
     problems: tuple[str, ...] = ()
+    starts_at: int = 1  # > 1 when older entries reached the end of their retention and were purged
 
 
-def verify(entries: list[LedgerEntry], head: LedgerHead | None = None) -> Verification:
-    """Check a subject's whole chain (ordered by seq) against itself and, if given, its head."""
+def verify(entries: list[LedgerEntry], head: LedgerHead | None = None, expired_prefix: bool = False) -> Verification:
+    """Check a subject's chain (ordered by seq) against itself and, if given, its head.
+
+    With ``expired_prefix`` the chain may start after seq 1 (older entries were purged on
+    schedule); what is retained must still link up without a gap and end at the head.
+    """
     problems: list[str] = []
-    prev = GENESIS
-    for expected_seq, entry in enumerate(entries, start=1):
+    first = entries[0].seq if entries else 1
+    if first != 1 and not expired_prefix:
+        problems.append(f"entries before seq {first} are missing")
+    prev = entries[0].prev_hash if entries and first != 1 else GENESIS
+    for expected_seq, entry in enumerate(entries, start=first):
         if entry.seq != expected_seq:
             problems.append(f"entry {expected_seq} is missing (found seq {entry.seq})")
             break
@@ -113,4 +121,4 @@ def verify(entries: list[LedgerEntry], head: LedgerHead | None = None) -> Verifi
             problems.append("entries are missing")
         elif entries and (entries[-1].seq != head.seq or entries[-1].entry_hash != head.hash):
             problems.append("the chain does not end at the recorded head")
-    return Verification(ok=not problems, problems=tuple(problems))
+    return Verification(ok=not problems, problems=tuple(problems), starts_at=first)

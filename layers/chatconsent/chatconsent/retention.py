@@ -25,6 +25,7 @@ class RetentionClass(StrEnum):
     SUPPRESSION = "suppression"
     WEBHOOK_DEDUPE = "webhook_dedupe"
     RATE_LIMIT = "rate_limit"
+    PURGE_RECEIPT = "purge_receipt"
 
 
 REQUIRED_CLASSES = frozenset(c.value for c in RetentionClass)

@@ -1,15 +1,16 @@
 """Wiring for one container: configuration, clients and services, built once and reused.
 
 Reads its settings from the environment the template sets:
-``TABLE_NAME``, ``SECRETS_PATH`` (SSM path of the SecureStrings) and ``CHANNEL_SENDER``
-(``graph`` to call the WhatsApp Cloud API, ``outbox`` to record messages locally).
+``TABLE_NAME``, ``KEY_TABLE_NAME`` (per-person data keys), ``SECRETS_PATH`` (SSM path of the
+SecureStrings) and ``CHANNEL_SENDER`` (``graph`` to call the WhatsApp Cloud API, ``outbox`` to
+record messages locally).
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from chatconsent.inbound import InboundService
     from chatconsent.notices import NoticeRegistry
     from chatconsent.optin import OptInService
+    from chatconsent.purge import PurgeJob
     from chatconsent.secrets import Secrets
     from chatconsent.store import ChatconsentTable
 
@@ -86,7 +88,8 @@ class Runtime:
         from chatconsent.store import ChatconsentTable
 
         plan = RetentionPlan.from_config(self.config)
-        return ChatconsentTable(self.dynamodb, self.environ["TABLE_NAME"], plan, self.clock)
+        key_table = self.environ.get("KEY_TABLE_NAME") or None
+        return ChatconsentTable(self.dynamodb, self.environ["TABLE_NAME"], plan, self.clock, key_table)
 
     @property
     def pseudonymizer(self) -> Pseudonymizer:
@@ -114,6 +117,14 @@ class Runtime:
         from chatconsent.optin import OptInService
 
         return OptInService(self.table, self.pseudonymizer, self.notices, self.config, self.clock)
+
+    def purge_job(self, time_left_ms: Callable[[], int] | None, lookback_seconds: int | None = None) -> PurgeJob:
+        from chatconsent.purge import PurgeJob
+        from chatconsent.store import PurgeAccess
+
+        settings = self.config.purge
+        lookback = lookback_seconds or int(settings.lookback.total_seconds())
+        return PurgeJob(PurgeAccess(self.table), self.clock, lookback, settings.page_size, time_left_ms)
 
     def inbound_service(self, channel: WhatsAppChannel) -> InboundService:
         from chatconsent.inbound import InboundService

@@ -22,6 +22,7 @@ PK                                     SK                  item
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -56,7 +57,18 @@ _NAMES = {
     "#hits": "hits",
     "#rank": "status_rank",
     "#hash": "hash",
+    "#shard": "expiry_shard",
 }
+
+EXPIRY_SHARDS = 4
+EXPIRY_INDEX = "by_expiry"
+
+
+def expiry_shard(pk: str, expires_at: int) -> str:
+    """The expiry index's partition: the expiry day and one of a few shards (no hot partition)."""
+    shard = int(hashlib.sha256(pk.encode("utf-8")).hexdigest()[:4], 16) % EXPIRY_SHARDS
+    return f"{expires_at // 86_400}#{shard}"
+
 
 STATUS_RANK = {"accepted": 0, "sent": 1, "delivered": 2, "read": 3, "failed": 9}
 
@@ -158,6 +170,15 @@ class Keys:
     def rate(scope: str, key_hash: str, window: int) -> dict[str, str]:
         return {"PK": f"RATE#{scope}#{key_hash}#{window}", "SK": "RATE"}
 
+    @staticmethod
+    def purge_receipt(day: str, run_id: str, retention_class: str) -> dict[str, str]:
+        return {"PK": f"RECEIPT#{day}", "SK": f"{run_id}#{retention_class}"}
+
+    @staticmethod
+    def subject_key(subject: str) -> dict[str, str]:
+        """Key of the subject's data-key item in the separate key table."""
+        return {"subject": subject}
+
 
 def _cancellation_codes(error: ClientError) -> list[str]:
     reasons = error.response.get("CancellationReasons") or []
@@ -167,9 +188,17 @@ def _cancellation_codes(error: ClientError) -> list[str]:
 class ChatconsentTable:
     """Every read and write of the main table."""
 
-    def __init__(self, client: DynamoDBClient, table_name: str, plan: RetentionPlan, clock: Clock) -> None:
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        table_name: str,
+        plan: RetentionPlan,
+        clock: Clock,
+        key_table_name: str | None = None,
+    ) -> None:
         self._client = client
         self._table = table_name
+        self._key_table = key_table_name
         self._plan = plan
         self._clock = clock
 
@@ -179,13 +208,17 @@ class ChatconsentTable:
         return int(self._clock())
 
     def _stamp(self, item: dict[str, Any], retention_class: RetentionClass, expires_at: int) -> dict[str, Any]:
+        """Give an item its retention: class, expiry (the TTL attribute) and expiry-index shard."""
         item["retention_class"] = retention_class.value
         item["expires_at"] = int(expires_at)
+        item["expiry_shard"] = expiry_shard(item["PK"], int(expires_at))
         return item
 
     def _put(
         self, item: dict[str, Any], condition: str | None = None, values: Mapping[str, Any] | None = None
     ) -> dict[str, Any]:
+        if not {"retention_class", "expires_at", "expiry_shard"} <= item.keys():
+            raise ValueError("every item needs a retention class and an expiry")  # a bug, never input
         request: dict[str, Any] = {"TableName": self._table, "Item": serialize(item)}
         if condition:
             request["ConditionExpression"] = condition
@@ -201,7 +234,21 @@ class ChatconsentTable:
         update: str,
         values: Mapping[str, Any],
         condition: str | None = None,
+        retention: tuple[RetentionClass, int] | None = None,
     ) -> dict[str, Any]:
+        """An Update; with ``retention`` it (re)sets the item's class, expiry and expiry shard."""
+        if retention is not None:
+            retention_class, expires_at = retention
+            if not update.startswith("SET ") and " SET " not in update:
+                update += " SET #rc = :rc, #exp = :exp, #shard = :shard"
+            else:
+                update = update.replace("SET ", "SET #rc = :rc, #exp = :exp, #shard = :shard, ", 1)
+            values = {
+                **values,
+                ":rc": retention_class.value,
+                ":exp": int(expires_at),
+                ":shard": expiry_shard(key["PK"], int(expires_at)),
+            }
         request: dict[str, Any] = {
             "TableName": self._table,
             "Key": serialize(key),
@@ -276,14 +323,10 @@ class ChatconsentTable:
         window = now - now % window_seconds
         request = self._update(
             Keys.rate(scope, key_hash, window),
-            "ADD #hits :one SET #rc = :rc, #exp = :exp",
-            {
-                ":one": 1,
-                ":limit": limit,
-                ":rc": RetentionClass.RATE_LIMIT.value,
-                ":exp": self._plan.expires_at(RetentionClass.RATE_LIMIT, window),
-            },
+            "ADD #hits :one",
+            {":one": 1, ":limit": limit},
             "attribute_not_exists(#hits) OR #hits < :limit",
+            (RetentionClass.RATE_LIMIT, self._plan.expires_at(RetentionClass.RATE_LIMIT, window)),
         )
         try:
             self._client.update_item(**request)
@@ -349,10 +392,10 @@ class ChatconsentTable:
         head: LedgerHead | None = None
         for data in self._query(Keys.subject_pk(subject), "S#"):
             sk = data["SK"]
-            if sk == "S#LEDGER":  # the head is proof, never hidden by expiry while it exists
-                head = LedgerHead(ledger_id=data["ledger_id"], seq=data["seq"], hash=data["hash"])
-                continue
             if not self._plan.is_live(data.get("expires_at"), now):
+                continue
+            if sk == "S#LEDGER":
+                head = LedgerHead(ledger_id=data["ledger_id"], seq=data["seq"], hash=data["hash"])
                 continue
             if sk.startswith("S#CONSENT#"):
                 purpose = sk.removeprefix("S#CONSENT#")
@@ -461,19 +504,18 @@ class ChatconsentTable:
                     "Update",
                     self._update(
                         Keys.consent(subject, purpose),
-                        "SET #state = :pending, #req = :req, updated_at = :now, #rc = :rc, #exp = :exp,"
+                        "SET #state = :pending, #req = :req, updated_at = :now,"
                         " #rev = if_not_exists(#rev, :zero) + :one",
                         {
                             ":pending": ConsentState.PENDING.value,
                             ":active": ConsentState.ACTIVE.value,
                             ":req": request.request_id,
                             ":now": now,
-                            ":rc": RetentionClass.PENDING_OPTIN_CHAT.value,
-                            ":exp": request.expires_at,
                             ":zero": 0,
                             ":one": 1,
                         },
                         "attribute_not_exists(#state) OR #state <> :active OR #exp <= :now",
+                        (RetentionClass.PENDING_OPTIN_CHAT, request.expires_at),
                     ),
                 )
             )
@@ -490,16 +532,16 @@ class ChatconsentTable:
                 "Update",
                 self._update(
                     Keys.ledger_head(subject),
-                    "SET ledger_id = :lid, #seq = :seq, #rc = :rc, #exp = :exp, #hash = :hash",
+                    "SET ledger_id = :lid, #seq = :seq, #hash = :hash",
                     {
                         ":lid": new_head.ledger_id,
                         ":seq": new_head.seq,
                         ":hash": new_head.hash,
-                        ":rc": RetentionClass.CONSENT_LEDGER.value,
-                        ":exp": expires,
-                        **({":prev": head.seq} if head else {}),
+                        **({":prev": head.seq} if head else {":now": now}),
                     },
-                    "#seq = :prev" if head else "attribute_not_exists(#seq)",
+                    # A head past its retention is gone for every read: a new chain may replace it.
+                    "#seq = :prev" if head else "attribute_not_exists(#seq) OR #exp <= :now",
+                    (RetentionClass.CONSENT_LEDGER, expires),
                 ),
             )
         ]
@@ -533,7 +575,7 @@ class ChatconsentTable:
                     "Update",
                     self._update(
                         Keys.consent(subject, purpose),
-                        "SET #state = :active, updated_at = :now, activated_at = :now, #rc = :rc, #exp = :exp,"
+                        "SET #state = :active, updated_at = :now, activated_at = :now,"
                         " notice_version = :nv, notice_language = :nl, notice_sha256 = :ns, #channel = :ch,"
                         " #rev = #rev + :one",
                         {
@@ -542,8 +584,6 @@ class ChatconsentTable:
                             ":req": pending.request_id,
                             ":rev": record.rev,
                             ":now": now,
-                            ":rc": RetentionClass.CONSENT_LEDGER.value,
-                            ":exp": now + int(self._plan.consent_validity.total_seconds()),
                             ":nv": pending.notice_version,
                             ":nl": pending.language,
                             ":ns": pending.notice_sha256,
@@ -551,6 +591,7 @@ class ChatconsentTable:
                             ":one": 1,
                         },
                         "#state = :pending AND #req = :req AND #rev = :rev AND #exp > :now",
+                        (RetentionClass.CONSENT_LEDGER, now + int(self._plan.consent_validity.total_seconds())),
                     ),
                 )
             )
@@ -637,17 +678,10 @@ class ChatconsentTable:
                     "Update",
                     self._update(
                         Keys.consent(subject, record.purpose),
-                        "SET #state = :withdrawn, updated_at = :now, withdrawn_at = :now, #rc = :rc,"
-                        " #exp = :exp, #rev = #rev + :one",
-                        {
-                            ":withdrawn": ConsentState.WITHDRAWN.value,
-                            ":rev": record.rev,
-                            ":now": now,
-                            ":rc": RetentionClass.CONSENT_LEDGER.value,
-                            ":exp": self._plan.expires_at(RetentionClass.CONSENT_LEDGER, now),
-                            ":one": 1,
-                        },
+                        "SET #state = :withdrawn, updated_at = :now, withdrawn_at = :now, #rev = #rev + :one",
+                        {":withdrawn": ConsentState.WITHDRAWN.value, ":rev": record.rev, ":now": now, ":one": 1},
                         "#rev = :rev",
+                        (RetentionClass.CONSENT_LEDGER, self._plan.expires_at(RetentionClass.CONSENT_LEDGER, now)),
                     ),
                 )
             )
@@ -665,7 +699,10 @@ class ChatconsentTable:
 
     def ledger_entries(self, ledger_id: str) -> list[LedgerEntry]:
         entries = []
+        now = self._clock()
         for data in self._query(f"LEDGER#{ledger_id}", "E#"):
+            if not self._plan.is_live(data.get("expires_at"), now):
+                continue
             entries.append(
                 LedgerEntry(
                     ledger_id=data["ledger_id"],
@@ -725,9 +762,95 @@ class ChatconsentTable:
         return True
 
 
+@dataclass(frozen=True)
+class ExpiredItem:
+    pk: str
+    sk: str
+    retention_class: str
+    expires_at: int
+
+    @property
+    def subject(self) -> str | None:
+        return self.pk.removeprefix("SUBJ#") if self.pk.startswith("SUBJ#") else None
+
+
 def retry_on_conflict(attempts: int = 4, pause: float = 0.02) -> Iterator[int]:
     """Attempt numbers for optimistic-concurrency loops, with a short growing pause between."""
     for attempt in range(attempts):
         if attempt:
             time.sleep(pause * attempt)
         yield attempt
+
+
+class PurgeAccess:
+    """The purge's reads and deletes: the expiry index, batch deletes, receipts, key items."""
+
+    def __init__(self, table: ChatconsentTable) -> None:
+        self._t = table
+
+    @staticmethod
+    def partitions(now: int, lookback_seconds: int) -> list[str]:
+        """Expiry-index partitions that can hold items expired by ``now``, oldest first."""
+        first, last = (now - lookback_seconds) // 86_400, now // 86_400
+        return [f"{day}#{shard}" for day in range(first, last + 1) for shard in range(EXPIRY_SHARDS)]
+
+    def expired_page(
+        self, partition: str, now: int, start_key: dict[str, Any] | None, limit: int
+    ) -> tuple[list[ExpiredItem], dict[str, Any] | None]:
+        request: dict[str, Any] = {
+            "TableName": self._t._table,
+            "IndexName": EXPIRY_INDEX,
+            "KeyConditionExpression": "#shard = :partition AND #exp <= :now",
+            "ExpressionAttributeNames": _names("#shard #exp"),
+            "ExpressionAttributeValues": _values({":partition": partition, ":now": now}),
+            "Limit": limit,
+        }
+        if start_key:
+            request["ExclusiveStartKey"] = start_key
+        response = self._t._client.query(**request)
+        items = [deserialize(i) for i in response.get("Items", [])]
+        page = [ExpiredItem(i["PK"], i["SK"], i.get("retention_class", ""), i["expires_at"]) for i in items]
+        return page, response.get("LastEvaluatedKey")
+
+    def delete(self, items: Sequence[ExpiredItem]) -> list[ExpiredItem]:
+        """One BatchWriteItem (at most 25 deletes); returns the items DynamoDB left unprocessed."""
+        if len(items) > 25:
+            raise ValueError("BatchWriteItem takes at most 25 requests")
+        requests = [{"DeleteRequest": {"Key": serialize({"PK": i.pk, "SK": i.sk})}} for i in items]
+        response = self._t._client.batch_write_item(RequestItems={self._t._table: requests})  # type: ignore[dict-item]
+        left = response.get("UnprocessedItems", {}).get(self._t._table, [])
+        left_keys = {(k["DeleteRequest"]["Key"]["PK"]["S"], k["DeleteRequest"]["Key"]["SK"]["S"]) for k in left}
+        return [i for i in items if (i.pk, i.sk) in left_keys]
+
+    def subject_has_items(self, subject: str) -> bool:
+        response = self._t._client.query(
+            TableName=self._t._table,
+            KeyConditionExpression="PK = :pk",
+            ExpressionAttributeValues=_values({":pk": Keys.subject_pk(subject)}),
+            ConsistentRead=True,
+            Limit=1,
+        )
+        return bool(response.get("Items"))
+
+    def delete_subject_key(self, subject: str) -> bool:
+        """Remove a subject's data-key item once nothing of theirs is left (no-op without a key table)."""
+        if not self._t._key_table:
+            return False
+        self._t._client.delete_item(TableName=self._t._key_table, Key=serialize(Keys.subject_key(subject)))
+        return True
+
+    def put_receipt(self, run_id: str, retention_class: str, attributes: Mapping[str, Any]) -> None:
+        """A receipt per run and purged class: counts and ages only, no personal data."""
+        now = self._t.now()
+        day = time.strftime("%Y-%m-%d", time.gmtime(now))
+        item = self._t._stamp(
+            {
+                **Keys.purge_receipt(day, run_id, retention_class),
+                "run_id": run_id,
+                "purged_class": retention_class,
+                **attributes,
+            },
+            RetentionClass.PURGE_RECEIPT,
+            self._t._plan.expires_at(RetentionClass.PURGE_RECEIPT, now),
+        )
+        self._t._client.put_item(**self._t._put(item))

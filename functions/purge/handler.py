@@ -1,0 +1,54 @@
+"""Scheduled purge: deletes every item whose retention expired, and writes receipts.
+
+Run by an EventBridge Scheduler schedule whose ``Input`` is the event. Emits ``ItemsPurged`` and
+``PurgeLagSeconds`` (alarmed above two hours). Raises on a malformed event, so the scheduler
+retries and finally dead-letters it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict, Field
+
+from chatconsent.runtime import Runtime
+
+logger = Logger(service="purge")
+metrics = Metrics(service="purge")
+runtime = Runtime()
+
+
+class PurgeSchedule(BaseModel):
+    """The schedule's input. ``lookback_days`` widens one run after an outage."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    job: Literal["purge"] = "purge"
+    lookback_days: int | None = Field(default=None, ge=1, le=400)
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(clear_state=True)
+@event_parser(model=PurgeSchedule)
+def lambda_handler(event: PurgeSchedule, context: LambdaContext) -> dict[str, Any]:
+    lookback = event.lookback_days * 86_400 if event.lookback_days else None
+    job = runtime.purge_job(context.get_remaining_time_in_millis, lookback)
+    report = job.run(context.aws_request_id)
+    metrics.add_metric(name="ItemsPurged", unit=MetricUnit.Count, value=report.items_deleted)
+    metrics.add_metric(name="PurgeLagSeconds", unit=MetricUnit.Seconds, value=report.lag_seconds)
+    metrics.add_metric(name="PurgeItemsLeft", unit=MetricUnit.Count, value=report.items_left)
+    summary = {
+        "complete": report.complete,
+        "items_read": report.items_read,
+        "items_deleted": report.items_deleted,
+        "items_left": report.items_left,
+        "subjects_cleared": report.subjects_cleared,
+        "lag_seconds": report.lag_seconds,
+        "deleted_by_class": {k: v.deleted for k, v in sorted(report.by_class.items())},
+    }
+    logger.info("purge run finished", extra=summary)
+    return summary
