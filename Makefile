@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 SAM_VENV := .venv-sam
 export PYTHONPATH := layers/chatconsent:.
 
-.PHONY: run test lint format typecheck validate build notices openapi events bench clean
+.PHONY: run test lint format typecheck validate build notices openapi events ropa bench clean
 
 $(VENV)/.installed: requirements-dev.txt layers/chatconsent/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,9 @@ openapi: $(VENV)/.installed  ## regenerate openapi.json from the handlers' model
 events: $(VENV)/.installed  ## regenerate the signed sample events under events/
 	$(PY) tools/make_events.py
 
+ropa: $(VENV)/.installed  ## the Art. 30 record of processing activities (build/ropa/ropa.{md,json})
+	$(PY) tools/ropa.py build/ropa
+
 bench: $(VENV)/.installed  ## cold start and DynamoDB requests per message
 	$(PY) bench/run.py
 
@@ -54,4 +57,4 @@ build: $(SAM_VENV)/.installed  ## sam build (needs a python3.12 interpreter on P
 	$(SAM_VENV)/bin/sam build
 
 clean:
-	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache build

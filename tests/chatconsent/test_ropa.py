@@ -1,0 +1,36 @@
+"""The Art. 30 record and the notice come from the same configuration as the purge."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from chatconsent.config import current_config
+from chatconsent.notice_render import render_notice
+from chatconsent.retention import REQUIRED_CLASSES, RetentionClass, RetentionPlan
+from chatconsent.ropa import build_record, render_markdown
+
+
+def test_record_covers_every_purpose_class_recipient_and_transfer() -> None:
+    config = current_config()
+    record = build_record(config)
+    assert [a["purpose"] for a in record["processing_activities"]] == list(config.purpose_ids)
+    assert {r["class"] for r in record["retention"]} == REQUIRED_CLASSES
+    assert any("2023/1795" in t["basis"] for t in record["third_country_transfers"])
+    health = next(a for a in record["processing_activities"] if a["special_category"])
+    assert health["legal_basis"] == "Art. 9(2)(a) GDPR"
+    json.dumps(record)  # machine-readable as it is
+    markdown = render_markdown(record)
+    assert "| `conversation` | Chat messages | 90 days | last contact |" in markdown
+
+
+def test_one_change_to_the_plan_changes_purge_notice_and_record() -> None:
+    config = current_config()
+    retention = dict(config.retention)
+    retention["conversation"] = retention["conversation"].model_copy(update={"period": timedelta(days=60)})
+    changed = config.model_copy(update={"retention": retention})
+    plan = RetentionPlan.from_config(changed)
+    assert plan.expires_at(RetentionClass.CONVERSATION, 0) == 60 * 86_400
+    assert "Chat messages: 60 days from the last contact" in render_notice(changed, "en")
+    assert "Chat-Nachrichten: 60 Tage ab dem letzten Kontakt" in render_notice(changed, "de")
+    assert "| `conversation` | Chat messages | 60 days | last contact |" in render_markdown(build_record(changed))
