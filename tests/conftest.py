@@ -136,3 +136,18 @@ def plan() -> RetentionPlan:
 
 def json_body(response: dict[str, Any]) -> Any:
     return json.loads(response["body"])
+
+
+# Phone numbers in every notation the tests use, and the distinctive message texts they send.
+PERSONAL = ["491701234567", "393471234567", "1701234567", "3471234567"]
+MESSAGE_TEXTS = ["Mein Code", "My code", "where is my parcel", "Il mio codice", "private question"]
+
+
+@pytest.fixture(autouse=True)
+def no_personal_data_in_output(capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Across the whole suite: nothing printed or logged carries a number or a message text."""
+    yield
+    out, err = capfd.readouterr()
+    captured = out + err + caplog.text
+    for needle in PERSONAL + MESSAGE_TEXTS:
+        assert needle not in captured, "personal data or message text reached the output"
