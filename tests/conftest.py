@@ -114,9 +114,6 @@ class SerializedClient:
 
 @pytest.fixture
 def env() -> Iterator[Env]:
-    from aws_lambda_powertools.utilities.parameters.base import clear_caches
-
-    clear_caches()
     with mock_aws():
         dynamodb = boto3.client("dynamodb")
         ssm = boto3.client("ssm")
@@ -126,7 +123,6 @@ def env() -> Iterator[Env]:
         runtime = Runtime(clock=clock, dynamodb=SerializedClient(dynamodb))
         local_outbox().clear()
         yield Env(dynamodb=dynamodb, ssm=ssm, clock=clock, runtime=runtime)
-    clear_caches()
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -38,7 +39,7 @@ def _error(status: int, reason: str, headers: dict[str, str] | None = None) -> R
     return Response(status, content_types.APPLICATION_JSON, ErrorBody(error=reason).model_dump_json(), headers)
 
 
-_NOTICE_RESPONSES: dict[int, dict[str, Any]] = {
+_NOTICE_RESPONSES: dict[int, OpenAPIResponse] = {
     200: {"description": "The notice", "content": {"application/json": {"model": NoticeDocument}}},
     404: {"description": "No such notice", "content": {"application/json": {"model": ErrorBody}}},
 }

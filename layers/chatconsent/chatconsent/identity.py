@@ -9,8 +9,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-import phonenumbers
-
 
 class InvalidIdentifier(ValueError):
     """The identifier cannot be normalised. The message never contains the identifier itself."""
@@ -18,6 +16,8 @@ class InvalidIdentifier(ValueError):
 
 def normalize_phone(raw: str, default_region: str | None = None) -> str:
     """E.164 form of a phone number, e.g. ``+4930123456``; raises InvalidIdentifier."""
+    import phonenumbers  # noqa: PLC0415 (its metadata is needed only where numbers are parsed)
+
     try:
         parsed = phonenumbers.parse(raw, default_region)
     except phonenumbers.NumberParseException:

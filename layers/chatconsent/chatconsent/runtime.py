@@ -63,9 +63,9 @@ class Runtime:
         self._config = config
         self._secrets: tuple[float, Secrets] | None = None
         if dynamodb is None:
-            import boto3
+            from chatconsent.aws import client
 
-            dynamodb = boto3.client("dynamodb")
+            dynamodb = client("dynamodb")
         self.dynamodb = dynamodb
 
     @cached_property
@@ -77,9 +77,10 @@ class Runtime:
         """Fetched on first use and refreshed after ``SECRETS_MAX_AGE`` (rotation without redeploy)."""
         now = time.monotonic()
         if self._secrets is None or now - self._secrets[0] > self.SECRETS_MAX_AGE:
+            from chatconsent.aws import client
             from chatconsent.secrets import load_secrets
 
-            self._secrets = (now, load_secrets(self.environ["SECRETS_PATH"], self.SECRETS_MAX_AGE))
+            self._secrets = (now, load_secrets(client("ssm"), self.environ["SECRETS_PATH"]))
         return self._secrets[1]
 
     @cached_property

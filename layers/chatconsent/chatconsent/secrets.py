@@ -7,6 +7,7 @@ rotation drops no webhook.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 PARAMETER_NAMES = {
     "pepper": "pepper",
@@ -51,9 +52,14 @@ class Secrets:
         )
 
 
-def load_secrets(path: str, max_age: int = 300) -> Secrets:
-    """Fetch every parameter under ``path`` in one call; cached ``max_age`` seconds per container."""
-    from aws_lambda_powertools.utilities import parameters
-
-    values = parameters.get_parameters(path, recursive=True, decrypt=True, max_age=max_age)
-    return Secrets.from_parameters({k.lstrip("/"): str(v) for k, v in values.items()})
+def load_secrets(ssm: Any, path: str) -> Secrets:
+    """Every SecureString under ``path``, decrypted (one call per 10 parameters); cached by the caller."""
+    values: dict[str, str] = {}
+    request: dict[str, Any] = {"Path": path, "Recursive": True, "WithDecryption": True}
+    while True:
+        response = ssm.get_parameters_by_path(**request)
+        for parameter in response.get("Parameters", []):
+            values[parameter["Name"].removeprefix(path).lstrip("/")] = parameter["Value"]
+        if not response.get("NextToken"):
+            return Secrets.from_parameters(values)
+        request["NextToken"] = response["NextToken"]

@@ -26,12 +26,11 @@ import hashlib
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from chatconsent.attributes import from_attribute, to_attribute
 from chatconsent.clock import Clock
 from chatconsent.consent import ConsentRecord, ConsentState, PendingConfirmation, SubjectState
 from chatconsent.ledger import LedgerEntry, LedgerEvent, LedgerHead
@@ -40,8 +39,6 @@ from chatconsent.retention import RetentionClass, RetentionPlan
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-_SER = TypeSerializer()
-_DESER = TypeDeserializer()
 
 # Attribute names used in expressions: the only names an expression can contain.
 _NAMES = {
@@ -108,27 +105,15 @@ def _names(expression: str) -> dict[str, str]:
 
 
 def _values(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _SER.serialize(v) for k, v in values.items()}
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, set):
-        return sorted(_plain(v) for v in value)
-    return value
+    return {k: to_attribute(v) for k, v in values.items()}
 
 
 def deserialize(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _plain(_DESER.deserialize(v)) for k, v in item.items()}
+    return {k: from_attribute(v) for k, v in item.items()}
 
 
 def serialize(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _SER.serialize(v) for k, v in item.items() if v is not None}
+    return {k: to_attribute(v) for k, v in item.items() if v is not None}
 
 
 class Keys:
