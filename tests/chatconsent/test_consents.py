@@ -148,4 +148,4 @@ def test_withdrawal_racing_a_confirmation_always_ends_withdrawn(env: Env, seed: 
     if outcome == [Outcome.CONSENT_ACTIVATED]:  # the yes won: given, then withdrawn, both proven
         assert events == [LedgerEvent.CONSENT_GIVEN] * 2 + [LedgerEvent.CONSENT_WITHDRAWN] * 2
     else:  # the STOP won (before or while the yes was read): the yes changed nothing
-        assert outcome[0] in (Outcome.STALE_ANSWER, Outcome.INFO_REPLIED) and events == []
+        assert outcome[0] in (Outcome.STALE_ANSWER, Outcome.SUPPRESSED) and events == []

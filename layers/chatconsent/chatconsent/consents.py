@@ -92,11 +92,17 @@ class ConsentService:
         raise Conflict(["activation_retries_exhausted"])
 
     def withdraw(
-        self, subject: str, source: str, purposes: Collection[str] | None = None, message_hash: str | None = None
+        self,
+        subject: str,
+        source: str,
+        purposes: Collection[str] | None = None,
+        message_hash: str | None = None,
+        suppression_hash: str | None = None,
     ) -> tuple[str, ...]:
         """active or pending → withdrawn (all purposes, or ``purposes``); returns what changed.
 
-        Withdrawing again is a no-op. Raises Replay when ``message_hash`` was processed before.
+        With ``suppression_hash`` the same transaction puts the person on the block list. Withdrawing
+        again is a no-op. Raises Replay when ``message_hash`` was processed before.
         """
         for _ in retry_on_conflict(attempts=8):
             state = self._table.subject_state(subject)
@@ -136,7 +142,9 @@ class ConsentService:
                 else None
             )
             try:
-                self._table.withdraw(subject, targets, state.ledger_head, head, entries, message_hash, clear_pending)
+                self._table.withdraw(
+                    subject, targets, state.ledger_head, head, entries, message_hash, clear_pending, suppression_hash
+                )
             except Conflict:
                 continue
             return tuple(record.purpose for record in targets)

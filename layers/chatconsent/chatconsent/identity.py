@@ -64,5 +64,9 @@ class Pseudonymizer:
         """Provider message ids (a WhatsApp ``wamid`` embeds the phone number) are hashed too."""
         return self.keyed_hash("message", f"{channel}:{message_id}")
 
+    def suppression(self, channel: str, identifier: str) -> str:
+        """The block-list key: separate from the subject pseudonym, so it outlives an erasure unlinked."""
+        return self.keyed_hash("suppression", f"{channel}:{identifier}")
+
     def client_ip(self, ip: str) -> str:
         return self.keyed_hash("ip", ip)

@@ -29,7 +29,7 @@ from chatconsent.config import BusinessConfig
 from chatconsent.consent import SubjectState
 from chatconsent.consents import Activation, ConsentService
 from chatconsent.identity import Pseudonymizer
-from chatconsent.keywords import NO, YES, is_single_word
+from chatconsent.keywords import NO, YES, Keyword, is_single_word, keyword_of
 from chatconsent.optin import code_hash, find_code
 from chatconsent.replies import Replies
 from chatconsent.store import STATUS_RANK, ChatconsentTable, Conflict, Replay
@@ -55,6 +55,10 @@ class Outcome(StrEnum):
     STATUS_UPDATED = "status_updated"
     STATUS_IGNORED = "status_ignored"
     SEND_FAILED = "send_failed"
+    CONSENT_WITHDRAWN = "consent_withdrawn"
+    ALREADY_WITHDRAWN = "already_withdrawn"
+    HELP_REPLIED = "help_replied"
+    SUPPRESSED = "suppressed"
 
 
 def language_for(identifier: str, default: str) -> str:
@@ -100,6 +104,9 @@ class InboundService:
             return self._code(message, subject, message_hash, code)
 
         state = self._table.subject_state(subject)
+        keyword = keyword_of(message.text) if message.kind is InboundKind.TEXT and message.text else None
+        if keyword is Keyword.WITHDRAW:
+            return self._withdraw(message, subject, message_hash, state)
         answer = self._answer(message, state)
         if answer is True:
             return self._activate(message, subject, message_hash, state)
@@ -108,11 +115,38 @@ class InboundService:
 
         if not self._table.mark_processed(message_hash):
             return Outcome.REPLAY
+        if keyword is Keyword.HELP and (state.pending or state.active_purposes):
+            return self._reply(message, subject, "help", self._language(state), Outcome.HELP_REPLIED)
         if state.pending is not None:
             return self._reply(message, subject, "answer_buttons", state.pending.language, Outcome.REMINDED)
         if state.active_purposes:
             return Outcome.ACCEPTED
-        return self._info(message, subject)
+        if state.consents:  # withdrawn: no further messages of any kind
+            return Outcome.SUPPRESSED
+        return self._info(message, subject, "help" if keyword is Keyword.HELP else "info")
+
+    @staticmethod
+    def _language(state: SubjectState) -> str | None:
+        if state.pending:
+            return state.pending.language
+        return next((r.notice_language for r in state.consents.values() if r.notice_language), None)
+
+    def _withdraw(self, message: InboundMessage, subject: str, message_hash: str, state: SubjectState) -> Outcome:
+        """Withdrawal is as easy as giving: one word, effective before the webhook answers."""
+        suppression = self._pseudonymizer.suppression(message.channel, message.sender)
+        try:
+            withdrawn = self._consents.withdraw(
+                subject, source="chat:keyword", message_hash=message_hash, suppression_hash=suppression
+            )
+        except Replay:
+            return Outcome.REPLAY
+        if not withdrawn:
+            if not state.consents:  # someone we never had consent from asks not to be contacted
+                self._table.suppress(suppression)
+            return Outcome.ALREADY_WITHDRAWN  # repeated STOP: nothing changes, nothing is sent
+        return self._reply(
+            message, subject, "withdrawn", self._language(state), Outcome.CONSENT_WITHDRAWN, record=False
+        )
 
     def _answer(self, message: InboundMessage, state: SubjectState) -> bool | None:
         """True/False for a yes/no to the subject's pending request, None for anything else."""
@@ -146,13 +180,14 @@ class InboundService:
         if request is None or request.status != "pending" or request.channel != message.channel:
             if not self._table.mark_processed(message_hash):
                 return Outcome.REPLAY
-            self._info(message, subject)
+            self._info(message, subject, "info")
             return Outcome.CODE_REJECTED
 
         purposes = list(request.purposes)
         while True:
             try:
-                self._table.bind_request(request, subject, purposes, message_hash, message_hash)
+                suppression = self._pseudonymizer.suppression(message.channel, message.sender)
+                self._table.bind_request(request, subject, purposes, message_hash, message_hash, suppression)
                 break
             except Replay:
                 return Outcome.REPLAY
@@ -211,15 +246,23 @@ class InboundService:
             return Outcome.STALE_ANSWER if self._table.mark_processed(message_hash) else Outcome.REPLAY
         return self._reply(message, subject, "declined", pending.language, Outcome.CONSENT_DECLINED, record=False)
 
-    def _info(self, message: InboundMessage, subject: str) -> Outcome:
+    def _info(self, message: InboundMessage, subject: str, key: str) -> Outcome:
         limit = self._config.limits.info_replies_per_day
-        if limit == 0 or not self._table.consume_rate("info-reply", subject, 86_400, limit):
+        if limit == 0 or self._table.is_suppressed(self._pseudonymizer.suppression(message.channel, message.sender)):
+            return Outcome.SUPPRESSED
+        if not self._table.consume_rate("info-reply", subject, 86_400, limit):
             return Outcome.INFO_SUPPRESSED
         language = language_for(message.sender, self._config.default_language)
-        return self._reply(message, subject, "info", language, Outcome.INFO_REPLIED, record=False)
+        return self._reply(message, subject, key, language, Outcome.INFO_REPLIED, record=False)
 
     def _reply(
-        self, message: InboundMessage, subject: str, key: str, language: str, outcome: Outcome, record: bool = True
+        self,
+        message: InboundMessage,
+        subject: str,
+        key: str,
+        language: str | None,
+        outcome: Outcome,
+        record: bool = True,
     ) -> Outcome:
         try:
             sent = self._channel.send_text(message.sender, self._replies.text(key, language))

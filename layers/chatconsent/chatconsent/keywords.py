@@ -1,9 +1,13 @@
-"""Single-word answers in it/de/en. Only a message that is the word alone counts."""
+"""Single-word answers and rights keywords in it/de/en plus the platforms' own words.
+
+Only a message that is the word alone counts: "we must stop the delivery" is a normal message.
+"""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from enum import StrEnum
 
 YES = frozenset({"yes", "y", "ok", "okay", "agree", "ja", "j", "einverstanden", "si", "sì", "acconsento", "certo"})
 NO = frozenset({"no", "n", "nein", "nope", "ablehnen", "rifiuto"})
@@ -20,3 +24,44 @@ def normalise_word(text: str) -> str:
 def is_single_word(text: str, words: frozenset[str]) -> bool:
     word = normalise_word(text)
     return bool(word) and " " not in word and word in words
+
+
+class Keyword(StrEnum):
+    WITHDRAW = "withdraw"
+    HELP = "help"
+
+
+KEYWORDS: dict[Keyword, frozenset[str]] = {
+    # it/de/en, Twilio's and Apple's opt-out words (STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE,
+    # OPTOUT; Apple also SPAM).
+    Keyword.WITHDRAW: frozenset(
+        {
+            "stop",
+            "stopp",
+            "stopall",
+            "unsubscribe",
+            "cancel",
+            "end",
+            "quit",
+            "revoke",
+            "optout",
+            "spam",
+            "abmelden",
+            "abbestellen",
+            "widerruf",
+            "widerrufen",
+            "basta",
+            "disiscrivi",
+            "disiscrivimi",
+            "revoca",
+        }
+    ),
+    Keyword.HELP: frozenset({"info", "help", "hilfe", "aiuto", "privacy", "datenschutz"}),
+}
+
+
+def keyword_of(text: str) -> Keyword | None:
+    word = normalise_word(text)
+    if not word or " " in word:
+        return None
+    return next((keyword for keyword, words in KEYWORDS.items() if word in words), None)

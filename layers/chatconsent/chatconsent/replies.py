@@ -38,6 +38,21 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "de": "Bitte antworten Sie mit den Schaltflächen oben (ja oder nein).",
         "it": "Risponda con i pulsanti qui sopra (sì o no).",
     },
+    "withdrawn": {
+        "en": "Your consent is withdrawn: {controller} will not message you again. "
+        "To start again, opt in here: {widget_url}",
+        "de": "Ihre Einwilligung ist widerrufen: {controller} schreibt Ihnen nicht mehr. "
+        "Für einen Neustart melden Sie sich hier an: {widget_url}",
+        "it": "Il suo consenso è revocato: {controller} non le scriverà più. "
+        "Per ricominciare si iscriva qui: {widget_url}",
+    },
+    "help": {
+        "en": "{controller} ({controller_email}). Privacy notice: {notice_url} Write STOP to withdraw your consent.",
+        "de": "{controller} ({controller_email}). Datenschutzhinweise: {notice_url} "
+        "Schreiben Sie STOPP, um Ihre Einwilligung zu widerrufen.",
+        "it": "{controller} ({controller_email}). Informativa privacy: {notice_url} "
+        "Scriva STOP per revocare il consenso.",
+    },
     "info": {
         "en": "Hello! {controller} can only reply after you opt in here: {widget_url} Privacy notice: {notice_url}",
         "de": "Hallo! {controller} kann erst antworten, nachdem Sie sich hier angemeldet haben: "
@@ -62,6 +77,7 @@ class Replies:
         base = str(self._config.public_base_url).rstrip("/")
         return _TEXTS[key][lang].format(
             controller=self._config.controller.name,
+            controller_email=self._config.controller.email,
             notice_url=self._config.notice_url(lang),
             widget_url=f"{base}/widget",
             **values,

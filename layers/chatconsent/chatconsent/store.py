@@ -17,6 +17,8 @@ PK                                     SK                  item
 ``LEDGER#<ledger id>``                 ``E#<seq>``         consent ledger entry (no personal data)
 ``DEDUPE#<hash>``                      ``DEDUPE``          webhook message already processed
 ``RATE#<scope>#<hash>#<window>``       ``RATE``            rate-limit counter
+``SUPPRESS#<hash>``                    ``SUPPRESS``        withdrawn: do not contact (keyed hash)
+``RECEIPT#<day>``                      ``<run>#<class>``   purge receipt (counts only)
 =====================================  ==================  ===================================
 """
 
@@ -154,6 +156,10 @@ class Keys:
     @staticmethod
     def rate(scope: str, key_hash: str, window: int) -> dict[str, str]:
         return {"PK": f"RATE#{scope}#{key_hash}#{window}", "SK": "RATE"}
+
+    @staticmethod
+    def suppression(suppression_hash: str) -> dict[str, str]:
+        return {"PK": f"SUPPRESS#{suppression_hash}", "SK": "SUPPRESS"}
 
     @staticmethod
     def purge_receipt(day: str, run_id: str, retention_class: str) -> dict[str, str]:
@@ -435,6 +441,7 @@ class ChatconsentTable:
         purposes: Sequence[str],
         code_message: str,
         message_hash: str,
+        suppression_hash: str,
     ) -> None:
         """pending request → bound to ``subject``; its purposes → pending. Atomic, single-use.
 
@@ -504,6 +511,10 @@ class ChatconsentTable:
                     ),
                 )
             )
+        # The person opted in again themselves: lift their block-list entry.
+        ops.append(
+            ("suppression", "Delete", {"TableName": self._table, "Key": serialize(Keys.suppression(suppression_hash))})
+        )
         ops.append(("dedupe", "Put", self._dedupe_put(message_hash, now)))
         self._transact(ops)
 
@@ -648,6 +659,7 @@ class ChatconsentTable:
         entries: Sequence[LedgerEntry],
         message_hash: str | None,
         clear_pending: str | None,
+        suppression_hash: str | None = None,
     ) -> None:
         """active or pending → withdrawn for ``records``, appended to the ledger, atomically.
 
@@ -676,9 +688,28 @@ class ChatconsentTable:
             )
         if entries and new_head:
             ops += self._ledger_ops(subject, head, new_head, entries, now)
+        if suppression_hash:
+            ops.append(("suppression", "Put", self._suppression_put(suppression_hash, now)))
         if message_hash:
             ops.append(("dedupe", "Put", self._dedupe_put(message_hash, now)))
         self._transact(ops)
+
+    def _suppression_put(self, suppression_hash: str, now: int) -> dict[str, Any]:
+        item = self._stamp(
+            {**Keys.suppression(suppression_hash), "since": now},
+            RetentionClass.SUPPRESSION,
+            self._plan.expires_at(RetentionClass.SUPPRESSION, now),
+        )
+        return self._put(item)
+
+    def suppress(self, suppression_hash: str) -> None:
+        """Put someone on the block list (keyed hash only) for the suppression period."""
+        self._client.put_item(**self._suppression_put(suppression_hash, self.now()))
+
+    def is_suppressed(self, suppression_hash: str) -> bool:
+        response = self._client.get_item(TableName=self._table, Key=serialize(Keys.suppression(suppression_hash)))
+        item = response.get("Item")
+        return item is not None and self._plan.is_live(deserialize(item).get("expires_at"), self._clock())
 
     # -- ledger --------------------------------------------------------------------------------
 

@@ -1,0 +1,102 @@
+"""Withdrawal and help from inside the chat: one word, effective before the webhook answers."""
+
+from __future__ import annotations
+
+import pytest
+
+from chatconsent.consent import ConsentState
+from chatconsent.ledger import LedgerEvent
+from chatconsent.runtime import local_outbox
+from tests.conftest import Env
+from tests.flow import OTHER, PERSON, deliver, replies_to, reply_text, start_optin, text
+
+
+def subject_of(env: Env, sender: str = PERSON) -> str:
+    return env.runtime.pseudonymizer.subject("whatsapp", "+" + sender)
+
+
+def activate(env: Env, language: str = "en") -> None:
+    started = start_optin(env, purposes={"customer_service": True, "marketing": True}, language=language)
+    deliver(env, text(env, f"My code: {started['code']}"))
+    deliver(env, text(env, "yes"))
+    assert env.table.subject_state(subject_of(env)).active_purposes
+
+
+def states(env: Env) -> set[ConsentState]:
+    return {r.state for r in env.table.subject_state(subject_of(env)).consents.values()}
+
+
+@pytest.mark.parametrize(
+    "word", ["STOP", "Stop!", "stopp", "ABMELDEN", "basta", "DISISCRIVI", "UNSUBSCRIBE", "END", "CANCEL", "QUIT"]
+)
+def test_one_word_withdraws_everything_and_confirms_once(env: Env, word: str) -> None:
+    activate(env)
+    sent = len(replies_to())
+    deliver(env, text(env, word))
+    assert states(env) == {ConsentState.WITHDRAWN}  # effective before the webhook answered
+    assert len(replies_to()) == sent + 1
+    assert "withdrawn" in reply_text(replies_to()[-1])
+    state = env.table.subject_state(subject_of(env))
+    assert state.ledger_head is not None
+    entries = env.table.ledger_entries(state.ledger_head.ledger_id)
+    assert [e.event for e in entries][-2:] == [LedgerEvent.CONSENT_WITHDRAWN] * 2
+    assert env.items_with_prefix("SUPPRESS#")
+
+
+def test_after_withdrawal_nothing_is_sent_and_stop_again_is_a_no_op(env: Env) -> None:
+    activate(env)
+    stop = text(env, "STOP")
+    deliver(env, stop)
+    sent = len(local_outbox().messages)
+    deliver(env, stop)  # replayed webhook
+    deliver(env, text(env, "STOP"))  # repeated STOP
+    deliver(env, text(env, "where is my parcel?"))
+    deliver(env, text(env, "INFO"))
+    env.clock.advance(86_400)
+    deliver(env, text(env, "hello again"))
+    assert len(local_outbox().messages) == sent
+    assert states(env) == {ConsentState.WITHDRAWN}
+
+
+def test_a_sentence_containing_stop_is_a_normal_message(env: Env) -> None:
+    activate(env)
+    deliver(env, text(env, "we must stop the delivery"))
+    assert states(env) == {ConsentState.ACTIVE}
+
+
+def test_stop_while_pending_cancels_the_request(env: Env) -> None:
+    started = start_optin(env)
+    deliver(env, text(env, f"My code: {started['code']}"))
+    deliver(env, text(env, "stop"))
+    assert states(env) == {ConsentState.WITHDRAWN}
+    deliver(env, text(env, "yes"))
+    assert states(env) == {ConsentState.WITHDRAWN}
+
+
+def test_opting_in_again_themselves_lifts_the_block(env: Env) -> None:
+    activate(env)
+    deliver(env, text(env, "STOP"))
+    started = start_optin(env)
+    deliver(env, text(env, f"My code: {started['code']}"))
+    assert env.items_with_prefix("SUPPRESS#") == []
+    deliver(env, text(env, "yes"))
+    assert env.table.subject_state(subject_of(env)).active_purposes == ("customer_service",)
+
+
+def test_help_answers_with_the_notice_and_the_contact(env: Env) -> None:
+    activate(env, language="de")
+    deliver(env, text(env, "Hilfe"))
+    answer = reply_text(replies_to()[-1])
+    assert "privacy@example.com" in answer and "/notices/de" in answer
+
+
+def test_unknown_sender_help_is_rate_limited_and_stop_blocks_info_replies(env: Env) -> None:
+    deliver(env, text(env, "help", sender=OTHER))
+    assert "/notices/" in reply_text(replies_to(OTHER)[-1])
+    deliver(env, text(env, "help", sender=OTHER))
+    assert len(replies_to(OTHER)) == 1
+    deliver(env, text(env, "STOP", sender=OTHER))
+    env.clock.advance(2 * 86_400)
+    deliver(env, text(env, "hello", sender=OTHER))
+    assert len(replies_to(OTHER)) == 1
+    assert len(env.items_with_prefix("SUPPRESS#")) == 1
