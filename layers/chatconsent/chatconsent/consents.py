@@ -98,14 +98,16 @@ class ConsentService:
         purposes: Collection[str] | None = None,
         message_hash: str | None = None,
         suppression_hash: str | None = None,
+        state: SubjectState | None = None,
     ) -> tuple[str, ...]:
         """active or pending → withdrawn (all purposes, or ``purposes``); returns what changed.
 
         With ``suppression_hash`` the same transaction puts the person on the block list. Withdrawing
         again is a no-op. Raises Replay when ``message_hash`` was processed before.
         """
-        for _ in retry_on_conflict(attempts=8):
-            state = self._table.subject_state(subject)
+        for attempt in retry_on_conflict(attempts=8):
+            if attempt or state is None:  # a state the caller just read saves a query
+                state = self._table.subject_state(subject)
             targets = [
                 record
                 for purpose, record in state.consents.items()

@@ -136,7 +136,7 @@ class InboundService:
         suppression = self._pseudonymizer.suppression(message.channel, message.sender)
         try:
             withdrawn = self._consents.withdraw(
-                subject, source="chat:keyword", message_hash=message_hash, suppression_hash=suppression
+                subject, source="chat:keyword", message_hash=message_hash, suppression_hash=suppression, state=state
             )
         except Replay:
             return Outcome.REPLAY
