@@ -178,7 +178,7 @@ def test_the_purge_never_scans(env: Env) -> None:
     populate(env, expired=3, live=3)
     calls.clear()
     job(env).run("run-1")
-    assert "Scan" not in calls and set(calls) <= {"Query", "BatchWriteItem", "PutItem", "DeleteItem"}
+    assert "Scan" not in calls and set(calls) <= {"Query", "BatchWriteItem", "BatchGetItem", "PutItem", "DeleteItem"}
 
 
 def test_expiry_index_is_the_templates(env: Env) -> None:

@@ -89,7 +89,7 @@ class PurgeJob:
                     break
             if not report.complete:
                 break
-        for subject in sorted(touched_subjects):
+        for subject in sorted(self._access.subjects_with_keys(sorted(touched_subjects))):
             if not self._access.subject_has_items(subject) and self._access.delete_subject_key(subject):
                 report.subjects_cleared += 1
         report.finished_at = int(self._clock())

@@ -848,6 +848,29 @@ class PurgeAccess:
         )
         return bool(response.get("Items"))
 
+    def subjects_with_keys(self, subjects: Sequence[str]) -> set[str]:
+        """Which of ``subjects`` still have a data-key item (BatchGetItem, 100 keys a call)."""
+        if not self._t._key_table or not subjects:
+            return set()
+        found: set[str] = set()
+        ordered = sorted(set(subjects))
+        for offset in range(0, len(ordered), 100):
+            request: dict[str, Any] = {
+                self._t._key_table: {
+                    "Keys": [serialize(Keys.subject_key(s)) for s in ordered[offset : offset + 100]],
+                    "ProjectionExpression": "subject",
+                }
+            }
+            for attempt in range(8):
+                if attempt:
+                    time.sleep(0.05 * 2**attempt)
+                response = self._t._client.batch_get_item(RequestItems=request)
+                found |= {i["subject"]["S"] for i in response.get("Responses", {}).get(self._t._key_table, [])}
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+        return found
+
     def delete_subject_key(self, subject: str) -> bool:
         """Remove a subject's data-key item once nothing of theirs is left (no-op without a key table)."""
         if not self._t._key_table:
