@@ -10,6 +10,7 @@ REGION = "eu-central-1"
 TABLE_NAME = "chatconsent-local"
 KEY_TABLE_NAME = "chatconsent-local-keys"
 SECRETS_PATH = "/chatconsent/local"
+KMS_ALIAS = "alias/chatconsent-local"
 
 # Development secrets of the local run (named in the README). Never use them anywhere else.
 DEV_SECRETS = {
@@ -23,6 +24,7 @@ DEV_SECRETS = {
 LOCAL_ENVIRONMENT = {
     "TABLE_NAME": TABLE_NAME,
     "KEY_TABLE_NAME": KEY_TABLE_NAME,
+    "KMS_KEY_ID": KMS_ALIAS,
     "SECRETS_PATH": SECRETS_PATH,
     "CHANNEL_SENDER": "outbox",
     "POWERTOOLS_METRICS_NAMESPACE": "chatconsent",
@@ -45,3 +47,10 @@ def create_tables(dynamodb: Any, table_name: str = TABLE_NAME, key_table_name: s
 def seed_secrets(ssm: Any, path: str = SECRETS_PATH, values: dict[str, str] | None = None) -> None:
     for name, value in (values or DEV_SECRETS).items():
         ssm.put_parameter(Name=f"{path}/{name}", Value=value, Type="SecureString", Overwrite=True)
+
+
+def create_data_key(kms: Any) -> str:
+    """The KMS key that wraps the per-person data keys (the template's ``DataKey``)."""
+    key_id = str(kms.create_key(Description="chatconsent local data key")["KeyMetadata"]["KeyId"])
+    kms.create_alias(AliasName=KMS_ALIAS, TargetKeyId=key_id)
+    return key_id

@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from localrun.aws import DEV_SECRETS, LOCAL_ENVIRONMENT, create_tables, seed_secrets
+from localrun.aws import DEV_SECRETS, LOCAL_ENVIRONMENT, create_data_key, create_tables, seed_secrets
 from localrun.template import Route, routes
 
 MAX_BODY = 10 * 1024 * 1024  # API Gateway's limit
@@ -153,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
 
         create_tables(boto3.client("dynamodb"))
         seed_secrets(boto3.client("ssm"))
+        create_data_key(boto3.client("kms"))
         api = LocalApi()
         server = ThreadingHTTPServer((args.host, args.port), make_handler(api))
         base = f"http://{args.host}:{server.server_port}"

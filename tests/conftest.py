@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 import pytest
 
-from localrun.aws import LOCAL_ENVIRONMENT, TABLE_NAME, create_tables, seed_secrets
+from localrun.aws import LOCAL_ENVIRONMENT, TABLE_NAME, create_data_key, create_tables, seed_secrets
 from localrun.functions import LambdaContext, load_function
 
 os.environ.update(LOCAL_ENVIRONMENT)
@@ -117,10 +117,12 @@ def env() -> Iterator[Env]:
     with mock_aws():
         dynamodb = boto3.client("dynamodb")
         ssm = boto3.client("ssm")
+        kms = boto3.client("kms")
         create_tables(dynamodb)
         seed_secrets(ssm)
+        create_data_key(kms)
         clock = FrozenClock(START)
-        runtime = Runtime(clock=clock, dynamodb=SerializedClient(dynamodb))
+        runtime = Runtime(clock=clock, dynamodb=SerializedClient(dynamodb), kms=kms)
         local_outbox().clear()
         yield Env(dynamodb=dynamodb, ssm=ssm, clock=clock, runtime=runtime)
 

@@ -9,6 +9,7 @@ information reply a day, and nothing is stored about them but the dedupe record 
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from enum import StrEnum
@@ -29,6 +30,7 @@ from chatconsent.config import BusinessConfig
 from chatconsent.consent import SubjectState
 from chatconsent.consents import Activation, ConsentService
 from chatconsent.identity import Pseudonymizer
+from chatconsent.keyring import SubjectKeyring
 from chatconsent.keywords import NO, YES, Keyword, is_single_word, keyword_of
 from chatconsent.optin import code_hash, find_code
 from chatconsent.replies import Replies
@@ -59,6 +61,7 @@ class Outcome(StrEnum):
     ALREADY_WITHDRAWN = "already_withdrawn"
     HELP_REPLIED = "help_replied"
     SUPPRESSED = "suppressed"
+    STORED = "stored"
 
 
 def language_for(identifier: str, default: str) -> str:
@@ -79,6 +82,7 @@ class InboundService:
         config: BusinessConfig,
         clock: Clock,
         new_ledger_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+        keyring: SubjectKeyring | None = None,
     ) -> None:
         self._table = table
         self._pseudonymizer = pseudonymizer
@@ -87,6 +91,7 @@ class InboundService:
         self._clock = clock
         self._replies = Replies(config)
         self._consents = ConsentService(table, config, clock, new_ledger_id)
+        self._keyring = keyring
 
     def handle(self, parsed: ParsedWebhook) -> list[Outcome]:
         """Every message and status of a batched webhook, in order."""
@@ -113,6 +118,8 @@ class InboundService:
         if answer is False:
             return self._decline(message, subject, message_hash, state)
 
+        if state.active_purposes and state.pending is None and keyword is not Keyword.HELP:
+            return self._store(message, subject, message_hash)
         if not self._table.mark_processed(message_hash):
             return Outcome.REPLAY
         if keyword is Keyword.HELP and (state.pending or state.active_purposes):
@@ -124,6 +131,21 @@ class InboundService:
         if state.consents:  # withdrawn: no further messages of any kind
             return Outcome.SUPPRESSED
         return self._info(message, subject, "help" if keyword is Keyword.HELP else "info")
+
+    def _store(self, message: InboundMessage, subject: str, message_hash: str) -> Outcome:
+        """Kept only under active consent: content and address sealed with the subject's own key."""
+        if self._keyring is None:
+            return Outcome.ACCEPTED if self._table.mark_processed(message_hash) else Outcome.REPLAY
+        keyring = self._keyring
+        content = {"from": message.sender, "text": message.text, "button": message.button_id}  # allow-list
+        plaintext = json.dumps({k: v for k, v in content.items() if v is not None}).encode("utf-8")
+        try:
+            self._table.store_inbound(
+                subject, message_hash, message.kind.value, lambda item_id: keyring.encrypt(subject, item_id, plaintext)
+            )
+        except Replay:
+            return Outcome.REPLAY
+        return Outcome.STORED
 
     @staticmethod
     def _language(state: SubjectState) -> str | None:

@@ -1,7 +1,7 @@
 """Wiring for one container: configuration, clients and services, built once and reused.
 
 Reads its settings from the environment the template sets:
-``TABLE_NAME``, ``KEY_TABLE_NAME`` (per-person data keys), ``SECRETS_PATH`` (SSM path of the
+``TABLE_NAME``, ``KEY_TABLE_NAME`` and ``KMS_KEY_ID`` (per-person data keys), ``SECRETS_PATH`` (SSM path of the
 SecureStrings) and ``CHANNEL_SENDER`` (``graph`` to call the WhatsApp Cloud API, ``outbox`` to
 record messages locally).
 """
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from chatconsent.channels.whatsapp import WhatsAppChannel
     from chatconsent.identity import Pseudonymizer
     from chatconsent.inbound import InboundService
+    from chatconsent.keyring import SubjectKeyring
     from chatconsent.notices import NoticeRegistry
     from chatconsent.optin import OptInService
     from chatconsent.purge import PurgeJob
@@ -57,10 +58,12 @@ class Runtime:
         clock: Clock = system_clock,
         dynamodb: Any = None,
         config: BusinessConfig | None = None,
+        kms: Any = None,
     ) -> None:
         self.environ = dict(os.environ if environ is None else environ)
         self.clock = clock
         self._config = config
+        self._kms = kms
         self._secrets: tuple[float, Secrets] | None = None
         if dynamodb is None:
             from chatconsent.aws import client
@@ -130,4 +133,15 @@ class Runtime:
     def inbound_service(self, channel: WhatsAppChannel) -> InboundService:
         from chatconsent.inbound import InboundService
 
-        return InboundService(self.table, self.pseudonymizer, channel, self.config, self.clock)
+        return InboundService(self.table, self.pseudonymizer, channel, self.config, self.clock, keyring=self.keyring)
+
+    @cached_property
+    def keyring(self) -> SubjectKeyring | None:
+        """Per-person data keys; without ``KMS_KEY_ID`` and ``KEY_TABLE_NAME`` nothing is stored."""
+        from chatconsent.aws import client
+        from chatconsent.keyring import SubjectKeyring
+
+        key_id, key_table = self.environ.get("KMS_KEY_ID"), self.environ.get("KEY_TABLE_NAME")
+        if not key_id or not key_table:
+            return None
+        return SubjectKeyring(self.dynamodb, key_table, self._kms or client("kms"), key_id)

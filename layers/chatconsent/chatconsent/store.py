@@ -14,6 +14,7 @@ PK                                     SK                  item
 ``SUBJ#<pseudonym>``                   ``S#PENDING``       request bound to the subject, awaiting yes/no
 ``SUBJ#<pseudonym>``                   ``S#LEDGER``        ledger head (id, last seq, last hash)
 ``SUBJ#<pseudonym>``                   ``M#OUT#<hash>``    outbound message and its delivery status
+``SUBJ#<pseudonym>``                   ``M#IN#<t>#<hash>`` inbound message, sealed with the subject's key
 ``LEDGER#<ledger id>``                 ``E#<seq>``         consent ledger entry (no personal data)
 ``DEDUPE#<hash>``                      ``DEDUPE``          webhook message already processed
 ``RATE#<scope>#<hash>#<window>``       ``RATE``            rate-limit counter
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -144,6 +145,10 @@ class Keys:
     @staticmethod
     def outbound(subject: str, message_hash: str) -> dict[str, str]:
         return {"PK": f"SUBJ#{subject}", "SK": f"M#OUT#{message_hash}"}
+
+    @staticmethod
+    def inbound(subject: str, received_at: int, message_hash: str) -> dict[str, str]:
+        return {"PK": f"SUBJ#{subject}", "SK": f"M#IN#{received_at:010d}#{message_hash[:24]}"}
 
     @staticmethod
     def ledger_entry(ledger_id: str, seq: int) -> dict[str, str]:
@@ -740,6 +745,27 @@ class ChatconsentTable:
         return entries
 
     # -- outbound messages ---------------------------------------------------------------------
+
+    def store_inbound(self, subject: str, message_hash: str, kind: str, seal: Callable[[str], bytes]) -> None:
+        """An inbound message and its dedupe record, in one transaction (a replay stores nothing).
+
+        ``seal`` encrypts the content for the item's sort key (the key is associated data).
+        """
+        now = self.now()
+        key = Keys.inbound(subject, now, message_hash)
+        item = self._stamp(
+            {**key, "kind": kind, "received_at": now, "sealed": seal(key["SK"])},
+            RetentionClass.CONVERSATION,
+            self._plan.expires_at(RetentionClass.CONVERSATION, now),
+        )
+        self._transact([("dedupe", "Put", self._dedupe_put(message_hash, now)), ("message", "Put", self._put(item))])
+
+    def inbound_messages(self, subject: str) -> list[dict[str, Any]]:
+        """The subject's live inbound messages, oldest first, still sealed."""
+        now = self._clock()
+        return [
+            i for i in self._query(Keys.subject_pk(subject), "M#IN#") if self._plan.is_live(i.get("expires_at"), now)
+        ]
 
     def record_outbound(self, subject: str, message_hash: str, kind: str) -> None:
         now = self.now()

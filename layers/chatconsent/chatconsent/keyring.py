@@ -1,0 +1,91 @@
+"""Per-person data keys: crypto-shredding for Art. 17.
+
+Each subject gets a random AES-256 key from KMS (``GenerateDataKey``, bound to the subject by the
+encryption context); only the wrapped key is stored, in a small table without point-in-time
+recovery. Deleting that one item makes every copy of the subject's encrypted fields unreadable,
+backups included. Unwrapped keys are cached per warm container.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from chatconsent.attributes import from_attribute, to_attribute
+
+NONCE_BYTES = 12
+
+
+class KeyShredded(LookupError):
+    """The subject's key is gone: their encrypted data can no longer be read."""
+
+
+class SubjectKeyring:
+    def __init__(self, dynamodb: Any, key_table: str, kms: Any, kms_key_id: str, cache_size: int = 1024) -> None:
+        self._dynamodb = dynamodb
+        self._table = key_table
+        self._kms = kms
+        self._kms_key_id = kms_key_id
+        self._cache: OrderedDict[str, bytes] = OrderedDict()
+        self._cache_size = cache_size
+
+    def _remember(self, subject: str, key: bytes) -> bytes:
+        self._cache[subject] = key
+        self._cache.move_to_end(subject)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return key
+
+    def key_for(self, subject: str, create: bool = True) -> bytes:
+        """The subject's plaintext data key; created on first use when ``create``."""
+        if subject in self._cache:
+            self._cache.move_to_end(subject)
+            return self._cache[subject]
+        item = self._dynamodb.get_item(
+            TableName=self._table, Key={"subject": to_attribute(subject)}, ConsistentRead=True
+        )
+        if "Item" in item:
+            return self._remember(subject, self._unwrap(subject, from_attribute(item["Item"]["wrapped_key"])))
+        if not create:
+            raise KeyShredded("no data key for this subject")
+        generated = self._kms.generate_data_key(
+            KeyId=self._kms_key_id, KeySpec="AES_256", EncryptionContext={"subject": subject}
+        )
+        try:
+            self._dynamodb.put_item(
+                TableName=self._table,
+                Item={"subject": to_attribute(subject), "wrapped_key": to_attribute(generated["CiphertextBlob"])},
+                ConditionExpression="attribute_not_exists(subject)",
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            return self.key_for(subject, create=False)  # another container created it first
+        return self._remember(subject, bytes(generated["Plaintext"]))
+
+    def _unwrap(self, subject: str, wrapped: bytes) -> bytes:
+        response = self._kms.decrypt(
+            CiphertextBlob=wrapped, EncryptionContext={"subject": subject}, KeyId=self._kms_key_id
+        )
+        return bytes(response["Plaintext"])
+
+    def forget(self, subject: str) -> None:
+        self._cache.pop(subject, None)
+
+    # -- field encryption ----------------------------------------------------------------------
+
+    def encrypt(self, subject: str, item_id: str, plaintext: bytes) -> bytes:
+        """AES-GCM under the subject's key; subject and item are associated data (no swapping)."""
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa: PLC0415 (only where data is stored)
+
+        nonce = os.urandom(NONCE_BYTES)
+        return nonce + AESGCM(self.key_for(subject)).encrypt(nonce, plaintext, f"{subject}|{item_id}".encode())
+
+    def decrypt(self, subject: str, item_id: str, sealed: bytes) -> bytes:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa: PLC0415
+
+        key = self.key_for(subject, create=False)
+        return AESGCM(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], f"{subject}|{item_id}".encode())
