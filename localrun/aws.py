@@ -21,6 +21,9 @@ DEV_SECRETS = {
     "whatsapp/access-token": "local-access-token",
 }
 
+# Stands in for IAM authorisation on the admin routes in the local run (API Gateway does it in AWS).
+LOCAL_ADMIN_TOKEN = "local-admin-token"  # noqa: S105
+
 LOCAL_ENVIRONMENT = {
     "TABLE_NAME": TABLE_NAME,
     "KEY_TABLE_NAME": KEY_TABLE_NAME,

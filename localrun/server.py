@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from localrun.aws import DEV_SECRETS, LOCAL_ENVIRONMENT, create_data_key, create_tables, seed_secrets
+from localrun.aws import DEV_SECRETS, LOCAL_ADMIN_TOKEN, LOCAL_ENVIRONMENT, create_data_key, create_tables, seed_secrets
 from localrun.template import Route, routes
 
 MAX_BODY = 10 * 1024 * 1024  # API Gateway's limit
@@ -70,6 +70,12 @@ class LocalApi:
                 "body": '{"message":"Not Found"}',
             }
         route, params = matched
+        if route.iam_auth and headers.get("authorization") != f"Bearer {LOCAL_ADMIN_TOKEN}":
+            return {
+                "statusCode": 403,
+                "headers": {"content-type": "application/json"},
+                "body": '{"message":"Forbidden"}',
+            }
         event = http_event(
             method,
             path,
@@ -161,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         for compiled in api.routes:
             print(f"  {compiled.route.method:6} {base}{compiled.route.path}  -> {compiled.route.function}")
         print(f"  GET    {base}/_local/outbox  (messages the product sent)")
+        print(f"Admin routes: Authorization: Bearer {LOCAL_ADMIN_TOKEN} (IAM in AWS)")
         secret, token = DEV_SECRETS["whatsapp/app-secret"], DEV_SECRETS["whatsapp/verify-token"]
         print(f"WhatsApp app secret {secret!r}, verify token {token!r} (development only)")
         sys.stdout.flush()

@@ -69,6 +69,7 @@ class Route:
     function: str  # logical id
     code_uri: str
     handler: str
+    iam_auth: bool = False
 
     @property
     def route_key(self) -> str:
@@ -90,6 +91,7 @@ def routes() -> list[Route]:
                     function=name,
                     code_uri=props["CodeUri"],
                     handler=props["Handler"],
+                    iam_auth=event["Properties"].get("Auth", {}).get("Authorizer") == "AWS_IAM",
                 )
             )
     return found

@@ -21,6 +21,9 @@ EXPECTED_STATUS = {
     "whatsapp-button-yes": 200,
     "whatsapp-status": 200,
     "whatsapp-forged": 401,
+    "admin-consents": 200,
+    "admin-messages": 200,
+    "admin-reply": 409,  # nobody has consented under that pseudonym
 }
 SCHEDULED = {"purge-schedule": "purge", "purge-schedule-after-outage": "purge"}
 FILES = sorted(EVENTS.glob("*.json"))

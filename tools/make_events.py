@@ -98,6 +98,34 @@ def build() -> dict[str, dict[str, Any]]:
             secret="not-the-app-secret",
         ),
     }
+    subject = "0" * 64  # a pseudonym nobody has
+    admin = {
+        "admin-consents": http_event(
+            "GET",
+            f"/admin/subjects/{subject}/consents",
+            route_path="/admin/subjects/{subject}/consents",
+            path_parameters={"subject": subject},
+        ),
+        "admin-messages": http_event(
+            "GET",
+            f"/admin/subjects/{subject}/messages",
+            route_path="/admin/subjects/{subject}/messages",
+            path_parameters={"subject": subject},
+        ),
+        "admin-reply": http_event(
+            "POST",
+            f"/admin/subjects/{subject}/messages",
+            route_path="/admin/subjects/{subject}/messages",
+            path_parameters={"subject": subject},
+            body=json.dumps({"text": "Your parcel left the warehouse today."}),
+            headers=json_headers,
+        ),
+    }
+    for event in admin.values():  # what API Gateway adds after IAM authorisation
+        event["requestContext"]["authorizer"] = {
+            "iam": {"accountId": "123456789012", "userArn": "arn:aws:iam::123456789012:user/agent", "userId": "AIDA"}
+        }
+    events.update(admin)
     http = {name: _fixed(event, name) for name, event in events.items()}
     # EventBridge Scheduler delivers the schedule's Input as the event.
     schedules: dict[str, dict[str, Any]] = {

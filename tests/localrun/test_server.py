@@ -96,6 +96,9 @@ def test_handshake_and_errors_over_http(server: str) -> None:
     assert call(server, "POST", "/webhooks/whatsapp", b"{}")[0] == 401
     assert call(server, "GET", "/nowhere")[0] == 404
     assert call(server, "DELETE", "/optin")[0] == 404
+    admin = "/admin/subjects/" + "0" * 64 + "/consents"
+    assert call(server, "GET", admin)[0] == 403  # IAM in AWS, a bearer token locally
+    assert call(server, "GET", admin, headers={"authorization": "Bearer local-admin-token"})[0] == 200
 
 
 def test_routes_match_like_api_gateway() -> None:

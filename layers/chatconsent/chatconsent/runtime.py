@@ -18,6 +18,7 @@ from chatconsent.clock import Clock, system_clock
 from chatconsent.config import BusinessConfig, current_config
 
 if TYPE_CHECKING:
+    from chatconsent.agents import AgentDesk
     from chatconsent.channels.outbox import Outbox
     from chatconsent.channels.whatsapp import WhatsAppChannel
     from chatconsent.identity import Pseudonymizer
@@ -134,6 +135,13 @@ class Runtime:
         from chatconsent.inbound import InboundService
 
         return InboundService(self.table, self.pseudonymizer, channel, self.config, self.clock, keyring=self.keyring)
+
+    def agent_desk(self) -> AgentDesk:
+        from chatconsent.agents import AgentDesk
+
+        if self.keyring is None:
+            raise RuntimeError("KMS_KEY_ID and KEY_TABLE_NAME are required for conversations")
+        return AgentDesk(self.table, self.keyring, self.whatsapp, self.pseudonymizer, self.clock)
 
     @cached_property
     def keyring(self) -> SubjectKeyring | None:

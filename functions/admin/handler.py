@@ -1,0 +1,111 @@
+"""Admin API for agents (IAM-authorised routes): consent state, the conversation, replies.
+
+Subjects are addressed by pseudonym only. Replies are refused without an active consent and,
+outside WhatsApp's 24-hour window, free text is refused (409 with the reason).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict, Field
+
+from chatconsent.agents import ReplyRefused
+from chatconsent.consents import ConsentService
+from chatconsent.runtime import Runtime
+
+logger = Logger(service="admin")
+metrics = Metrics(service="admin")
+app = APIGatewayHttpResolver(enable_validation=True)
+runtime = Runtime()
+
+Subject = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$", description="The subject's pseudonym")]
+
+
+class ConsentView(BaseModel):
+    purposes: dict[str, str] = Field(description="State per purpose: pending, active or withdrawn")
+    ledger_entries: int
+    ledger_verified: bool
+    ledger_starts_at: int
+
+
+class MessageView(BaseModel):
+    received_at: int
+    kind: str
+    text: str | None
+    button: str | None
+    expires_at: int
+
+
+class ConversationView(BaseModel):
+    messages: list[MessageView]
+
+
+class ReplyBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=4096)
+
+
+class ReplySent(BaseModel):
+    message_id: str
+
+
+class ErrorBody(BaseModel):
+    error: str
+
+
+@app.get("/admin/subjects/<subject>/consents", summary="Consent state and ledger verification")
+def consents(subject: Subject) -> ConsentView:
+    state = runtime.table.subject_state(subject)
+    proof = ConsentService(runtime.table, runtime.config, runtime.clock).proof(subject)
+    return ConsentView(
+        purposes={purpose: record.state.value for purpose, record in state.consents.items()},
+        ledger_entries=len(proof.entries),
+        ledger_verified=proof.verification.ok,
+        ledger_starts_at=proof.verification.starts_at,
+    )
+
+
+@app.get("/admin/subjects/<subject>/messages", summary="The subject's conversation, decrypted")
+def conversation(subject: Subject) -> ConversationView:
+    messages = runtime.agent_desk().conversation(subject)
+    return ConversationView(messages=[MessageView(**vars(m)) for m in messages])
+
+
+@app.post(
+    "/admin/subjects/<subject>/messages",
+    summary="Reply to the subject",
+    responses={
+        201: {"description": "Sent", "content": {"application/json": {"model": ReplySent}}},
+        409: {"description": "Refused", "content": {"application/json": {"model": ErrorBody}}},
+    },
+)
+def reply(subject: Subject, body: Annotated[ReplyBody, Body()]) -> Response[Any]:
+    try:
+        sent = runtime.agent_desk().reply(subject, body.text)
+    except ReplyRefused as refused:
+        metrics.add_metric(name="ReplyRefused", unit=MetricUnit.Count, value=1)
+        return Response(409, content_types.APPLICATION_JSON, ErrorBody(error=refused.reason).model_dump_json())
+    metrics.add_metric(name="ReplySent", unit=MetricUnit.Count, value=1)
+    logger.info("agent reply sent", extra={"agent": _agent()})
+    return Response(201, content_types.APPLICATION_JSON, ReplySent(message_id=sent))
+
+
+def _agent() -> str:
+    """Who acted (the IAM principal), for the log: no personal data of the customer."""
+    authorizer = app.current_event.request_context.authorizer
+    iam = getattr(authorizer, "iam", None) if authorizer else None
+    return str(getattr(iam, "user_arn", "") or "local")
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)
