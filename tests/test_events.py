@@ -24,6 +24,8 @@ EXPECTED_STATUS = {
     "admin-consents": 200,
     "admin-messages": 200,
     "admin-reply": 409,  # nobody has consented under that pseudonym
+    "admin-export": 200,
+    "admin-erase": 200,
 }
 SCHEDULED = {"purge-schedule": "purge", "purge-schedule-after-outage": "purge"}
 FILES = sorted(EVENTS.glob("*.json"))

@@ -120,6 +120,18 @@ def build() -> dict[str, dict[str, Any]]:
             body=json.dumps({"text": "Your parcel left the warehouse today."}),
             headers=json_headers,
         ),
+        "admin-export": http_event(
+            "GET",
+            f"/admin/subjects/{subject}/export",
+            route_path="/admin/subjects/{subject}/export",
+            path_parameters={"subject": subject},
+        ),
+        "admin-erase": http_event(
+            "DELETE",
+            f"/admin/subjects/{subject}",
+            route_path="/admin/subjects/{subject}",
+            path_parameters={"subject": subject},
+        ),
     }
     for event in admin.values():  # what API Gateway adds after IAM authorisation
         event["requestContext"]["authorizer"] = {

@@ -98,6 +98,25 @@ def reply(subject: Subject, body: Annotated[ReplyBody, Body()]) -> Response[Any]
     return Response(201, content_types.APPLICATION_JSON, ReplySent(message_id=sent))
 
 
+@app.get("/admin/subjects/<subject>/export", summary="Art. 15 export: every item about the subject")
+def export(subject: Subject) -> dict[str, Any]:
+    document = runtime.subject_rights().export(subject)
+    logger.info("subject exported", extra={"agent": _agent()})
+    return document
+
+
+class ErasureReceipt(BaseModel):
+    erased: dict[str, int] = Field(description="Items erased per kind; the data key is shredded")
+
+
+@app.delete("/admin/subjects/<subject>", summary="Art. 17 erasure: delete everything, shred the key")
+def erase(subject: Subject) -> ErasureReceipt:
+    counts = runtime.subject_rights().erase(subject)
+    metrics.add_metric(name="SubjectErased", unit=MetricUnit.Count, value=1)
+    logger.info("subject erased", extra={"agent": _agent(), "counts": counts})
+    return ErasureReceipt(erased=counts)
+
+
 def _agent() -> str:
     """Who acted (the IAM principal), for the log: no personal data of the customer."""
     authorizer = app.current_event.request_context.authorizer

@@ -105,6 +105,7 @@ class ConsentService:
         With ``suppression_hash`` the same transaction puts the person on the block list. Withdrawing
         again is a no-op. Raises Replay when ``message_hash`` was processed before.
         """
+        detach_request = True
         for attempt in retry_on_conflict(attempts=8):
             if attempt or state is None:  # a state the caller just read saves a query
                 state = self._table.subject_state(subject)
@@ -138,16 +139,26 @@ class ConsentService:
             )
             pending = state.pending
             clear_pending = (
-                pending.request_id
+                pending
                 if pending
                 and any(r.state is ConsentState.PENDING and r.request_id == pending.request_id for r in targets)
                 else None
             )
             try:
                 self._table.withdraw(
-                    subject, targets, state.ledger_head, head, entries, message_hash, clear_pending, suppression_hash
+                    subject,
+                    targets,
+                    state.ledger_head,
+                    head,
+                    entries,
+                    message_hash,
+                    clear_pending,
+                    suppression_hash,
+                    detach_request=detach_request,
                 )
-            except Conflict:
+            except Conflict as conflict:
+                if conflict.failed == ("request",):  # the request item is already gone: nothing to detach
+                    detach_request = False
                 continue
             return tuple(record.purpose for record in targets)
         raise Conflict(["withdrawal_retries_exhausted"])

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from chatconsent.notices import NoticeRegistry
     from chatconsent.optin import OptInService
     from chatconsent.purge import PurgeJob
+    from chatconsent.rights import SubjectRights
     from chatconsent.secrets import Secrets
     from chatconsent.store import ChatconsentTable
 
@@ -135,6 +136,11 @@ class Runtime:
         from chatconsent.inbound import InboundService
 
         return InboundService(self.table, self.pseudonymizer, channel, self.config, self.clock, keyring=self.keyring)
+
+    def subject_rights(self) -> SubjectRights:
+        from chatconsent.rights import SubjectRights
+
+        return SubjectRights(self.table, self.keyring, self.notices, self.config, self.clock)
 
     def agent_desk(self) -> AgentDesk:
         from chatconsent.agents import AgentDesk

@@ -60,6 +60,16 @@ _NAMES = {
     "#shard": "expiry_shard",
 }
 
+# Every kind of item in a subject's partition, by sort-key prefix: the export and the erasure
+# must know them all (a test fails when a writer adds one that is missing here).
+SUBJECT_ITEM_TYPES = {
+    "S#CONSENT#": "consents",
+    "S#PENDING": "pending_request",
+    "S#LEDGER": "ledger_head",
+    "M#IN#": "inbound_messages",
+    "M#OUT#": "outbound_messages",
+}
+
 EXPIRY_SHARDS = 4
 EXPIRY_INDEX = "by_expiry"
 
@@ -423,10 +433,11 @@ class ChatconsentTable:
         return SubjectState(consents=consents, pending=pending, ledger_head=head)
 
     def _query(self, pk: str, sk_prefix: str) -> Iterator[dict[str, Any]]:
+        values = {":pk": pk, ":prefix": sk_prefix} if sk_prefix else {":pk": pk}
         request: dict[str, Any] = {
             "TableName": self._table,
-            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
-            "ExpressionAttributeValues": _values({":pk": pk, ":prefix": sk_prefix}),
+            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)" if sk_prefix else "PK = :pk",
+            "ExpressionAttributeValues": _values(values),
             "ConsistentRead": True,
         }
         while True:
@@ -605,7 +616,7 @@ class ChatconsentTable:
                 "Update",
                 self._update(
                     Keys.optin(pending.code_hash),
-                    "SET #status = :confirmed, confirmed_at = :now",
+                    "SET #status = :confirmed, confirmed_at = :now REMOVE #subject",  # the link is no longer needed
                     {":confirmed": "confirmed", ":bound": "bound", ":subject": subject, ":now": now},
                     "#status = :bound AND #subject = :subject",
                 ),
@@ -663,8 +674,9 @@ class ChatconsentTable:
         new_head: LedgerHead | None,
         entries: Sequence[LedgerEntry],
         message_hash: str | None,
-        clear_pending: str | None,
+        clear_pending: PendingConfirmation | None,
         suppression_hash: str | None = None,
+        detach_request: bool = True,
     ) -> None:
         """active or pending → withdrawn for ``records``, appended to the ledger, atomically.
 
@@ -689,7 +701,24 @@ class ChatconsentTable:
             )
         if clear_pending:
             ops.append(
-                ("pending", "Delete", self._delete(Keys.pending(subject), "#req = :req", {":req": clear_pending}))
+                (
+                    "pending",
+                    "Delete",
+                    self._delete(Keys.pending(subject), "#req = :req", {":req": clear_pending.request_id}),
+                )
+            )
+        if clear_pending and detach_request:  # the request no longer links to the subject
+            ops.append(
+                (
+                    "request",
+                    "Update",
+                    self._update(
+                        Keys.optin(clear_pending.code_hash),
+                        "SET #status = :withdrawn REMOVE #subject",
+                        {":withdrawn": "withdrawn", ":subject": subject},
+                        "#subject = :subject",
+                    ),
+                )
             )
         if entries and new_head:
             ops += self._ledger_ops(subject, head, new_head, entries, now)
@@ -766,6 +795,56 @@ class ChatconsentTable:
         return [
             i for i in self._query(Keys.subject_pk(subject), "M#IN#") if self._plan.is_live(i.get("expires_at"), now)
         ]
+
+    # -- the subject's items (Art. 15 export, Art. 17 erasure) ---------------------------------
+
+    def subject_items(self, subject: str) -> list[dict[str, Any]]:
+        """Every item in the subject's partition, live or not yet purged."""
+        return list(self._query(Keys.subject_pk(subject), ""))
+
+    def subject_rate_keys(self, subject: str) -> list[dict[str, str]]:
+        """The info-reply counters keyed by the subject (current and previous day window)."""
+        now = self.now()
+        window = now - now % 86_400
+        return [Keys.rate("info-reply", subject, w) for w in (window, window - 86_400)]
+
+    def rate_counters(self, keys: Sequence[Mapping[str, str]]) -> list[dict[str, Any]]:
+        found = []
+        for key in keys:
+            response = self._client.get_item(TableName=self._table, Key=serialize(key), ConsistentRead=True)
+            if "Item" in response:
+                found.append(deserialize(response["Item"]))
+        return found
+
+    def delete_keys(self, keys: Sequence[Mapping[str, str]]) -> int:
+        """Delete items by key in batches of 25, retrying unprocessed ones; returns how many."""
+        for offset in range(0, len(keys), 25):
+            requests = [{"DeleteRequest": {"Key": serialize(k)}} for k in keys[offset : offset + 25]]
+            for attempt in range(8):
+                if attempt:
+                    time.sleep(0.05 * 2**attempt)
+                response = self._client.batch_write_item(RequestItems={self._table: requests})  # type: ignore[dict-item]
+                requests = response.get("UnprocessedItems", {}).get(self._table, [])  # type: ignore[assignment]
+                if not requests:
+                    break
+            else:
+                raise RuntimeError("deletes left unprocessed after retries")
+        return len(keys)
+
+    def delete_subject_key(self, subject: str) -> None:
+        if self._key_table:
+            self._client.delete_item(TableName=self._key_table, Key=serialize(Keys.subject_key(subject)))
+
+    def put_erasure_receipt(self, erasure_id: str, counts: Mapping[str, int]) -> None:
+        """A receipt without personal data: when, and how many items of which kind were erased."""
+        now = self.now()
+        day = time.strftime("%Y-%m-%d", time.gmtime(now))
+        item = self._stamp(
+            {**Keys.purge_receipt(day, erasure_id, "erasure"), "erased_at": now, "counts": dict(counts)},
+            RetentionClass.PURGE_RECEIPT,
+            self._plan.expires_at(RetentionClass.PURGE_RECEIPT, now),
+        )
+        self._client.put_item(**self._put(item))
 
     def record_outbound(self, subject: str, message_hash: str, kind: str) -> None:
         now = self.now()
@@ -901,7 +980,7 @@ class PurgeAccess:
         """Remove a subject's data-key item once nothing of theirs is left (no-op without a key table)."""
         if not self._t._key_table:
             return False
-        self._t._client.delete_item(TableName=self._t._key_table, Key=serialize(Keys.subject_key(subject)))
+        self._t.delete_subject_key(subject)
         return True
 
     def put_receipt(self, run_id: str, retention_class: str, attributes: Mapping[str, Any]) -> None:
