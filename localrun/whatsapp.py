@@ -15,7 +15,7 @@ def message_id() -> str:
     return "wamid." + secrets.token_urlsafe(24)
 
 
-def _envelope(phone_number_id: str, value: dict[str, Any]) -> dict[str, Any]:
+def _envelope(phone_number_id: str, value: dict[str, Any], field: str = "messages") -> dict[str, Any]:
     return {
         "object": "whatsapp_business_account",
         "entry": [
@@ -23,7 +23,7 @@ def _envelope(phone_number_id: str, value: dict[str, Any]) -> dict[str, Any]:
                 "id": BUSINESS_ACCOUNT_ID,
                 "changes": [
                     {
-                        "field": "messages",
+                        "field": field,
                         "value": {
                             "messaging_product": "whatsapp",
                             "metadata": {"display_phone_number": "4930123456789", "phone_number_id": phone_number_id},
@@ -84,3 +84,15 @@ def signed(payload: dict[str, Any], app_secret: str) -> tuple[bytes, dict[str, s
     """The raw body and the headers Meta would send for ``payload``."""
     body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
     return body, {"content-type": "application/json", "x-hub-signature-256": signature_for(app_secret.encode(), body)}
+
+
+def user_preferences(sender_digits: str, value: str, *, phone_number_id: str, timestamp: int) -> dict[str, Any]:
+    """The person stopped (or resumed) marketing messages in WhatsApp itself."""
+    preference = {
+        "wa_id": sender_digits,
+        "detail": "User requested to stop marketing messages",
+        "category": "marketing_messages",
+        "value": value,
+        "timestamp": timestamp,
+    }
+    return _envelope(phone_number_id, {"user_preferences": [preference]}, field="user_preferences")

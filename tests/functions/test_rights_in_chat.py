@@ -7,8 +7,9 @@ import pytest
 from chatconsent.consent import ConsentState
 from chatconsent.ledger import LedgerEvent
 from chatconsent.runtime import local_outbox
+from localrun import whatsapp
 from tests.conftest import Env
-from tests.flow import OTHER, PERSON, deliver, replies_to, reply_text, start_optin, text
+from tests.flow import OTHER, PERSON, PHONE_NUMBER_ID, deliver, replies_to, reply_text, start_optin, text
 
 
 def subject_of(env: Env, sender: str = PERSON) -> str:
@@ -100,3 +101,19 @@ def test_unknown_sender_help_is_rate_limited_and_stop_blocks_info_replies(env: E
     deliver(env, text(env, "hello", sender=OTHER))
     assert len(replies_to(OTHER)) == 1
     assert len(env.items_with_prefix("SUPPRESS#")) == 1
+
+
+def test_whatsapp_in_app_marketing_stop_withdraws_marketing_only(env: Env) -> None:
+    activate(env)
+    sent = len(replies_to())
+    payload = whatsapp.user_preferences(PERSON, "stop", phone_number_id=PHONE_NUMBER_ID, timestamp=int(env.clock()))
+    deliver(env, payload)
+    deliver(env, payload)  # delivered again: nothing more happens
+    state = env.table.subject_state(subject_of(env))
+    assert state.active_purposes == ("customer_service",)
+    assert state.state_of("marketing") is ConsentState.WITHDRAWN
+    assert len(replies_to()) == sent  # the person did it in the app: no message about it
+    assert state.ledger_head is not None
+    entries = env.table.ledger_entries(state.ledger_head.ledger_id)
+    assert [(e.event, e.purpose) for e in entries][-1] == (LedgerEvent.CONSENT_WITHDRAWN, "marketing")
+    assert entries[-1].evidence["source"] == "whatsapp:user_preferences"

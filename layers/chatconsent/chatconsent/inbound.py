@@ -23,6 +23,7 @@ from chatconsent.channels.base import (
     InboundKind,
     InboundMessage,
     ParsedWebhook,
+    PreferenceUpdate,
     StatusUpdate,
 )
 from chatconsent.clock import Clock
@@ -62,6 +63,7 @@ class Outcome(StrEnum):
     HELP_REPLIED = "help_replied"
     SUPPRESSED = "suppressed"
     STORED = "stored"
+    IGNORED = "ignored"
 
 
 def language_for(identifier: str, default: str) -> str:
@@ -97,7 +99,18 @@ class InboundService:
         """Every message and status of a batched webhook, in order."""
         outcomes = [self.handle_message(message) for message in parsed.messages]
         outcomes += [self.handle_status(status) for status in parsed.statuses]
+        outcomes += [self.handle_preference(preference) for preference in parsed.preferences]
         return outcomes
+
+    def handle_preference(self, preference: PreferenceUpdate) -> Outcome:
+        """WhatsApp's in-app "stop marketing messages" withdraws the marketing purpose (nothing is sent)."""
+        if preference.category != "marketing_messages" or preference.value != "stop":
+            return Outcome.IGNORED
+        subject = self._pseudonymizer.subject(preference.channel, preference.sender)
+        withdrawn = self._consents.withdraw(
+            subject, source=f"{preference.channel}:user_preferences", purposes={"marketing"}
+        )
+        return Outcome.CONSENT_WITHDRAWN if withdrawn else Outcome.ALREADY_WITHDRAWN
 
     # -- messages ------------------------------------------------------------------------------
 

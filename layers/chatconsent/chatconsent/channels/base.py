@@ -48,10 +48,22 @@ class StatusUpdate:
 
 
 @dataclass(frozen=True)
+class PreferenceUpdate:
+    """The person changed a preference in the messenger itself (WhatsApp: stop marketing)."""
+
+    channel: str
+    sender: str = field(repr=False)
+    category: str
+    value: str
+    timestamp: int
+
+
+@dataclass(frozen=True)
 class ParsedWebhook:
     messages: tuple[InboundMessage, ...] = ()
     statuses: tuple[StatusUpdate, ...] = ()
     skipped: int = 0
+    preferences: tuple[PreferenceUpdate, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from chatconsent.channels.base import (
     MalformedPayload,
     MessageSender,
     ParsedWebhook,
+    PreferenceUpdate,
     StatusUpdate,
 )
 from chatconsent.identity import InvalidIdentifier, normalize_whatsapp_id
@@ -77,6 +78,13 @@ class _Status(_Lenient):
     timestamp: int
 
 
+class _Preference(_Lenient):
+    wa_id: str = Field(max_length=32)
+    category: str = Field(max_length=64)
+    value: str = Field(max_length=32)
+    timestamp: int = 0
+
+
 class _Metadata(_Lenient):
     phone_number_id: str
 
@@ -85,6 +93,7 @@ class _Value(_Lenient):
     metadata: _Metadata | None = None
     messages: list[_Message] = Field(default_factory=list, max_length=1000)
     statuses: list[_Status] = Field(default_factory=list, max_length=1000)
+    user_preferences: list[_Preference] = Field(default_factory=list, max_length=1000)
 
 
 class _Change(_Lenient):
@@ -139,15 +148,25 @@ class WhatsAppChannel:
             raise MalformedPayload("not a WhatsApp Business Account webhook")
         messages: list[InboundMessage] = []
         statuses: list[StatusUpdate] = []
+        preferences: list[PreferenceUpdate] = []
         skipped = 0
         for entry in payload.entry:
             for change in entry.changes:
                 value = change.value
-                if change.field != "messages" or (
+                if change.field not in ("messages", "user_preferences") or (
                     value.metadata and value.metadata.phone_number_id != self._phone_number_id
                 ):
                     skipped += len(value.messages) + len(value.statuses) or 1
                     continue
+                for preference in value.user_preferences:
+                    try:
+                        sender = normalize_whatsapp_id(preference.wa_id)
+                    except InvalidIdentifier:
+                        skipped += 1
+                        continue
+                    preferences.append(
+                        PreferenceUpdate(self.name, sender, preference.category, preference.value, preference.timestamp)
+                    )
                 for message in value.messages:
                     parsed = self._message(message)
                     if parsed is None:
@@ -161,7 +180,7 @@ class WhatsAppChannel:
                         skipped += 1
                         continue
                     statuses.append(StatusUpdate(self.name, recipient, status.id, status.status, status.timestamp))
-        return ParsedWebhook(tuple(messages), tuple(statuses), skipped)
+        return ParsedWebhook(tuple(messages), tuple(statuses), skipped, tuple(preferences))
 
     def _message(self, message: _Message) -> InboundMessage | None:
         try:
