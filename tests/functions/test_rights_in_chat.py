@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from chatconsent.consent import ConsentState
@@ -9,7 +11,7 @@ from chatconsent.ledger import LedgerEvent
 from chatconsent.runtime import local_outbox
 from localrun import whatsapp
 from tests.conftest import Env
-from tests.flow import OTHER, PERSON, PHONE_NUMBER_ID, deliver, replies_to, reply_text, start_optin, text
+from tests.flow import OTHER, PERSON, PHONE_NUMBER_ID, button, deliver, replies_to, reply_text, start_optin, text
 
 
 def subject_of(env: Env, sender: str = PERSON) -> str:
@@ -117,3 +119,45 @@ def test_whatsapp_in_app_marketing_stop_withdraws_marketing_only(env: Env) -> No
     entries = env.table.ledger_entries(state.ledger_head.ledger_id)
     assert [(e.event, e.purpose) for e in entries][-1] == (LedgerEvent.CONSENT_WITHDRAWN, "marketing")
     assert entries[-1].evidence["source"] == "whatsapp:user_preferences"
+
+
+def test_data_keyword_answers_with_a_summary_and_how_to_get_the_export(env: Env) -> None:
+    activate(env)
+    deliver(env, text(env, "where is my parcel?"))
+    deliver(env, text(env, "DATEN"))
+    answer = reply_text(replies_to()[-1])
+    assert "1 messages" in answer and "privacy@example.com" in answer
+    deliver(env, text(env, "DATA", sender=OTHER))  # someone unknown: only the generic information
+    assert "privacy@example.com" not in reply_text(replies_to(OTHER)[-1])
+
+
+def last_erase_buttons() -> list[dict[str, str]]:
+    for payload in reversed(replies_to()):
+        if payload.get("type") == "interactive":
+            return [b["reply"] for b in payload["interactive"]["action"]["buttons"]]  # type: ignore[index]
+    raise AssertionError("no question sent")
+
+
+def test_delete_asks_first_and_no_keeps_everything(env: Env) -> None:
+    activate(env)
+    deliver(env, text(env, "where is my parcel?"))
+    deliver(env, text(env, "löschen"))
+    delete, keep = last_erase_buttons()
+    assert delete["id"].startswith("erase:yes:") and keep["id"].startswith("erase:no:")
+    deliver(env, button(env, keep["id"], keep["title"]))
+    assert env.table.inbound_messages(subject_of(env))
+    assert "nothing was deleted" in reply_text(replies_to()[-1])
+    deliver(env, button(env, delete["id"], delete["title"]))  # an answer to a cancelled question
+    assert env.table.inbound_messages(subject_of(env))
+
+
+def test_delete_then_yes_erases_everything(env: Env) -> None:
+    activate(env)
+    deliver(env, text(env, "where is my parcel?"))
+    deliver(env, text(env, "DELETE"))
+    delete, _ = last_erase_buttons()
+    deliver(env, button(env, delete["id"], delete["title"]))
+    subject = subject_of(env)
+    assert env.table.subject_items(subject) == []
+    assert "deleted" in reply_text(replies_to()[-1])
+    assert subject not in json.dumps(env.items(), default=str)

@@ -78,6 +78,7 @@ class SubjectState:
     consents: dict[str, ConsentRecord] = field(default_factory=dict)
     pending: PendingConfirmation | None = None
     ledger_head: LedgerHead | None = None
+    erasure_request: str | None = None  # nonce of an erasure awaiting the person's yes
 
     def state_of(self, purpose: str) -> ConsentState:
         record = self.consents.get(purpose)

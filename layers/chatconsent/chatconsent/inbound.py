@@ -35,10 +35,13 @@ from chatconsent.keyring import SubjectKeyring
 from chatconsent.keywords import NO, YES, Keyword, is_single_word, keyword_of
 from chatconsent.optin import code_hash, find_code
 from chatconsent.replies import Replies
+from chatconsent.rights import SubjectRights
 from chatconsent.store import STATUS_RANK, ChatconsentTable, Conflict, Replay
 
 BUTTON_YES = "optin:yes:"
 BUTTON_NO = "optin:no:"
+ERASE_YES = "erase:yes:"
+ERASE_NO = "erase:no:"
 _LANGUAGE_BY_REGION = {"DE": "de", "AT": "de", "LI": "de", "IT": "it", "SM": "it", "VA": "it"}
 
 
@@ -64,6 +67,10 @@ class Outcome(StrEnum):
     SUPPRESSED = "suppressed"
     STORED = "stored"
     IGNORED = "ignored"
+    ACCESS_ANSWERED = "access_answered"
+    ERASURE_ASKED = "erasure_asked"
+    ERASURE_CANCELLED = "erasure_cancelled"
+    ERASED = "erased"
 
 
 def language_for(identifier: str, default: str) -> str:
@@ -85,6 +92,7 @@ class InboundService:
         clock: Clock,
         new_ledger_id: Callable[[], str] = lambda: uuid.uuid4().hex,
         keyring: SubjectKeyring | None = None,
+        rights: SubjectRights | None = None,
     ) -> None:
         self._table = table
         self._pseudonymizer = pseudonymizer
@@ -94,6 +102,7 @@ class InboundService:
         self._replies = Replies(config)
         self._consents = ConsentService(table, config, clock, new_ledger_id)
         self._keyring = keyring
+        self._rights = rights
 
     def handle(self, parsed: ParsedWebhook) -> list[Outcome]:
         """Every message and status of a batched webhook, in order."""
@@ -125,16 +134,24 @@ class InboundService:
         keyword = keyword_of(message.text) if message.kind is InboundKind.TEXT and message.text else None
         if keyword is Keyword.WITHDRAW:
             return self._withdraw(message, subject, message_hash, state)
+        erase = self._erase_answer(message, state)
+        if erase is not None:
+            return self._erase(message, subject, message_hash, state, confirmed=erase)
         answer = self._answer(message, state)
         if answer is True:
             return self._activate(message, subject, message_hash, state)
         if answer is False:
             return self._decline(message, subject, message_hash, state)
 
-        if state.active_purposes and state.pending is None and keyword is not Keyword.HELP:
+        if state.active_purposes and state.pending is None and keyword is None:  # rights words are handled, not kept
             return self._store(message, subject, message_hash)
         if not self._table.mark_processed(message_hash):
             return Outcome.REPLAY
+        known = bool(state.consents or state.pending)
+        if keyword is Keyword.ACCESS and known:
+            return self._access(message, subject, state)
+        if keyword is Keyword.ERASE and known:
+            return self._ask_erasure(message, subject, state)
         if keyword is Keyword.HELP and (state.pending or state.active_purposes):
             return self._reply(message, subject, "help", self._language(state), Outcome.HELP_REPLIED)
         if state.pending is not None:
@@ -159,6 +176,61 @@ class InboundService:
         except Replay:
             return Outcome.REPLAY
         return Outcome.STORED
+
+    # -- access and erasure from inside the chat (the person is who writes from that number) --
+
+    def _access(self, message: InboundMessage, subject: str, state: SubjectState) -> Outcome:
+        language = self._language(state)
+        lang = self._replies.language(language)
+        purposes = self._replies.purposes(state.active_purposes, language) if state.active_purposes else "-"
+        stored = len(self._table.inbound_messages(subject))
+        summary = {
+            "en": f"{stored} messages (kept 90 days), consent for: {purposes}, the record of your consent",
+            "de": f"{stored} Nachrichten (90 Tage gespeichert), Einwilligung für: {purposes}, "
+            "der Nachweis Ihrer Einwilligung",
+            "it": f"{stored} messaggi (conservati 90 giorni), consenso per: {purposes}, la prova del suo consenso",
+        }[lang]
+        text = self._replies.text("access", language, summary=summary)
+        return self._send(message, subject, text, "access", Outcome.ACCESS_ANSWERED, record=bool(state.active_purposes))
+
+    def _ask_erasure(self, message: InboundMessage, subject: str, state: SubjectState) -> Outcome:
+        nonce = uuid.uuid4().hex[:16]
+        self._table.request_erasure(subject, nonce)
+        language = self._language(state)
+        buttons = [
+            Button(ERASE_YES + nonce, self._replies.text("button_delete", language)),
+            Button(ERASE_NO + nonce, self._replies.text("button_keep", language)),
+        ]
+        try:
+            self._channel.send_buttons(message.sender, self._replies.text("erase_question", language), buttons)
+        except ChannelError:
+            return Outcome.SEND_FAILED
+        return Outcome.ERASURE_ASKED
+
+    @staticmethod
+    def _erase_answer(message: InboundMessage, state: SubjectState) -> bool | None:
+        if state.erasure_request is None or message.kind is not InboundKind.BUTTON or not message.button_id:
+            return None
+        if message.button_id == ERASE_YES + state.erasure_request:
+            return True
+        if message.button_id == ERASE_NO + state.erasure_request:
+            return False
+        return None
+
+    def _erase(
+        self, message: InboundMessage, subject: str, message_hash: str, state: SubjectState, confirmed: bool
+    ) -> Outcome:
+        language = self._language(state)
+        if not confirmed:
+            try:
+                self._table.cancel_erasure(subject, message_hash)
+            except Replay:
+                return Outcome.REPLAY
+            return self._reply(message, subject, "erase_cancelled", language, Outcome.ERASURE_CANCELLED, record=False)
+        if self._rights is None or not self._table.mark_processed(message_hash):
+            return Outcome.REPLAY
+        self._rights.erase(subject, self._pseudonymizer.suppression(message.channel, message.sender))
+        return self._reply(message, subject, "erased", language, Outcome.ERASED, record=False)
 
     @staticmethod
     def _language(state: SubjectState) -> str | None:
@@ -299,12 +371,17 @@ class InboundService:
         outcome: Outcome,
         record: bool = True,
     ) -> Outcome:
+        return self._send(message, subject, self._replies.text(key, language), key, outcome, record)
+
+    def _send(
+        self, message: InboundMessage, subject: str, text: str, kind: str, outcome: Outcome, record: bool = True
+    ) -> Outcome:
         try:
-            sent = self._channel.send_text(message.sender, self._replies.text(key, language))
+            sent = self._channel.send_text(message.sender, text)
         except ChannelError:
             return Outcome.SEND_FAILED
         if record:
-            self._table.record_outbound(subject, self._pseudonymizer.message(message.channel, sent), key)
+            self._table.record_outbound(subject, self._pseudonymizer.message(message.channel, sent), kind)
         return outcome
 
     # -- statuses ------------------------------------------------------------------------------

@@ -29,6 +29,8 @@ def is_single_word(text: str, words: frozenset[str]) -> bool:
 class Keyword(StrEnum):
     WITHDRAW = "withdraw"
     HELP = "help"
+    ACCESS = "access"
+    ERASE = "erase"
 
 
 KEYWORDS: dict[Keyword, frozenset[str]] = {
@@ -57,6 +59,8 @@ KEYWORDS: dict[Keyword, frozenset[str]] = {
         }
     ),
     Keyword.HELP: frozenset({"info", "help", "hilfe", "aiuto", "privacy", "datenschutz"}),
+    Keyword.ACCESS: frozenset({"data", "dati", "daten", "auskunft", "access"}),
+    Keyword.ERASE: frozenset({"delete", "erase", "löschen", "loeschen", "cancella", "elimina"}),
 }
 
 

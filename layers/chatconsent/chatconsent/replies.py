@@ -53,6 +53,29 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "it": "{controller} ({controller_email}). Informativa privacy: {notice_url} "
         "Scriva STOP per revocare il consenso.",
     },
+    "access": {
+        "en": "We store about you: {summary}. For a complete copy (Art. 15 GDPR) write to {controller_email}.",
+        "de": "Wir speichern über Sie: {summary}. Eine vollständige Kopie (Art. 15 DSGVO) erhalten Sie "
+        "über {controller_email}.",
+        "it": "Conserviamo su di lei: {summary}. Per una copia completa (art. 15 GDPR) scriva a {controller_email}.",
+    },
+    "erase_question": {
+        "en": "Delete everything we store about you? This cannot be undone.",
+        "de": "Alles löschen, was wir über Sie speichern? Das kann nicht rückgängig gemacht werden.",
+        "it": "Cancellare tutto ciò che conserviamo su di lei? L'operazione è irreversibile.",
+    },
+    "erased": {
+        "en": "Done: everything we stored about you is deleted.",
+        "de": "Erledigt: Alles, was wir über Sie gespeichert hatten, ist gelöscht.",
+        "it": "Fatto: tutto ciò che conservavamo su di lei è stato cancellato.",
+    },
+    "erase_cancelled": {
+        "en": "All right, nothing was deleted.",
+        "de": "In Ordnung, es wurde nichts gelöscht.",
+        "it": "Va bene, non è stato cancellato nulla.",
+    },
+    "button_delete": {"en": "Yes, delete", "de": "Ja, löschen", "it": "Sì, cancella"},
+    "button_keep": {"en": "No, keep", "de": "Nein, behalten", "it": "No, conserva"},
     "info": {
         "en": "Hello! {controller} can only reply after you opt in here: {widget_url} Privacy notice: {notice_url}",
         "de": "Hallo! {controller} kann erst antworten, nachdem Sie sich hier angemeldet haben: "

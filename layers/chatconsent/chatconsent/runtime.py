@@ -135,7 +135,15 @@ class Runtime:
     def inbound_service(self, channel: WhatsAppChannel) -> InboundService:
         from chatconsent.inbound import InboundService
 
-        return InboundService(self.table, self.pseudonymizer, channel, self.config, self.clock, keyring=self.keyring)
+        return InboundService(
+            self.table,
+            self.pseudonymizer,
+            channel,
+            self.config,
+            self.clock,
+            keyring=self.keyring,
+            rights=self.subject_rights(),
+        )
 
     def subject_rights(self) -> SubjectRights:
         from chatconsent.rights import SubjectRights

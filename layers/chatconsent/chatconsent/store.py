@@ -13,6 +13,7 @@ PK                                     SK                  item
 ``SUBJ#<pseudonym>``                   ``S#CONSENT#<p>``   consent state for purpose ``p``
 ``SUBJ#<pseudonym>``                   ``S#PENDING``       request bound to the subject, awaiting yes/no
 ``SUBJ#<pseudonym>``                   ``S#LEDGER``        ledger head (id, last seq, last hash)
+``SUBJ#<pseudonym>``                   ``S#ERASE``         erasure asked in the chat, awaiting yes/no
 ``SUBJ#<pseudonym>``                   ``M#OUT#<hash>``    outbound message and its delivery status
 ``SUBJ#<pseudonym>``                   ``M#IN#<t>#<hash>`` inbound message, sealed with the subject's key
 ``LEDGER#<ledger id>``                 ``E#<seq>``         consent ledger entry (no personal data)
@@ -66,6 +67,7 @@ SUBJECT_ITEM_TYPES = {
     "S#CONSENT#": "consents",
     "S#PENDING": "pending_request",
     "S#LEDGER": "ledger_head",
+    "S#ERASE": "erasure_request",
     "M#IN#": "inbound_messages",
     "M#OUT#": "outbound_messages",
 }
@@ -147,6 +149,10 @@ class Keys:
     @staticmethod
     def pending(subject: str) -> dict[str, str]:
         return {"PK": f"SUBJ#{subject}", "SK": "S#PENDING"}
+
+    @staticmethod
+    def erasure_request(subject: str) -> dict[str, str]:
+        return {"PK": f"SUBJ#{subject}", "SK": "S#ERASE"}
 
     @staticmethod
     def ledger_head(subject: str) -> dict[str, str]:
@@ -396,6 +402,7 @@ class ChatconsentTable:
         consents: dict[str, ConsentRecord] = {}
         pending: PendingConfirmation | None = None
         head: LedgerHead | None = None
+        erasure: str | None = None
         for data in self._query(Keys.subject_pk(subject), "S#"):
             sk = data["SK"]
             if not self._plan.is_live(data.get("expires_at"), now):
@@ -430,7 +437,9 @@ class ChatconsentTable:
                     bound_at=data["bound_at"],
                     expires_at=data["expires_at"],
                 )
-        return SubjectState(consents=consents, pending=pending, ledger_head=head)
+            elif sk == "S#ERASE":
+                erasure = data["nonce"]
+        return SubjectState(consents=consents, pending=pending, ledger_head=head, erasure_request=erasure)
 
     def _query(self, pk: str, sk_prefix: str) -> Iterator[dict[str, Any]]:
         values = {":pk": pk, ":prefix": sk_prefix} if sk_prefix else {":pk": pk}
@@ -801,6 +810,24 @@ class ChatconsentTable:
     def subject_items(self, subject: str) -> list[dict[str, Any]]:
         """Every item in the subject's partition, live or not yet purged."""
         return list(self._query(Keys.subject_pk(subject), ""))
+
+    def request_erasure(self, subject: str, nonce: str) -> None:
+        """The person asked for erasure in the chat; their yes must follow within the hour."""
+        now = self.now()
+        item = self._stamp(
+            {**Keys.erasure_request(subject), "nonce": nonce, "asked_at": now},
+            RetentionClass.PENDING_OPTIN_CHAT,
+            self._plan.expires_at(RetentionClass.PENDING_OPTIN_CHAT, now),
+        )
+        self._client.put_item(**self._put(item))
+
+    def cancel_erasure(self, subject: str, message_hash: str) -> None:
+        self._transact(
+            [
+                ("erasure", "Delete", {"TableName": self._table, "Key": serialize(Keys.erasure_request(subject))}),
+                ("dedupe", "Put", self._dedupe_put(message_hash, self.now())),
+            ]
+        )
 
     def subject_rate_keys(self, subject: str) -> list[dict[str, str]]:
         """The info-reply counters keyed by the subject (current and previous day window)."""
