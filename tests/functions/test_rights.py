@@ -68,6 +68,8 @@ def test_export_holds_every_item_decrypted_with_art_15_information(env: Env) -> 
     assert {c["SK"].split("#")[-1] for c in items["consents"]} == {"customer_service", "marketing", "health_data"}
     assert [m["content"]["text"] for m in items["inbound_messages"]] == ["where is my parcel?"]
     assert items["outbound_messages"] and items["pending_request"] and items["ledger_head"]
+    replies = [m["content"] for m in items["outbound_messages"] if m["kind"] == "agent_reply"]
+    assert replies == [{"text": "On its way."}]  # agent replies are kept sealed like inbound messages
     assert document["key_table"] == {"data_key": True}
     ledger = document["ledger"]
     assert ledger["verified"] and len(ledger["entries"]) == 2

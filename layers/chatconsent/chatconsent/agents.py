@@ -76,5 +76,11 @@ class AgentDesk:
             raise ReplyRefused("outside WhatsApp's 24-hour window: only a template may be sent")
         address = json.loads(self._keyring.decrypt(subject, last["SK"], last["sealed"]))["from"]
         sent = self._channel.send_text(address, text)
-        self._table.record_outbound(subject, self._pseudonymizer.message(self._channel.name, sent), "agent_reply")
+        content = json.dumps({"text": text}).encode("utf-8")
+        self._table.record_outbound(
+            subject,
+            self._pseudonymizer.message(self._channel.name, sent),
+            "agent_reply",
+            lambda item_id: self._keyring.encrypt(subject, item_id, content),
+        )
         return sent

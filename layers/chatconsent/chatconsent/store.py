@@ -750,7 +750,9 @@ class ChatconsentTable:
         self._client.put_item(**self._suppression_put(suppression_hash, self.now()))
 
     def is_suppressed(self, suppression_hash: str) -> bool:
-        response = self._client.get_item(TableName=self._table, Key=serialize(Keys.suppression(suppression_hash)))
+        response = self._client.get_item(
+            TableName=self._table, Key=serialize(Keys.suppression(suppression_hash)), ConsistentRead=True
+        )
         item = response.get("Item")
         return item is not None and self._plan.is_live(deserialize(item).get("expires_at"), self._clock())
 
@@ -873,15 +875,20 @@ class ChatconsentTable:
         )
         self._client.put_item(**self._put(item))
 
-    def record_outbound(self, subject: str, message_hash: str, kind: str) -> None:
+    def record_outbound(
+        self, subject: str, message_hash: str, kind: str, seal: Callable[[str], bytes] | None = None
+    ) -> None:
+        """An outbound message for status tracking; with ``seal``, its content too (agent replies)."""
         now = self.now()
+        key = Keys.outbound(subject, message_hash)
         item = self._stamp(
             {
-                **Keys.outbound(subject, message_hash),
+                **key,
                 "kind": kind,
                 "status": "accepted",
                 "status_rank": 0,
                 "sent_at": now,
+                "sealed": seal(key["SK"]) if seal else None,
             },
             RetentionClass.CONVERSATION,
             self._plan.expires_at(RetentionClass.CONVERSATION, now),
