@@ -105,6 +105,7 @@ class Limits(_Strict):
 
 class PurgeSettings(_Strict):
     lookback: timedelta = Field(
+        gt=timedelta(0),
         default=timedelta(days=14),
         description="How far back each purge run looks; older leftovers fall to DynamoDB TTL and raise the lag alarm.",
     )
@@ -123,6 +124,7 @@ class BusinessConfig(_Strict):
     retention: dict[str, RetentionClassConfig]
     consent_validity: timedelta = Field(
         default=timedelta(days=730),
+        gt=timedelta(0),
         description="An active consent lapses after this long without renewal.",
     )
     channels: ChannelsConfig
@@ -141,6 +143,15 @@ class BusinessConfig(_Strict):
         missing = sorted(REQUIRED_CLASSES - self.retention.keys())
         if missing:
             raise ValueError(f"retention plan lacks classes: {', '.join(missing)}")
+        texts: list[tuple[str, Localized | None]] = []
+        for p in self.purposes:
+            texts += [(f"purpose {p.id} title", p.title), (f"purpose {p.id} description", p.description)]
+        for r in self.recipients:
+            texts += [(f"recipient {r.name} role", r.role), (f"recipient {r.name} transfer basis", r.transfer_basis)]
+        texts += [(f"retention {name} description", c.description) for name, c in self.retention.items()]
+        for where, text in texts:
+            if text is not None and set(text) != set(LANGUAGES):
+                raise ValueError(f"{where}: a text is needed in each of {', '.join(LANGUAGES)}")
         return self
 
     def purpose(self, purpose_id: str) -> Purpose:

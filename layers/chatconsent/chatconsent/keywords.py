@@ -16,8 +16,11 @@ _EDGE_PUNCTUATION = re.compile(r"^[\W_]+|[\W_]+$", re.UNICODE)
 
 
 def normalise_word(text: str) -> str:
-    """Casefolded text without surrounding punctuation, emoji or spaces (``"Ja!"`` → ``"ja"``)."""
-    folded = unicodedata.normalize("NFC", text).strip().casefold()
+    """Casefolded, compatibility-folded text without surrounding punctuation, emoji or spaces.
+
+    ``"Ja!"`` → ``"ja"``; full-width ``"ＳＴＯＰ"`` (typed with a CJK input method) → ``"stop"``.
+    """
+    folded = unicodedata.normalize("NFKC", text).strip().casefold()
     return _EDGE_PUNCTUATION.sub("", folded)
 
 

@@ -148,6 +148,11 @@ _UNITS: dict[Language, tuple[str, str, str, str, str, str]] = {
     "de": ("Tag", "Tage", "Stunde", "Stunden", "Jahr", "Jahre"),
     "it": ("giorno", "giorni", "ora", "ore", "anno", "anni"),
 }
+_MINUTES: dict[Language, tuple[str, str]] = {
+    "en": ("minute", "minutes"),
+    "de": ("Minute", "Minuten"),
+    "it": ("minuto", "minuti"),
+}
 
 
 def format_period(period: timedelta, language: Language) -> str:
@@ -158,6 +163,10 @@ def format_period(period: timedelta, language: Language) -> str:
     if period.days and not period.seconds:
         n = period.days
         return f"{n} {day if n == 1 else days}"
+    if period.total_seconds() % 3600:
+        n = round(period.total_seconds() / 60)
+        minute, minutes = _MINUTES[language]
+        return f"{n} {minute if n == 1 else minutes}"
     n = round(period.total_seconds() / 3600)
     return f"{n} {hour if n == 1 else hours}"
 

@@ -331,6 +331,8 @@ class ChatconsentTable:
 
     def consume_rate(self, scope: str, key_hash: str, window_seconds: int, limit: int) -> bool:
         """Count one hit in the current fixed window; False when the limit is already reached."""
+        if limit <= 0:
+            return False
         now = self.now()
         window = now - now % window_seconds
         request = self._update(
