@@ -36,7 +36,7 @@ class Secrets:
     def from_parameters(cls, values: dict[str, str]) -> Secrets:
         def need(field: str) -> str:
             value = values.get(PARAMETER_NAMES[field], "")
-            if not value:
+            if not value or value == "-":  # "-" marks an unset optional parameter, never a secret
                 raise MissingSecret(f"parameter {PARAMETER_NAMES[field]!r} is not set")
             return value
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from typing import Any
 
 import pytest
 
@@ -103,3 +105,396 @@ def test_outbound_payloads_follow_the_cloud_api() -> None:
         sender.send_buttons("+491701234567", "?", [Button(str(i), "b") for i in range(4)])
     with pytest.raises(ValueError, match="20 characters"):
         sender.send_buttons("+491701234567", "?", [Button("x", "a title that is far too long")])
+
+
+# -- signatures ----------------------------------------------------------------------------------
+
+ALICE, BOB = "491701234567", "393471234567"  # WhatsApp ids (bare digits) of two people
+
+
+def signed_body(payload: dict[str, object], secret: bytes = SECRETS[0]) -> tuple[bytes, dict[str, str]]:
+    body, headers = whatsapp.signed(payload, secret.decode())
+    return body, headers
+
+
+def test_a_signature_by_the_local_builder_verifies() -> None:
+    body, headers = signed_body(whatsapp.text(ALICE, "hello", phone_number_id=PHONE_ID, timestamp=1))
+    assert channel().verify(headers, body)
+
+
+@pytest.mark.parametrize("name", ["X-Hub-Signature-256", "x-hub-signature-256", "X-HUB-SIGNATURE-256"])
+def test_header_name_is_case_insensitive(name: str) -> None:
+    body = b'{"object":"whatsapp_business_account","entry":[]}'
+    assert channel().verify({"content-type": "application/json", name: signature_for(SECRETS[1], body)}, body)
+
+
+def test_a_signature_by_a_retired_secret_is_refused() -> None:
+    body = b'{"object":"whatsapp_business_account","entry":[]}'
+    only_current = WhatsAppChannel(SECRETS[:1], PHONE_ID, Outbox())
+    assert only_current.verify({"x-hub-signature-256": signature_for(SECRETS[0], body)}, body)
+    assert not only_current.verify({"x-hub-signature-256": signature_for(SECRETS[1], body)}, body)
+
+
+def test_a_signature_over_the_reserialised_body_is_refused() -> None:
+    payload = whatsapp.text(ALICE, "hello", phone_number_id=PHONE_ID, timestamp=1)
+    body, headers = signed_body(payload)
+    reserialised = json.dumps(json.loads(body), indent=2).encode()
+    assert json.loads(reserialised) == json.loads(body)  # the same JSON, other bytes
+    assert not channel().verify(headers, reserialised)
+    assert not channel().verify(headers, json.dumps(json.loads(body), separators=(", ", ": ")).encode())
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "",
+        "sha256=",
+        "sha256",
+        "SHA256={digest}",  # the prefix is lowercase
+        "sha1={digest}",
+        "{digest}",
+        "sha256={digest} ",
+        "sha256={upper}",
+        "sha256={digest}00",
+        "sha256={digest}\n",
+    ],
+)
+def test_anything_but_the_exact_header_is_refused(header: str) -> None:
+    body = b'{"object":"whatsapp_business_account","entry":[]}'
+    digest = signature_for(SECRETS[0], body).removeprefix("sha256=")
+    value = header.format(digest=digest, upper=digest.upper())
+    assert not channel().verify({"x-hub-signature-256": value}, body)
+
+
+def test_a_signature_in_another_header_is_refused() -> None:
+    body = b'{"object":"whatsapp_business_account","entry":[]}'
+    assert not channel().verify({"x-hub-signature": signature_for(SECRETS[0], body)}, body)
+
+
+def test_a_channel_needs_an_app_secret() -> None:
+    with pytest.raises(ValueError, match="app secret"):
+        WhatsAppChannel((), PHONE_ID, Outbox())
+
+
+# -- parsing -------------------------------------------------------------------------------------
+
+PROFILE = "Erika Mustermann"
+
+
+def change(value: dict[str, Any], field: str = "messages", phone_number_id: str = PHONE_ID) -> dict[str, object]:
+    metadata = {"display_phone_number": "4930123456789", "phone_number_id": phone_number_id}
+    return {"field": field, "value": {"messaging_product": "whatsapp", "metadata": metadata, **value}}
+
+
+def contacts(*wa_ids: str) -> list[dict[str, object]]:
+    return [{"profile": {"name": PROFILE}, "wa_id": wa_id} for wa_id in wa_ids]
+
+
+def message(sender: str, wamid: str, timestamp: int, kind: str, **content: object) -> dict[str, object]:
+    return {"from": sender, "id": wamid, "timestamp": str(timestamp), "type": kind, **content}
+
+
+def status(wamid: str, state: str, timestamp: int, recipient: str, **extra: object) -> dict[str, object]:
+    return {"id": wamid, "status": state, "timestamp": str(timestamp), "recipient_id": recipient, **extra}
+
+
+def batched_payload() -> dict[str, object]:
+    """Two entries of two changes each, every change with messages and statuses."""
+    button_reply = {"type": "button_reply", "button_reply": {"id": "optin:yes:r1", "title": "Yes"}}
+    template_button = {"payload": "STOP_PROMOTIONS", "text": "Stop promotions"}
+    image = {"id": "media-1", "mime_type": "image/jpeg", "caption": "my receipt"}
+    first = [
+        change(
+            {
+                "contacts": contacts(ALICE, BOB),
+                "messages": [
+                    message(ALICE, "wamid.t1", 1795000001, "text", text={"body": "hello"}),
+                    message(BOB, "wamid.b1", 1795000002, "interactive", interactive=button_reply),
+                ],
+                "statuses": [status("wamid.o1", "sent", 1795000003, ALICE)],
+            }
+        ),
+        change(
+            {
+                "contacts": contacts(ALICE),
+                "messages": [message(ALICE, "wamid.q1", 1795000004, "button", button=template_button)],
+                "statuses": [status("wamid.o2", "delivered", 1795000005, BOB)],
+            }
+        ),
+    ]
+    second = [
+        change(
+            {
+                "contacts": contacts(BOB),
+                "messages": [message(BOB, "wamid.i1", 1795000006, "image", image=image)],
+                "statuses": [status("wamid.o1", "read", 1795000007, ALICE)],
+            }
+        ),
+        change(
+            {
+                "contacts": contacts(ALICE),
+                "messages": [
+                    message(
+                        ALICE, "wamid.r1", 1795000008, "reaction", reaction={"message_id": "wamid.o1", "emoji": "👍"}
+                    )
+                ],
+                "statuses": [
+                    status("wamid.o3", "failed", 1795000009, BOB, errors=[{"code": 131047, "title": "Re-engagement"}])
+                ],
+            }
+        ),
+    ]
+    entries = [{"id": "1", "changes": first}, {"id": "1", "changes": second}]
+    return {"object": "whatsapp_business_account", "entry": entries}
+
+
+def test_a_batched_payload_yields_every_event_in_order() -> None:
+    parsed = channel().parse(json.dumps(batched_payload()).encode())
+    assert [(m.message_id, m.kind, m.timestamp) for m in parsed.messages] == [
+        ("wamid.t1", InboundKind.TEXT, 1795000001),
+        ("wamid.b1", InboundKind.BUTTON, 1795000002),
+        ("wamid.q1", InboundKind.BUTTON, 1795000004),
+        ("wamid.i1", InboundKind.MEDIA, 1795000006),
+        ("wamid.r1", InboundKind.OTHER, 1795000008),
+    ]
+    text, reply, quick_reply, image, reaction = parsed.messages
+    assert (text.text, text.button_id) == ("hello", None)
+    assert (reply.text, reply.button_id) == ("Yes", "optin:yes:r1")
+    assert (quick_reply.text, quick_reply.button_id) == ("Stop promotions", "STOP_PROMOTIONS")
+    assert (image.text, image.button_id) == (None, None)  # a caption is not kept
+    assert (reaction.text, reaction.button_id) == (None, None)
+    senders = [m.sender for m in parsed.messages]
+    expected_senders = ["+" + ALICE, "+" + BOB, "+" + ALICE, "+" + BOB, "+" + ALICE]
+    senders_match = senders == expected_senders  # compared outside the assert: no number in a report
+    assert senders_match, "senders are not the E.164 forms of the wa_ids"
+    assert all(m.channel == "whatsapp" for m in parsed.messages)
+    assert [(s.message_id, s.status, s.timestamp) for s in parsed.statuses] == [
+        ("wamid.o1", "sent", 1795000003),
+        ("wamid.o2", "delivered", 1795000005),
+        ("wamid.o1", "read", 1795000007),
+        ("wamid.o3", "failed", 1795000009),
+    ]
+    recipients_match = [s.recipient for s in parsed.statuses] == ["+" + ALICE, "+" + BOB, "+" + ALICE, "+" + BOB]
+    assert recipients_match, "recipients are not the E.164 forms of the wa_ids"
+    assert parsed.skipped == 0
+
+
+def test_profile_names_appear_nowhere_in_the_parsed_result() -> None:
+    parsed = channel().parse(json.dumps(batched_payload()).encode())
+    fields = [
+        str(value)
+        for event in (*parsed.messages, *parsed.statuses)
+        for value in dataclasses.astuple(event)  # type: ignore[call-overload]
+    ]
+    shown = repr(parsed) + str(parsed) + " ".join(fields)
+    assert "Erika" not in shown and "Mustermann" not in shown
+    assert "my receipt" not in " ".join(fields)  # nor a media caption
+
+
+def test_repr_shows_no_identifier_or_text() -> None:
+    parsed = channel().parse(json.dumps(batched_payload()).encode())
+    shown = repr(parsed)
+    assert not any(secret in shown for secret in (ALICE, BOB, "hello", "wamid.", "optin:yes", "STOP_PROMOTIONS"))
+
+
+def test_changes_for_another_number_or_field_are_skipped() -> None:
+    payload = batched_payload()
+    entries = payload["entry"]
+    assert isinstance(entries, list)
+    entries[0]["changes"][1]["value"]["metadata"]["phone_number_id"] = "999999999999"  # 1 message + 1 status
+    entries[1]["changes"][0]["field"] = "message_template_status_update"  # 1 message + 1 status
+    entries[1]["changes"].append({"field": "account_update", "value": {"event": "VERIFIED_ACCOUNT"}})  # nothing: 1
+    parsed = channel().parse(json.dumps(payload).encode())
+    assert [m.message_id for m in parsed.messages] == ["wamid.t1", "wamid.b1", "wamid.r1"]
+    assert [s.message_id for s in parsed.statuses] == ["wamid.o1", "wamid.o3"]
+    assert parsed.skipped == 5
+
+
+def test_messages_and_statuses_with_invalid_numbers_are_skipped() -> None:
+    payload = whatsapp.text("123", "hello", phone_number_id=PHONE_ID, timestamp=1)
+    payload["entry"][0]["changes"][0]["value"]["statuses"] = [
+        {"id": "wamid.x", "status": "read", "timestamp": "2", "recipient_id": "0"}
+    ]
+    parsed = channel().parse(json.dumps(payload).encode())
+    assert parsed.messages == () and parsed.statuses == () and parsed.skipped == 2
+
+
+def test_interactive_list_reply_is_a_button() -> None:
+    payload = whatsapp.inbound(
+        PHONE_ID,
+        ALICE,
+        {
+            "id": "wamid.l",
+            "timestamp": "1",
+            "type": "interactive",
+            "interactive": {"type": "list_reply", "list_reply": {"id": "row-2", "title": "Row", "description": "d"}},
+        },
+    )
+    [message] = channel().parse(json.dumps(payload).encode()).messages
+    assert (message.kind, message.button_id, message.text) == (InboundKind.BUTTON, "row-2", "Row")
+
+
+@pytest.mark.parametrize("media", ["image", "audio", "video", "document", "sticker"])
+def test_media_kinds(media: str) -> None:
+    payload = whatsapp.inbound(PHONE_ID, ALICE, {"id": "wamid.m", "timestamp": "1", "type": media, media: {"id": "x"}})
+    [message] = channel().parse(json.dumps(payload).encode()).messages
+    assert message.kind is InboundKind.MEDIA and message.text is None
+
+
+def message_payload(**message: object) -> bytes:
+    """One message in an otherwise valid payload; a field given as None is left out."""
+    fields = {"from": ALICE, "id": "wamid.x", "timestamp": "1", "type": "text", "text": {"body": "hi"}, **message}
+    value = {"messages": [{k: v for k, v in fields.items() if v is not None}]}
+    envelope = {"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [change(value)]}]}
+    return json.dumps(envelope).encode()
+
+
+def test_the_message_template_is_valid_as_it_is() -> None:
+    [parsed] = channel().parse(message_payload()).messages  # the refusals below are each due to one change
+    assert parsed.kind is InboundKind.TEXT and parsed.text == "hi"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"",
+        b"[]",
+        b"null",
+        b'{"object": "whatsapp_business_account"}',  # no entry
+        b'{"object": "whatsapp_business_account", "entry": {}}',
+        b'{"object": "whatsapp_business_account", "entry": [{"changes": []}]}',  # entry without id
+        b'{"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages"}]}]}',
+        b'{"object": "instagram", "entry": []}',
+        b'{"object": "whatsapp_business_account", "entry": []',  # truncated
+        b'{"object": "whatsapp_business_account", "entry": [], "x": "\xff"}',  # invalid UTF-8
+        b"[" * 10_000 + b"]" * 10_000,  # deep nesting
+    ],
+    ids=[
+        "empty",
+        "array",
+        "null",
+        "no-entry",
+        "entry-object",
+        "entry-without-id",
+        "change-without-value",
+        "other-object",
+        "truncated",
+        "invalid-utf8",
+        "deep-nesting",
+    ],
+)
+def test_malformed_envelopes_are_refused(raw: bytes) -> None:
+    with pytest.raises(MalformedPayload):
+        channel().parse(raw)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"from": None},
+        {"id": None},
+        {"timestamp": None},
+        {"type": None},
+        {"timestamp": "yesterday"},
+        {"text": {"no_body": "x"}},
+        {"text": {"body": "x" * 4097}},
+        {"from": "4" * 33},
+    ],
+    ids=["no-from", "no-id", "no-timestamp", "no-type", "bad-timestamp", "text-without-body", "huge-text", "long-from"],
+)
+def test_messages_missing_fields_are_refused(message: dict[str, object]) -> None:
+    with pytest.raises(MalformedPayload):
+        channel().parse(message_payload(**message))
+
+
+def test_a_status_without_recipient_is_refused() -> None:
+    payload = whatsapp.status(ALICE, "wamid.o", "read", phone_number_id=PHONE_ID, timestamp=1)
+    del payload["entry"][0]["changes"][0]["value"]["statuses"][0]["recipient_id"]
+    with pytest.raises(MalformedPayload):
+        channel().parse(json.dumps(payload).encode())
+
+
+def test_the_refusal_does_not_echo_the_payload() -> None:
+    with pytest.raises(MalformedPayload) as error:
+        channel().parse(message_payload(timestamp="yesterday", text={"body": "private question"}))
+    assert "private question" not in str(error.value) and ALICE not in str(error.value)
+    assert error.value.__cause__ is None
+
+
+# -- sending -------------------------------------------------------------------------------------
+
+
+def test_text_payload_follows_the_cloud_api() -> None:
+    outbox = Outbox()
+    message_id = channel(outbox).send_text("+" + ALICE, "x" * 5000)
+    [sent] = outbox.messages
+    assert sent.id == message_id and sent.channel == "whatsapp"
+    recipient_ok = sent.recipient == "+" + ALICE and sent.payload["to"] == ALICE  # no '+' in "to"
+    assert recipient_ok, "the payload is not addressed to the bare international digits"
+    assert sent.payload["messaging_product"] == "whatsapp" and sent.payload["recipient_type"] == "individual"
+    assert sent.payload["type"] == "text"
+    text = sent.payload["text"]
+    assert isinstance(text, dict) and text["preview_url"] is False and len(text["body"]) == 4096
+
+
+def test_button_payload_follows_the_cloud_api() -> None:
+    outbox = Outbox()
+    buttons = [Button("optin:yes:r", "Yes"), Button("optin:no:r", "No"), Button("info", "x" * 20)]
+    channel(outbox).send_buttons("+" + ALICE, "Confirm?", buttons)
+    [sent] = outbox.messages
+    payload = dict(sent.payload)
+    to = payload.pop("to")
+    assert to == ALICE, "the payload is not addressed to the bare international digits"
+    assert payload == {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "type": "interactive",
+        "interactive": {
+            "type": "button",
+            "body": {"text": "Confirm?"},
+            "action": {
+                "buttons": [
+                    {"type": "reply", "reply": {"id": "optin:yes:r", "title": "Yes"}},
+                    {"type": "reply", "reply": {"id": "optin:no:r", "title": "No"}},
+                    {"type": "reply", "reply": {"id": "info", "title": "x" * 20}},
+                ]
+            },
+        },
+    }
+
+
+def test_button_body_is_cut_to_the_api_limit() -> None:
+    outbox = Outbox()
+    channel(outbox).send_buttons("+" + ALICE, "y" * 2000, [Button("a", "A")])
+    interactive = outbox.messages[0].payload["interactive"]
+    assert isinstance(interactive, dict) and len(interactive["body"]["text"]) == 1024
+
+
+@pytest.mark.parametrize("count", [0, 4, 10])
+def test_send_buttons_needs_one_to_three_buttons(count: int) -> None:
+    outbox = Outbox()
+    with pytest.raises(ValueError, match="1 to 3"):
+        channel(outbox).send_buttons("+" + ALICE, "?", [Button(str(i), "b") for i in range(count)])
+    assert outbox.messages == []  # nothing was sent
+
+
+def test_send_buttons_refuses_a_title_over_20_characters() -> None:
+    outbox = Outbox()
+    with pytest.raises(ValueError, match="20 characters"):
+        channel(outbox).send_buttons("+" + ALICE, "?", [Button("a", "ok"), Button("b", "x" * 21)])
+    assert outbox.messages == []
+
+
+def test_template_payload_follows_the_cloud_api() -> None:
+    outbox = Outbox()
+    sender = channel(outbox)
+    sender.send_template("+" + ALICE, "optin_link", "de", ["https://x"])
+    sender.send_template("+" + ALICE, "hello_world", "en_US", [])
+    with_parameters, without = (m.payload for m in outbox.messages)
+    assert with_parameters["type"] == "template"
+    assert with_parameters["template"] == {
+        "name": "optin_link",
+        "language": {"code": "de"},
+        "components": [{"type": "body", "parameters": [{"type": "text", "text": "https://x"}]}],
+    }
+    assert without["template"] == {"name": "hello_world", "language": {"code": "en_US"}}

@@ -153,8 +153,10 @@ class WhatsAppChannel:
         for entry in payload.entry:
             for change in entry.changes:
                 value = change.value
-                if change.field not in ("messages", "user_preferences") or (
-                    value.metadata and value.metadata.phone_number_id != self._phone_number_id
+                if (
+                    change.field not in ("messages", "user_preferences")
+                    or value.metadata is None  # not addressed to a number we know: not ours
+                    or value.metadata.phone_number_id != self._phone_number_id
                 ):
                     skipped += len(value.messages) + len(value.statuses) or 1
                     continue
