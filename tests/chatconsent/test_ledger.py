@@ -49,7 +49,7 @@ def test_a_fresh_chain_verifies(ledger: tuple[list[LedgerEntry], LedgerHead]) ->
     assert entries[0].prev_hash == GENESIS
     assert all(b.prev_hash == a.entry_hash for a, b in itertools.pairwise(entries))
     assert all(e.entry_hash == e.computed_hash() and len(e.entry_hash) == 64 for e in entries)
-    assert head == LedgerHead("ledger-1", 5, entries[-1].entry_hash)
+    assert head == LedgerHead("ledger-1", 5, entries[-1].entry_hash, 1_795_000_000)
     result = verify(entries, head)
     assert result.ok and result.problems == () and result.starts_at == 1
     assert verify(entries).ok
@@ -202,7 +202,8 @@ def test_chaining_continues_from_an_existing_head(ledger: tuple[list[LedgerEntry
     assert [e.seq for e in more] == [6, 7]
     assert all(e.ledger_id == "ledger-1" for e in more)  # an existing chain keeps its id
     assert more[0].prev_hash == head.hash and more[1].prev_hash == more[0].entry_hash
-    assert new_head == LedgerHead("ledger-1", 7, more[1].entry_hash)
+    assert new_head == LedgerHead("ledger-1", 7, more[1].entry_hash, 1_795_000_100)
+    assert more[0].prev_at == 1_795_000_000  # the predecessor's time travels, hashed, with the entry
     assert verify(entries + more, new_head).ok
     assert not verify(entries + more, head).ok  # the old head no longer is the end
     assert not verify(more, new_head).ok  # the continuation alone lacks its start
@@ -263,5 +264,6 @@ def test_entries_hold_no_phone_number_or_message_id() -> None:
         "request_id",
         "evidence",
         "prev_hash",
+        "prev_at",
         "entry_hash",
     }

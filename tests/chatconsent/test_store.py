@@ -538,12 +538,6 @@ def test_stored_ledger_verifies_and_detects_an_edited_entry(env: Env) -> None:
     assert not verify(env.table.ledger_entries(head.ledger_id), head).ok
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="consents.py ConsentService.proof() always verifies with expired_prefix=True, so deleting the oldest "
-    "ledger entries (the consent_given proofs) while they are still within retention is indistinguishable from "
-    "their scheduled expiry: verification stays ok",
-)
 def test_a_deleted_first_entry_within_retention_is_detected_by_the_proof(env: Env) -> None:
     from chatconsent.consents import ConsentService
 

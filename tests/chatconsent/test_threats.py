@@ -74,6 +74,8 @@ def test_ledger_detects_every_kind_of_tampering() -> None:
     assert not verify([entries[1], entries[0], entries[2], entries[3]], head).ok  # reordered
     assert not verify(entries[1:], head).ok  # the first entry deleted
     assert verify(entries[1:], head, expired_prefix=True).ok  # unless it expired on schedule
+    assert verify(entries[1:], head, expired_prefix=True, expired_before=1_001).ok  # it had: its time was 1,000
+    assert not verify(entries[1:], head, expired_prefix=True, expired_before=1_000).ok  # it had not
     more, new_head = chain(head, "ignored", 2_000, facts(1))
     assert more[0].seq == 5 and more[0].prev_hash == head.hash
     assert verify(entries + more, new_head).ok

@@ -16,6 +16,7 @@ from chatconsent.clock import Clock
 from chatconsent.config import BusinessConfig
 from chatconsent.consent import ConsentState, SubjectState
 from chatconsent.ledger import ConsentFact, LedgerEntry, LedgerEvent, LedgerHead, Verification, chain, verify
+from chatconsent.retention import RetentionPlan
 from chatconsent.store import ChatconsentTable, Conflict, Replay, retry_on_conflict
 
 
@@ -167,4 +168,5 @@ class ConsentService:
         """The subject's ledger and whether it verifies (Art. 7(1): the controller must prove consent)."""
         head = self._table.subject_state(subject).ledger_head
         entries = tuple(self._table.ledger_entries(head.ledger_id)) if head else ()
-        return ConsentProof(head, entries, verify(list(entries), head, expired_prefix=True))
+        threshold = RetentionPlan.from_config(self._config).consent_records_expired_before(self._clock())
+        return ConsentProof(head, entries, verify(list(entries), head, expired_prefix=True, expired_before=threshold))

@@ -27,6 +27,7 @@ class LedgerHead:
     ledger_id: str
     seq: int
     hash: str
+    at: int = 0  # time of the last entry
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class LedgerEntry:
     request_id: str
     evidence: dict[str, str] = field(default_factory=dict)
     prev_hash: str = GENESIS
+    prev_at: int = 0  # the predecessor's time: tells whether a missing predecessor had expired
     entry_hash: str = ""
 
     def body(self) -> dict[str, object]:
@@ -79,14 +81,15 @@ def chain(
     ledger_id = head.ledger_id if head else new_ledger_id
     seq = head.seq if head else 0
     prev = head.hash if head else GENESIS
+    prev_at = head.at if head else 0
     entries = []
     for fact in facts:
         seq += 1
-        entry = LedgerEntry(ledger_id=ledger_id, seq=seq, at=at, prev_hash=prev, **asdict(fact))
+        entry = LedgerEntry(ledger_id=ledger_id, seq=seq, at=at, prev_hash=prev, prev_at=prev_at, **asdict(fact))
         entry = replace(entry, event=fact.event, entry_hash=entry.computed_hash())
         entries.append(entry)
-        prev = entry.entry_hash
-    return entries, LedgerHead(ledger_id=ledger_id, seq=seq, hash=prev)
+        prev, prev_at = entry.entry_hash, at
+    return entries, LedgerHead(ledger_id=ledger_id, seq=seq, hash=prev, at=prev_at)
 
 
 @dataclass(frozen=True)
@@ -96,15 +99,25 @@ class Verification:
     starts_at: int = 1  # > 1 when older entries reached the end of their retention and were purged
 
 
-def verify(entries: list[LedgerEntry], head: LedgerHead | None = None, expired_prefix: bool = False) -> Verification:
+def verify(
+    entries: list[LedgerEntry],
+    head: LedgerHead | None = None,
+    expired_prefix: bool = False,
+    expired_before: int | None = None,
+) -> Verification:
     """Check a subject's chain (ordered by seq) against itself and, if given, its head.
 
     With ``expired_prefix`` the chain may start after seq 1 (older entries were purged on
-    schedule); what is retained must still link up without a gap and end at the head.
+    schedule); with ``expired_before`` only if the missing predecessor's time (recorded, hashed, in
+    the first retained entry) is before it, i.e. it had reached the end of its retention. What is
+    retained must still link up without a gap and end at the head.
     """
     problems: list[str] = []
     first = entries[0].seq if entries else 1
-    if first != 1 and not expired_prefix:
+    prefix_expired = expired_prefix and (
+        expired_before is None or (bool(entries) and entries[0].prev_at < expired_before)
+    )
+    if first != 1 and not prefix_expired:
         problems.append(f"entries before seq {first} are missing")
     prev = entries[0].prev_hash if entries and first != 1 else GENESIS
     for expected_seq, entry in enumerate(entries, start=first):

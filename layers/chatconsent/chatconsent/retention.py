@@ -56,6 +56,12 @@ class RetentionPlan:
         horizon = self.consent_validity.total_seconds()
         return self.expires_at(RetentionClass.CONSENT_LEDGER, event_time + horizon)
 
+    def consent_records_expired_before(self, now: float) -> int:
+        """Consent records of events before this time have reached the end of their retention."""
+        return math.floor(
+            now - self.consent_validity.total_seconds() - self.period(RetentionClass.CONSENT_LEDGER).total_seconds()
+        )
+
     @staticmethod
     def is_live(expires_at: int | float | None, now: float) -> bool:
         return expires_at is not None and now < float(expires_at)

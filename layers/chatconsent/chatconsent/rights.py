@@ -19,6 +19,7 @@ from chatconsent.consent import ConsentState
 from chatconsent.keyring import KeyShredded, SubjectKeyring
 from chatconsent.ledger import verify
 from chatconsent.notices import NoticeRegistry, UnknownNotice
+from chatconsent.retention import RetentionPlan
 from chatconsent.ropa import build_record
 from chatconsent.store import SUBJECT_ITEM_TYPES, ChatconsentTable, Keys
 
@@ -97,7 +98,12 @@ class SubjectRights:
             "rate_counters": self._table.rate_counters(self._table.subject_rate_keys(subject)),
             "ledger": {
                 "entries": [{**e.body(), "entry_hash": e.entry_hash} for e in ledger],
-                "verified": verify(ledger, None, expired_prefix=True).ok,
+                "verified": verify(
+                    ledger,
+                    None,
+                    expired_prefix=True,
+                    expired_before=RetentionPlan.from_config(self._config).consent_records_expired_before(now),
+                ).ok,
                 "notices": notices,
             },
         }

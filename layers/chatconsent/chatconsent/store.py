@@ -410,7 +410,9 @@ class ChatconsentTable:
             if not self._plan.is_live(data.get("expires_at"), now):
                 continue
             if sk == "S#LEDGER":
-                head = LedgerHead(ledger_id=data["ledger_id"], seq=data["seq"], hash=data["hash"])
+                head = LedgerHead(
+                    ledger_id=data["ledger_id"], seq=data["seq"], hash=data["hash"], at=data.get("last_at", 0)
+                )
                 continue
             if sk.startswith("S#CONSENT#"):
                 purpose = sk.removeprefix("S#CONSENT#")
@@ -555,11 +557,12 @@ class ChatconsentTable:
                 "Update",
                 self._update(
                     Keys.ledger_head(subject),
-                    "SET ledger_id = :lid, #seq = :seq, #hash = :hash",
+                    "SET ledger_id = :lid, #seq = :seq, #hash = :hash, last_at = :at",
                     {
                         ":lid": new_head.ledger_id,
                         ":seq": new_head.seq,
                         ":hash": new_head.hash,
+                        ":at": new_head.at,
                         **({":prev": head.seq} if head else {":now": now}),
                     },
                     # A head past its retention is gone for every read: a new chain may replace it.
@@ -781,6 +784,7 @@ class ChatconsentTable:
                     request_id=data["request_id"],
                     evidence=dict(data.get("evidence", {})),
                     prev_hash=data["prev_hash"],
+                    prev_at=data.get("prev_at", 0),
                     entry_hash=data["entry_hash"],
                 )
             )
