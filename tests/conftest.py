@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,6 +86,23 @@ def check_placeholders(request: dict[str, Any]) -> None:
     used = set(re.findall(r"[#:][A-Za-z0-9_]+", expressions))
     defined = set(request.get("ExpressionAttributeValues", {})) | set(request.get("ExpressionAttributeNames", {}))
     assert used == defined, f"placeholders used {sorted(used - defined)} undefined, {sorted(defined - used)} unused"
+
+
+class JitterClient:
+    """Sleeps a random moment before each request, so that threads interleave differently."""
+
+    def __init__(self, client: Any, rng: random.Random) -> None:
+        self._client = client
+        self._rng = rng
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._client, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            time.sleep(self._rng.random() * 0.002)
+            return attribute(*args, **kwargs)
+
+        return call if callable(attribute) else attribute
 
 
 class SerializedClient:

@@ -75,3 +75,14 @@ def reply_text(payload: dict[str, Any]) -> str:
     if payload["type"] == "text":
         return str(payload["text"]["body"])
     return str(payload["interactive"]["body"]["text"])
+
+
+def subject_of(env: Env, sender: str = PERSON) -> str:
+    return env.runtime.pseudonymizer.subject("whatsapp", "+" + sender)
+
+
+def activate(env: Env, purposes: dict[str, Any] | None = None, sender: str = PERSON) -> None:
+    """The whole double opt-in for ``sender``: code, then yes."""
+    started = start_optin(env, purposes=purposes)
+    deliver(env, text(env, f"My code: {started['code']}", sender=sender))
+    deliver(env, text(env, "yes", sender=sender))

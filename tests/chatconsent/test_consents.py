@@ -16,26 +16,9 @@ from chatconsent.inbound import InboundService, Outcome
 from chatconsent.ledger import LedgerEvent
 from chatconsent.optin import OptInBody
 from chatconsent.store import ChatconsentTable, Replay
-from tests.conftest import Env
+from tests.conftest import Env, JitterClient
 
 NUMBER = "+491701234567"
-
-
-class JitterClient:
-    """Sleeps a random moment before each request, so that threads interleave differently."""
-
-    def __init__(self, client: Any, rng: random.Random) -> None:
-        self._client = client
-        self._rng = rng
-
-    def __getattr__(self, name: str) -> Any:
-        attribute = getattr(self._client, name)
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            time.sleep(self._rng.random() * 0.002)
-            return attribute(*args, **kwargs)
-
-        return call if callable(attribute) else attribute
 
 
 def message(text: str, message_id: str) -> InboundMessage:

@@ -33,7 +33,7 @@ from chatconsent.store import (
     expiry_shard,
 )
 from localrun.aws import KEY_TABLE_NAME, TABLE_NAME, create_data_key, create_tables, seed_secrets
-from tests.conftest import START, Env, SerializedClient
+from tests.conftest import START, Env, JitterClient, SerializedClient
 
 HOUR, DAY = 3_600, 86_400
 PURPOSES = ("customer_service", "marketing")
@@ -580,25 +580,6 @@ def test_activation_first_then_a_stale_withdrawal_retries_and_ends_withdrawn(env
     head, entries = ledger_of(env.table, "subject-a")
     assert head is not None and verify(entries, head).ok
     assert [e.event for e in entries] == [LedgerEvent.CONSENT_GIVEN] * 2 + [LedgerEvent.CONSENT_WITHDRAWN] * 2
-
-
-class JitterClient:
-    """Waits a random moment before each request, so that two threads interleave differently each run."""
-
-    def __init__(self, client: Any, rng: random.Random) -> None:
-        self._client = client
-        self._rng = rng
-
-    def __getattr__(self, name: str) -> Any:
-        attribute = getattr(self._client, name)
-        if not callable(attribute):
-            return attribute
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            time.sleep(self._rng.random() * 0.002)
-            return attribute(*args, **kwargs)
-
-        return call
 
 
 def race(env: Env, subject: str, seed: int) -> tuple[bool, int]:

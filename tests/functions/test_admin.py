@@ -7,13 +7,9 @@ from typing import Any
 
 from localrun.events import http_event
 from tests.conftest import Env, json_body
-from tests.flow import PERSON, deliver, replies_to, reply_text, start_optin, text
+from tests.flow import PERSON, activate, deliver, replies_to, reply_text, subject_of, text
 
 ROUTE = "/admin/subjects/{subject}/"
-
-
-def subject_of(env: Env) -> str:
-    return env.runtime.pseudonymizer.subject("whatsapp", "+" + PERSON)
 
 
 def admin(env: Env, method: str, what: str, subject: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -26,12 +22,6 @@ def admin(env: Env, method: str, what: str, subject: str, body: dict[str, Any] |
         headers={"content-type": "application/json"},
     )
     return env.invoke("admin", event)
-
-
-def activate(env: Env) -> None:
-    started = start_optin(env)
-    deliver(env, text(env, f"My code: {started['code']}"))
-    deliver(env, text(env, "yes"))
 
 
 def test_agent_reads_the_conversation_and_replies(env: Env) -> None:

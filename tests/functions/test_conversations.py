@@ -10,17 +10,7 @@ from cryptography.exceptions import InvalidTag
 from chatconsent.keyring import KeyShredded, SubjectKeyring
 from localrun.aws import KEY_TABLE_NAME, KMS_ALIAS
 from tests.conftest import Env
-from tests.flow import OTHER, PERSON, deliver, start_optin, text
-
-
-def subject_of(env: Env, sender: str = PERSON) -> str:
-    return env.runtime.pseudonymizer.subject("whatsapp", "+" + sender)
-
-
-def activate(env: Env) -> None:
-    started = start_optin(env)
-    deliver(env, text(env, f"My code: {started['code']}"))
-    deliver(env, text(env, "yes"))
+from tests.flow import OTHER, PERSON, activate, deliver, start_optin, subject_of, text
 
 
 def test_messages_are_stored_sealed_and_read_back(env: Env) -> None:

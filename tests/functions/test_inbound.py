@@ -27,13 +27,10 @@ from tests.flow import (
     replies_to,
     reply_text,
     start_optin,
+    subject_of,
     text,
     webhook_event,
 )
-
-
-def subject_of(env: Env, sender: str = PERSON) -> str:
-    return env.runtime.pseudonymizer.subject("whatsapp", "+" + sender)
 
 
 def consent_state(env: Env, purpose: str = "customer_service", sender: str = PERSON) -> ConsentState:

@@ -5,11 +5,7 @@ from __future__ import annotations
 from chatconsent.consent import ConsentState
 from chatconsent.ledger import LedgerEvent, verify
 from tests.conftest import Env, json_body
-from tests.flow import PERSON, button, deliver, last_buttons, replies_to, reply_text, start_optin, text
-
-
-def subject_of(env: Env, sender: str = PERSON) -> str:
-    return env.runtime.pseudonymizer.subject("whatsapp", "+" + sender)
+from tests.flow import button, deliver, last_buttons, replies_to, reply_text, start_optin, subject_of, text
 
 
 def test_code_then_yes_activates_consent_and_records_proof(env: Env) -> None:

@@ -16,7 +16,7 @@ from localrun.aws import KEY_TABLE_NAME, KMS_ALIAS
 from localrun.events import http_event
 from localrun.template import resources
 from tests.conftest import Env, json_body
-from tests.flow import OTHER, PERSON, PHONE_NUMBER_ID, deliver, start_optin, text
+from tests.flow import OTHER, PERSON, PHONE_NUMBER_ID, deliver, start_optin, subject_of, text
 
 # Partitions that are not a subject's: what they are, and why the export need not list them.
 OTHER_PARTITIONS = {
@@ -27,10 +27,6 @@ OTHER_PARTITIONS = {
     "SUPPRESS": "block list: keyed hash, separate from the pseudonym",
     "RECEIPT": "purge and erasure receipts: counts only",
 }
-
-
-def subject_of(env: Env, sender: str = PERSON) -> str:
-    return env.runtime.pseudonymizer.subject("whatsapp", "+" + sender)
 
 
 def admin(env: Env, method: str, path: str, route: str, subject: str) -> dict[str, Any]:

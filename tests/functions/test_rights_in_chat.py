@@ -11,11 +11,18 @@ from chatconsent.ledger import LedgerEvent
 from chatconsent.runtime import local_outbox
 from localrun import whatsapp
 from tests.conftest import Env
-from tests.flow import OTHER, PERSON, PHONE_NUMBER_ID, button, deliver, replies_to, reply_text, start_optin, text
-
-
-def subject_of(env: Env, sender: str = PERSON) -> str:
-    return env.runtime.pseudonymizer.subject("whatsapp", "+" + sender)
+from tests.flow import (
+    OTHER,
+    PERSON,
+    PHONE_NUMBER_ID,
+    button,
+    deliver,
+    replies_to,
+    reply_text,
+    start_optin,
+    subject_of,
+    text,
+)
 
 
 def activate(env: Env, language: str = "en") -> None:
