@@ -53,3 +53,25 @@ def test_sealed_content_is_bound_to_its_subject_and_item(env: Env) -> None:
     assert keyring is not None
     with pytest.raises(InvalidTag):
         keyring.decrypt(subject_of(env), item["SK"] + "x", item["sealed"])
+
+
+def test_health_data_without_explicit_consent_is_quarantined_for_an_hour(env: Env) -> None:
+    activate(env)
+    deliver(env, text(env, "I have a nut allergy, is this safe?"))
+    [item] = env.table.inbound_messages(subject_of(env))
+    assert item["retention_class"] == "special_quarantine" and item["sensitive"] == ["health"]
+    assert item["expires_at"] == int(env.clock()) + 3600
+    env.clock.advance(3600)
+    assert env.table.inbound_messages(subject_of(env)) == []  # gone for every read; the purge deletes it
+
+
+def test_special_categories_under_explicit_consent_keep_the_stricter_class(env: Env) -> None:
+    activate(env, purposes={"customer_service": True, "health_data": True})
+    deliver(env, text(env, "I have a nut allergy, is this safe?"))
+    deliver(env, text(env, "My IBAN is DE89 3704 0044 0532 0130 00"))
+    items = env.table.inbound_messages(subject_of(env))
+    assert sorted((i["retention_class"], i["sensitive"]) for i in items) == [
+        ("special_category", ["bank"]),
+        ("special_category", ["health"]),
+    ]
+    assert all(i["expires_at"] == int(env.clock()) + 30 * 86_400 for i in items)

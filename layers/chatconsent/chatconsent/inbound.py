@@ -26,6 +26,7 @@ from chatconsent.channels.base import (
     PreferenceUpdate,
     StatusUpdate,
 )
+from chatconsent.classifier import Sensitive, classify
 from chatconsent.clock import Clock
 from chatconsent.config import BusinessConfig
 from chatconsent.consent import SubjectState
@@ -35,9 +36,11 @@ from chatconsent.keyring import SubjectKeyring
 from chatconsent.keywords import NO, YES, Keyword, is_single_word, keyword_of
 from chatconsent.optin import code_hash, find_code
 from chatconsent.replies import Replies
+from chatconsent.retention import RetentionClass
 from chatconsent.rights import SubjectRights
 from chatconsent.store import STATUS_RANK, ChatconsentTable, Conflict, Replay
 
+HEALTH_PURPOSE = "health_data"
 BUTTON_YES = "optin:yes:"
 BUTTON_NO = "optin:no:"
 ERASE_YES = "erase:yes:"
@@ -144,7 +147,7 @@ class InboundService:
             return self._decline(message, subject, message_hash, state)
 
         if state.active_purposes and state.pending is None and keyword is None:  # rights words are handled, not kept
-            return self._store(message, subject, message_hash)
+            return self._store(message, subject, message_hash, state.active_purposes)
         if not self._table.mark_processed(message_hash):
             return Outcome.REPLAY
         known = bool(state.consents or state.pending)
@@ -162,16 +165,30 @@ class InboundService:
             return Outcome.SUPPRESSED
         return self._info(message, subject, "help" if keyword is Keyword.HELP else "info")
 
-    def _store(self, message: InboundMessage, subject: str, message_hash: str) -> Outcome:
+    def _store(
+        self, message: InboundMessage, subject: str, message_hash: str, active_purposes: tuple[str, ...] = ()
+    ) -> Outcome:
         """Kept only under active consent: content and address sealed with the subject's own key."""
         if self._keyring is None:
             return Outcome.ACCEPTED if self._table.mark_processed(message_hash) else Outcome.REPLAY
         keyring = self._keyring
         content = {"from": message.sender, "text": message.text, "button": message.button_id}  # allow-list
         plaintext = json.dumps({k: v for k, v in content.items() if v is not None}).encode("utf-8")
+        sensitive = classify(message.text) if message.text else frozenset()
+        if Sensitive.HEALTH in sensitive and HEALTH_PURPOSE not in active_purposes:
+            retention = RetentionClass.SPECIAL_QUARANTINE  # Art. 9: without explicit consent, gone within the hour
+        elif sensitive:
+            retention = RetentionClass.SPECIAL_CATEGORY
+        else:
+            retention = RetentionClass.CONVERSATION
         try:
             self._table.store_inbound(
-                subject, message_hash, message.kind.value, lambda item_id: keyring.encrypt(subject, item_id, plaintext)
+                subject,
+                message_hash,
+                message.kind.value,
+                lambda item_id: keyring.encrypt(subject, item_id, plaintext),
+                retention,
+                [s.value for s in sensitive],
             )
         except Replay:
             return Outcome.REPLAY

@@ -792,7 +792,15 @@ class ChatconsentTable:
 
     # -- outbound messages ---------------------------------------------------------------------
 
-    def store_inbound(self, subject: str, message_hash: str, kind: str, seal: Callable[[str], bytes]) -> None:
+    def store_inbound(
+        self,
+        subject: str,
+        message_hash: str,
+        kind: str,
+        seal: Callable[[str], bytes],
+        retention: RetentionClass = RetentionClass.CONVERSATION,
+        sensitive: Sequence[str] = (),
+    ) -> None:
         """An inbound message and its dedupe record, in one transaction (a replay stores nothing).
 
         ``seal`` encrypts the content for the item's sort key (the key is associated data).
@@ -800,9 +808,15 @@ class ChatconsentTable:
         now = self.now()
         key = Keys.inbound(subject, now, message_hash)
         item = self._stamp(
-            {**key, "kind": kind, "received_at": now, "sealed": seal(key["SK"])},
-            RetentionClass.CONVERSATION,
-            self._plan.expires_at(RetentionClass.CONVERSATION, now),
+            {
+                **key,
+                "kind": kind,
+                "received_at": now,
+                "sealed": seal(key["SK"]),
+                "sensitive": sorted(sensitive) or None,
+            },
+            retention,
+            self._plan.expires_at(retention, now),
         )
         self._transact([("dedupe", "Put", self._dedupe_put(message_hash, now)), ("message", "Put", self._put(item))])
 
