@@ -1,8 +1,9 @@
 """The consent state machine per subject and purpose.
 
 ``none → pending → active → withdrawn``; ``pending → expired`` when the request is not confirmed
-in time, and ``pending → none`` when the person declines. Transitions are applied by the store as
-conditional writes, so two webhooks racing each other cannot both win.
+in time, and ``pending → none`` when the person declines. Each transition is one conditional
+write in ``store.py`` (bind, activate, decline, withdraw), so two webhooks racing each other
+cannot both win; an expired record is invisible to every read, which is how ``expired`` shows.
 """
 
 from __future__ import annotations
@@ -19,26 +20,6 @@ class ConsentState(StrEnum):
     ACTIVE = "active"
     WITHDRAWN = "withdrawn"
     EXPIRED = "expired"
-
-
-TRANSITIONS: dict[ConsentState, frozenset[ConsentState]] = {
-    ConsentState.NONE: frozenset({ConsentState.PENDING}),
-    ConsentState.PENDING: frozenset(
-        {ConsentState.ACTIVE, ConsentState.EXPIRED, ConsentState.NONE, ConsentState.WITHDRAWN}
-    ),
-    ConsentState.ACTIVE: frozenset({ConsentState.WITHDRAWN, ConsentState.EXPIRED}),
-    ConsentState.WITHDRAWN: frozenset({ConsentState.PENDING}),
-    ConsentState.EXPIRED: frozenset({ConsentState.PENDING}),
-}
-
-
-class InvalidTransition(ValueError):
-    pass
-
-
-def check_transition(current: ConsentState, target: ConsentState) -> None:
-    if target not in TRANSITIONS[current]:
-        raise InvalidTransition(f"{current.value} → {target.value} is not allowed")
 
 
 @dataclass(frozen=True)

@@ -111,6 +111,14 @@ class _Payload(_Lenient):
     entry: list[_Entry] = Field(max_length=1000)
 
 
+def _number(wa_id: str) -> str | None:
+    """E.164 of a WhatsApp id, or None when it is not a valid number (the item is skipped)."""
+    try:
+        return normalize_whatsapp_id(wa_id)
+    except InvalidIdentifier:
+        return None
+
+
 def signature_for(secret: bytes, raw_body: bytes) -> str:
     """The header value Meta would send for ``raw_body`` (also used by tests and the playground)."""
     return "sha256=" + hmac.new(secret, raw_body, hashlib.sha256).hexdigest()
@@ -161,9 +169,7 @@ class WhatsAppChannel:
                     skipped += len(value.messages) + len(value.statuses) or 1
                     continue
                 for preference in value.user_preferences:
-                    try:
-                        sender = normalize_whatsapp_id(preference.wa_id)
-                    except InvalidIdentifier:
+                    if (sender := _number(preference.wa_id)) is None:
                         skipped += 1
                         continue
                     preferences.append(
@@ -176,18 +182,14 @@ class WhatsAppChannel:
                     else:
                         messages.append(parsed)
                 for status in value.statuses:
-                    try:
-                        recipient = normalize_whatsapp_id(status.recipient_id)
-                    except InvalidIdentifier:
+                    if (recipient := _number(status.recipient_id)) is None:
                         skipped += 1
                         continue
                     statuses.append(StatusUpdate(self.name, recipient, status.id, status.status, status.timestamp))
         return ParsedWebhook(tuple(messages), tuple(statuses), skipped, tuple(preferences))
 
     def _message(self, message: _Message) -> InboundMessage | None:
-        try:
-            sender = normalize_whatsapp_id(message.sender)
-        except InvalidIdentifier:
+        if (sender := _number(message.sender)) is None:
             return None
         kind, text, button_id = InboundKind.OTHER, None, None
         if message.type == "text" and message.text:
