@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 SAM_VENV := .venv-sam
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export PYTHONPATH := layers/chatconsent:.
 
 .PHONY: run test lint format typecheck validate build notices openapi events ropa bench clean
@@ -13,10 +15,15 @@ $(VENV)/.installed: requirements-dev.txt layers/chatconsent/requirements.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-run: $(VENV)/.installed  ## start the whole API on http://127.0.0.1:3000 (embedded backend)
+run: $(VENV)/.installed  ## the whole API and the playground on http://127.0.0.1:3000 (embedded backend)
 	$(PY) -m localrun.server
 
-test: $(VENV)/.installed  ## the test suite
+# The browser tests drive Debian's Chromium with Playwright (Playwright's own download is not used).
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
+
+test: $(VENV)/.installed $(CHROMIUM)  ## the test suite, browser tests included
 	$(PY) -m pytest
 
 lint: $(VENV)/.installed  ## ruff, mypy and cfn-lint

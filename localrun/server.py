@@ -13,6 +13,7 @@ import json
 import os
 import re
 import sys
+import tempfile
 import threading
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -24,6 +25,7 @@ from localrun.aws import DEV_SECRETS, LOCAL_ADMIN_TOKEN, LOCAL_ENVIRONMENT, crea
 from localrun.template import Route, routes
 
 MAX_BODY = 10 * 1024 * 1024  # API Gateway's limit
+LOCAL_PAGES = ("/playground", "/_local/phone/send", "/_local/phone/messages")
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,8 @@ def make_handler(api: LocalApi) -> type[BaseHTTPRequestHandler]:
                 return self._send(413, {"content-type": "application/json"}, b'{"message":"Request Entity Too Large"}')
             body = self.rfile.read(length) if length else b""
             headers = {k.lower(): v for k, v in self.headers.items()}
+            if url.path in LOCAL_PAGES:
+                return self._local_page(url.path, url.query, body)
             response = api.invoke(self.command, url.path, url.query, headers, body, self.client_address[0])
             payload = response.get("body") or ""
             data = payload.encode("utf-8") if isinstance(payload, str) else payload
@@ -113,6 +117,25 @@ def make_handler(api: LocalApi) -> type[BaseHTTPRequestHandler]:
 
                 data = base64.b64decode(data)
             self._send(int(response["statusCode"]), response.get("headers") or {}, data)
+
+        def _local_page(self, path: str, query: str, body: bytes) -> None:
+            """The playground and its simulated phone (local run only)."""
+            from localrun import playground
+
+            json_type = {"content-type": "application/json"}
+            try:
+                if path == "/playground" and self.command == "GET":
+                    page = playground.PAGE.read_bytes()
+                    return self._send(200, {"content-type": "text/html; charset=utf-8"}, page)
+                if path == "/_local/phone/send" and self.command == "POST":
+                    result = playground.send(body, api.invoke)
+                    return self._send(200, json_type, json.dumps(result).encode())
+                if path == "/_local/phone/messages" and self.command == "GET":
+                    to = dict(parse_qsl(query)).get("to", "")
+                    return self._send(200, json_type, json.dumps(playground.messages(to)).encode())
+            except playground.PhoneInputError as error:
+                return self._send(400, json_type, json.dumps({"error": str(error)}).encode())
+            return self._send(405, json_type, b'{"message":"Method Not Allowed"}')
 
         def _local_outbox(self) -> None:
             from chatconsent.runtime import local_outbox
@@ -139,10 +162,27 @@ def make_handler(api: LocalApi) -> type[BaseHTTPRequestHandler]:
                 request_line = args[0].split(" ")
                 path = urlsplit(request_line[1]).path if len(request_line) > 1 else "?"
                 route = api.match(request_line[0], path)
-                shown = route[0].path if route else ("/_local/outbox" if path == "/_local/outbox" else "(no route)")
+                local = path == "/_local/outbox" or path in LOCAL_PAGES
+                shown = route[0].path if route else (path if local else "(no route)")
                 sys.stderr.write(f"{request_line[0]} {shown} -> {args[1] if len(args) > 1 else ''}\n")
 
     return Handler
+
+
+def use_base_url(base: str) -> None:
+    """Links the product sends (confirmation links, notice links) point at this server."""
+    from chatconsent.config import current_config, load_config
+
+    config = load_config(os.environ.get("CHATCONSENT_CONFIG") or None)
+    if str(config.public_base_url).rstrip("/") == base:
+        return
+    data = config.model_dump(mode="json")
+    data["public_base_url"] = base
+    handle, path = tempfile.mkstemp(prefix="chatconsent-local-", suffix=".json")
+    with os.fdopen(handle, "w", encoding="utf-8") as file:
+        json.dump(data, file)
+    os.environ["CHATCONSENT_CONFIG"] = path
+    current_config.cache_clear()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -160,13 +200,16 @@ def main(argv: list[str] | None = None) -> int:
         create_tables(boto3.client("dynamodb"))
         seed_secrets(boto3.client("ssm"))
         create_data_key(boto3.client("kms"))
-        api = LocalApi()
-        server = ThreadingHTTPServer((args.host, args.port), make_handler(api))
+        server = ThreadingHTTPServer((args.host, args.port), BaseHTTPRequestHandler)
         base = f"http://{args.host}:{server.server_port}"
+        use_base_url(base)
+        api = LocalApi()
+        server.RequestHandlerClass = make_handler(api)
         print(f"chatconsent local API on {base} (embedded backend, outbox channel)")
         for compiled in api.routes:
             print(f"  {compiled.route.method:6} {base}{compiled.route.path}  -> {compiled.route.function}")
         print(f"  GET    {base}/_local/outbox  (messages the product sent)")
+        print(f"Playground (widget and a simulated phone): {base}/playground")
         print(f"Admin routes: Authorization: Bearer {LOCAL_ADMIN_TOKEN} (IAM in AWS)")
         secret, token = DEV_SECRETS["whatsapp/app-secret"], DEV_SECRETS["whatsapp/verify-token"]
         print(f"WhatsApp app secret {secret!r}, verify token {token!r} (development only)")

@@ -14,6 +14,11 @@ from tools.make_events import EVENTS, build
 EXPECTED_STATUS = {
     "optin-post": 201,
     "optin-post-unticked": 422,
+    "optin-post-link": 202,  # the same answer for every acceptable number
+    "optin-settings": 200,
+    "widget": 200,
+    "confirm-show": 404,  # a token issued to nobody
+    "confirm-answer": 404,
     "notice-latest": 200,
     "notice-version": 200,
     "whatsapp-handshake": 200,

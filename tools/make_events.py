@@ -20,6 +20,7 @@ from localrun.template import ROOT
 EVENTS = ROOT / "events"
 TIMESTAMP = 1_795_000_000
 SENDER = "491701234567"  # a fictitious number from the range used in tests
+UNKNOWN_TOKEN = "A" * 43  # the shape of a confirmation token, issued to nobody
 
 
 def _fixed(event: dict[str, Any], name: str) -> dict[str, Any]:
@@ -50,6 +51,26 @@ def build() -> dict[str, dict[str, Any]]:
         "optin-post": http_event("POST", "/optin", body=json.dumps(optin_body), headers=json_headers),
         "optin-post-unticked": http_event(
             "POST", "/optin", body=json.dumps({**optin_body, "purposes": {"marketing": False}}), headers=json_headers
+        ),
+        "optin-post-link": http_event(
+            "POST", "/optin", body=json.dumps({**optin_body, "phone": "+49 170 1234567"}), headers=json_headers
+        ),
+        "optin-settings": http_event("GET", "/optin/settings"),
+        "widget": http_event("GET", "/widget", headers={"accept": "text/html"}),
+        "confirm-show": http_event(
+            "GET",
+            f"/confirm/{UNKNOWN_TOKEN}",
+            route_path="/confirm/{token}",
+            path_parameters={"token": UNKNOWN_TOKEN},
+            headers={"accept": "text/html", "accept-language": "de-DE,de;q=0.9"},
+        ),
+        "confirm-answer": http_event(
+            "POST",
+            f"/confirm/{UNKNOWN_TOKEN}",
+            route_path="/confirm/{token}",
+            path_parameters={"token": UNKNOWN_TOKEN},
+            body="decision=confirm",
+            headers={"content-type": "application/x-www-form-urlencoded"},
         ),
         "notice-latest": http_event(
             "GET", "/notices/en", route_path="/notices/{language}", path_parameters={"language": "en"}

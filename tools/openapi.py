@@ -7,6 +7,7 @@ Every function the template wires contributes its routes; the merged document is
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tomllib
 from pathlib import Path
@@ -18,8 +19,9 @@ from localrun.template import ROOT, routes
 OPENAPI_PATH = ROOT / "openapi.json"
 TITLE = "chatconsent API"
 DESCRIPTION = (
-    "Consent-first customer messaging: Art. 13 notices, chat-started double opt-in and the "
-    "WhatsApp webhooks. Generated from the handlers' models; do not edit by hand."
+    "Consent-first customer messaging: the opt-in widget, Art. 13 notices, double opt-in (chat-started "
+    "and link-confirmed), the WhatsApp webhooks and the admin API. Generated from the handlers' models; "
+    "do not edit by hand."
 )
 
 
@@ -56,6 +58,7 @@ def render() -> str:
 
 
 def main(argv: list[str]) -> int:
+    os.environ.setdefault("AWS_DEFAULT_REGION", "eu-central-1")  # the handlers build clients at import
     text = render()
     if "--write" in argv:
         OPENAPI_PATH.write_text(text, encoding="utf-8")

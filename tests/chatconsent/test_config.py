@@ -172,3 +172,18 @@ def test_a_non_positive_purge_lookback_is_refused(raw: dict[str, Any], lookback:
     raw["purge"]["lookback"] = lookback  # the purge would look at no partition and delete nothing
     with pytest.raises(ValidationError, match="lookback"):
         BusinessConfig.model_validate(raw)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("allowed_countries", ["de"], "ISO 3166-1 alpha-2"),
+        ("allowed_countries", [], "at least 1"),
+        ("template_languages", {"de": "de", "en": "en"}, "a code is needed for each of"),
+        ("template_name", "Opt In!", "pattern"),
+    ],
+)
+def test_link_confirmation_settings_are_checked(raw: dict[str, Any], field: str, value: Any, message: str) -> None:
+    raw["channels"]["whatsapp"]["link_confirmation"][field] = value
+    with pytest.raises(ValidationError, match=message):
+        BusinessConfig.model_validate(raw)

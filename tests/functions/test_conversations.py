@@ -7,10 +7,25 @@ import json
 import pytest
 from cryptography.exceptions import InvalidTag
 
+from chatconsent.consents import ConsentService
 from chatconsent.keyring import KeyShredded, SubjectKeyring
+from chatconsent.ledger import LedgerEvent
+from chatconsent.notices import NoticeRegistry
 from localrun.aws import KEY_TABLE_NAME, KMS_ALIAS
 from tests.conftest import Env
-from tests.flow import OTHER, PERSON, activate, deliver, start_optin, subject_of, text
+from tests.flow import (
+    OTHER,
+    PERSON,
+    activate,
+    button,
+    deliver,
+    last_buttons,
+    replies_to,
+    reply_text,
+    start_optin,
+    subject_of,
+    text,
+)
 
 
 def test_messages_are_stored_sealed_and_read_back(env: Env) -> None:
@@ -75,3 +90,90 @@ def test_special_categories_under_explicit_consent_keep_the_stricter_class(env: 
         ("special_category", ["health"]),
     ]
     assert all(i["expires_at"] == int(env.clock()) + 30 * 86_400 for i in items)
+
+
+def _question(sender: str = PERSON) -> list[dict[str, str]]:
+    return last_buttons(sender)
+
+
+def test_quarantine_asks_for_explicit_consent_once_with_buttons(env: Env) -> None:
+    activate(env)
+    deliver(env, text(env, "I have a nut allergy, is this safe?"))
+    question = replies_to()[-1]
+    assert question["type"] == "interactive"
+    assert "Art. 9(2)(a)" in reply_text(question) and "1 hour" in reply_text(question)
+    assert "/notices/en" in reply_text(question)
+    yes, no = _question()
+    assert yes["id"].startswith("art9:yes:") and no["id"].startswith("art9:no:")
+    deliver(env, text(env, "and I am diabetic"))  # a second health message waits, no second question
+    assert len([p for p in replies_to() if p["type"] == "interactive"]) == 2  # opt-in question + this one
+    assert len(env.table.quarantined_messages(subject_of(env))) == 2
+
+
+def test_yes_records_explicit_consent_and_releases_the_quarantine(env: Env) -> None:
+    activate(env)
+    deliver(env, text(env, "I have a nut allergy, is this safe?"))
+    env.clock.advance(600)
+    yes, _ = _question()
+    deliver(env, button(env, yes["id"], yes["title"]))
+    subject = subject_of(env)
+    state = env.table.subject_state(subject)
+    assert "health_data" in state.active_purposes and state.special_request is None
+    record = state.consents["health_data"]
+    notice = NoticeRegistry().get("en")
+    assert (record.notice_version, record.notice_sha256) == (notice.version, notice.sha256)
+    [item] = env.table.inbound_messages(subject)
+    assert item["retention_class"] == "special_category"
+    assert item["expires_at"] == item["received_at"] + 30 * 86_400  # counted from receipt
+    proof = ConsentService(env.table, env.runtime.config, env.clock).proof(subject)
+    assert proof.verification.ok
+    last = proof.entries[-1]
+    assert (last.event, last.purpose, last.legal_basis) == (
+        LedgerEvent.CONSENT_GIVEN,
+        "health_data",
+        "explicit_consent",
+    )
+    assert last.evidence["method"] == "chat_button"
+    assert "explicit consent is recorded" in reply_text(replies_to()[-1])
+    deliver(env, text(env, "my allergy got worse"))  # now covered: stored under the special class
+    assert {i["retention_class"] for i in env.table.inbound_messages(subject)} == {"special_category"}
+
+
+def test_no_deletes_the_quarantined_content_at_once(env: Env) -> None:
+    activate(env)
+    deliver(env, text(env, "where is my parcel?"))
+    deliver(env, text(env, "I have a nut allergy, is this safe?"))
+    _, no = _question()
+    payload = button(env, no["id"], no["title"])
+    deliver(env, payload)
+    deliver(env, payload)  # replay: nothing more happens
+    subject = subject_of(env)
+    assert [i["retention_class"] for i in env.table.inbound_messages(subject)] == ["conversation"]
+    assert env.table.quarantined_messages(subject) == []
+    state = env.table.subject_state(subject)
+    assert "health_data" not in state.active_purposes and state.special_request is None
+    assert "Please write without it" in reply_text(replies_to()[-1])
+    assert len([p for p in replies_to() if "Please write without it" in reply_text(p)]) == 1
+
+
+def test_an_answer_after_the_quarantine_expired_changes_nothing(env: Env) -> None:
+    activate(env)
+    deliver(env, text(env, "I have a nut allergy, is this safe?"))
+    yes, _ = _question()
+    env.clock.advance(3600)
+    sent = len(replies_to())
+    deliver(env, button(env, yes["id"], yes["title"]))
+    state = env.table.subject_state(subject_of(env))
+    assert "health_data" not in state.active_purposes
+    assert env.table.inbound_messages(subject_of(env)) == []  # the late answer is not kept either
+    assert len(replies_to()) == sent
+
+
+def test_a_forged_answer_to_someone_elses_question_changes_nothing(env: Env) -> None:
+    activate(env)
+    activate(env, sender=OTHER)
+    deliver(env, text(env, "I have a nut allergy, is this safe?"))
+    yes, _ = _question()
+    deliver(env, button(env, yes["id"], yes["title"], sender=OTHER))
+    assert "health_data" not in env.table.subject_state(subject_of(env, OTHER)).active_purposes
+    assert "health_data" not in env.table.subject_state(subject_of(env)).active_purposes

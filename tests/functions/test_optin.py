@@ -79,7 +79,7 @@ def test_codes_are_unique(env: Env) -> None:
         ({"notice_version": "2020-01-01"}, 409),
         ({"notice_sha256": "0" * 64}, 409),
         ({"notice_version": "x; DROP"}, 422),
-        ({"phone": "+491701234567"}, 422),  # no extra fields: nothing to smuggle in
+        ({"referrer": "https://example.org"}, 422),  # no extra fields: nothing to smuggle in
     ],
 )
 def test_invalid_optin_requests_are_refused_with_a_reason_and_write_nothing(
@@ -134,3 +134,49 @@ def test_per_ip_rate_limit(env: Env) -> None:
     assert env.invoke("optin", optin_event())["statusCode"] == 201
     counters = env.items_with_prefix("RATE#")
     assert counters and all("198.51.100.7" not in json.dumps(c) for c in counters)  # IP stored only hashed
+
+
+def test_widget_settings_hold_purposes_channels_and_a_summary_per_language(env: Env) -> None:
+    response = get(env, "/optin/settings", "/optin/settings")
+    assert response["statusCode"] == 200
+    settings = json_body(response)
+    assert [p["id"] for p in settings["purposes"]] == ["customer_service", "marketing", "health_data"]
+    health = settings["purposes"][2]
+    assert health["special_category"] is True and health["legal_basis"] == "explicit_consent"
+    assert health["title"]["de"] == "Gesundheitsangaben"
+    assert settings["channels"] == [{"id": "whatsapp", "name": "WhatsApp", "link_confirmation": True}]
+    assert set(settings["summary"]) == {"de", "en", "it"}
+    english = " ".join(settings["summary"]["en"])
+    for fact in ("Example Shop GmbH", "USA", "90 days", "STOP"):  # who, transfer, how long, withdrawal
+        assert fact in english
+    assert (settings["code_ttl_seconds"], settings["link_ttl_seconds"]) == (3600, 86_400)
+
+
+def test_the_optin_answer_carries_a_qr_code_of_the_deep_link(env: Env) -> None:
+    import segno
+
+    started = start_optin(env)
+    prefix = "data:image/svg+xml;charset=utf-8,"
+    assert started["qr_svg"].startswith(prefix)
+    svg = urllib.parse.unquote(started["qr_svg"].removeprefix(prefix))
+    expected = segno.make(started["links"]["whatsapp"], error="m")
+    assert svg == urllib.parse.unquote(
+        expected.svg_data_uri(scale=4, border=2, dark="#000", light="#fff").removeprefix(prefix)
+    )
+
+
+def test_a_browser_opening_the_notice_link_gets_a_readable_page(env: Env) -> None:
+    event = http_event(
+        "GET",
+        "/notices/de",
+        route_path="/notices/{language}",
+        path_parameters={"language": "de"},
+        headers={"accept": "text/html,application/xhtml+xml"},
+    )
+    response = env.invoke("optin", event)
+    assert response["statusCode"] == 200
+    assert response["headers"]["Content-Type"].startswith("text/html")
+    assert '<html lang="de">' in response["body"] and "Datenschutzhinweise" in response["body"]
+    assert get(env, "/notices/de", "/notices/{language}", language="de")["headers"]["Content-Type"] == (
+        "application/json"
+    )

@@ -16,7 +16,7 @@ from localrun.aws import KEY_TABLE_NAME, KMS_ALIAS
 from localrun.events import http_event
 from localrun.template import resources
 from tests.conftest import Env, json_body
-from tests.flow import OTHER, PERSON, PHONE_NUMBER_ID, deliver, start_optin, subject_of, text
+from tests.flow import OTHER, PERSON, PHONE_NUMBER_ID, deliver, optin_event, start_optin, subject_of, text
 
 # Partitions that are not a subject's: what they are, and why the export need not list them.
 OTHER_PARTITIONS = {
@@ -40,11 +40,14 @@ def full_life(env: Env, sender: str = PERSON) -> None:
     deliver(env, text(env, f"My code: {started['code']}", sender=sender))
     deliver(env, text(env, "yes", sender=sender))
     deliver(env, text(env, "where is my parcel?", sender=sender))
+    deliver(env, text(env, "I have a nut allergy", sender=sender))  # quarantined, explicit consent asked
     env.runtime.agent_desk().reply(subject_of(env, sender), "On its way.")
     reply_id = local_outbox().messages[-1].id
     deliver(env, whatsapp.status(sender, reply_id, "read", phone_number_id=PHONE_NUMBER_ID, timestamp=int(env.clock())))
     started = start_optin(env, purposes={"health_data": True})
     deliver(env, text(env, f"My code: {started['code']}", sender=sender))  # a pending request too
+    linked = optin_event(purposes={"health_data": True}, phone=f"+{sender}")  # and a confirmation link
+    assert env.invoke("optin", linked)["statusCode"] == 202
 
 
 def all_tables(env: Env) -> dict[str, list[dict[str, Any]]]:
@@ -62,7 +65,9 @@ def test_export_holds_every_item_decrypted_with_art_15_information(env: Env) -> 
     document = json_body(response)
     items = document["items"]
     assert {c["SK"].split("#")[-1] for c in items["consents"]} == {"customer_service", "marketing", "health_data"}
-    assert [m["content"]["text"] for m in items["inbound_messages"]] == ["where is my parcel?"]
+    texts = sorted(m["content"]["text"] for m in items["inbound_messages"])
+    assert texts == ["I have a nut allergy", "where is my parcel?"]
+    assert items["special_category_request"][0]["purpose"] == "health_data"
     assert items["outbound_messages"] and items["pending_request"] and items["ledger_head"]
     replies = [m["content"] for m in items["outbound_messages"] if m["kind"] == "agent_reply"]
     assert replies == [{"text": "On its way."}]  # agent replies are kept sealed like inbound messages
@@ -108,7 +113,7 @@ def test_erasure_leaves_no_trace_and_touches_no_one_else(env: Env) -> None:
     assert head is not None
 
     response = admin(env, "DELETE", f"/admin/subjects/{subject}", "/admin/subjects/{subject}", subject)
-    assert response["statusCode"] == 200 and json_body(response)["erased"]["inbound_messages"] == 1
+    assert response["statusCode"] == 200 and json_body(response)["erased"]["inbound_messages"] == 2
 
     for table, rows in all_tables(env).items():
         dump = json.dumps(rows, default=str)

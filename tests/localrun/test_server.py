@@ -106,3 +106,50 @@ def test_routes_match_like_api_gateway() -> None:
     matched = {c.route.route_key for c in compiled if c.pattern.match("/notices/de/2026-11-01")}
     assert matched == {"GET /notices/{language}/{version}"}
     assert not any(c.pattern.match("/notices/de/x/y") for c in compiled)
+
+
+def test_both_opt_ins_through_the_simulated_phone(server: str) -> None:
+    """What the playground does: the phone's messages are signed webhooks, replies come from the outbox."""
+    phone = "+49 170 7654321"
+    json_type = {"content-type": "application/json"}
+    status, notice = call(server, "GET", "/notices/en")
+    body = {
+        "purposes": {"customer_service": True},
+        "channel": "whatsapp",
+        "language": "en",
+        "notice_version": notice["version"],
+        "notice_sha256": notice["sha256"],
+    }
+    status, started = call(server, "POST", "/optin", json.dumps(body).encode(), json_type)
+    sent = call(server, "POST", "/_local/phone/send", json.dumps({"from": phone, "text": started["code"]}).encode())
+    assert sent == (200, {"status": 200})
+    _, chat = call(server, "GET", "/_local/phone/messages?to=%2B491707654321")
+    assert chat[-1]["type"] == "buttons"
+    yes = chat[-1]["buttons"][0]
+    assert call(server, "POST", "/_local/phone/send", json.dumps({"from": phone, "button": yes}).encode())[0] == 200
+    _, chat = call(server, "GET", "/_local/phone/messages?to=%2B491707654321")
+    assert "consent is recorded" in chat[-1]["text"]
+
+    other = "+49 170 7654322"
+    status, _ = call(server, "POST", "/optin", json.dumps({**body, "phone": other}).encode(), json_type)
+    assert status == 202
+    _, chat = call(server, "GET", "/_local/phone/messages?to=%2B491707654322")
+    link = chat[-1]["link"]
+    assert chat[-1]["type"] == "template" and link.startswith(server + "/confirm/")  # this server's address
+    assert call(server, "GET", link.removeprefix(server))[0] == 200
+    status, page = call(
+        server,
+        "POST",
+        link.removeprefix(server),
+        b"decision=confirm",
+        {"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert status == 200 and "confirmed" in page
+
+
+def test_the_simulated_phone_refuses_what_is_no_message(server: str) -> None:
+    send = "/_local/phone/send"
+    assert call(server, "POST", send, b"not json")[0] == 400
+    assert call(server, "POST", send, json.dumps({"from": "nobody", "text": "hi"}).encode())[0] == 400
+    assert call(server, "POST", send, json.dumps({"from": "+49 170 7654323"}).encode())[0] == 400
+    assert call(server, "GET", "/_local/phone/messages?to=x")[0] == 400

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -84,12 +85,40 @@ class RetentionClassConfig(_Strict):
         return value
 
 
+class LinkConfirmationConfig(_Strict):
+    """Business-started double opt-in: a number typed into a form gets one template with a link."""
+
+    enabled: bool = False
+    template_name: str = Field(default="optin_confirmation", pattern=r"^[a-z0-9_]{1,512}$")
+    template_languages: dict[Language, str] = Field(
+        default={"de": "de", "en": "en", "it": "it"},
+        description="WhatsApp template language code per notice language.",
+    )
+    allowed_countries: tuple[str, ...] = Field(
+        default=("DE", "AT", "CH", "IT"), min_length=1, description="ISO 3166-1 alpha-2 regions accepted."
+    )
+
+    @field_validator("allowed_countries")
+    @classmethod
+    def _regions(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not re.fullmatch(r"[A-Z]{2}", region) for region in value):
+            raise ValueError("allowed_countries: ISO 3166-1 alpha-2 codes such as DE")
+        return value
+
+    @model_validator(mode="after")
+    def _every_language(self) -> LinkConfirmationConfig:
+        if set(self.template_languages) != set(LANGUAGES):
+            raise ValueError(f"template_languages: a code is needed for each of {', '.join(LANGUAGES)}")
+        return self
+
+
 class WhatsAppConfig(_Strict):
     enabled: bool = True
     display_number: str = Field(description="The business's WhatsApp number in E.164 (public).")
     phone_number_id: str
     api_version: str = "v21.0"
     provider: str = "Meta Platforms Ireland Ltd."
+    link_confirmation: LinkConfirmationConfig = LinkConfirmationConfig()
 
 
 class ChannelsConfig(_Strict):
@@ -98,6 +127,11 @@ class ChannelsConfig(_Strict):
 
 class Limits(_Strict):
     optin_per_ip_per_hour: int = Field(default=10, ge=1)
+    link_per_ip_per_day: int = Field(default=5, ge=1, description="Link-confirmed opt-ins per client IP and day.")
+    link_per_prefix_per_hour: int = Field(
+        default=20, ge=1, description="Link-confirmed opt-ins per number prefix and hour (number pumping)."
+    )
+    link_prefix_digits: int = Field(default=6, ge=3, le=12, description="E.164 digits that make a prefix.")
     info_replies_per_day: int = Field(default=1, ge=0)
     max_webhook_bytes: int = Field(default=262_144, ge=1024, le=6_000_000)
     max_api_body_bytes: int = Field(default=16_384, ge=256, le=1_000_000)

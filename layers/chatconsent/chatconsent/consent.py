@@ -53,6 +53,28 @@ class PendingConfirmation:
 
 
 @dataclass(frozen=True)
+class PendingLink:
+    """A confirmation link sent to the subject (business-started opt-in), by its token's hash."""
+
+    request_id: str
+    token_hash: str
+    status: str  # pending, confirmed, declined, withdrawn
+    expires_at: int
+
+
+@dataclass(frozen=True)
+class SpecialRequest:
+    """Explicit consent (Art. 9) asked in the chat for a quarantined message, awaiting the answer."""
+
+    nonce: str
+    purpose: str
+    language: str
+    notice_version: str
+    notice_sha256: str
+    asked_at: int
+
+
+@dataclass(frozen=True)
 class SubjectState:
     """Everything the inbound path needs about one subject, read in a single query."""
 
@@ -60,6 +82,14 @@ class SubjectState:
     pending: PendingConfirmation | None = None
     ledger_head: LedgerHead | None = None
     erasure_request: str | None = None  # nonce of an erasure awaiting the person's yes
+    link_request: PendingLink | None = None
+    special_request: SpecialRequest | None = None
+
+    @property
+    def open_link(self) -> PendingLink | None:
+        """The confirmation link that still works, if any."""
+        link = self.link_request
+        return link if link is not None and link.status == "pending" else None
 
     def state_of(self, purpose: str) -> ConsentState:
         record = self.consents.get(purpose)

@@ -17,7 +17,7 @@ from chatconsent.config import BusinessConfig
 from chatconsent.consent import ConsentState, SubjectState
 from chatconsent.ledger import ConsentFact, LedgerEntry, LedgerEvent, LedgerHead, Verification, chain, verify
 from chatconsent.retention import RetentionPlan
-from chatconsent.store import ChatconsentTable, Conflict, Replay, retry_on_conflict
+from chatconsent.store import ChatconsentTable, Conflict, OptInRequest, Replay, retry_on_conflict
 
 
 class Activation(StrEnum):
@@ -116,7 +116,8 @@ class ConsentService:
                 if record.state in (ConsentState.ACTIVE, ConsentState.PENDING)
                 and (purposes is None or purpose in purposes)
             ]
-            if not targets:
+            void_link = state.open_link if purposes is None else None  # a full withdrawal voids the link
+            if not targets and void_link is None:
                 if message_hash and not self._table.mark_processed(message_hash):
                     raise Replay()
                 return ()
@@ -156,13 +157,86 @@ class ConsentService:
                     clear_pending,
                     suppression_hash,
                     detach_request=detach_request,
+                    void_link=void_link,
                 )
             except Conflict as conflict:
                 if conflict.failed == ("request",):  # the request item is already gone: nothing to detach
                     detach_request = False
                 continue
-            return tuple(record.purpose for record in targets)
+            return tuple(record.purpose for record in targets) or ("link",)
         raise Conflict(["withdrawal_retries_exhausted"])
+
+    def grant_special(self, subject: str, state: SubjectState, channel: str, message_hash: str) -> Activation:
+        """The person's "yes" to the Art. 9 question asked in the chat: the special purpose → active."""
+        for attempt in retry_on_conflict():
+            if attempt:
+                state = self._table.subject_state(subject)
+            request = state.special_request
+            if request is None:
+                return Activation.STALE if self._table.mark_processed(message_hash) else Activation.REPLAY
+            fact = ConsentFact(
+                event=LedgerEvent.CONSENT_GIVEN,
+                purpose=request.purpose,
+                legal_basis=self._config.purpose(request.purpose).legal_basis,
+                notice_version=request.notice_version,
+                notice_language=request.language,
+                notice_sha256=request.notice_sha256,
+                channel=channel,
+                request_id=f"art9:{request.nonce}",
+                evidence={
+                    "method": "chat_button",
+                    "asked_at": str(request.asked_at),
+                    "confirmation_message": message_hash,
+                },
+            )
+            entries, head = chain(state.ledger_head, self._new_ledger_id(), int(self._clock()), [fact])
+            try:
+                self._table.grant_special_consent(
+                    subject, request, state.consents, state.ledger_head, head, entries, channel, message_hash
+                )
+            except Replay:
+                return Activation.REPLAY
+            except Conflict:
+                continue
+            return Activation.ACTIVATED
+        raise Conflict(["grant_retries_exhausted"])
+
+    def confirm_link(self, request: OptInRequest, evidence: Mapping[str, str]) -> bool:
+        """A click on the confirmation link: the request's purposes become active, once.
+
+        False when the link is no longer open (used, declined, withdrawn by STOP, or expired).
+        """
+        for _ in retry_on_conflict():
+            state = self._table.subject_state(request.subject)
+            link = state.open_link
+            if link is None or link.request_id != request.request_id:
+                return False
+            facts = [
+                ConsentFact(
+                    event=LedgerEvent.CONSENT_GIVEN,
+                    purpose=purpose,
+                    legal_basis=self._config.purpose(purpose).legal_basis,
+                    notice_version=request.notice_version,
+                    notice_language=request.language,
+                    notice_sha256=request.notice_sha256,
+                    channel=request.channel,
+                    request_id=request.request_id,
+                    evidence={
+                        "method": "link",
+                        "form_requested_at": str(request.created_at),
+                        "link_message": request.sent_message,
+                        **evidence,
+                    },
+                )
+                for purpose in request.purposes
+            ]
+            entries, head = chain(state.ledger_head, self._new_ledger_id(), int(self._clock()), facts)
+            try:
+                self._table.confirm_link(request, state.consents, state.ledger_head, head, entries)
+            except Conflict:
+                continue
+            return True
+        raise Conflict(["confirmation_retries_exhausted"])
 
     def proof(self, subject: str) -> ConsentProof:
         """The subject's ledger and whether it verifies (Art. 7(1): the controller must prove consent)."""

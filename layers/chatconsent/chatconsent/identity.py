@@ -27,6 +27,13 @@ def normalize_phone(raw: str, default_region: str | None = None) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+def phone_region(e164: str) -> str:
+    """The ISO 3166-1 region of a normalised number (``DE``), or ``ZZ`` when unknown."""
+    import phonenumbers  # noqa: PLC0415
+
+    return phonenumbers.region_code_for_number(phonenumbers.parse(e164)) or "ZZ"
+
+
 def normalize_whatsapp_id(wa_id: str) -> str:
     """WhatsApp sends numbers as bare international digits (``4930123456``)."""
     digits = wa_id.strip().lstrip("+")

@@ -29,22 +29,25 @@ from chatconsent.channels.base import (
 from chatconsent.classifier import Sensitive, classify
 from chatconsent.clock import Clock
 from chatconsent.config import BusinessConfig
-from chatconsent.consent import SubjectState
+from chatconsent.consent import SpecialRequest, SubjectState
 from chatconsent.consents import Activation, ConsentService
 from chatconsent.identity import Pseudonymizer
 from chatconsent.keyring import SubjectKeyring
 from chatconsent.keywords import NO, YES, Keyword, is_single_word, keyword_of
+from chatconsent.notice_render import format_period
+from chatconsent.notices import NoticeRegistry
 from chatconsent.optin import code_hash, find_code
 from chatconsent.replies import Replies
-from chatconsent.retention import RetentionClass
+from chatconsent.retention import RetentionClass, RetentionPlan
 from chatconsent.rights import SubjectRights
 from chatconsent.store import STATUS_RANK, ChatconsentTable, Conflict, Replay
 
-HEALTH_PURPOSE = "health_data"
 BUTTON_YES = "optin:yes:"
 BUTTON_NO = "optin:no:"
 ERASE_YES = "erase:yes:"
 ERASE_NO = "erase:no:"
+ART9_YES = "art9:yes:"
+ART9_NO = "art9:no:"
 _LANGUAGE_BY_REGION = {"DE": "de", "AT": "de", "LI": "de", "IT": "it", "SM": "it", "VA": "it"}
 
 
@@ -74,6 +77,9 @@ class Outcome(StrEnum):
     ERASURE_ASKED = "erasure_asked"
     ERASURE_CANCELLED = "erasure_cancelled"
     ERASED = "erased"
+    QUARANTINED = "quarantined"
+    SPECIAL_GRANTED = "special_granted"
+    SPECIAL_DECLINED = "special_declined"
 
 
 def language_for(identifier: str, default: str) -> str:
@@ -96,6 +102,7 @@ class InboundService:
         new_ledger_id: Callable[[], str] = lambda: uuid.uuid4().hex,
         keyring: SubjectKeyring | None = None,
         rights: SubjectRights | None = None,
+        notices: NoticeRegistry | None = None,
     ) -> None:
         self._table = table
         self._pseudonymizer = pseudonymizer
@@ -106,6 +113,8 @@ class InboundService:
         self._consents = ConsentService(table, config, clock, new_ledger_id)
         self._keyring = keyring
         self._rights = rights
+        self._notices = notices or NoticeRegistry()
+        self._plan = RetentionPlan.from_config(config)
 
     def handle(self, parsed: ParsedWebhook) -> list[Outcome]:
         """Every message and status of a batched webhook, in order."""
@@ -137,6 +146,12 @@ class InboundService:
         keyword = keyword_of(message.text) if message.kind is InboundKind.TEXT and message.text else None
         if keyword is Keyword.WITHDRAW:
             return self._withdraw(message, subject, message_hash, state)
+        special = self._special_answer(message, state)
+        if special is not None:
+            return self._special(message, subject, message_hash, state, granted=special)
+        if message.kind is InboundKind.BUTTON and (message.button_id or "").startswith((ART9_YES, ART9_NO)):
+            # an answer to a question that expired (its message is gone) or was answered already
+            return Outcome.STALE_ANSWER if self._table.mark_processed(message_hash) else Outcome.REPLAY
         erase = self._erase_answer(message, state)
         if erase is not None:
             return self._erase(message, subject, message_hash, state, confirmed=erase)
@@ -147,7 +162,7 @@ class InboundService:
             return self._decline(message, subject, message_hash, state)
 
         if state.active_purposes and state.pending is None and keyword is None:  # rights words are handled, not kept
-            return self._store(message, subject, message_hash, state.active_purposes)
+            return self._store(message, subject, message_hash, state)
         if not self._table.mark_processed(message_hash):
             return Outcome.REPLAY
         known = bool(state.consents or state.pending)
@@ -165,9 +180,7 @@ class InboundService:
             return Outcome.SUPPRESSED
         return self._info(message, subject, "help" if keyword is Keyword.HELP else "info")
 
-    def _store(
-        self, message: InboundMessage, subject: str, message_hash: str, active_purposes: tuple[str, ...] = ()
-    ) -> Outcome:
+    def _store(self, message: InboundMessage, subject: str, message_hash: str, state: SubjectState) -> Outcome:
         """Kept only under active consent: content and address sealed with the subject's own key."""
         if self._keyring is None:
             return Outcome.ACCEPTED if self._table.mark_processed(message_hash) else Outcome.REPLAY
@@ -175,7 +188,9 @@ class InboundService:
         content = {"from": message.sender, "text": message.text, "button": message.button_id}  # allow-list
         plaintext = json.dumps({k: v for k, v in content.items() if v is not None}).encode("utf-8")
         sensitive = classify(message.text) if message.text else frozenset()
-        if Sensitive.HEALTH in sensitive and HEALTH_PURPOSE not in active_purposes:
+        special_purpose = self._special_purpose()
+        quarantined = Sensitive.HEALTH in sensitive and special_purpose not in state.active_purposes
+        if quarantined:
             retention = RetentionClass.SPECIAL_QUARANTINE  # Art. 9: without explicit consent, gone within the hour
         elif sensitive:
             retention = RetentionClass.SPECIAL_CATEGORY
@@ -192,7 +207,71 @@ class InboundService:
             )
         except Replay:
             return Outcome.REPLAY
+        if quarantined and special_purpose is not None:
+            return self._ask_special(message, subject, state, special_purpose)
         return Outcome.STORED
+
+    # -- special categories (Art. 9): explicit consent asked in the chat -----------------------
+
+    def _special_purpose(self) -> str | None:
+        """The purpose that covers health data, if the business offers one."""
+        return next((p.id for p in self._config.purposes if p.special_category), None)
+
+    def _ask_special(self, message: InboundMessage, subject: str, state: SubjectState, purpose: str) -> Outcome:
+        """Once per quarantine period: may we process the health data? Yes or no, as buttons."""
+        language = self._replies.language(self._language(state))
+        notice = self._notices.get(language)
+        nonce = uuid.uuid4().hex[:16]
+        request = SpecialRequest(nonce, purpose, language, notice.version, notice.sha256, int(self._clock()))
+        if not self._table.ask_special_consent(subject, request):
+            return Outcome.QUARANTINED  # already asked: this message waits with the others
+        period = format_period(self._plan.period(RetentionClass.SPECIAL_QUARANTINE), language)
+        text = self._replies.text(
+            "special_question", language, purpose=self._replies.purposes([purpose], language), period=period
+        )
+        buttons = [
+            Button(ART9_YES + nonce, self._replies.text("button_consent", language)),
+            Button(ART9_NO + nonce, self._replies.text("button_discard", language)),
+        ]
+        try:
+            sent = self._channel.send_buttons(message.sender, text, buttons)
+        except ChannelError:
+            return Outcome.SEND_FAILED
+        self._table.record_outbound(subject, self._pseudonymizer.message(message.channel, sent), "special_question")
+        return Outcome.QUARANTINED
+
+    @staticmethod
+    def _special_answer(message: InboundMessage, state: SubjectState) -> bool | None:
+        request = state.special_request
+        if request is None or message.kind is not InboundKind.BUTTON or not message.button_id:
+            return None
+        if message.button_id == ART9_YES + request.nonce:
+            return True
+        if message.button_id == ART9_NO + request.nonce:
+            return False
+        return None
+
+    def _special(
+        self, message: InboundMessage, subject: str, message_hash: str, state: SubjectState, granted: bool
+    ) -> Outcome:
+        assert state.special_request is not None
+        language = state.special_request.language
+        quarantined = self._table.quarantined_messages(subject)
+        if not granted:
+            try:
+                self._table.discard_quarantine(subject, state.special_request.nonce, quarantined, message_hash)
+            except Replay:
+                return Outcome.REPLAY
+            except Conflict:  # answered or expired a moment ago: the purge removes what is left
+                return Outcome.STALE_ANSWER if self._table.mark_processed(message_hash) else Outcome.REPLAY
+            return self._reply(message, subject, "special_declined", language, Outcome.SPECIAL_DECLINED)
+        result = self._consents.grant_special(subject, state, message.channel, message_hash)
+        if result is Activation.REPLAY:
+            return Outcome.REPLAY
+        if result is Activation.STALE:
+            return Outcome.STALE_ANSWER
+        self._table.release_quarantine(subject, quarantined)
+        return self._reply(message, subject, "special_granted", language, Outcome.SPECIAL_GRANTED)
 
     # -- access and erasure from inside the chat (the person is who writes from that number) --
 

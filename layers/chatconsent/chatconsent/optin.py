@@ -1,7 +1,10 @@
-"""Chat-started double opt-in, step one: the widget asks for a single-use code.
+"""Double opt-in, step one: the widget asks for a single-use code, or a form asks for a link.
 
-Nobody is messaged because of this request: the person proves the number is theirs by sending
-the code from their own messenger, so typing someone else's number anywhere achieves nothing.
+Chat-started (default): nobody is messaged because of this request: the person proves the number
+is theirs by sending the code from their own messenger, so typing someone else's number anywhere
+achieves nothing. Link-confirmed (optional per channel): a number typed into a form gets at most
+one template message with a confirmation link per period, within per-IP and per-prefix limits,
+and the answer is the same whatever is known about the number (no enumeration).
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ import re
 import secrets
 import urllib.parse
 import uuid
-from typing import Literal
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,6 +27,10 @@ from chatconsent.notices import NoticeRegistry, UnknownNotice
 from chatconsent.replies import Replies
 from chatconsent.retention import RetentionClass, RetentionPlan
 from chatconsent.store import ChatconsentTable, OptInRequest
+
+if TYPE_CHECKING:
+    from chatconsent.channels.base import Channel
+    from chatconsent.notices import Notice
 
 CODE_PREFIX = "CC-"
 CODE_PATTERN = re.compile(r"\bCC-([A-Z2-7]{26})\b", re.IGNORECASE)
@@ -40,6 +48,12 @@ class OptInBody(BaseModel):
     notice_sha256: str | None = Field(
         default=None, pattern=r"^[0-9a-f]{64}$", description="Hash of the notice text shown."
     )
+    phone: str | None = Field(
+        default=None,
+        min_length=3,
+        max_length=40,
+        description="Link-confirmed opt-in: the number to send one confirmation link to.",
+    )
 
 
 class OptInLinks(BaseModel):
@@ -51,8 +65,16 @@ class OptInStarted(BaseModel):
     code: str
     expires_at: int = Field(description="Epoch seconds after which the code is void.")
     links: OptInLinks
+    qr_svg: str | None = Field(default=None, description="The WhatsApp link as a QR code (SVG data URI).")
     notice_version: str
     notice_sha256: str
+
+
+class LinkRequested(BaseModel):
+    """The same answer for every acceptable number, whether or not a message was sent."""
+
+    status: Literal["accepted"] = "accepted"
+    expires_at: int = Field(description="Epoch seconds after which a link sent now is void.")
 
 
 class OptInRejected(ValueError):
@@ -67,6 +89,13 @@ class OptInRejected(ValueError):
 
 class NoticeMismatch(OptInRejected):
     status = 409
+
+
+class SendFailed(OptInRejected):
+    status = 503
+
+    def __init__(self) -> None:
+        super().__init__("the confirmation could not be sent, try again later")
 
 
 class RateLimited(OptInRejected):
@@ -85,6 +114,19 @@ def new_code() -> str:
 def code_hash(code: str) -> str:
     """Codes are stored only hashed; high entropy makes a plain SHA-256 sufficient."""
     return hashlib.sha256(code.upper().encode("ascii")).hexdigest()
+
+
+LINK_TOKEN_PATTERN = r"^[A-Za-z0-9_-]{43}$"  # noqa: S105 (a pattern, not a secret)
+
+
+def new_link_token() -> str:
+    """256 random bits, URL-safe: the confirmation link's only secret."""
+    return secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> str:
+    """Link tokens are stored only hashed, like codes."""
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
 
 
 def find_code(text: str) -> str | None:
@@ -109,7 +151,7 @@ class OptInService:
         self._clock = clock
         self._replies = Replies(config)
 
-    def start(self, body: OptInBody, client_ip: str) -> OptInStarted:
+    def _validated(self, body: OptInBody) -> tuple[Notice, tuple[str, ...]]:
         unknown = sorted(set(body.purposes) - set(self._config.purpose_ids))
         if unknown:
             raise OptInRejected(f"unknown purpose: {', '.join(unknown)}")
@@ -122,17 +164,22 @@ class OptInService:
             raise NoticeMismatch("unknown notice version for this language: reload the page") from None
         if body.notice_sha256 and body.notice_sha256 != notice.sha256:
             raise NoticeMismatch("the notice text shown differs from the published version: reload the page")
+        return notice, tuple(p for p in self._config.purpose_ids if p in body.purposes)  # config order
 
-        window = 3600
-        if not self._table.consume_rate(
-            "optin-ip", self._pseudonymizer.client_ip(client_ip), window, self._config.limits.optin_per_ip_per_hour
-        ):
-            now = int(self._clock())
-            raise RateLimited(retry_after=window - now % window)
+    def _consume(self, scope: str, key_hash: str, window: int, limit: int) -> None:
+        if not self._table.consume_rate(scope, key_hash, window, limit):
+            raise RateLimited(retry_after=window - int(self._clock()) % window)
 
+    def start(self, body: OptInBody, client_ip: str) -> OptInStarted:
+        notice, purposes = self._validated(body)
+        if body.phone is not None:
+            raise OptInRejected("phone: use the link-confirmed opt-in")  # the handler routes by body
+        channel = getattr(self._config.channels, body.channel)
+        self._consume(
+            "optin-ip", self._pseudonymizer.client_ip(client_ip), 3600, self._config.limits.optin_per_ip_per_hour
+        )
         now = int(self._clock())
         code = new_code()
-        purposes = tuple(p for p in self._config.purpose_ids if p in body.purposes)  # config order
         request = OptInRequest(
             request_id=str(uuid.uuid4()),
             code_hash=code_hash(code),
@@ -158,3 +205,67 @@ class OptInService:
             notice_version=notice.version,
             notice_sha256=notice.sha256,
         )
+
+    def request_link(self, body: OptInBody, client_ip: str, channel: Callable[[], Channel]) -> LinkRequested:
+        """Business-started opt-in: at most one confirmation link per number and period.
+
+        Everything that depends on what is known about the number (pending link, block list)
+        ends in the same answer; only the input's form and the abuse limits can be refused.
+        """
+        from chatconsent.identity import InvalidIdentifier, normalize_phone, phone_region  # noqa: PLC0415
+
+        notice, purposes = self._validated(body)
+        settings = getattr(self._config.channels, body.channel).link_confirmation
+        if not settings.enabled:
+            raise OptInRejected(f"confirmation links are not enabled for {body.channel}")
+        if body.phone is None:
+            raise OptInRejected("phone: required for a confirmation link")
+        limits = self._config.limits
+        self._consume("link-ip", self._pseudonymizer.client_ip(client_ip), 86_400, limits.link_per_ip_per_day)
+        try:
+            number = normalize_phone(body.phone, settings.allowed_countries[0])
+        except InvalidIdentifier:
+            raise OptInRejected("phone: not a valid phone number (international form, e.g. +49 151 2345678)") from None
+        if phone_region(number) not in settings.allowed_countries:
+            raise OptInRejected(f"phone: only numbers from {', '.join(settings.allowed_countries)} are accepted")
+        prefix = number[: 1 + limits.link_prefix_digits]
+        self._consume(
+            "link-prefix", self._pseudonymizer.keyed_hash("prefix", prefix), 3600, limits.link_per_prefix_per_hour
+        )
+
+        now = int(self._clock())
+        accepted = LinkRequested(expires_at=self._plan.expires_at(RetentionClass.PENDING_OPTIN_LINK, now))
+        if self._table.is_suppressed(self._pseudonymizer.suppression(body.channel, number)):
+            return accepted  # withdrew: only the person themselves can opt in again (from the chat)
+        token = new_link_token()
+        request = OptInRequest(
+            request_id=str(uuid.uuid4()),
+            code_hash=token_hash(token),
+            flow="link",
+            channel=body.channel,
+            language=body.language,
+            purposes=purposes,
+            notice_version=notice.version,
+            notice_sha256=notice.sha256,
+            status="pending",
+            created_at=now,
+            expires_at=accepted.expires_at,
+            subject=self._pseudonymizer.subject(body.channel, number),
+        )
+        if not self._table.create_link_request(request):
+            return accepted  # one link per number and period: no second message
+        from chatconsent.channels.base import ChannelError  # noqa: PLC0415
+
+        try:
+            message_id = channel().send_template(
+                number,
+                settings.template_name,
+                settings.template_languages[body.language],
+                [self._config.controller.name],
+                url_suffix=token,
+            )
+        except ChannelError:
+            self._table.release_link_request(request)
+            raise SendFailed() from None
+        self._table.record_link_sent(request.code_hash, self._pseudonymizer.message(body.channel, message_id))
+        return accepted

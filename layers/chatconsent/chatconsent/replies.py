@@ -74,6 +74,31 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "de": "In Ordnung, es wurde nichts gelöscht.",
         "it": "Va bene, non è stato cancellato nulla.",
     },
+    "special_question": {
+        "en": "Your message contains health information. May we process it to advise you ({purpose})? "
+        "This is your explicit consent under Art. 9(2)(a) GDPR, and you can withdraw it at any time. "
+        "If you say no or do not answer within {period}, the message is deleted. Privacy notice: {notice_url}",
+        "de": "Ihre Nachricht enthält Gesundheitsangaben. Dürfen wir sie zu Ihrer Beratung verarbeiten "
+        "({purpose})? Das ist Ihre ausdrückliche Einwilligung nach Art. 9 Abs. 2 lit. a DSGVO, jederzeit "
+        "widerruflich. Sagen Sie nein oder antworten Sie nicht binnen {period}, wird die Nachricht gelöscht. "
+        "Datenschutzhinweise: {notice_url}",
+        "it": "Il suo messaggio contiene dati sanitari. Possiamo trattarli per consigliarla ({purpose})? "
+        "È il suo consenso esplicito ai sensi dell'art. 9, par. 2, lett. a GDPR, revocabile in qualsiasi "
+        "momento. Se risponde no o non risponde entro {period}, il messaggio viene cancellato. "
+        "Informativa privacy: {notice_url}",
+    },
+    "button_consent": {"en": "Yes, I consent", "de": "Ja, ich willige ein", "it": "Sì, acconsento"},
+    "button_discard": {"en": "No, delete it", "de": "Nein, löschen", "it": "No, cancellalo"},
+    "special_granted": {
+        "en": "Thank you: your explicit consent is recorded, and we can now look at your message.",
+        "de": "Danke: Ihre ausdrückliche Einwilligung ist erfasst, wir können Ihre Nachricht nun bearbeiten.",
+        "it": "Grazie: il suo consenso esplicito è registrato e ora possiamo esaminare il suo messaggio.",
+    },
+    "special_declined": {
+        "en": "All right: the message with health information is deleted. Please write without it.",
+        "de": "In Ordnung: Die Nachricht mit Gesundheitsangaben ist gelöscht. Bitte schreiben Sie ohne diese.",
+        "it": "Va bene: il messaggio con dati sanitari è stato cancellato. Ci scriva senza di essi.",
+    },
     "button_delete": {"en": "Yes, delete", "de": "Ja, löschen", "it": "Sì, cancella"},
     "button_keep": {"en": "No, keep", "de": "Nein, behalten", "it": "No, conserva"},
     "info": {

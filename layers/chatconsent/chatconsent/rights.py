@@ -130,6 +130,7 @@ class SubjectRights:
         keys = [{"PK": i["PK"], "SK": i["SK"]} for i in items + counters]
         # a request bound to the subject and still awaiting the answer links back to them
         keys += [Keys.optin(i["code_hash"]) for i in items if i["SK"] == "S#PENDING"]
+        keys += [Keys.optin(i["token_hash"]) for i in items if i["SK"] == "S#LINK"]  # a link sent to them
         counts["rate_counters"] = len(counters)
         self._table.delete_keys(keys)
         self._table.delete_subject_key(subject)

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from chatconsent.agents import AgentDesk
     from chatconsent.channels.outbox import Outbox
     from chatconsent.channels.whatsapp import WhatsAppChannel
+    from chatconsent.confirmation import LinkConfirmation
     from chatconsent.identity import Pseudonymizer
     from chatconsent.inbound import InboundService
     from chatconsent.keyring import SubjectKeyring
@@ -124,6 +125,12 @@ class Runtime:
 
         return OptInService(self.table, self.pseudonymizer, self.notices, self.config, self.clock)
 
+    def link_confirmation(self) -> LinkConfirmation:
+        from chatconsent.confirmation import LinkConfirmation
+        from chatconsent.consents import ConsentService
+
+        return LinkConfirmation(self.table, ConsentService(self.table, self.config, self.clock), self.clock)
+
     def purge_job(self, time_left_ms: Callable[[], int] | None, lookback_seconds: int | None = None) -> PurgeJob:
         from chatconsent.purge import PurgeJob
         from chatconsent.store import PurgeAccess
@@ -143,6 +150,7 @@ class Runtime:
             self.clock,
             keyring=self.keyring,
             rights=self.subject_rights(),
+            notices=self.notices,
         )
 
     def subject_rights(self) -> SubjectRights:

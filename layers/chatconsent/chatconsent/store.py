@@ -9,11 +9,13 @@ Key layout (single table, ``PK``/``SK`` strings):
 =====================================  ==================  ===================================
 PK                                     SK                  item
 =====================================  ==================  ===================================
-``OPTIN#<code hash>``                  ``REQUEST``         opt-in request with its single-use code
+``OPTIN#<code hash>``                  ``REQUEST``         opt-in request with its single-use code or link token
 ``SUBJ#<pseudonym>``                   ``S#CONSENT#<p>``   consent state for purpose ``p``
 ``SUBJ#<pseudonym>``                   ``S#PENDING``       request bound to the subject, awaiting yes/no
 ``SUBJ#<pseudonym>``                   ``S#LEDGER``        ledger head (id, last seq, last hash)
 ``SUBJ#<pseudonym>``                   ``S#ERASE``         erasure asked in the chat, awaiting yes/no
+``SUBJ#<pseudonym>``                   ``S#LINK``          confirmation link sent (one per number and period)
+``SUBJ#<pseudonym>``                   ``S#ART9``          explicit consent asked for a quarantined message
 ``SUBJ#<pseudonym>``                   ``M#OUT#<hash>``    outbound message and its delivery status
 ``SUBJ#<pseudonym>``                   ``M#IN#<t>#<hash>`` inbound message, sealed with the subject's key
 ``LEDGER#<ledger id>``                 ``E#<seq>``         consent ledger entry (no personal data)
@@ -36,7 +38,14 @@ from botocore.exceptions import ClientError
 
 from chatconsent.attributes import from_attribute, to_attribute
 from chatconsent.clock import Clock
-from chatconsent.consent import ConsentRecord, ConsentState, PendingConfirmation, SubjectState
+from chatconsent.consent import (
+    ConsentRecord,
+    ConsentState,
+    PendingConfirmation,
+    PendingLink,
+    SpecialRequest,
+    SubjectState,
+)
 from chatconsent.ledger import LedgerEntry, LedgerEvent, LedgerHead
 from chatconsent.retention import RetentionClass, RetentionPlan
 
@@ -68,6 +77,8 @@ SUBJECT_ITEM_TYPES = {
     "S#PENDING": "pending_request",
     "S#LEDGER": "ledger_head",
     "S#ERASE": "erasure_request",
+    "S#LINK": "link_request",
+    "S#ART9": "special_category_request",
     "M#IN#": "inbound_messages",
     "M#OUT#": "outbound_messages",
 }
@@ -113,6 +124,7 @@ class OptInRequest:
     created_at: int
     expires_at: int
     subject: str = ""
+    sent_message: str = ""  # keyed hash of the provider's id of the message that carried the link
 
 
 def _names(expression: str) -> dict[str, str]:
@@ -153,6 +165,14 @@ class Keys:
     @staticmethod
     def erasure_request(subject: str) -> dict[str, str]:
         return {"PK": f"SUBJ#{subject}", "SK": "S#ERASE"}
+
+    @staticmethod
+    def link(subject: str) -> dict[str, str]:
+        return {"PK": f"SUBJ#{subject}", "SK": "S#LINK"}
+
+    @staticmethod
+    def special_request(subject: str) -> dict[str, str]:
+        return {"PK": f"SUBJ#{subject}", "SK": "S#ART9"}
 
     @staticmethod
     def ledger_head(subject: str) -> dict[str, str]:
@@ -394,6 +414,7 @@ class ChatconsentTable:
             created_at=data["created_at"],
             expires_at=data["expires_at"],
             subject=data.get("subject", ""),
+            sent_message=data.get("sent_message", ""),
         )
 
     # -- subject state -------------------------------------------------------------------------
@@ -405,6 +426,8 @@ class ChatconsentTable:
         pending: PendingConfirmation | None = None
         head: LedgerHead | None = None
         erasure: str | None = None
+        link: PendingLink | None = None
+        special: SpecialRequest | None = None
         for data in self._query(Keys.subject_pk(subject), "S#"):
             sk = data["SK"]
             if not self._plan.is_live(data.get("expires_at"), now):
@@ -443,7 +466,30 @@ class ChatconsentTable:
                 )
             elif sk == "S#ERASE":
                 erasure = data["nonce"]
-        return SubjectState(consents=consents, pending=pending, ledger_head=head, erasure_request=erasure)
+            elif sk == "S#ART9":
+                special = SpecialRequest(
+                    nonce=data["nonce"],
+                    purpose=data["purpose"],
+                    language=data["language"],
+                    notice_version=data["notice_version"],
+                    notice_sha256=data["notice_sha256"],
+                    asked_at=data["asked_at"],
+                )
+            elif sk == "S#LINK":
+                link = PendingLink(
+                    request_id=data["request_id"],
+                    token_hash=data["token_hash"],
+                    status=data["status"],
+                    expires_at=data["expires_at"],
+                )
+        return SubjectState(
+            consents=consents,
+            pending=pending,
+            ledger_head=head,
+            erasure_request=erasure,
+            link_request=link,
+            special_request=special,
+        )
 
     def _query(self, pk: str, sk_prefix: str) -> Iterator[dict[str, Any]]:
         values = {":pk": pk, ":prefix": sk_prefix} if sk_prefix else {":pk": pk}
@@ -691,8 +737,12 @@ class ChatconsentTable:
         clear_pending: PendingConfirmation | None,
         suppression_hash: str | None = None,
         detach_request: bool = True,
+        void_link: PendingLink | None = None,
     ) -> None:
         """active or pending → withdrawn for ``records``, appended to the ledger, atomically.
+
+        With ``void_link`` the confirmation link still awaiting a click stops working in the same
+        transaction, so a click racing the withdrawal cannot win after it.
 
         Conditioned on each record's revision, so a confirmation that lands in between makes this
         fail and be retried on the fresh state: a withdrawal racing a confirmation ends withdrawn.
@@ -734,6 +784,8 @@ class ChatconsentTable:
                     ),
                 )
             )
+        if void_link is not None:
+            ops += self._close_link_ops(subject, void_link.token_hash, void_link.request_id, "withdrawn", now)
         if entries and new_head:
             ops += self._ledger_ops(subject, head, new_head, entries, now)
         if suppression_hash:
@@ -741,6 +793,287 @@ class ChatconsentTable:
         if message_hash:
             ops.append(("dedupe", "Put", self._dedupe_put(message_hash, now)))
         self._transact(ops)
+
+    # -- link-confirmed opt-in ------------------------------------------------------------------
+
+    def create_link_request(self, request: OptInRequest) -> bool:
+        """The request and the subject's one-per-period marker, atomically.
+
+        False (nothing written) when a link for this subject was created within the period.
+        """
+        now = self.now()
+        request_item = self._stamp(
+            {
+                **Keys.optin(request.code_hash),
+                "request_id": request.request_id,
+                "flow": "link",
+                "channel": request.channel,
+                "language": request.language,
+                "purposes": list(request.purposes),
+                "notice_version": request.notice_version,
+                "notice_sha256": request.notice_sha256,
+                "status": "pending",
+                "created_at": request.created_at,
+                "subject": request.subject,
+            },
+            RetentionClass.PENDING_OPTIN_LINK,
+            request.expires_at,
+        )
+        marker = self._stamp(
+            {
+                **Keys.link(request.subject),
+                "request_id": request.request_id,
+                "token_hash": request.code_hash,
+                "status": "pending",
+                "created_at": request.created_at,
+            },
+            RetentionClass.PENDING_OPTIN_LINK,
+            request.expires_at,
+        )
+        try:
+            self._transact(
+                [
+                    ("request", "Put", self._put(request_item, "attribute_not_exists(PK)")),
+                    ("link", "Put", self._put(marker, "attribute_not_exists(PK) OR #exp <= :now", {":now": now})),
+                ]
+            )
+        except Conflict as conflict:
+            if "link" in conflict.failed:
+                return False
+            raise
+        return True
+
+    def record_link_sent(self, token_hash: str, message_hash: str) -> None:
+        """Which provider message carried the link (its keyed hash): evidence for the ledger."""
+        self._client.update_item(
+            **self._update(
+                Keys.optin(token_hash),
+                "SET sent_message = :m, sent_at = :now",
+                {":m": message_hash, ":now": self.now(), ":pending": "pending"},
+                "#status = :pending",
+            )
+        )
+
+    def release_link_request(self, request: OptInRequest) -> None:
+        """Undo a request whose message could not be sent, so the person may try again."""
+        self._transact(
+            [
+                (
+                    "request",
+                    "Delete",
+                    self._delete(Keys.optin(request.code_hash), "#req = :req", {":req": request.request_id}),
+                ),
+                (
+                    "link",
+                    "Delete",
+                    self._delete(Keys.link(request.subject), "#req = :req", {":req": request.request_id}),
+                ),
+            ]
+        )
+
+    def _grant_ops(
+        self,
+        subject: str,
+        consents: Mapping[str, ConsentRecord],
+        purposes: Sequence[str],
+        request_id: str,
+        notice: tuple[str, str, str],
+        channel: str,
+        now: int,
+    ) -> list[tuple[str, str, dict[str, Any]]]:
+        """Purposes → active in one step (the person's explicit act was the confirmation itself).
+
+        Conditioned on each record's revision as read, so a withdrawal in between makes it fail.
+        ``notice`` is (version, language, sha256).
+        """
+        ops: list[tuple[str, str, dict[str, Any]]] = []
+        version, language, sha256 = notice
+        for purpose in purposes:
+            record = consents.get(purpose)
+            ops.append(
+                (
+                    f"consent:{purpose}",
+                    "Update",
+                    self._update(
+                        Keys.consent(subject, purpose),
+                        "SET #state = :active, #req = :req, updated_at = :now, activated_at = :now,"
+                        " notice_version = :nv, notice_language = :nl, notice_sha256 = :ns, #channel = :ch,"
+                        " #rev = if_not_exists(#rev, :zero) + :one",
+                        {
+                            ":active": ConsentState.ACTIVE.value,
+                            ":req": request_id,
+                            ":now": now,
+                            ":nv": version,
+                            ":nl": language,
+                            ":ns": sha256,
+                            ":ch": channel,
+                            ":zero": 0,
+                            ":one": 1,
+                            **({":rev": record.rev} if record else {}),
+                        },
+                        "#rev = :rev" if record else "attribute_not_exists(#rev)",
+                        (RetentionClass.CONSENT_LEDGER, now + int(self._plan.consent_validity.total_seconds())),
+                    ),
+                )
+            )
+        return ops
+
+    # -- explicit consent for special categories, asked in the chat ------------------------------
+
+    def ask_special_consent(self, subject: str, request: SpecialRequest) -> bool:
+        """Record the question; False when one is already open (ask once per quarantine period)."""
+        now = self.now()
+        item = self._stamp(
+            {
+                **Keys.special_request(subject),
+                "nonce": request.nonce,
+                "purpose": request.purpose,
+                "language": request.language,
+                "notice_version": request.notice_version,
+                "notice_sha256": request.notice_sha256,
+                "asked_at": request.asked_at,
+            },
+            RetentionClass.SPECIAL_QUARANTINE,
+            self._plan.expires_at(RetentionClass.SPECIAL_QUARANTINE, request.asked_at),
+        )
+        try:
+            self._client.put_item(**self._put(item, "attribute_not_exists(PK) OR #exp <= :now", {":now": now}))
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def _close_special_op(self, subject: str, nonce: str) -> tuple[str, str, dict[str, Any]]:
+        now = self.now()
+        return (
+            "special_request",
+            "Delete",
+            self._delete(
+                Keys.special_request(subject), "nonce = :nonce AND #exp > :now", {":nonce": nonce, ":now": now}
+            ),
+        )
+
+    def grant_special_consent(
+        self,
+        subject: str,
+        request: SpecialRequest,
+        consents: Mapping[str, ConsentRecord],
+        head: LedgerHead | None,
+        new_head: LedgerHead,
+        entries: Sequence[LedgerEntry],
+        channel: str,
+        message_hash: str,
+    ) -> None:
+        """The person's "yes" to the question: the special purpose → active, with proof, once."""
+        now = self.now()
+        ops = [self._close_special_op(subject, request.nonce)]
+        ops += self._grant_ops(
+            subject,
+            consents,
+            [request.purpose],
+            f"art9:{request.nonce}",
+            (request.notice_version, request.language, request.notice_sha256),
+            channel,
+            now,
+        )
+        ops += self._ledger_ops(subject, head, new_head, entries, now)
+        ops.append(("dedupe", "Put", self._dedupe_put(message_hash, now)))
+        self._transact(ops)
+
+    def quarantined_messages(self, subject: str) -> list[dict[str, Any]]:
+        quarantine = RetentionClass.SPECIAL_QUARANTINE.value
+        return [m for m in self.inbound_messages(subject) if m.get("retention_class") == quarantine]
+
+    def release_quarantine(self, subject: str, messages: Sequence[Mapping[str, Any]]) -> None:
+        """Quarantined messages → the special-category class, counted from their receipt."""
+        for message in messages:
+            expires = self._plan.expires_at(RetentionClass.SPECIAL_CATEGORY, message["received_at"])
+            request = self._update(
+                {"PK": message["PK"], "SK": message["SK"]},
+                "SET released_at = :now",
+                {":now": self.now(), ":quarantine": RetentionClass.SPECIAL_QUARANTINE.value},
+                "#rc = :quarantine",
+                (RetentionClass.SPECIAL_CATEGORY, expires),
+            )
+            try:
+                self._client.update_item(**request)
+            except ClientError as error:  # purged in the meantime: nothing to release
+                if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+
+    def discard_quarantine(
+        self, subject: str, nonce: str, messages: Sequence[Mapping[str, Any]], message_hash: str
+    ) -> None:
+        """The person's "no": the question and every quarantined message go, with the dedupe record."""
+        now = self.now()
+        first, rest = list(messages[:90]), list(messages[90:])  # a transaction holds 100 operations
+        ops = [self._close_special_op(subject, nonce)]
+        ops += [
+            ("message", "Delete", {"TableName": self._table, "Key": serialize({"PK": m["PK"], "SK": m["SK"]})})
+            for m in first
+        ]
+        ops.append(("dedupe", "Put", self._dedupe_put(message_hash, now)))
+        self._transact(ops)
+        if rest:
+            self.delete_keys([{"PK": m["PK"], "SK": m["SK"]} for m in rest])
+
+    def _close_link_ops(
+        self, subject: str, token_hash: str, request_id: str, status: str, now: int
+    ) -> list[tuple[str, str, dict[str, Any]]]:
+        """pending link → ``status``; the request no longer names the subject."""
+        return [
+            (
+                "link_request",
+                "Update",
+                self._update(
+                    Keys.optin(token_hash),
+                    "SET #status = :status, closed_at = :now REMOVE #subject",
+                    {":status": status, ":pending": "pending", ":now": now, ":subject": subject},
+                    "#status = :pending AND #exp > :now AND #subject = :subject",
+                ),
+            ),
+            (
+                "link",
+                "Update",
+                self._update(
+                    Keys.link(subject),
+                    "SET #status = :status",
+                    {":status": status, ":req": request_id},
+                    "#req = :req",
+                ),
+            ),
+        ]
+
+    def confirm_link(
+        self,
+        request: OptInRequest,
+        consents: Mapping[str, ConsentRecord],
+        head: LedgerHead | None,
+        new_head: LedgerHead,
+        entries: Sequence[LedgerEntry],
+    ) -> None:
+        """pending link → confirmed; its purposes → active, with the proof, atomically and once."""
+        now = self.now()
+        subject = request.subject
+        ops = self._close_link_ops(subject, request.code_hash, request.request_id, "confirmed", now)
+        ops += self._grant_ops(
+            subject,
+            consents,
+            request.purposes,
+            request.request_id,
+            (request.notice_version, request.language, request.notice_sha256),
+            request.channel,
+            now,
+        )
+        ops += self._ledger_ops(subject, head, new_head, entries, now)
+        self._transact(ops)
+
+    def decline_link(self, request: OptInRequest) -> None:
+        """pending link → declined: no consent, and the request forgets the subject."""
+        self._transact(
+            self._close_link_ops(request.subject, request.code_hash, request.request_id, "declined", self.now())
+        )
 
     def _suppression_put(self, suppression_hash: str, now: int) -> dict[str, Any]:
         item = self._stamp(

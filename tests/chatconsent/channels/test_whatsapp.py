@@ -498,3 +498,13 @@ def test_template_payload_follows_the_cloud_api() -> None:
         "components": [{"type": "body", "parameters": [{"type": "text", "text": "https://x"}]}],
     }
     assert without["template"] == {"name": "hello_world", "language": {"code": "en_US"}}
+
+
+def test_template_with_a_url_button_fills_its_dynamic_suffix() -> None:
+    outbox = Outbox()
+    channel(outbox).send_template("+" + ALICE, "optin_confirmation", "it", ["Example Shop GmbH"], url_suffix="tok")
+    [payload] = [m.payload for m in outbox.messages]
+    assert payload["template"]["components"] == [  # type: ignore[index]
+        {"type": "body", "parameters": [{"type": "text", "text": "Example Shop GmbH"}]},
+        {"type": "button", "sub_type": "url", "index": "0", "parameters": [{"type": "text", "text": "tok"}]},
+    ]

@@ -226,10 +226,25 @@ class WhatsAppChannel:
         interactive = {"type": "button", "body": {"text": text[:1024]}, "action": action}
         return self._send(to, {"type": "interactive", "interactive": interactive})
 
-    def send_template(self, to: str, name: str, language: str, parameters: Sequence[str]) -> str:
+    def send_template(
+        self, to: str, name: str, language: str, parameters: Sequence[str], url_suffix: str | None = None
+    ) -> str:
+        """An approved template; ``url_suffix`` fills the dynamic part of its first URL button."""
         template: dict[str, Any] = {"name": name, "language": {"code": language}}
+        components: list[dict[str, Any]] = []
         if parameters:
-            template["components"] = [{"type": "body", "parameters": [{"type": "text", "text": p} for p in parameters]}]
+            components.append({"type": "body", "parameters": [{"type": "text", "text": p} for p in parameters]})
+        if url_suffix is not None:
+            components.append(
+                {
+                    "type": "button",
+                    "sub_type": "url",
+                    "index": "0",
+                    "parameters": [{"type": "text", "text": url_suffix}],
+                }
+            )
+        if components:
+            template["components"] = components
         return self._send(to, {"type": "template", "template": template})
 
 

@@ -1,0 +1,66 @@
+"""Link-confirmed opt-in, step two: the person opens the link and confirms or declines.
+
+Opening the link (a GET) only reads: link previews and mail scanners fetch URLs on their own.
+Only the person's explicit answer (a POST) changes state, once: the token is single-use, expires
+with its request and stops working when the person writes STOP first.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+from chatconsent.clock import Clock
+from chatconsent.consents import ConsentService
+from chatconsent.optin import LINK_TOKEN_PATTERN, token_hash
+from chatconsent.store import ChatconsentTable, Conflict, OptInRequest
+
+_TOKEN = re.compile(LINK_TOKEN_PATTERN)
+
+
+class LinkDecision(StrEnum):
+    CONFIRM = "confirm"
+    DECLINE = "decline"
+
+
+class LinkOutcome(StrEnum):
+    CONFIRMED = "confirmed"
+    DECLINED = "declined"
+    CLOSED = "closed"  # used, declined or voided by a withdrawal before
+    INVALID = "invalid"  # unknown, foreign or expired: the same answer for each
+
+
+class LinkConfirmation:
+    def __init__(self, table: ChatconsentTable, consents: ConsentService, clock: Clock) -> None:
+        self._table = table
+        self._consents = consents
+        self._clock = clock
+
+    def request_for(self, token: str) -> OptInRequest | None:
+        """The live link request behind ``token``; a read, never a write."""
+        if not _TOKEN.fullmatch(token):
+            return None
+        request = self._table.optin_request(token_hash(token))
+        if request is None or request.flow != "link":
+            return None
+        return request
+
+    @staticmethod
+    def is_open(request: OptInRequest) -> bool:
+        return request.status == "pending" and bool(request.subject)
+
+    def decide(self, token: str, decision: LinkDecision) -> tuple[LinkOutcome, OptInRequest | None]:
+        request = self.request_for(token)
+        if request is None:
+            return LinkOutcome.INVALID, None
+        if not self.is_open(request):
+            return LinkOutcome.CLOSED, request
+        if decision is LinkDecision.CONFIRM:
+            evidence = {"confirmed_at": str(int(self._clock())), "confirmed_by": "link"}
+            confirmed = self._consents.confirm_link(request, evidence)
+            return (LinkOutcome.CONFIRMED if confirmed else LinkOutcome.CLOSED), request
+        try:
+            self._table.decline_link(request)
+        except Conflict:
+            return LinkOutcome.CLOSED, request
+        return LinkOutcome.DECLINED, request

@@ -1,0 +1,342 @@
+"""Link-confirmed opt-in: POST /optin with a number, then GET/POST /confirm/{token}."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+import urllib.parse
+from typing import Any
+
+import pytest
+
+from chatconsent.confirmation import LinkConfirmation, LinkDecision, LinkOutcome
+from chatconsent.consent import ConsentState
+from chatconsent.consents import ConsentService
+from chatconsent.ledger import LedgerEvent
+from chatconsent.optin import token_hash
+from chatconsent.retention import RetentionPlan
+from chatconsent.runtime import Runtime, local_outbox
+from chatconsent.store import ChatconsentTable
+from localrun.events import http_event
+from tests.conftest import START, Env, JitterClient, json_body
+from tests.flow import OTHER, PERSON, deliver, optin_event, subject_of, text
+
+NUMBER = "+49 170 1234567"  # PERSON, as typed into a form
+
+
+def request_link(
+    env: Env, phone: str = NUMBER, ip: str = "198.51.100.7", purposes: dict[str, Any] | None = None, **extra: Any
+) -> dict[str, Any]:
+    event = optin_event(purposes=purposes, phone=phone, **extra)
+    event["requestContext"]["http"]["sourceIp"] = ip
+    return env.invoke("optin", event)
+
+
+def templates_to(sender: str = PERSON) -> list[dict[str, Any]]:
+    return [dict(m.payload) for m in local_outbox().to("+" + sender) if m.payload.get("type") == "template"]
+
+
+def token_in(payload: dict[str, Any]) -> str:
+    [button] = [c for c in payload["template"]["components"] if c["type"] == "button"]
+    return str(button["parameters"][0]["text"])
+
+
+def sent_token(sender: str = PERSON) -> str:
+    return token_in(templates_to(sender)[-1])
+
+
+def page(env: Env, method: str, token: str, body: str | None = None, **headers: str) -> dict[str, Any]:
+    event = http_event(
+        method,
+        f"/confirm/{token}",
+        route_path="/confirm/{token}",
+        path_parameters={"token": token},
+        body=body,
+        headers={"content-type": "application/x-www-form-urlencoded", **headers} if body is not None else headers,
+    )
+    return env.invoke("confirmation", event)
+
+
+def confirm(env: Env, token: str, decision: str = "confirm") -> dict[str, Any]:
+    return page(env, "POST", token, f"decision={decision}")
+
+
+def snapshot(env: Env) -> list[dict[str, Any]]:
+    return sorted(env.items(), key=lambda i: (i["PK"], i["SK"]))
+
+
+# -- POST /optin with a number ---------------------------------------------------------------------
+
+
+def test_a_number_gets_one_template_with_a_single_use_link(env: Env, plan: RetentionPlan) -> None:
+    response = request_link(env, purposes={"customer_service": True, "health_data": True}, language="de")
+    assert response["statusCode"] == 202
+    assert json_body(response) == {"status": "accepted", "expires_at": START + 86_400}
+    [payload] = templates_to()
+    settings = env.runtime.config.channels.whatsapp.link_confirmation
+    assert payload["to"] == PERSON
+    assert payload["template"]["name"] == settings.template_name
+    assert payload["template"]["language"] == {"code": settings.template_languages["de"]}
+    token = token_in(payload)
+    assert len(token) == 43  # 256 random bits, URL-safe
+    items = env.items()
+    assert token not in json.dumps(items)  # stored only hashed
+    [request] = env.items_with_prefix(f"OPTIN#{token_hash(token)}")
+    assert request["flow"] == "link" and request["status"] == "pending"
+    assert request["purposes"] == ["customer_service", "health_data"]
+    assert request["retention_class"] == "pending_optin_link" and request["expires_at"] == START + 86_400
+    assert request["sent_message"]  # the keyed hash of the message that carried the link
+    [marker] = [i for i in items if i["SK"] == "S#LINK"]
+    assert marker["PK"] == f"SUBJ#{subject_of(env)}" and marker["token_hash"] == token_hash(token)
+    assert "1234567" not in json.dumps(items)  # no number anywhere, only pseudonyms
+
+
+@pytest.mark.parametrize(
+    ("phone", "reason"),
+    [
+        ("123", "not a valid phone number"),
+        ("+49 170", "not a valid phone number"),
+        ("call me maybe", "not a valid phone number"),
+        ("+1 650 253 0000", "only numbers from DE, AT, CH, IT"),  # outside the allow-list
+        ("+44 20 7031 3000", "only numbers from DE, AT, CH, IT"),
+    ],
+)
+def test_invalid_or_foreign_numbers_are_refused_with_a_reason(env: Env, phone: str, reason: str) -> None:
+    response = request_link(env, phone=phone)
+    assert response["statusCode"] == 400
+    assert reason in json_body(response)["error"]
+    assert phone not in response["body"]
+    assert local_outbox().messages == []
+    assert [i for i in env.items() if not i["PK"].startswith("RATE#")] == []
+
+
+def test_national_notation_uses_the_first_allowed_country(env: Env) -> None:
+    assert request_link(env, phone="0170 1234567")["statusCode"] == 202
+    assert len(templates_to()) == 1
+
+
+def test_one_pending_link_per_number_per_period(env: Env) -> None:
+    first = request_link(env, ip="198.51.100.1")
+    env.clock.advance(3600)
+    second = request_link(env, phone="+491701234567", ip="198.51.100.2")  # another notation, another IP
+    assert first["statusCode"] == second["statusCode"] == 202
+    assert len(templates_to()) == 1
+    env.clock.advance(86_400 - 3600)  # the period has passed: a new link may go out
+    assert request_link(env, ip="198.51.100.3")["statusCode"] == 202
+    assert len(templates_to()) == 2
+
+
+def _answer(response: dict[str, Any]) -> tuple[int, str, dict[str, str]]:
+    return response["statusCode"], response["body"], response.get("headers") or {}
+
+
+def test_answers_are_identical_for_known_and_unknown_numbers(env: Env) -> None:
+    unknown = _answer(request_link(env, phone="+39 347 1234567", ip="198.51.100.1"))
+    pending = _answer(request_link(env, ip="198.51.100.2"))
+    again = _answer(request_link(env, ip="198.51.100.3"))  # already has a pending link: nothing is sent
+    assert unknown == pending == again
+    assert len(templates_to()) == 1 and len(templates_to(OTHER)) == 1
+
+
+def test_a_withdrawn_number_gets_no_link_and_the_same_answer(env: Env) -> None:
+    deliver(env, text(env, "STOP"))  # on the block list
+    blocked = _answer(request_link(env, ip="198.51.100.1"))
+    fresh = _answer(request_link(env, phone="+39 347 1234567", ip="198.51.100.2"))
+    assert blocked == fresh
+    assert templates_to() == [] and len(templates_to(OTHER)) == 1
+
+
+def test_per_ip_limit(env: Env) -> None:
+    limit = env.runtime.config.limits.link_per_ip_per_day
+    numbers = [f"+49 170 12345{n:02d}" for n in range(limit + 1)]
+    statuses = [request_link(env, phone=n, ip="203.0.113.9")["statusCode"] for n in numbers]
+    assert statuses == [202] * limit + [429]
+    refused = request_link(env, phone="+49 170 1230000", ip="203.0.113.9")
+    assert refused["headers"]["Retry-After"] == str(86_400 - START % 86_400)
+    assert len([m for m in local_outbox().messages if m.payload.get("type") == "template"]) == limit
+    assert request_link(env, phone="+49 170 1230001", ip="203.0.113.10")["statusCode"] == 202  # another IP
+
+
+def test_per_prefix_limit_stops_number_pumping_across_ips(env: Env) -> None:
+    limit = env.runtime.config.limits.link_per_prefix_per_hour
+    statuses = [
+        request_link(env, phone=f"+49 170 12{n:05d}", ip=f"203.0.113.{n}")["statusCode"] for n in range(limit + 1)
+    ]
+    assert statuses == [202] * limit + [429]
+    assert request_link(env, phone="+49 171 1234567", ip="203.0.113.200")["statusCode"] == 202  # another prefix
+
+
+def test_link_mode_can_be_switched_off(env: Env) -> None:
+    config = env.runtime.config
+    whatsapp = config.channels.whatsapp.model_copy(
+        update={"link_confirmation": config.channels.whatsapp.link_confirmation.model_copy(update={"enabled": False})}
+    )
+    off = config.model_copy(update={"channels": config.channels.model_copy(update={"whatsapp": whatsapp})})
+    env.runtime.__dict__["config"] = off
+    response = request_link(env)
+    assert response["statusCode"] == 400 and "not enabled" in json_body(response)["error"]
+    assert local_outbox().messages == []
+
+
+# -- GET /confirm/{token} ----------------------------------------------------------------------------
+
+
+def test_get_shows_who_what_and_the_notice_and_changes_nothing(env: Env) -> None:
+    request_link(env, purposes={"customer_service": True, "health_data": True}, language="it")
+    token = sent_token()
+    before = snapshot(env)
+    for _ in range(3):  # link previews, scanners and the person: any number of GETs
+        response = page(env, "GET", token)
+        assert response["statusCode"] == 200
+    assert snapshot(env) == before
+    html = response["body"]
+    headers = response["headers"]
+    assert headers["Cache-Control"] == "no-store" and headers["Referrer-Policy"] == "no-referrer"
+    assert "script-src" not in headers["Content-Security-Policy"]  # no script at all
+    assert '<html lang="it">' in html and "Example Shop GmbH" in html
+    assert "Assistenza clienti" in html and "Dati sanitari" in html and "consenso esplicito" in html
+    assert "/notices/it/2026-12-01" in html
+    assert 'name="decision" value="confirm"' in html and 'name="decision" value="decline"' in html
+    assert env.table.subject_state(subject_of(env)).consents == {}
+
+
+@pytest.mark.parametrize("token", ["A" * 43, "short", "x" * 200, "../../etc"])
+def test_unknown_tokens_get_one_answer(env: Env, token: str) -> None:
+    request_link(env)
+    before = snapshot(env)
+    shown = page(env, "GET", urllib.parse.quote(token, safe=""))
+    answered = confirm(env, urllib.parse.quote(token, safe=""))
+    assert shown["statusCode"] == answered["statusCode"] == 404
+    assert shown["body"] == answered["body"]
+    assert snapshot(env) == before
+
+
+# -- POST /confirm/{token} ---------------------------------------------------------------------------
+
+
+def test_post_confirms_once_with_proof_in_the_ledger(env: Env) -> None:
+    request_link(env, purposes={"customer_service": True, "marketing": True})
+    token = sent_token()
+    [request] = env.items_with_prefix(f"OPTIN#{token_hash(token)}")
+    env.clock.advance(120)
+    response = confirm(env, token)
+    assert response["statusCode"] == 200 and "confirmed" in response["body"]
+    subject = subject_of(env)
+    state = env.table.subject_state(subject)
+    assert state.active_purposes == ("customer_service", "marketing")
+    assert state.consents["customer_service"].notice_sha256 == request["notice_sha256"]
+    proof = env.runtime.link_confirmation()._consents.proof(subject)
+    assert proof.verification.ok
+    assert [e.event for e in proof.entries] == [LedgerEvent.CONSENT_GIVEN] * 2
+    entry = proof.entries[0]
+    assert entry.request_id == request["request_id"] and entry.notice_sha256 == request["notice_sha256"]
+    assert entry.at == START + 120
+    assert entry.evidence["method"] == "link"
+    assert entry.evidence["form_requested_at"] == str(START)
+    assert entry.evidence["link_message"] == request["sent_message"]
+    assert entry.evidence["confirmed_at"] == str(START + 120)
+    [request] = env.items_with_prefix(f"OPTIN#{token_hash(token)}")
+    assert request["status"] == "confirmed" and "subject" not in request  # no longer links to the person
+
+    before = snapshot(env)
+    again = confirm(env, token)
+    assert again["statusCode"] == 410
+    assert confirm(env, token, "decline")["statusCode"] == 410
+    assert snapshot(env) == before
+    assert page(env, "GET", token)["statusCode"] == 410
+
+
+def test_decline_stores_no_consent_and_closes_the_link(env: Env) -> None:
+    request_link(env)
+    token = sent_token()
+    response = confirm(env, token, "decline")
+    assert response["statusCode"] == 200 and "Declined" in response["body"]
+    state = env.table.subject_state(subject_of(env))
+    assert state.consents == {} and state.ledger_head is None
+    assert confirm(env, token)["statusCode"] == 410
+    assert env.table.subject_state(subject_of(env)).consents == {}
+
+
+def test_expired_links_change_nothing(env: Env) -> None:
+    request_link(env)
+    token = sent_token()
+    env.clock.advance(86_400)
+    before = snapshot(env)
+    assert page(env, "GET", token)["statusCode"] == 404
+    assert confirm(env, token)["statusCode"] == 404
+    assert snapshot(env) == before
+
+
+@pytest.mark.parametrize("body", ["", "decision=maybe", "decision=", "decision=confirm" + "x" * 2000])
+def test_a_post_without_a_clear_answer_is_refused(env: Env, body: str) -> None:
+    request_link(env)
+    token = sent_token()
+    before = snapshot(env)
+    response = page(env, "POST", token, body)
+    assert response["statusCode"] == 400
+    assert snapshot(env) == before
+
+
+def test_stop_before_the_click_voids_the_link(env: Env) -> None:
+    request_link(env)
+    token = sent_token()
+    deliver(env, text(env, "STOP"))
+    assert confirm(env, token)["statusCode"] == 410
+    state = env.table.subject_state(subject_of(env))
+    assert state.active_purposes == ()
+    assert request_link(env, ip="198.51.100.99")["statusCode"] == 202
+    assert len(templates_to()) == 1  # blocked now: no second link
+
+
+def test_the_confirmed_person_can_chat_and_stop(env: Env) -> None:
+    request_link(env)
+    confirm(env, sent_token())
+    deliver(env, text(env, "STOP"))
+    state = env.table.subject_state(subject_of(env))
+    assert state.state_of("customer_service") is ConsentState.WITHDRAWN
+
+
+def services(env: Env, client: Any) -> tuple[LinkConfirmation, ConsentService]:
+    runtime = Runtime(clock=env.clock, dynamodb=client, kms=env.runtime._kms)
+    table: ChatconsentTable = runtime.table
+    consents = ConsentService(table, runtime.config, env.clock)
+    return LinkConfirmation(table, consents, env.clock), consents
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_stop_racing_a_click_always_ends_without_active_consent(env: Env, seed: int) -> None:
+    sender = f"4917012{seed:05d}"
+    request_link(env, phone="+" + sender, ip=f"198.51.100.{seed}")
+    token = sent_token(sender)
+    subject = subject_of(env, sender)
+    rng = random.Random(seed)
+    links, _ = services(env, JitterClient(env.runtime.dynamodb, rng))
+    _, consents = services(env, JitterClient(env.runtime.dynamodb, rng))
+    barrier = threading.Barrier(2)
+    outcome: list[LinkOutcome] = []
+
+    def click() -> None:
+        barrier.wait()
+        time.sleep(rng.random() * 0.004)
+        outcome.append(links.decide(token, LinkDecision.CONFIRM)[0])
+
+    def stop() -> None:
+        barrier.wait()
+        time.sleep(rng.random() * 0.004)
+        consents.withdraw(subject, source="keyword:STOP")
+
+    threads = [threading.Thread(target=click), threading.Thread(target=stop)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    state = env.table.subject_state(subject)
+    assert state.active_purposes == ()
+    assert state.open_link is None
+    events = [e.event for e in consents.proof(subject).entries]
+    if outcome == [LinkOutcome.CONFIRMED]:  # the click won: given, then withdrawn, both proven
+        assert events == [LedgerEvent.CONSENT_GIVEN, LedgerEvent.CONSENT_WITHDRAWN]
+    else:
+        assert outcome == [LinkOutcome.CLOSED] and events == []
