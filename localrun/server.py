@@ -26,6 +26,12 @@ from localrun.template import Route, routes
 
 MAX_BODY = 10 * 1024 * 1024  # API Gateway's limit
 LOCAL_PAGES = ("/playground", "/_local/phone/send", "/_local/phone/messages")
+CORS_PREFLIGHT = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, POST",
+    "Access-Control-Allow-Headers": "content-type",
+    "Access-Control-Max-Age": "600",
+}
 
 
 @dataclass(frozen=True)
@@ -109,7 +115,11 @@ def make_handler(api: LocalApi) -> type[BaseHTTPRequestHandler]:
             headers = {k.lower(): v for k, v in self.headers.items()}
             if url.path in LOCAL_PAGES:
                 return self._local_page(url.path, url.query, body)
+            if self.command == "OPTIONS":  # CORS preflight, answered by API Gateway in AWS
+                return self._send(204, dict(CORS_PREFLIGHT), b"")
             response = api.invoke(self.command, url.path, url.query, headers, body, self.client_address[0])
+            if "origin" in headers:  # the template's CorsConfiguration (the local run allows any origin)
+                response.setdefault("headers", {})["Access-Control-Allow-Origin"] = "*"
             payload = response.get("body") or ""
             data = payload.encode("utf-8") if isinstance(payload, str) else payload
             if response.get("isBase64Encoded"):
@@ -154,7 +164,7 @@ def make_handler(api: LocalApi) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve  # noqa: N815
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _serve  # noqa: N815
 
         def log_message(self, format: str, *args: Any) -> None:
             # Method, route and status only: paths and queries can carry personal data.

@@ -153,3 +153,19 @@ def test_the_simulated_phone_refuses_what_is_no_message(server: str) -> None:
     assert call(server, "POST", send, json.dumps({"from": "nobody", "text": "hi"}).encode())[0] == 400
     assert call(server, "POST", send, json.dumps({"from": "+49 170 7654323"}).encode())[0] == 400
     assert call(server, "GET", "/_local/phone/messages?to=x")[0] == 400
+
+
+def test_cors_lets_an_embedded_widget_call_the_api(server: str) -> None:
+    request = urllib.request.Request(
+        server + "/optin",
+        method="OPTIONS",
+        headers={"origin": "https://shop.example.com", "access-control-request-method": "POST"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 204
+        assert response.headers["access-control-allow-origin"] == "*"
+        assert "POST" in response.headers["access-control-allow-methods"]
+        assert response.headers["access-control-allow-headers"] == "content-type"
+    request = urllib.request.Request(server + "/optin/settings", headers={"origin": "https://shop.example.com"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.headers["access-control-allow-origin"] == "*"
