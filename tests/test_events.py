@@ -31,6 +31,7 @@ EXPECTED_STATUS = {
     "admin-reply": 409,  # nobody has consented under that pseudonym
     "admin-export": 200,
     "admin-erase": 200,
+    "admin-audit": 200,
 }
 SCHEDULED = {"purge-schedule": "purge", "purge-schedule-after-outage": "purge"}
 FILES = sorted(EVENTS.glob("*.json"))

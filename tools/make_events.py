@@ -154,6 +154,9 @@ def build() -> dict[str, dict[str, Any]]:
             path_parameters={"subject": subject},
         ),
     }
+    admin["admin-audit"] = http_event(
+        "GET", "/admin/audit/2026-11-18", route_path="/admin/audit/{day}", path_parameters={"day": "2026-11-18"}
+    )
     for event in admin.values():  # what API Gateway adds after IAM authorisation
         event["requestContext"]["authorizer"] = {
             "iam": {"accountId": "123456789012", "userArn": "arn:aws:iam::123456789012:user/agent", "userId": "AIDA"}

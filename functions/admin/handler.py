@@ -1,7 +1,8 @@
-"""Admin API for agents (IAM-authorised routes): consent state, the conversation, replies.
+"""Admin API for agents (IAM-authorised routes): consent state, the conversation, replies, rights.
 
 Subjects are addressed by pseudonym only. Replies are refused without an active consent and,
-outside WhatsApp's 24-hour window, free text is refused (409 with the reason).
+outside WhatsApp's 24-hour window, free text is refused (409 with the reason). Every action is
+recorded in the audit trail (who, what, when, outcome; the subject as a keyed hash).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
@@ -26,6 +28,23 @@ app = APIGatewayHttpResolver(enable_validation=True)
 runtime = Runtime()
 
 Subject = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$", description="The subject's pseudonym")]
+
+
+def audit(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    """Record every admin action, whatever its outcome, before the answer leaves."""
+    event = app.current_event
+    subject = (event.path_parameters or {}).get("subject")
+    subject_ref = audit_ref(subject) if subject else None
+    try:
+        response = next_middleware(app)
+    except Exception:
+        runtime.table.record_admin_action(_agent(), event.route_key, subject_ref, 500)
+        raise
+    runtime.table.record_admin_action(_agent(), event.route_key, subject_ref, response.status_code)
+    return response
+
+
+app.use(middlewares=[audit])
 
 
 class ConsentView(BaseModel):
@@ -115,6 +134,35 @@ def erase(subject: Subject) -> ErasureReceipt:
     metrics.add_metric(name="SubjectErased", unit=MetricUnit.Count, value=1)
     logger.info("subject erased", extra={"agent": _agent(), "counts": counts})
     return ErasureReceipt(erased=counts)
+
+
+class AuditEntry(BaseModel):
+    at: int
+    actor: str = Field(description="The IAM principal that acted")
+    action: str = Field(description="The route, e.g. DELETE /admin/subjects/{subject}")
+    subject_ref: str | None = Field(description="Keyed hash of the subject (not the pseudonym), if any")
+    status: int
+
+
+class AuditDay(BaseModel):
+    day: str
+    entries: list[AuditEntry]
+
+
+@app.get("/admin/audit/<day>", summary="The audit trail of one UTC day (who did what, when)")
+def audit_trail(day: Annotated[str, Path(pattern=r"^\d{4}-\d{2}-\d{2}$")]) -> AuditDay:
+    entries = [
+        AuditEntry(
+            at=i["at"], actor=i["actor"], action=i["action"], subject_ref=i.get("subject_ref"), status=i["status"]
+        )
+        for i in runtime.table.admin_actions(day)
+    ]
+    return AuditDay(day=day, entries=entries)
+
+
+def audit_ref(subject: str) -> str:
+    """How the audit trail names a subject: ask for the trail of one person with this."""
+    return runtime.pseudonymizer.keyed_hash("audit", subject)
 
 
 def _agent() -> str:

@@ -24,6 +24,7 @@ DEFAULT_PERIODS = {
     RetentionClass.WEBHOOK_DEDUPE: 8 * DAY,
     RetentionClass.RATE_LIMIT: DAY,
     RetentionClass.PURGE_RECEIPT: 400 * DAY,
+    RetentionClass.ADMIN_AUDIT: 730 * DAY,
 }
 
 

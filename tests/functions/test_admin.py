@@ -62,3 +62,54 @@ def test_bad_input_gets_a_4xx(env: Env) -> None:
     assert admin(env, "GET", "messages", "not-a-pseudonym")["statusCode"] == 422
     assert admin(env, "POST", "messages", subject_of(env), {"text": ""})["statusCode"] == 422
     assert admin(env, "POST", "messages", subject_of(env), {"text": "x", "to": "+49"})["statusCode"] == 422
+
+
+def audit_day(env: Env, day: str = "2026-11-18") -> dict[str, Any]:
+    event = http_event("GET", f"/admin/audit/{day}", route_path="/admin/audit/{day}", path_parameters={"day": day})
+    event["requestContext"]["authorizer"] = {
+        "iam": {"accountId": "123456789012", "userArn": "arn:aws:iam::123456789012:user/dpo", "userId": "AIDB"}
+    }
+    response = env.invoke("admin", event)
+    assert response["statusCode"] == 200
+    return dict(json_body(response))
+
+
+def test_every_admin_action_is_recorded_without_the_subjects_identifiers(env: Env) -> None:
+    activate(env)
+    deliver(env, text(env, "where is my parcel?"))
+    subject = subject_of(env)
+    event = http_event(
+        "GET",
+        f"/admin/subjects/{subject}/messages",
+        route_path=ROUTE + "messages",
+        path_parameters={"subject": subject},
+    )
+    event["requestContext"]["authorizer"] = {
+        "iam": {"accountId": "123456789012", "userArn": "arn:aws:iam::123456789012:user/agent", "userId": "AIDA"}
+    }
+    assert env.invoke("admin", event)["statusCode"] == 200
+    env.clock.advance(25 * 3600)  # outside the service window: the reply is refused, and recorded
+    assert admin(env, "POST", "messages", subject, {"text": "Any news?"})["statusCode"] == 409
+    trail = audit_day(env)["entries"] + audit_day(env, "2026-11-19")["entries"]  # days in UTC
+    entries = [e for e in trail if e["action"] != "GET /admin/audit/{day}"]
+    assert [(e["action"], e["status"]) for e in entries] == [
+        ("GET /admin/subjects/{subject}/messages", 200),
+        ("POST /admin/subjects/{subject}/messages", 409),
+    ]
+    assert entries[0]["actor"] == "arn:aws:iam::123456789012:user/agent"
+    assert entries[0]["at"] == 1_795_000_000 and entries[1]["at"] == 1_795_000_000 + 25 * 3600
+    ref = env.runtime.pseudonymizer.keyed_hash("audit", subject)
+    assert entries[0]["subject_ref"] == entries[1]["subject_ref"] == ref != subject
+    stored = env.items_with_prefix("AUDIT#")
+    assert len(stored) == 4  # the two actions and reading the trail twice
+    assert subject not in json.dumps(stored) and "parcel" not in json.dumps(stored)
+    assert {i["retention_class"] for i in stored} == {"admin_audit"}
+    assert all(i["expires_at"] == i["at"] + 730 * 86_400 for i in stored)
+
+
+def test_refused_requests_and_the_trail_itself_are_recorded(env: Env) -> None:
+    assert admin(env, "POST", "messages", "0" * 64, {"text": "hello"})["statusCode"] == 409
+    trail = audit_day(env)
+    assert [e["status"] for e in trail["entries"]] == [409]  # the trail read is recorded after it answers
+    actions = sorted(e["action"] for e in audit_day(env)["entries"])
+    assert actions == ["GET /admin/audit/{day}", "POST /admin/subjects/{subject}/messages"]

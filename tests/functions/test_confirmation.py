@@ -15,6 +15,7 @@ from chatconsent.confirmation import LinkConfirmation, LinkDecision, LinkOutcome
 from chatconsent.consent import ConsentState
 from chatconsent.consents import ConsentService
 from chatconsent.ledger import LedgerEvent
+from chatconsent.notices import NoticeRegistry
 from chatconsent.optin import token_hash
 from chatconsent.retention import RetentionPlan
 from chatconsent.runtime import Runtime, local_outbox
@@ -197,7 +198,7 @@ def test_get_shows_who_what_and_the_notice_and_changes_nothing(env: Env) -> None
     assert "script-src" not in headers["Content-Security-Policy"]  # no script at all
     assert '<html lang="it">' in html and "Example Shop GmbH" in html
     assert "Assistenza clienti" in html and "Dati sanitari" in html and "consenso esplicito" in html
-    assert "/notices/it/2026-12-01" in html
+    assert f"/notices/it/{NoticeRegistry().latest_version}" in html
     assert 'name="decision" value="confirm"' in html and 'name="decision" value="decline"' in html
     assert env.table.subject_state(subject_of(env)).consents == {}
 

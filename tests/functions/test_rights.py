@@ -26,6 +26,7 @@ OTHER_PARTITIONS = {
     "RATE": "counters: per-IP ones are keyed hashes; the subject's info-reply counters are exported",
     "SUPPRESS": "block list: keyed hash, separate from the pseudonym",
     "RECEIPT": "purge and erasure receipts: counts only",
+    "AUDIT": "admin actions: who acted, the route, the outcome; the subject only as a separately keyed hash",
 }
 
 

@@ -26,6 +26,7 @@ class RetentionClass(StrEnum):
     WEBHOOK_DEDUPE = "webhook_dedupe"
     RATE_LIMIT = "rate_limit"
     PURGE_RECEIPT = "purge_receipt"
+    ADMIN_AUDIT = "admin_audit"
 
 
 REQUIRED_CLASSES = frozenset(c.value for c in RetentionClass)

@@ -23,6 +23,7 @@ PK                                     SK                  item
 ``RATE#<scope>#<hash>#<window>``       ``RATE``            rate-limit counter
 ``SUPPRESS#<hash>``                    ``SUPPRESS``        withdrawn: do not contact (keyed hash)
 ``RECEIPT#<day>``                      ``<run>#<class>``   purge receipt (counts only)
+``AUDIT#<day>``                        ``<t>#<id>``        an admin action: who, what, when (keyed hash)
 =====================================  ==================  ===================================
 """
 
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -205,6 +207,10 @@ class Keys:
     @staticmethod
     def purge_receipt(day: str, run_id: str, retention_class: str) -> dict[str, str]:
         return {"PK": f"RECEIPT#{day}", "SK": f"{run_id}#{retention_class}"}
+
+    @staticmethod
+    def audit(day: str, at: int, entry_id: str) -> dict[str, str]:
+        return {"PK": f"AUDIT#{day}", "SK": f"{at:010d}#{entry_id}"}
 
     @staticmethod
     def subject_key(subject: str) -> dict[str, str]:
@@ -793,6 +799,31 @@ class ChatconsentTable:
         if message_hash:
             ops.append(("dedupe", "Put", self._dedupe_put(message_hash, now)))
         self._transact(ops)
+
+    # -- the admin audit trail ------------------------------------------------------------------
+
+    def record_admin_action(self, actor: str, action: str, subject_ref: str | None, status: int) -> None:
+        """Who did what, when, with which outcome; the subject only as a keyed hash."""
+        now = self.now()
+        day = time.strftime("%Y-%m-%d", time.gmtime(now))
+        item = self._stamp(
+            {
+                **Keys.audit(day, now, uuid.uuid4().hex),
+                "at": now,
+                "actor": actor,
+                "action": action,
+                "subject_ref": subject_ref,
+                "status": status,
+            },
+            RetentionClass.ADMIN_AUDIT,
+            self._plan.expires_at(RetentionClass.ADMIN_AUDIT, now),
+        )
+        self._client.put_item(**self._put(item, "attribute_not_exists(PK)"))
+
+    def admin_actions(self, day: str) -> list[dict[str, Any]]:
+        """The audit trail of one UTC day, oldest first."""
+        now = self._clock()
+        return [i for i in self._query(f"AUDIT#{day}", "") if self._plan.is_live(i.get("expires_at"), now)]
 
     # -- link-confirmed opt-in ------------------------------------------------------------------
 
