@@ -32,6 +32,7 @@ EXPECTED_STATUS = {
     "admin-export": 200,
     "admin-erase": 200,
     "admin-audit": 200,
+    "admin-conversations": 200,
 }
 SCHEDULED = {"purge-schedule": "purge", "purge-schedule-after-outage": "purge"}
 FILES = sorted(EVENTS.glob("*.json"))

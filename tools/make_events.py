@@ -154,6 +154,7 @@ def build() -> dict[str, dict[str, Any]]:
             path_parameters={"subject": subject},
         ),
     }
+    admin["admin-conversations"] = http_event("GET", "/admin/conversations", query={"limit": "25"})
     admin["admin-audit"] = http_event(
         "GET", "/admin/audit/2026-11-18", route_path="/admin/audit/{day}", path_parameters={"day": "2026-11-18"}
     )

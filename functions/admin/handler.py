@@ -7,20 +7,23 @@ recorded in the audit trail (who, what, when, outcome; the subject as a keyed ha
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import base64
+import json
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from chatconsent.agents import ReplyRefused
+from chatconsent.agents import ReplyInvalid, ReplyRefused
 from chatconsent.consents import ConsentService
 from chatconsent.runtime import Runtime
+from chatconsent.store import BadCursor
 
 logger = Logger(service="admin")
 metrics = Metrics(service="admin")
@@ -55,21 +58,54 @@ class ConsentView(BaseModel):
 
 
 class MessageView(BaseModel):
-    received_at: int
+    at: int
+    direction: Literal["in", "out"]
     kind: str
     text: str | None
     button: str | None
+    media: dict[str, Any] | None = Field(description="Media metadata only (type, id, MIME type, size)")
+    template: str | None
+    status: str | None = Field(description="Delivery status of an outbound message")
     expires_at: int
+
+
+class ConversationSummaryView(BaseModel):
+    subject: str
+    last_activity: int
+    last_inbound_at: int | None
+    messages_in: int
+    window_open: bool = Field(description="Within WhatsApp's 24-hour window: free text may be sent")
+
+
+class ConversationList(BaseModel):
+    conversations: list[ConversationSummaryView]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page")
 
 
 class ConversationView(BaseModel):
     messages: list[MessageView]
 
 
-class ReplyBody(BaseModel):
+class TemplateReply(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(min_length=1, max_length=4096)
+    name: str = Field(pattern=r"^[a-z0-9_]{1,512}$")
+    parameters: list[Annotated[str, Field(min_length=1, max_length=1024)]] = Field(default_factory=list, max_length=10)
+
+
+class ReplyBody(BaseModel):
+    """Free text (within the 24-hour window) or a configured template (at any time)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str | None = Field(default=None, min_length=1, max_length=4096)
+    template: TemplateReply | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> ReplyBody:
+        if (self.text is None) == (self.template is None):
+            raise ValueError("send either text or template")
+        return self
 
 
 class ReplySent(BaseModel):
@@ -92,6 +128,43 @@ def consents(subject: Subject) -> ConsentView:
     )
 
 
+@app.get(
+    "/admin/conversations",
+    summary="Conversations by latest activity, newest first",
+    responses={
+        200: {"description": "A page", "content": {"application/json": {"model": ConversationList}}},
+        400: {"description": "Bad cursor", "content": {"application/json": {"model": ErrorBody}}},
+    },
+)
+def conversations(
+    limit: Annotated[int, Query(ge=1, le=100)] = 25,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+) -> Response[Any]:
+    try:
+        page, next_cursor = runtime.agent_desk().conversations(limit, _decode_cursor(cursor) if cursor else None)
+    except BadCursor as error:
+        return Response(400, content_types.APPLICATION_JSON, ErrorBody(error=str(error)).model_dump_json())
+    body = ConversationList(
+        conversations=[ConversationSummaryView(**vars(s)) for s in page],
+        next_cursor=_encode_cursor(next_cursor) if next_cursor else None,
+    )
+    return Response(200, content_types.APPLICATION_JSON, body.model_dump_json())
+
+
+def _encode_cursor(cursor: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(cursor, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> dict[str, Any]:
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except ValueError:
+        raise BadCursor("cursor: not one this API handed out") from None
+    if not isinstance(decoded, dict):
+        raise BadCursor("cursor: not one this API handed out")
+    return decoded
+
+
 @app.get("/admin/subjects/<subject>/messages", summary="The subject's conversation, decrypted")
 def conversation(subject: Subject) -> ConversationView:
     messages = runtime.agent_desk().conversation(subject)
@@ -103,12 +176,22 @@ def conversation(subject: Subject) -> ConversationView:
     summary="Reply to the subject",
     responses={
         201: {"description": "Sent", "content": {"application/json": {"model": ReplySent}}},
+        400: {
+            "description": "Unknown template or wrong parameters",
+            "content": {"application/json": {"model": ErrorBody}},
+        },
         409: {"description": "Refused", "content": {"application/json": {"model": ErrorBody}}},
     },
 )
 def reply(subject: Subject, body: Annotated[ReplyBody, Body()]) -> Response[Any]:
+    desk = runtime.agent_desk()
     try:
-        sent = runtime.agent_desk().reply(subject, body.text)
+        if body.template is not None:
+            sent = desk.reply_template(subject, body.template.name, body.template.parameters)
+        else:
+            sent = desk.reply(subject, body.text or "")
+    except ReplyInvalid as invalid:
+        return Response(400, content_types.APPLICATION_JSON, ErrorBody(error=invalid.reason).model_dump_json())
     except ReplyRefused as refused:
         metrics.add_metric(name="ReplyRefused", unit=MetricUnit.Count, value=1)
         return Response(409, content_types.APPLICATION_JSON, ErrorBody(error=refused.reason).model_dump_json())

@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
+from chatconsent.runtime import local_outbox
+from localrun import whatsapp
 from localrun.events import http_event
 from tests.conftest import Env, json_body
-from tests.flow import PERSON, activate, deliver, replies_to, reply_text, subject_of, text
+from tests.flow import PERSON, PHONE_NUMBER_ID, activate, deliver, replies_to, reply_text, subject_of, text
 
 ROUTE = "/admin/subjects/{subject}/"
 
@@ -113,3 +117,90 @@ def test_refused_requests_and_the_trail_itself_are_recorded(env: Env) -> None:
     assert [e["status"] for e in trail["entries"]] == [409]  # the trail read is recorded after it answers
     actions = sorted(e["action"] for e in audit_day(env)["entries"])
     assert actions == ["GET /admin/audit/{day}", "POST /admin/subjects/{subject}/messages"]
+
+
+def list_conversations(env: Env, **query: str) -> dict[str, Any]:
+    event = http_event("GET", "/admin/conversations", query=query or None)
+    return env.invoke("admin", event)
+
+
+def test_conversations_are_listed_by_latest_activity_across_days(env: Env) -> None:
+    senders = [f"4917012{n:05d}" for n in range(5)]
+    for n, sender in enumerate(senders):
+        activate(env, sender=sender)
+        deliver(env, text(env, "where is my parcel?", sender=sender))
+        env.clock.advance(86_400 if n == 2 else 60)  # the first three on one day, the rest later
+    deliver(env, text(env, "still waiting", sender=senders[0]))  # the oldest becomes the newest
+    response = list_conversations(env, limit="2")
+    assert response["statusCode"] == 200
+    page = json_body(response)
+    subjects = [c["subject"] for c in page["conversations"]]
+    assert subjects == [subject_of(env, senders[0]), subject_of(env, senders[4])]
+    assert page["conversations"][0]["messages_in"] == 2 and page["conversations"][0]["window_open"] is True
+    seen = list(subjects)
+    while page["next_cursor"]:
+        page = json_body(list_conversations(env, limit="2", cursor=page["next_cursor"]))
+        seen += [c["subject"] for c in page["conversations"]]
+    order = [senders[0], senders[4], senders[3], senders[2], senders[1]]
+    assert seen == [subject_of(env, s) for s in order]  # each once, newest first
+    assert PERSON not in json.dumps(page)
+
+
+def test_conversations_expire_with_their_messages(env: Env) -> None:
+    activate(env)
+    deliver(env, text(env, "where is my parcel?"))
+    env.clock.advance(90 * 86_400)
+    assert json_body(list_conversations(env))["conversations"] == []
+
+
+@pytest.mark.parametrize("cursor", ["not-base64!", "e30", "eyJkYXkiOiAtMX0", "eyJkYXkiOjAsImtleSI6eyJQSyI6MX19"])
+def test_a_forged_cursor_is_refused(env: Env, cursor: str) -> None:
+    response = list_conversations(env, cursor=cursor)
+    assert response["statusCode"] == 400 and "cursor" in json_body(response)["error"]
+
+
+def test_the_conversation_shows_both_directions_with_delivery_status(env: Env) -> None:
+    activate(env)
+    deliver(env, text(env, "where is my parcel?"))
+    subject = subject_of(env)
+    env.clock.advance(5)
+    assert admin(env, "POST", "messages", subject, {"text": "It left the warehouse today."})["statusCode"] == 201
+    reply_id = local_outbox().messages[-1].id
+    deliver(env, whatsapp.status(PERSON, reply_id, "read", phone_number_id=PHONE_NUMBER_ID, timestamp=1))
+    messages = json_body(admin(env, "GET", "messages", subject))["messages"]
+    assert [(m["direction"], m["text"], m["status"]) for m in messages] == [
+        ("in", "where is my parcel?", None),
+        ("out", "It left the warehouse today.", "read"),
+    ]
+
+
+def test_outside_the_window_only_a_configured_template_goes_out(env: Env) -> None:
+    activate(env, purposes={"customer_service": True})
+    deliver(env, text(env, "where is my parcel?"))
+    subject = subject_of(env)
+    env.clock.advance(25 * 3600)
+    assert admin(env, "POST", "messages", subject, {"text": "Any news?"})["statusCode"] == 409
+    unknown = admin(env, "POST", "messages", subject, {"template": {"name": "promo", "parameters": []}})
+    assert unknown["statusCode"] == 400 and "not configured" in json_body(unknown)["error"]
+    wrong = admin(env, "POST", "messages", subject, {"template": {"name": "service_follow_up", "parameters": []}})
+    assert wrong["statusCode"] == 400 and "takes 1 parameters" in json_body(wrong)["error"]
+    both = admin(env, "POST", "messages", subject, {"text": "x", "template": {"name": "service_follow_up"}})
+    assert both["statusCode"] == 422
+    sent = admin(
+        env, "POST", "messages", subject, {"template": {"name": "service_follow_up", "parameters": ["order 1042"]}}
+    )
+    assert sent["statusCode"] == 201
+    payload = replies_to()[-1]
+    assert payload["type"] == "template"
+    assert payload["template"]["name"] == "service_follow_up" and payload["template"]["language"] == {"code": "en"}
+    messages = json_body(admin(env, "GET", "messages", subject))["messages"]
+    assert messages[-1]["template"] == "service_follow_up" and messages[-1]["direction"] == "out"
+
+
+def test_templates_also_need_consent(env: Env) -> None:
+    activate(env)
+    deliver(env, text(env, "where is my parcel?"))
+    deliver(env, text(env, "STOP"))
+    body = {"template": {"name": "service_follow_up", "parameters": ["order 1042"]}}
+    response = admin(env, "POST", "messages", subject_of(env), body)
+    assert response["statusCode"] == 409 and "no active consent" in json_body(response)["error"]

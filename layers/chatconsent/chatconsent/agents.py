@@ -1,19 +1,23 @@
-"""The agents' desk: read a subject's conversation and reply, only under consent.
+"""The agents' desk: list conversations, read one, and reply, only under consent.
 
 Agents see pseudonymous subjects and message texts, never the number: replies go to the address
 sealed in the subject's last message. WhatsApp allows free-form text only within 24 hours of the
-person's last message; outside that window a configured template is the only way to write.
+person's last message; outside that window only a template the business configured may be sent.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from chatconsent.channels.base import Channel
 from chatconsent.clock import Clock
+from chatconsent.config import BusinessConfig
 from chatconsent.identity import Pseudonymizer
 from chatconsent.keyring import SubjectKeyring
+from chatconsent.replies import Replies
 from chatconsent.store import ChatconsentTable
 
 SERVICE_WINDOW_SECONDS = 24 * 3600
@@ -28,13 +32,30 @@ class ReplyRefused(Exception):
         self.reason = reason
 
 
+class ReplyInvalid(ReplyRefused):
+    """The reply itself is wrong (unknown template, wrong parameters): the agent must change it."""
+
+
 @dataclass(frozen=True)
 class ConversationMessage:
-    received_at: int
+    at: int
+    direction: str  # "in" from the person, "out" from an agent
     kind: str
     text: str | None
     button: str | None
+    media: dict[str, Any] | None
+    template: str | None
+    status: str | None
     expires_at: int
+
+
+@dataclass(frozen=True)
+class ConversationSummary:
+    subject: str
+    last_activity: int
+    last_inbound_at: int | None
+    messages_in: int
+    window_open: bool
 
 
 class AgentDesk:
@@ -45,26 +66,69 @@ class AgentDesk:
         channel: Channel,
         pseudonymizer: Pseudonymizer,
         clock: Clock,
+        config: BusinessConfig,
     ) -> None:
         self._table = table
         self._keyring = keyring
         self._channel = channel
         self._pseudonymizer = pseudonymizer
         self._clock = clock
+        self._config = config
+
+    def conversations(
+        self, limit: int, cursor: Mapping[str, Any] | None = None
+    ) -> tuple[list[ConversationSummary], dict[str, Any] | None]:
+        """Subjects by latest activity, newest first (raises BadCursor for a forged cursor)."""
+        items, next_cursor = self._table.recent_conversations(limit, cursor)
+        now = self._clock()
+        summaries = [
+            ConversationSummary(
+                subject=str(item["PK"]).removeprefix("SUBJ#"),
+                last_activity=item["last_activity"],
+                last_inbound_at=item.get("last_inbound_at"),
+                messages_in=item.get("messages_in", 0),
+                window_open="last_inbound_at" in item and now - item["last_inbound_at"] <= SERVICE_WINDOW_SECONDS,
+            )
+            for item in items
+        ]
+        return summaries, next_cursor
 
     def conversation(self, subject: str) -> list[ConversationMessage]:
+        """Both directions, oldest first, decrypted with the subject's key."""
         messages = []
         for item in self._table.inbound_messages(subject):
             content = json.loads(self._keyring.decrypt(subject, item["SK"], item["sealed"]))
             messages.append(
                 ConversationMessage(
-                    item["received_at"], item["kind"], content.get("text"), content.get("button"), item["expires_at"]
+                    at=item["received_at"],
+                    direction="in",
+                    kind=item["kind"],
+                    text=content.get("text"),
+                    button=content.get("button"),
+                    media=content.get("media"),
+                    template=None,
+                    status=None,
+                    expires_at=item["expires_at"],
                 )
             )
-        return messages
+        for item in self._table.outbound_messages(subject):
+            content = json.loads(self._keyring.decrypt(subject, item["SK"], item["sealed"]))
+            messages.append(
+                ConversationMessage(
+                    at=item["sent_at"],
+                    direction="out",
+                    kind=item["kind"],
+                    text=content.get("text"),
+                    button=None,
+                    media=None,
+                    template=content.get("template"),
+                    status=item.get("status"),
+                    expires_at=item["expires_at"],
+                )
+            )
+        return sorted(messages, key=lambda m: (m.at, m.direction))
 
-    def reply(self, subject: str, text: str) -> str:
-        """Send ``text``; raises ReplyRefused without consent or outside the service window."""
+    def _address(self, subject: str, template: bool) -> str:
         state = self._table.subject_state(subject)
         if REPLY_PURPOSE not in state.active_purposes:
             raise ReplyRefused("no active consent for customer service")
@@ -72,15 +136,37 @@ class AgentDesk:
         if not messages:
             raise ReplyRefused("the person has not written yet")
         last = messages[-1]
-        if self._clock() - last["received_at"] > SERVICE_WINDOW_SECONDS:
-            raise ReplyRefused("outside WhatsApp's 24-hour window: only a template may be sent")
-        address = json.loads(self._keyring.decrypt(subject, last["SK"], last["sealed"]))["from"]
+        if not template and self._clock() - last["received_at"] > SERVICE_WINDOW_SECONDS:
+            raise ReplyRefused("outside WhatsApp's 24-hour window: only a configured template may be sent")
+        return str(json.loads(self._keyring.decrypt(subject, last["SK"], last["sealed"]))["from"])
+
+    def reply(self, subject: str, text: str) -> str:
+        """Send ``text``; raises ReplyRefused without consent or outside the service window."""
+        address = self._address(subject, template=False)
         sent = self._channel.send_text(address, text)
-        content = json.dumps({"text": text}).encode("utf-8")
+        self._record(subject, sent, "agent_reply", {"text": text})
+        return sent
+
+    def reply_template(self, subject: str, name: str, parameters: Sequence[str]) -> str:
+        """Send a configured template (the only way to write outside the 24-hour window)."""
+        template = self._config.channels.whatsapp.reply_template(name)
+        if template is None:
+            raise ReplyInvalid(f"template {name!r} is not configured")
+        if len(parameters) != template.parameters:
+            raise ReplyInvalid(f"template {name!r} takes {template.parameters} parameters")
+        address = self._address(subject, template=True)
+        state = self._table.subject_state(subject)
+        language = next((r.notice_language for r in state.consents.values() if r.notice_language), None)
+        code = template.languages[Replies(self._config).language(language)]
+        sent = self._channel.send_template(address, name, code, list(parameters))
+        self._record(subject, sent, "agent_template", {"template": name, "text": " | ".join(parameters)})
+        return sent
+
+    def _record(self, subject: str, sent: str, kind: str, content: Mapping[str, Any]) -> None:
+        sealed = json.dumps(dict(content)).encode("utf-8")
         self._table.record_outbound(
             subject,
             self._pseudonymizer.message(self._channel.name, sent),
-            "agent_reply",
-            lambda item_id: self._keyring.encrypt(subject, item_id, content),
+            kind,
+            lambda item_id: self._keyring.encrypt(subject, item_id, sealed),
         )
-        return sent

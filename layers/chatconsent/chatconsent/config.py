@@ -112,6 +112,20 @@ class LinkConfirmationConfig(_Strict):
         return self
 
 
+class ReplyTemplate(_Strict):
+    """An approved template agents may send outside WhatsApp's 24-hour service window."""
+
+    name: str = Field(pattern=r"^[a-z0-9_]{1,512}$")
+    languages: dict[Language, str] = Field(description="WhatsApp template language code per notice language.")
+    parameters: int = Field(default=0, ge=0, le=10, description="How many body parameters it takes.")
+
+    @model_validator(mode="after")
+    def _every_language(self) -> ReplyTemplate:
+        if set(self.languages) != set(LANGUAGES):
+            raise ValueError(f"reply template {self.name}: a code is needed for each of {', '.join(LANGUAGES)}")
+        return self
+
+
 class WhatsAppConfig(_Strict):
     enabled: bool = True
     display_number: str = Field(description="The business's WhatsApp number in E.164 (public).")
@@ -119,6 +133,10 @@ class WhatsAppConfig(_Strict):
     api_version: str = "v21.0"
     provider: str = "Meta Platforms Ireland Ltd."
     link_confirmation: LinkConfirmationConfig = LinkConfirmationConfig()
+    reply_templates: tuple[ReplyTemplate, ...] = ()
+
+    def reply_template(self, name: str) -> ReplyTemplate | None:
+        return next((t for t in self.reply_templates if t.name == name), None)
 
 
 class ChannelsConfig(_Strict):

@@ -163,7 +163,7 @@ class Runtime:
 
         if self.keyring is None:
             raise RuntimeError("KMS_KEY_ID and KEY_TABLE_NAME are required for conversations")
-        return AgentDesk(self.table, self.keyring, self.whatsapp, self.pseudonymizer, self.clock)
+        return AgentDesk(self.table, self.keyring, self.whatsapp, self.pseudonymizer, self.clock, self.config)
 
     @cached_property
     def keyring(self) -> SubjectKeyring | None:

@@ -16,6 +16,7 @@ PK                                     SK                  item
 ``SUBJ#<pseudonym>``                   ``S#ERASE``         erasure asked in the chat, awaiting yes/no
 ``SUBJ#<pseudonym>``                   ``S#LINK``          confirmation link sent (one per number and period)
 ``SUBJ#<pseudonym>``                   ``S#ART9``          explicit consent asked for a quarantined message
+``SUBJ#<pseudonym>``                   ``S#CONV``          conversation summary (index ``by_activity``)
 ``SUBJ#<pseudonym>``                   ``M#OUT#<hash>``    outbound message and its delivery status
 ``SUBJ#<pseudonym>``                   ``M#IN#<t>#<hash>`` inbound message, sealed with the subject's key
 ``LEDGER#<ledger id>``                 ``E#<seq>``         consent ledger entry (no personal data)
@@ -81,12 +82,22 @@ SUBJECT_ITEM_TYPES = {
     "S#ERASE": "erasure_request",
     "S#LINK": "link_request",
     "S#ART9": "special_category_request",
+    "S#CONV": "conversation_summary",
     "M#IN#": "inbound_messages",
     "M#OUT#": "outbound_messages",
 }
 
 EXPIRY_SHARDS = 4
 EXPIRY_INDEX = "by_expiry"
+ACTIVITY_INDEX = "by_activity"
+
+
+def activity_day(at: int) -> str:
+    return "ACT#" + time.strftime("%Y-%m-%d", time.gmtime(at))
+
+
+class BadCursor(ValueError):
+    """A listing cursor that this API did not hand out."""
 
 
 def expiry_shard(pk: str, expires_at: int) -> str:
@@ -171,6 +182,10 @@ class Keys:
     @staticmethod
     def link(subject: str) -> dict[str, str]:
         return {"PK": f"SUBJ#{subject}", "SK": "S#LINK"}
+
+    @staticmethod
+    def conversation(subject: str) -> dict[str, str]:
+        return {"PK": f"SUBJ#{subject}", "SK": "S#CONV"}
 
     @staticmethod
     def special_request(subject: str) -> dict[str, str]:
@@ -1182,7 +1197,82 @@ class ChatconsentTable:
             retention,
             self._plan.expires_at(retention, now),
         )
-        self._transact([("dedupe", "Put", self._dedupe_put(message_hash, now)), ("message", "Put", self._put(item))])
+        self._transact(
+            [
+                ("dedupe", "Put", self._dedupe_put(message_hash, now)),
+                ("message", "Put", self._put(item)),
+                ("conversation", "Update", self._conversation_update(subject, now, inbound=True)),
+            ]
+        )
+
+    def _conversation_update(self, subject: str, now: int, inbound: bool) -> dict[str, Any]:
+        """The subject's conversation summary moves to today's partition of ``by_activity``."""
+        update = "SET activity_day = :day, last_activity = :now"
+        values: dict[str, Any] = {":day": activity_day(now), ":now": now}
+        if inbound:
+            update += ", last_inbound_at = :now ADD messages_in :one"
+            values[":one"] = 1
+        return self._update(
+            Keys.conversation(subject),
+            update,
+            values,
+            retention=(RetentionClass.CONVERSATION, self._plan.expires_at(RetentionClass.CONVERSATION, now)),
+        )
+
+    def recent_conversations(
+        self, limit: int, cursor: Mapping[str, Any] | None = None
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """Conversations by latest activity, newest first, one index partition per UTC day.
+
+        Looks back as far as conversations are kept. Returns a page and the cursor of the next one.
+        """
+        now = self.now()
+        days = int(self._plan.period(RetentionClass.CONVERSATION).total_seconds() // 86_400) + 1
+        offset, start_key = 0, None
+        if cursor is not None:
+            offset, start_key = self._parse_cursor(cursor, days)
+        found: list[dict[str, Any]] = []
+        while offset < days and len(found) < limit:
+            request: dict[str, Any] = {
+                "TableName": self._table,
+                "IndexName": ACTIVITY_INDEX,
+                "KeyConditionExpression": "activity_day = :day",
+                "ExpressionAttributeValues": _values({":day": activity_day(now - offset * 86_400)}),
+                "ScanIndexForward": False,
+                "Limit": limit - len(found),
+            }
+            if start_key:
+                request["ExclusiveStartKey"] = serialize(start_key)
+            response = self._client.query(**request)
+            found += [
+                item
+                for item in (deserialize(i) for i in response.get("Items", []))
+                if self._plan.is_live(item.get("expires_at"), now)
+            ]
+            last = response.get("LastEvaluatedKey")
+            start_key = deserialize(last) if last else None
+            if start_key is None:
+                offset += 1
+        if offset >= days:
+            return found, None
+        return found, {"day": offset, "key": start_key}
+
+    @staticmethod
+    def _parse_cursor(cursor: Mapping[str, Any], days: int) -> tuple[int, dict[str, Any] | None]:
+        offset, key = cursor.get("day"), cursor.get("key")
+        if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset < days:
+            raise BadCursor("cursor: not one this API handed out")
+        if key is None:
+            return offset, None
+        if (
+            not isinstance(key, dict)
+            or set(key) != {"PK", "SK", "activity_day", "last_activity"}
+            or not all(isinstance(key[k], str) for k in ("PK", "SK", "activity_day"))
+            or not str(key["PK"]).startswith("SUBJ#")
+            or not isinstance(key["last_activity"], int)
+        ):
+            raise BadCursor("cursor: not one this API handed out")
+        return offset, dict(key)
 
     def inbound_messages(self, subject: str) -> list[dict[str, Any]]:
         """The subject's live inbound messages, oldest first, still sealed."""
@@ -1277,7 +1367,24 @@ class ChatconsentTable:
             RetentionClass.CONVERSATION,
             self._plan.expires_at(RetentionClass.CONVERSATION, now),
         )
-        self._client.put_item(**self._put(item))
+        if seal is None:
+            self._client.put_item(**self._put(item))
+            return
+        self._transact(  # an agent's reply is part of the conversation
+            [
+                ("message", "Put", self._put(item)),
+                ("conversation", "Update", self._conversation_update(subject, now, inbound=False)),
+            ]
+        )
+
+    def outbound_messages(self, subject: str) -> list[dict[str, Any]]:
+        """The subject's live outbound messages whose content was kept (agent replies), still sealed."""
+        now = self._clock()
+        return [
+            i
+            for i in self._query(Keys.subject_pk(subject), "M#OUT#")
+            if "sealed" in i and self._plan.is_live(i.get("expires_at"), now)
+        ]
 
     def update_outbound_status(self, subject: str, message_hash: str, status: str) -> bool:
         """Move a known outbound message forward (sent < delivered < read; failed is final).
