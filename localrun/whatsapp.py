@@ -73,6 +73,28 @@ def button_reply(
     )
 
 
+def media(
+    sender_digits: str,
+    kind: str,
+    media_id: str,
+    mime_type: str,
+    *,
+    phone_number_id: str,
+    timestamp: int,
+    caption: str | None = None,
+    wamid: str | None = None,
+) -> dict[str, Any]:
+    """A picture, voice note, video, document or sticker, as Meta announces it (the file stays there)."""
+    item: dict[str, Any] = {"id": media_id, "mime_type": mime_type, "sha256": "0" * 64}
+    if caption is not None:
+        item["caption"] = caption
+    return inbound(
+        phone_number_id,
+        sender_digits,
+        {"id": wamid or message_id(), "timestamp": str(timestamp), "type": kind, kind: item},
+    )
+
+
 def status(recipient_digits: str, wamid: str, state: str, *, phone_number_id: str, timestamp: int) -> dict[str, Any]:
     return _envelope(
         phone_number_id,

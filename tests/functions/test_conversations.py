@@ -11,11 +11,13 @@ from chatconsent.consents import ConsentService
 from chatconsent.keyring import KeyShredded, SubjectKeyring
 from chatconsent.ledger import LedgerEvent
 from chatconsent.notices import NoticeRegistry
+from localrun import whatsapp
 from localrun.aws import KEY_TABLE_NAME, KMS_ALIAS
 from tests.conftest import Env
 from tests.flow import (
     OTHER,
     PERSON,
+    PHONE_NUMBER_ID,
     activate,
     button,
     deliver,
@@ -177,3 +179,27 @@ def test_a_forged_answer_to_someone_elses_question_changes_nothing(env: Env) -> 
     deliver(env, button(env, yes["id"], yes["title"], sender=OTHER))
     assert "health_data" not in env.table.subject_state(subject_of(env, OTHER)).active_purposes
     assert "health_data" not in env.table.subject_state(subject_of(env)).active_purposes
+
+
+def test_media_is_stored_as_sealed_metadata_and_shown_to_agents(env: Env) -> None:
+    activate(env)
+    photo = whatsapp.media(
+        PERSON,
+        "image",
+        "1013859600285441",
+        "image/jpeg",
+        phone_number_id=PHONE_NUMBER_ID,
+        timestamp=int(env.clock()),
+        caption="private question",
+    )
+    deliver(env, photo)
+    subject = subject_of(env)
+    [item] = env.table.inbound_messages(subject)
+    assert item["kind"] == "media" and "1013859600285441" not in json.dumps({**item, "sealed": ""})
+    content = json.loads(env.runtime.keyring.decrypt(subject, item["SK"], item["sealed"]))  # type: ignore[union-attr]
+    assert content == {
+        "from": "+" + PERSON,
+        "media": {"type": "image", "id": "1013859600285441", "mime_type": "image/jpeg", "size": None},
+    }  # no caption, no file
+    [shown] = env.runtime.agent_desk().conversation(subject)
+    assert shown.media == content["media"] and shown.text is None

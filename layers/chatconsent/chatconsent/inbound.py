@@ -185,7 +185,15 @@ class InboundService:
         if self._keyring is None:
             return Outcome.ACCEPTED if self._table.mark_processed(message_hash) else Outcome.REPLAY
         keyring = self._keyring
-        content = {"from": message.sender, "text": message.text, "button": message.button_id}  # allow-list
+        media = message.media
+        content = {  # the allow-list (Art. 5(1)(c)): no profile name, no caption, no file
+            "from": message.sender,
+            "text": message.text,
+            "button": message.button_id,
+            "media": {"type": media.type, "id": media.id, "mime_type": media.mime_type, "size": media.size}
+            if media
+            else None,
+        }
         plaintext = json.dumps({k: v for k, v in content.items() if v is not None}).encode("utf-8")
         sensitive = classify(message.text) if message.text else frozenset()
         special_purpose = self._special_purpose()

@@ -350,7 +350,7 @@ def message_payload(**message: object) -> bytes:
 
 
 def test_the_message_template_is_valid_as_it_is() -> None:
-    [parsed] = channel().parse(message_payload()).messages  # the refusals below are each due to one change
+    [parsed] = channel().parse(message_payload()).messages  # the skips below are each due to one change
     assert parsed.kind is InboundKind.TEXT and parsed.text == "hi"
 
 
@@ -402,21 +402,47 @@ def test_malformed_envelopes_are_refused(raw: bytes) -> None:
     ],
     ids=["no-from", "no-id", "no-timestamp", "no-type", "bad-timestamp", "text-without-body", "huge-text", "long-from"],
 )
-def test_messages_missing_fields_are_refused(message: dict[str, object]) -> None:
-    with pytest.raises(MalformedPayload):
-        channel().parse(message_payload(**message))
+def test_a_message_without_the_providers_shape_is_skipped_and_the_batch_kept(message: dict[str, object]) -> None:
+    payload = json.loads(message_payload(**message))
+    good = {"from": ALICE, "id": "wamid.good", "timestamp": "2", "type": "text", "text": {"body": "hello"}}
+    payload["entry"][0]["changes"][0]["value"]["messages"].append(good)
+    parsed = channel().parse(json.dumps(payload).encode())
+    assert [m.text for m in parsed.messages] == ["hello"]
+    assert parsed.skipped == 1
 
 
-def test_a_status_without_recipient_is_refused() -> None:
+def test_a_status_without_recipient_is_skipped() -> None:
     payload = whatsapp.status(ALICE, "wamid.o", "read", phone_number_id=PHONE_ID, timestamp=1)
     del payload["entry"][0]["changes"][0]["value"]["statuses"][0]["recipient_id"]
-    with pytest.raises(MalformedPayload):
-        channel().parse(json.dumps(payload).encode())
+    parsed = channel().parse(json.dumps(payload).encode())
+    assert parsed.statuses == () and parsed.skipped == 1
+
+
+def test_media_is_kept_as_metadata_only() -> None:
+    image = {"id": "1013859600285441", "mime_type": "image/jpeg", "sha256": "abc", "caption": "my rash"}
+    document = {"id": "2", "mime_type": "application/pdf", "filename": "scan.pdf", "file_size": 48213}
+    payload = json.loads(message_payload(type="image", text=None, image=image))
+    value = payload["entry"][0]["changes"][0]["value"]
+    value["messages"].append(
+        {"from": ALICE, "id": "wamid.d", "timestamp": "2", "type": "document", "document": document}
+    )
+    first, second = channel().parse(json.dumps(payload).encode()).messages
+    assert first.kind is InboundKind.MEDIA and first.text is None  # the caption is not kept
+    assert (first.media.type, first.media.id, first.media.mime_type, first.media.size) == (  # type: ignore[union-attr]
+        "image",
+        "1013859600285441",
+        "image/jpeg",
+        None,
+    )
+    assert second.media is not None and (second.media.type, second.media.size) == ("document", 48213)
+    assert "1013859600285441" not in repr(first)
 
 
 def test_the_refusal_does_not_echo_the_payload() -> None:
+    payload = json.loads(message_payload(text={"body": "private question"}))
+    payload["entry"][0]["id"] = ["private question", ALICE]  # the envelope itself is wrong
     with pytest.raises(MalformedPayload) as error:
-        channel().parse(message_payload(timestamp="yesterday", text={"body": "private question"}))
+        channel().parse(json.dumps(payload).encode())
     assert "private question" not in str(error.value) and ALICE not in str(error.value)
     assert error.value.__cause__ is None
 

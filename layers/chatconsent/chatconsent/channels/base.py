@@ -28,6 +28,16 @@ class InboundKind(StrEnum):
 
 
 @dataclass(frozen=True)
+class MediaMeta:
+    """What is kept of a picture, voice note, video, document or sticker: never the file itself."""
+
+    type: str
+    id: str = field(repr=False)
+    mime_type: str
+    size: int | None  # bytes, when the provider says
+
+
+@dataclass(frozen=True)
 class InboundMessage:
     channel: str
     sender: str = field(repr=False)
@@ -36,6 +46,7 @@ class InboundMessage:
     kind: InboundKind
     text: str | None = field(default=None, repr=False)
     button_id: str | None = field(default=None, repr=False)
+    media: MediaMeta | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)

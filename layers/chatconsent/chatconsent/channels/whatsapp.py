@@ -13,7 +13,7 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -23,6 +23,7 @@ from chatconsent.channels.base import (
     InboundKind,
     InboundMessage,
     MalformedPayload,
+    MediaMeta,
     MessageSender,
     ParsedWebhook,
     PreferenceUpdate,
@@ -61,6 +62,12 @@ class _TemplateButton(_Lenient):
     text: str = Field(default="", max_length=MAX_TEXT)
 
 
+class _Media(_Lenient):
+    id: str = Field(max_length=256)
+    mime_type: str = Field(default="", max_length=128)
+    file_size: int | None = Field(default=None, ge=0)
+
+
 class _Message(_Lenient):
     sender: str = Field(alias="from", max_length=32)
     id: str = Field(max_length=256)
@@ -69,6 +76,11 @@ class _Message(_Lenient):
     text: _Text | None = None
     interactive: _Interactive | None = None
     button: _TemplateButton | None = None
+    image: _Media | None = None
+    audio: _Media | None = None
+    video: _Media | None = None
+    document: _Media | None = None
+    sticker: _Media | None = None
 
 
 class _Status(_Lenient):
@@ -90,10 +102,26 @@ class _Metadata(_Lenient):
 
 
 class _Value(_Lenient):
+    """Items are validated one by one: one that cannot be read is skipped, the rest still count."""
+
     metadata: _Metadata | None = None
-    messages: list[_Message] = Field(default_factory=list, max_length=1000)
-    statuses: list[_Status] = Field(default_factory=list, max_length=1000)
-    user_preferences: list[_Preference] = Field(default_factory=list, max_length=1000)
+    messages: list[Any] = Field(default_factory=list, max_length=1000)
+    statuses: list[Any] = Field(default_factory=list, max_length=1000)
+    user_preferences: list[Any] = Field(default_factory=list, max_length=1000)
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _each(model: type[_M], items: list[Any]) -> tuple[list[_M], int]:
+    """The items that have the provider's shape, and how many did not."""
+    valid: list[_M] = []
+    for item in items:
+        try:
+            valid.append(model.model_validate(item))
+        except ValidationError:
+            continue
+    return valid, len(items) - len(valid)
 
 
 class _Change(_Lenient):
@@ -168,20 +196,24 @@ class WhatsAppChannel:
                 ):
                     skipped += len(value.messages) + len(value.statuses) or 1
                     continue
-                for preference in value.user_preferences:
+                preference_items, bad_preferences = _each(_Preference, value.user_preferences)
+                message_items, bad_messages = _each(_Message, value.messages)
+                status_items, bad_statuses = _each(_Status, value.statuses)
+                skipped += bad_preferences + bad_messages + bad_statuses
+                for preference in preference_items:
                     if (sender := _number(preference.wa_id)) is None:
                         skipped += 1
                         continue
                     preferences.append(
                         PreferenceUpdate(self.name, sender, preference.category, preference.value, preference.timestamp)
                     )
-                for message in value.messages:
+                for message in message_items:
                     parsed = self._message(message)
                     if parsed is None:
                         skipped += 1
                     else:
                         messages.append(parsed)
-                for status in value.statuses:
+                for status in status_items:
                     if (recipient := _number(status.recipient_id)) is None:
                         skipped += 1
                         continue
@@ -191,7 +223,7 @@ class WhatsAppChannel:
     def _message(self, message: _Message) -> InboundMessage | None:
         if (sender := _number(message.sender)) is None:
             return None
-        kind, text, button_id = InboundKind.OTHER, None, None
+        kind, text, button_id, media = InboundKind.OTHER, None, None, None
         if message.type == "text" and message.text:
             kind, text = InboundKind.TEXT, message.text.body
         elif message.type == "interactive" and message.interactive:
@@ -202,7 +234,10 @@ class WhatsAppChannel:
             kind, text, button_id = InboundKind.BUTTON, message.button.text, message.button.payload or None
         elif message.type in _MEDIA_TYPES:
             kind = InboundKind.MEDIA
-        return InboundMessage(self.name, sender, message.id, message.timestamp, kind, text, button_id)
+            item: _Media | None = getattr(message, message.type)
+            if item is not None:  # metadata only: the file is never downloaded, a caption never kept
+                media = MediaMeta(message.type, item.id, item.mime_type, item.file_size)
+        return InboundMessage(self.name, sender, message.id, message.timestamp, kind, text, button_id, media)
 
     # -- outbound ------------------------------------------------------------------------------
 
