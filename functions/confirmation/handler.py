@@ -72,7 +72,10 @@ def show(token: str) -> Response[str]:
 @app.post("/confirm/<token>")
 def answer(token: str) -> Response[str]:
     config = runtime.config
-    form = parse_qs(app.current_event.decoded_body or "", max_num_fields=5)
+    try:
+        form = parse_qs(app.current_event.decoded_body or "", max_num_fields=5)
+    except (ValueError, UnicodeDecodeError):  # too many fields, or not text
+        form = {}
     choice = form.get("decision", [""])[0]
     if choice not in (LinkDecision.CONFIRM.value, LinkDecision.DECLINE.value):
         return _html(400, result_page(config, language_of(_visitor_language(), config), "bad"))

@@ -127,7 +127,6 @@ def _qr_svg(link: str) -> str:
         400: {"description": "Rejected", "content": {"application/json": {"model": ErrorBody}}},
         409: {"description": "Notice changed", "content": {"application/json": {"model": ErrorBody}}},
         429: {"description": "Rate limited", "content": {"application/json": {"model": ErrorBody}}},
-        503: {"description": "Could not send", "content": {"application/json": {"model": ErrorBody}}},
     },
 )
 def start_optin(body: Annotated[OptInBody, Body()]) -> Response[OptInStarted | LinkRequested]:
@@ -136,6 +135,8 @@ def start_optin(body: Annotated[OptInBody, Body()]) -> Response[OptInStarted | L
     if body.phone is not None:
         requested = service.request_link(body, client_ip, lambda: runtime.whatsapp)
         metrics.add_metric(name="OptInLinkRequested", unit=MetricUnit.Count, value=1)
+        if service.send_failures:  # the answer stays the same; operators see it here
+            metrics.add_metric(name="OptInLinkSendFailed", unit=MetricUnit.Count, value=service.send_failures)
         logger.info("opt-in link requested", extra={"purposes": sorted(body.purposes)})
         return Response(202, content_types.APPLICATION_JSON, requested, {"Cache-Control": "no-store"})
     started = service.start(body, client_ip)

@@ -242,11 +242,11 @@ def test_post_confirms_once_with_proof_in_the_ledger(env: Env) -> None:
     assert request["status"] == "confirmed" and "subject" not in request  # no longer links to the person
 
     before = snapshot(env)
-    again = confirm(env, token)
-    assert again["statusCode"] == 410
+    assert confirm(env, token)["statusCode"] == 200  # a second click: the same result, no second effect
     assert confirm(env, token, "decline")["statusCode"] == 410
     assert snapshot(env) == before
     assert page(env, "GET", token)["statusCode"] == 410
+    assert len(env.runtime.link_confirmation()._consents.proof(subject).entries) == 2
 
 
 def test_decline_stores_no_consent_and_closes_the_link(env: Env) -> None:
@@ -341,3 +341,193 @@ def test_stop_racing_a_click_always_ends_without_active_consent(env: Env, seed: 
         assert events == [LedgerEvent.CONSENT_GIVEN, LedgerEvent.CONSENT_WITHDRAWN]
     else:
         assert outcome == [LinkOutcome.CLOSED] and events == []
+
+
+# -- what a second review found ----------------------------------------------------------------------
+
+
+def test_a_stop_landing_before_the_click_wins_even_without_voiding_the_link(env: Env) -> None:
+    request_link(env)
+    token = sent_token()
+    # the block-list entry lands while the link is still open (a STOP racing the request)
+    env.table.suppress(env.runtime.pseudonymizer.suppression("whatsapp", "+" + PERSON))
+    assert confirm(env, token)["statusCode"] == 410
+    assert env.table.subject_state(subject_of(env)).active_purposes == ()
+
+
+def test_a_blocked_number_gets_no_request_written(env: Env) -> None:
+    suppression = env.runtime.pseudonymizer.suppression("whatsapp", "+" + PERSON)
+    env.table.suppress(suppression)
+    before = [i for i in snapshot(env) if not i["PK"].startswith("RATE#")]
+    assert request_link(env)["statusCode"] == 202
+    assert [i for i in snapshot(env) if not i["PK"].startswith("RATE#")] == before
+    assert templates_to() == []
+
+
+def test_a_consent_record_past_its_retention_does_not_block_the_click(env: Env) -> None:
+    from tests.flow import start_optin
+
+    started = start_optin(env)
+    deliver(env, text(env, f"My code: {started['code']}"))  # a pending chat request, 1 hour
+    env.clock.advance(3601)  # expired, not yet purged
+    request_link(env)
+    assert confirm(env, sent_token())["statusCode"] == 200
+    assert env.table.subject_state(subject_of(env)).active_purposes == ("customer_service",)
+
+
+def _conflict(operation: str) -> Exception:
+    from botocore.exceptions import ClientError
+
+    return ClientError(
+        {
+            "Error": {"Code": "TransactionCanceledException", "Message": "conflict"},
+            "CancellationReasons": [{"Code": "TransactionConflict"}, {"Code": "None"}, {"Code": "None"}],
+        },
+        operation,
+    )
+
+
+def test_simultaneous_requests_for_one_number_are_retried_not_failed(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    client = env.runtime.dynamodb
+    original = client.transact_write_items
+    failures = iter([True])
+
+    def flaky(**kwargs: Any) -> Any:
+        if next(failures, False):
+            raise _conflict("TransactWriteItems")
+        return original(**kwargs)
+
+    monkeypatch.setattr(client, "transact_write_items", flaky, raising=False)
+    assert request_link(env)["statusCode"] == 202
+    assert len(templates_to()) == 1  # the retry went through
+
+
+def test_a_link_closed_before_its_send_is_recorded_still_answers_the_same(env: Env) -> None:
+    request_link(env)
+    [request] = env.items_with_prefix(f"OPTIN#{token_hash(sent_token())}")
+    confirm(env, sent_token())
+    env.table.record_link_sent(token_hash(sent_token()), "0" * 64)  # the late write is no error
+    [after] = env.items_with_prefix(f"OPTIN#{token_hash(sent_token())}")
+    assert after["sent_message"] == request["sent_message"]
+
+
+class _FailingChannel:
+    name = "whatsapp"
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def send_template(self, *args: Any, **kwargs: Any) -> str:
+        raise self.error
+
+
+@pytest.mark.parametrize("certain", [True, False], ids=["rejected", "unknown"])
+def test_send_failures_give_the_same_answer(env: Env, certain: bool) -> None:
+    from chatconsent.channels.base import ChannelError, ChannelRejected
+    from chatconsent.optin import OptInBody
+
+    error = ChannelRejected("WhatsApp API answered 400") if certain else ChannelError("timed out")
+    service = env.runtime.optin_service()
+    body = OptInBody.model_validate(json.loads(optin_event(phone=NUMBER)["body"]))
+    answer = service.request_link(body, "198.51.100.1", lambda: _FailingChannel(error))  # type: ignore[arg-type,return-value]
+    assert answer.model_dump() == {"status": "accepted", "expires_at": START + 86_400}
+    assert service.send_failures == 1
+    links = [i for i in env.items() if i["SK"] == "S#LINK"]
+    # certainly not sent: the person may try again at once; perhaps sent: no second link today
+    assert links == [] if certain else len(links) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "base64_body"),
+    [("&".join(f"f{n}=x" for n in range(10)) + "&decision=confirm", False), ("//79", True)],
+    ids=["too-many-fields", "not-utf8"],
+)
+def test_malformed_forms_get_the_answer_page_not_an_error(env: Env, body: str, base64_body: bool) -> None:
+    request_link(env)
+    token = sent_token()
+    event = http_event(
+        "POST",
+        f"/confirm/{token}",
+        route_path="/confirm/{token}",
+        path_parameters={"token": token},
+        body=body,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    if base64_body:
+        event["body"], event["isBase64Encoded"] = body, True
+    before = snapshot(env)
+    assert env.invoke("confirmation", event)["statusCode"] == 400
+    assert snapshot(env) == before
+
+
+def test_the_same_answer_twice_shows_the_same_result(env: Env) -> None:
+    request_link(env)
+    token = sent_token()
+    first = confirm(env, token)
+    before = snapshot(env)
+    again = confirm(env, token)
+    assert (again["statusCode"], again["body"]) == (first["statusCode"], first["body"]) == (200, first["body"])
+    assert snapshot(env) == before
+    assert confirm(env, token, "decline")["statusCode"] == 410  # a different answer cannot change it
+
+
+def test_a_purpose_withdrawn_from_the_offer_is_neither_shown_nor_confirmed(env: Env) -> None:
+    request_link(env, purposes={"customer_service": True, "marketing": True})
+    config = env.runtime.config
+    env.runtime.__dict__["config"] = config.model_copy(
+        update={"purposes": tuple(p for p in config.purposes if p.id != "marketing")}
+    )
+    token = sent_token()
+    assert "Offers and news" not in page(env, "GET", token)["body"]
+    assert confirm(env, token)["statusCode"] == 200
+    assert env.table.subject_state(subject_of(env)).active_purposes == ("customer_service",)
+
+
+def test_ipv6_clients_are_limited_per_64(env: Env) -> None:
+    limit = env.runtime.config.limits.link_per_ip_per_day
+    statuses = [
+        request_link(env, phone=f"+49 170 12345{n:02d}", ip=f"2001:db8:1:2::{n + 1:x}")["statusCode"]
+        for n in range(limit + 1)
+    ]
+    assert statuses == [202] * limit + [429]
+    assert request_link(env, phone="+49 170 1239999", ip="2001:db8:1:3::1")["statusCode"] == 202
+
+
+def test_the_export_shows_the_link_request_and_where_the_number_came_from(env: Env) -> None:
+    request_link(env, purposes={"customer_service": True, "marketing": True})
+    document = env.runtime.subject_rights().export(subject_of(env))
+    [link] = document["link_requests"]
+    assert link["purposes"] == ["customer_service", "marketing"] and link["flow"] == "link"
+    assert "suppression_hash" not in link
+    assert "web form" in document["art_15"]["source"]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_erasure_racing_a_click_leaves_nothing(env: Env, seed: int) -> None:
+    sender = f"4917013{seed:05d}"
+    request_link(env, phone="+" + sender, ip=f"198.51.100.{seed}")
+    token = sent_token(sender)
+    subject = subject_of(env, sender)
+    rng = random.Random(seed)
+    links, _ = services(env, JitterClient(env.runtime.dynamodb, rng))
+    rights_runtime = Runtime(clock=env.clock, dynamodb=JitterClient(env.runtime.dynamodb, rng), kms=env.runtime._kms)
+    rights = rights_runtime.subject_rights()
+    barrier = threading.Barrier(2)
+
+    def click() -> None:
+        barrier.wait()
+        time.sleep(rng.random() * 0.004)
+        links.decide(token, LinkDecision.CONFIRM)
+
+    def erase() -> None:
+        barrier.wait()
+        time.sleep(rng.random() * 0.004)
+        rights.erase(subject)
+
+    threads = [threading.Thread(target=click), threading.Thread(target=erase)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert env.table.subject_items(subject) == []
+    assert env.items_with_prefix(f"OPTIN#{token_hash(token)}") == []

@@ -54,6 +54,9 @@ class LinkConfirmation:
         if request is None:
             return LinkOutcome.INVALID, None
         if not self.is_open(request):
+            # the same answer again (a double click, a reload): the same result, nothing changes
+            if (request.status, decision) in (("confirmed", LinkDecision.CONFIRM), ("declined", LinkDecision.DECLINE)):
+                return LinkOutcome(request.status), request
             return LinkOutcome.CLOSED, request
         if decision is LinkDecision.CONFIRM:
             evidence = {"confirmed_at": str(int(self._clock())), "confirmed_by": "link"}

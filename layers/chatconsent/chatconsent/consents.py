@@ -204,12 +204,14 @@ class ConsentService:
     def confirm_link(self, request: OptInRequest, evidence: Mapping[str, str]) -> bool:
         """A click on the confirmation link: the request's purposes become active, once.
 
-        False when the link is no longer open (used, declined, withdrawn by STOP, or expired).
+        False when the link is no longer open (used, declined, voided by a withdrawal or an
+        erasure, or expired) or the number is on the block list.
         """
+        purposes = [p for p in request.purposes if p in self._config.purpose_ids]  # still offered
         for _ in retry_on_conflict():
             state = self._table.subject_state(request.subject)
             link = state.open_link
-            if link is None or link.request_id != request.request_id:
+            if link is None or link.request_id != request.request_id or not purposes:
                 return False
             facts = [
                 ConsentFact(
@@ -224,16 +226,19 @@ class ConsentService:
                     evidence={
                         "method": "link",
                         "form_requested_at": str(request.created_at),
+                        "token_sha256": request.code_hash,
                         "link_message": request.sent_message,
                         **evidence,
                     },
                 )
-                for purpose in request.purposes
+                for purpose in purposes
             ]
             entries, head = chain(state.ledger_head, self._new_ledger_id(), int(self._clock()), facts)
             try:
-                self._table.confirm_link(request, state.consents, state.ledger_head, head, entries)
-            except Conflict:
+                self._table.confirm_link(request, purposes, state.consents, state.ledger_head, head, entries)
+            except Conflict as conflict:
+                if {"link_request", "link", "suppression"} & set(conflict.failed):
+                    return False  # closed or blocked in the meantime: the click changes nothing
                 continue
             return True
         raise Conflict(["confirmation_retries_exhausted"])

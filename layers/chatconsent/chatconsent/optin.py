@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import ipaddress
 import re
 import secrets
 import urllib.parse
@@ -91,13 +92,6 @@ class NoticeMismatch(OptInRejected):
     status = 409
 
 
-class SendFailed(OptInRejected):
-    status = 503
-
-    def __init__(self) -> None:
-        super().__init__("the confirmation could not be sent, try again later")
-
-
 class RateLimited(OptInRejected):
     status = 429
 
@@ -129,6 +123,17 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("ascii")).hexdigest()
 
 
+def client_bucket(ip: str) -> str:
+    """What a per-IP limit counts: the address, or its /64 for IPv6 (a client controls the whole /64)."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
 def find_code(text: str) -> str | None:
     match = CODE_PATTERN.search(text)
     return f"{CODE_PREFIX}{match.group(1).upper()}" if match else None
@@ -150,6 +155,7 @@ class OptInService:
         self._plan = RetentionPlan.from_config(config)
         self._clock = clock
         self._replies = Replies(config)
+        self.send_failures = 0  # for the handler's metric: the answer does not tell
 
     def _validated(self, body: OptInBody) -> tuple[Notice, tuple[str, ...]]:
         unknown = sorted(set(body.purposes) - set(self._config.purpose_ids))
@@ -176,7 +182,10 @@ class OptInService:
             raise OptInRejected("phone: use the link-confirmed opt-in")  # the handler routes by body
         channel = getattr(self._config.channels, body.channel)
         self._consume(
-            "optin-ip", self._pseudonymizer.client_ip(client_ip), 3600, self._config.limits.optin_per_ip_per_hour
+            "optin-ip",
+            self._pseudonymizer.client_ip(client_bucket(client_ip)),
+            3600,
+            self._config.limits.optin_per_ip_per_hour,
         )
         now = int(self._clock())
         code = new_code()
@@ -221,7 +230,9 @@ class OptInService:
         if body.phone is None:
             raise OptInRejected("phone: required for a confirmation link")
         limits = self._config.limits
-        self._consume("link-ip", self._pseudonymizer.client_ip(client_ip), 86_400, limits.link_per_ip_per_day)
+        self._consume(
+            "link-ip", self._pseudonymizer.client_ip(client_bucket(client_ip)), 86_400, limits.link_per_ip_per_day
+        )
         try:
             number = normalize_phone(body.phone, settings.allowed_countries[0])
         except InvalidIdentifier:
@@ -235,8 +246,7 @@ class OptInService:
 
         now = int(self._clock())
         accepted = LinkRequested(expires_at=self._plan.expires_at(RetentionClass.PENDING_OPTIN_LINK, now))
-        if self._table.is_suppressed(self._pseudonymizer.suppression(body.channel, number)):
-            return accepted  # withdrew: only the person themselves can opt in again (from the chat)
+        suppression = self._pseudonymizer.suppression(body.channel, number)
         token = new_link_token()
         request = OptInRequest(
             request_id=str(uuid.uuid4()),
@@ -251,10 +261,13 @@ class OptInService:
             created_at=now,
             expires_at=accepted.expires_at,
             subject=self._pseudonymizer.subject(body.channel, number),
+            suppression_hash=suppression,
         )
         if not self._table.create_link_request(request):
-            return accepted  # one link per number and period: no second message
-        from chatconsent.channels.base import ChannelError  # noqa: PLC0415
+            # one link per number and period; a withdrawn number is blocked until the person
+            # opts in again themselves (from the chat): no message, the same answer
+            return accepted
+        from chatconsent.channels.base import ChannelError, ChannelRejected  # noqa: PLC0415
 
         try:
             message_id = channel().send_template(
@@ -264,8 +277,12 @@ class OptInService:
                 [self._config.controller.name],
                 url_suffix=token,
             )
-        except ChannelError:
+        except ChannelRejected:  # certainly not sent: the person may try again at once
             self._table.release_link_request(request)
-            raise SendFailed() from None
+            self.send_failures += 1
+            return accepted
+        except ChannelError:  # perhaps sent: keep the request, so no second link goes out
+            self.send_failures += 1
+            return accepted
         self._table.record_link_sent(request.code_hash, self._pseudonymizer.message(body.channel, message_id))
         return accepted

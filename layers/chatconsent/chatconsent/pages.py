@@ -113,6 +113,8 @@ def confirmation_page(
     controller = config.controller.name
     items = []
     for purpose_id in purposes:
+        if purpose_id not in config.purpose_ids:  # no longer offered: it cannot be confirmed either
+            continue
         purpose = config.purpose(purpose_id)
         extra = f" <strong>({_text('explicit', language)})</strong>" if purpose.special_category else ""
         title, description = escape(purpose.title[language]), escape(purpose.description[language])

@@ -68,6 +68,11 @@ class SubjectRights:
             sections[kind].append(entry)
         if unknown:
             raise RuntimeError("the export does not cover every item type")  # caught by tests, never silent
+        link_requests = [
+            {k: v for k, v in found.items() if k not in ("PK", "expiry_shard", "suppression_hash")}
+            for found in (self._table.optin_item(m["token_hash"]) for m in sections["link_request"])
+            if found is not None
+        ]
         head = sections["ledger_head"][0] if sections["ledger_head"] else None
         ledger = self._table.ledger_entries(head["ledger_id"]) if head else []
         notices: dict[str, str] = {}
@@ -90,10 +95,11 @@ class SubjectRights:
                 "retention": record["retention"],  # (d)
                 "rights": ["rectification", "erasure", "restriction", "objection", "portability", "withdrawal"],  # (e)
                 "complaint": self._config.supervisory_authority.model_dump(mode="json"),  # (f)
-                "source": "collected from you through the messenger you wrote from",  # (g)
+                "source": self._source(bool(sections["link_request"])),  # (g)
                 "automated_decision_making": "none",  # (h)
             },
             "items": sections,
+            "link_requests": link_requests,
             "key_table": {"data_key": self._keyring is not None and self._has_key(subject)},
             "rate_counters": self._table.rate_counters(self._table.subject_rate_keys(subject)),
             "ledger": {
@@ -108,6 +114,13 @@ class SubjectRights:
             },
         }
 
+    @staticmethod
+    def _source(link: bool) -> str:
+        chat = "collected from you through the messenger you wrote from"
+        if not link:
+            return chat
+        return chat + "; your number was also entered in a web form, which sent you one confirmation link"
+
     def _has_key(self, subject: str) -> bool:
         try:
             assert self._keyring is not None
@@ -117,22 +130,35 @@ class SubjectRights:
         return True
 
     def erase(self, subject: str, suppression_hash: str | None = None) -> dict[str, int]:
-        """Art. 17: delete every item, shred the key, keep a receipt; returns counts per kind."""
-        items = self._table.subject_items(subject)
-        withdrew = any(
-            i["SK"].startswith("S#CONSENT#") and i.get("state") == ConsentState.WITHDRAWN.value for i in items
-        )
+        """Art. 17: delete every item, shred the key, keep a receipt; returns counts per kind.
+
+        An open confirmation link is voided first, so a click cannot write after the erasure; the
+        partition is then emptied until nothing is left (a chat answer racing the erasure may
+        write once more in between).
+        """
+        link = self._table.subject_state(subject).open_link
+        if link is not None:
+            self._table.void_link(subject, link, "erased")
         counts: dict[str, int] = {}
-        for item in items:
-            kind = next((n for p, n in SUBJECT_ITEM_TYPES.items() if item["SK"].startswith(p)), "other")
-            counts[kind] = counts.get(kind, 0) + 1
+        withdrew = False
+        for _ in range(3):
+            items = self._table.subject_items(subject)
+            if not items:
+                break
+            withdrew |= any(
+                i["SK"].startswith("S#CONSENT#") and i.get("state") == ConsentState.WITHDRAWN.value for i in items
+            )
+            for item in items:
+                kind = next((n for p, n in SUBJECT_ITEM_TYPES.items() if item["SK"].startswith(p)), "other")
+                counts[kind] = counts.get(kind, 0) + 1
+            keys = [{"PK": i["PK"], "SK": i["SK"]} for i in items]
+            # requests that still name the subject: a pending chat request, a link sent to them
+            keys += [Keys.optin(i["code_hash"]) for i in items if i["SK"] == "S#PENDING"]
+            keys += [Keys.optin(i["token_hash"]) for i in items if i["SK"] == "S#LINK"]
+            self._table.delete_keys(keys)
         counters = self._table.rate_counters(self._table.subject_rate_keys(subject))
-        keys = [{"PK": i["PK"], "SK": i["SK"]} for i in items + counters]
-        # a request bound to the subject and still awaiting the answer links back to them
-        keys += [Keys.optin(i["code_hash"]) for i in items if i["SK"] == "S#PENDING"]
-        keys += [Keys.optin(i["token_hash"]) for i in items if i["SK"] == "S#LINK"]  # a link sent to them
+        self._table.delete_keys([{"PK": c["PK"], "SK": c["SK"]} for c in counters])
         counts["rate_counters"] = len(counters)
-        self._table.delete_keys(keys)
         self._table.delete_subject_key(subject)
         if self._keyring is not None:
             self._keyring.forget(subject)

@@ -138,6 +138,7 @@ class OptInRequest:
     expires_at: int
     subject: str = ""
     sent_message: str = ""  # keyed hash of the provider's id of the message that carried the link
+    suppression_hash: str = ""  # link flow: the number's block-list key, checked again on the click
 
 
 def _names(expression: str) -> dict[str, str]:
@@ -436,6 +437,7 @@ class ChatconsentTable:
             expires_at=data["expires_at"],
             subject=data.get("subject", ""),
             sent_message=data.get("sent_message", ""),
+            suppression_hash=data.get("suppression_hash", ""),
         )
 
     # -- subject state -------------------------------------------------------------------------
@@ -843,9 +845,11 @@ class ChatconsentTable:
     # -- link-confirmed opt-in ------------------------------------------------------------------
 
     def create_link_request(self, request: OptInRequest) -> bool:
-        """The request and the subject's one-per-period marker, atomically.
+        """The request and the subject's one-per-period marker, atomically, unless the number is blocked.
 
-        False (nothing written) when a link for this subject was created within the period.
+        False (nothing written) when a link for this subject was created within the period, when
+        the number is on the block list (checked in the same transaction, so a STOP that lands
+        first always wins), or when a simultaneous request for the same number got there first.
         """
         now = self.now()
         request_item = self._stamp(
@@ -861,6 +865,7 @@ class ChatconsentTable:
                 "status": "pending",
                 "created_at": request.created_at,
                 "subject": request.subject,
+                "suppression_hash": request.suppression_hash,
             },
             RetentionClass.PENDING_OPTIN_LINK,
             request.expires_at,
@@ -876,29 +881,46 @@ class ChatconsentTable:
             RetentionClass.PENDING_OPTIN_LINK,
             request.expires_at,
         )
-        try:
-            self._transact(
-                [
-                    ("request", "Put", self._put(request_item, "attribute_not_exists(PK)")),
-                    ("link", "Put", self._put(marker, "attribute_not_exists(PK) OR #exp <= :now", {":now": now})),
-                ]
-            )
-        except Conflict as conflict:
-            if "link" in conflict.failed:
-                return False
-            raise
-        return True
+        ops = [
+            ("request", "Put", self._put(request_item, "attribute_not_exists(PK)")),
+            ("link", "Put", self._put(marker, "attribute_not_exists(PK) OR #exp <= :now", {":now": now})),
+            self._not_suppressed(request.suppression_hash, now),
+        ]
+        for _ in retry_on_conflict():
+            try:
+                self._transact(ops)
+            except Conflict as conflict:
+                if conflict.failed == ("transaction_conflict",):  # a simultaneous request: try again
+                    continue
+                if {"link", "suppression"} & set(conflict.failed):
+                    return False
+                raise
+            return True
+        return False  # still contended: another request for this number is being written
+
+    def _not_suppressed(self, suppression_hash: str, now: int) -> tuple[str, str, dict[str, Any]]:
+        return (
+            "suppression",
+            "ConditionCheck",
+            self._delete(Keys.suppression(suppression_hash), "attribute_not_exists(PK) OR #exp <= :now", {":now": now}),
+        )
 
     def record_link_sent(self, token_hash: str, message_hash: str) -> None:
-        """Which provider message carried the link (its keyed hash): evidence for the ledger."""
-        self._client.update_item(
-            **self._update(
-                Keys.optin(token_hash),
-                "SET sent_message = :m, sent_at = :now",
-                {":m": message_hash, ":now": self.now(), ":pending": "pending"},
-                "#status = :pending",
-            )
+        """Which provider message carried the link (its keyed hash): evidence for the ledger.
+
+        The link may already be used, declined or voided by then: that is no error.
+        """
+        request = self._update(
+            Keys.optin(token_hash),
+            "SET sent_message = :m, sent_at = :now",
+            {":m": message_hash, ":now": self.now(), ":pending": "pending"},
+            "#status = :pending",
         )
+        try:
+            self._client.update_item(**request)
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
 
     def release_link_request(self, request: OptInRequest) -> None:
         """Undo a request whose message could not be sent, so the person may try again."""
@@ -957,7 +979,8 @@ class ChatconsentTable:
                             ":one": 1,
                             **({":rev": record.rev} if record else {}),
                         },
-                        "#rev = :rev" if record else "attribute_not_exists(#rev)",
+                        # no live record: none at all, or one past its retention that the purge has not reached
+                        "#rev = :rev" if record else "attribute_not_exists(#rev) OR #exp <= :now",
                         (RetentionClass.CONSENT_LEDGER, now + int(self._plan.consent_validity.total_seconds())),
                     ),
                 )
@@ -1074,7 +1097,7 @@ class ChatconsentTable:
                 "Update",
                 self._update(
                     Keys.optin(token_hash),
-                    "SET #status = :status, closed_at = :now REMOVE #subject",
+                    "SET #status = :status, closed_at = :now REMOVE #subject, suppression_hash",
                     {":status": status, ":pending": "pending", ":now": now, ":subject": subject},
                     "#status = :pending AND #exp > :now AND #subject = :subject",
                 ),
@@ -1094,19 +1117,25 @@ class ChatconsentTable:
     def confirm_link(
         self,
         request: OptInRequest,
+        purposes: Sequence[str],
         consents: Mapping[str, ConsentRecord],
         head: LedgerHead | None,
         new_head: LedgerHead,
         entries: Sequence[LedgerEntry],
     ) -> None:
-        """pending link → confirmed; its purposes → active, with the proof, atomically and once."""
+        """pending link → confirmed; ``purposes`` → active, with the proof, atomically and once.
+
+        Fails (Conflict) when the link is no longer open or the number went on the block list.
+        """
         now = self.now()
         subject = request.subject
         ops = self._close_link_ops(subject, request.code_hash, request.request_id, "confirmed", now)
+        if request.suppression_hash:
+            ops.append(self._not_suppressed(request.suppression_hash, now))
         ops += self._grant_ops(
             subject,
             consents,
-            request.purposes,
+            purposes,
             request.request_id,
             (request.notice_version, request.language, request.notice_sha256),
             request.channel,
@@ -1114,6 +1143,21 @@ class ChatconsentTable:
         )
         ops += self._ledger_ops(subject, head, new_head, entries, now)
         self._transact(ops)
+
+    def void_link(self, subject: str, link: PendingLink, status: str) -> bool:
+        """Close the subject's open link (erasure, withdrawal elsewhere); False when it was not open."""
+        try:
+            self._transact(self._close_link_ops(subject, link.token_hash, link.request_id, status, self.now()))
+        except Conflict:
+            return False
+        return True
+
+    def optin_item(self, code_hash: str) -> dict[str, Any] | None:
+        """The raw request item (the export shows it as stored)."""
+        response = self._client.get_item(
+            TableName=self._table, Key=serialize(Keys.optin(code_hash)), ConsistentRead=True
+        )
+        return deserialize(response["Item"]) if "Item" in response else None
 
     def decline_link(self, request: OptInRequest) -> None:
         """pending link → declined: no consent, and the request forgets the subject."""

@@ -13,7 +13,14 @@ from typing import Protocol
 
 
 class ChannelError(RuntimeError):
-    """A provider call failed. Messages never contain identifiers or message text."""
+    """A provider call failed; whether the message went out is unknown (e.g. a timeout).
+
+    Messages never contain identifiers or message text.
+    """
+
+
+class ChannelRejected(ChannelError):
+    """The provider answered with an error: the message was certainly not sent."""
 
 
 class MalformedPayload(ValueError):

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from chatconsent.channels.base import (
     Button,
     ChannelError,
+    ChannelRejected,
     InboundKind,
     InboundMessage,
     MalformedPayload,
@@ -302,7 +303,7 @@ class GraphApiSender:
             with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310
                 body = json.loads(response.read())
         except urllib.error.HTTPError as error:
-            raise ChannelError(f"WhatsApp API answered {error.code}") from None
+            raise ChannelRejected(f"WhatsApp API answered {error.code}") from None
         except (urllib.error.URLError, TimeoutError, ValueError):
             raise ChannelError("WhatsApp API unreachable or answered garbage") from None
         try:
