@@ -11,6 +11,8 @@ TABLE_NAME = "chatconsent-local"
 KEY_TABLE_NAME = "chatconsent-local-keys"
 SECRETS_PATH = "/chatconsent/local"
 KMS_ALIAS = "alias/chatconsent-local"
+LINK_QUEUE = "chatconsent-local-links"
+LINK_QUEUE_URL = f"https://sqs.{REGION}.amazonaws.com/123456789012/{LINK_QUEUE}"  # moto's default account
 
 # Development secrets of the local run (named in the README). Never use them anywhere else.
 DEV_SECRETS = {
@@ -30,6 +32,7 @@ LOCAL_ENVIRONMENT = {
     "KMS_KEY_ID": KMS_ALIAS,
     "SECRETS_PATH": SECRETS_PATH,
     "CHANNEL_SENDER": "outbox",
+    "LINK_QUEUE_URL": LINK_QUEUE_URL,
     "POWERTOOLS_METRICS_NAMESPACE": "chatconsent",
     "POWERTOOLS_SERVICE_NAME": "chatconsent",
     "AWS_DEFAULT_REGION": REGION,
@@ -57,3 +60,27 @@ def create_data_key(kms: Any) -> str:
     key_id = str(kms.create_key(Description="chatconsent local data key")["KeyMetadata"]["KeyId"])
     kms.create_alias(AliasName=KMS_ALIAS, TargetKeyId=key_id)
     return key_id
+
+
+def create_link_queue(sqs: Any) -> str:
+    """The template's ``LinkQueue``: jobs of link-confirmed opt-ins, for the link sender."""
+    return str(sqs.create_queue(QueueName=LINK_QUEUE)["QueueUrl"])
+
+
+def drain_link_queue(sqs: Any, handler: Any, context: Any, url: str = LINK_QUEUE_URL) -> int:
+    """Deliver queued jobs to the link sender as Lambda's SQS event source would; returns how many."""
+    from localrun.events import sqs_event
+
+    delivered = 0
+    while True:
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        if not messages:
+            return delivered
+        response = handler(sqs_event(messages), context)
+        failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+        for message in messages:
+            if message["MessageId"] not in failed:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        delivered += len(messages) - len(failed)
+        if failed:
+            return delivered  # retried on a later drain, as SQS would after the visibility timeout

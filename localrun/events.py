@@ -60,3 +60,23 @@ def http_event(
         else:
             event["body"] = raw.decode("utf-8")
     return event
+
+
+def sqs_event(messages: list[dict[str, Any]], queue: str = "chatconsent-local-links") -> dict[str, Any]:
+    """The event Lambda's SQS event source delivers for received ``messages``."""
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m.get("ReceiptHandle", ""),
+                "body": m["Body"],
+                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0"},
+                "messageAttributes": {},
+                "md5OfBody": m.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": f"arn:aws:sqs:eu-central-1:123456789012:{queue}",
+                "awsRegion": "eu-central-1",
+            }
+            for m in messages
+        ]
+    }

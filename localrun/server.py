@@ -21,7 +21,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from localrun.aws import DEV_SECRETS, LOCAL_ADMIN_TOKEN, LOCAL_ENVIRONMENT, create_data_key, create_tables, seed_secrets
+from localrun.aws import (
+    DEV_SECRETS,
+    LOCAL_ADMIN_TOKEN,
+    LOCAL_ENVIRONMENT,
+    create_data_key,
+    create_link_queue,
+    create_tables,
+    drain_link_queue,
+    seed_secrets,
+)
 from localrun.template import Route, routes
 
 MAX_BODY = 10 * 1024 * 1024  # API Gateway's limit
@@ -56,6 +65,7 @@ class LocalApi:
         self.routes = compile_routes(routes())
         self.modules = {c.route.code_uri: load_function(c.route.code_uri) for c in self.routes}
         self.lock = threading.Lock()  # one invocation at a time, like one warm Lambda container
+        self.link_sender = load_function("functions/linksender")
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         for compiled in self.routes:
@@ -98,6 +108,15 @@ class LocalApi:
         with self.lock:
             response: dict[str, Any] = self.modules[route.code_uri].lambda_handler(event, LambdaContext())
         return response
+
+
+def poll_link_queue(api: LocalApi, sqs: Any, stop: threading.Event, interval: float = 0.2) -> None:
+    """Lambda's SQS event source for the link sender: deliver queued jobs as they arrive."""
+    from localrun.functions import LambdaContext
+
+    while not stop.wait(interval):
+        with api.lock:
+            drain_link_queue(sqs, api.link_sender.lambda_handler, LambdaContext())
 
 
 def make_handler(api: LocalApi) -> type[BaseHTTPRequestHandler]:
@@ -210,11 +229,15 @@ def main(argv: list[str] | None = None) -> int:
         create_tables(boto3.client("dynamodb"))
         seed_secrets(boto3.client("ssm"))
         create_data_key(boto3.client("kms"))
+        sqs = boto3.client("sqs")
+        create_link_queue(sqs)
         server = ThreadingHTTPServer((args.host, args.port), BaseHTTPRequestHandler)
         base = f"http://{args.host}:{server.server_port}"
         use_base_url(base)
         api = LocalApi()
         server.RequestHandlerClass = make_handler(api)
+        stop = threading.Event()
+        threading.Thread(target=poll_link_queue, args=(api, sqs, stop), daemon=True).start()
         print(f"chatconsent local API on {base} (embedded backend, outbox channel)")
         for compiled in api.routes:
             print(f"  {compiled.route.method:6} {base}{compiled.route.path}  -> {compiled.route.function}")
@@ -229,6 +252,7 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             pass
         finally:
+            stop.set()
             server.server_close()
     return 0
 

@@ -17,7 +17,15 @@ from typing import Any
 import boto3
 import pytest
 
-from localrun.aws import LOCAL_ENVIRONMENT, TABLE_NAME, create_data_key, create_tables, seed_secrets
+from localrun.aws import (
+    LOCAL_ENVIRONMENT,
+    TABLE_NAME,
+    create_data_key,
+    create_link_queue,
+    create_tables,
+    drain_link_queue,
+    seed_secrets,
+)
 from localrun.functions import LambdaContext, load_function
 
 os.environ.update(LOCAL_ENVIRONMENT)
@@ -42,6 +50,7 @@ class Env:
     ssm: Any
     clock: FrozenClock
     runtime: Runtime
+    sqs: Any = None
 
     @property
     def table(self) -> ChatconsentTable:
@@ -61,6 +70,10 @@ class Env:
 
     def items_with_prefix(self, prefix: str) -> list[dict[str, Any]]:
         return [i for i in self.items() if str(i["PK"]).startswith(prefix)]
+
+    def drain_links(self) -> int:
+        """Run the link sender on the queued jobs, as Lambda's SQS event source would."""
+        return drain_link_queue(self.sqs, lambda event, context: self.invoke("linksender", event), None)
 
     def invoke(self, function: str, event: dict[str, Any]) -> dict[str, Any]:
         module = load_function(f"functions/{function}")
@@ -140,10 +153,12 @@ def env() -> Iterator[Env]:
         create_tables(dynamodb)
         seed_secrets(ssm)
         create_data_key(kms)
+        sqs = boto3.client("sqs")
+        create_link_queue(sqs)
         clock = FrozenClock(START)
         runtime = Runtime(clock=clock, dynamodb=SerializedClient(dynamodb), kms=kms)
         local_outbox().clear()
-        yield Env(dynamodb=dynamodb, ssm=ssm, clock=clock, runtime=runtime)
+        yield Env(dynamodb=dynamodb, ssm=ssm, clock=clock, runtime=runtime, sqs=sqs)
 
 
 @pytest.fixture

@@ -35,11 +35,12 @@ EXPECTED_STATUS = {
     "admin-conversations": 200,
 }
 SCHEDULED = {"purge-schedule": "purge", "purge-schedule-after-outage": "purge"}
+QUEUED = {"link-job": "linksender"}
 FILES = sorted(EVENTS.glob("*.json"))
 
 
 def test_every_sample_has_an_expectation() -> None:
-    assert {f.stem for f in FILES} == set(EXPECTED_STATUS) | set(SCHEDULED)
+    assert {f.stem for f in FILES} == set(EXPECTED_STATUS) | set(SCHEDULED) | set(QUEUED)
 
 
 def test_every_route_has_a_sample() -> None:
@@ -57,6 +58,11 @@ def test_samples_are_up_to_date() -> None:
 def test_schedule_sample_through_its_handler(env: Env, file: Path) -> None:
     result = env.invoke(SCHEDULED[file.stem], json.loads(file.read_text()))
     assert result["complete"] is True and result["items_deleted"] == 0
+
+
+@pytest.mark.parametrize("file", [f for f in FILES if f.stem in QUEUED], ids=lambda f: f.stem)
+def test_queue_sample_through_its_handler(env: Env, file: Path) -> None:
+    assert env.invoke(QUEUED[file.stem], json.loads(file.read_text())) == {"batchItemFailures": []}
 
 
 @pytest.mark.parametrize("file", [f for f in FILES if f.stem in EXPECTED_STATUS], ids=lambda f: f.stem)

@@ -32,6 +32,7 @@ FUNCTIONS = {
     "inbound": "InboundFunction",
     "admin": "AdminFunction",
     "purge": "PurgeFunction",
+    "linksender": "LinkSenderFunction",
 }
 
 Grant = tuple[str, str, str | None]  # action, table logical id, index name ("*" for all indexes)
@@ -141,6 +142,7 @@ def every_flow(env: Env) -> None:
     admin(env, "GET", "/admin/audit/2026-11-18", "/admin/audit/{day}", day="2026-11-18")
     # link-confirmed opt-in for another number: request, show, confirm; then STOP and DELETE in the chat
     env.invoke("optin", optin_event(phone="+" + OTHER))
+    env.drain_links()
     from chatconsent.runtime import local_outbox
 
     template = [m for m in local_outbox().messages if m.payload.get("type") == "template"][-1]

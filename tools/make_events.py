@@ -14,7 +14,7 @@ from chatconsent.config import current_config
 from chatconsent.notices import NoticeRegistry
 from localrun import whatsapp
 from localrun.aws import DEV_SECRETS
-from localrun.events import http_event
+from localrun.events import http_event, sqs_event
 from localrun.template import ROOT
 
 EVENTS = ROOT / "events"
@@ -169,7 +169,14 @@ def build() -> dict[str, dict[str, Any]]:
         "purge-schedule": {"job": "purge"},
         "purge-schedule-after-outage": {"job": "purge", "lookback_days": 60},
     }
-    return {**http, **schedules}
+    # Lambda's SQS event source delivers link jobs; this one's token was issued to nobody.
+    job = {"token": UNKNOWN_TOKEN, "number": "+491701234567", "channel": "whatsapp", "language": "en"}
+    queued = {
+        "link-job": sqs_event(
+            [{"MessageId": "00000000-0000-4000-8000-000000000001", "ReceiptHandle": "sample", "Body": json.dumps(job)}]
+        )
+    }
+    return {**http, **schedules, **queued}
 
 
 def main() -> int:

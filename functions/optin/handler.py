@@ -133,10 +133,10 @@ def start_optin(body: Annotated[OptInBody, Body()]) -> Response[OptInStarted | L
     client_ip = app.current_event.request_context.http.source_ip
     service = runtime.optin_service()
     if body.phone is not None:
-        requested = service.request_link(body, client_ip, lambda: runtime.whatsapp)
+        requested = service.request_link(body, client_ip, runtime.enqueue_link)
         metrics.add_metric(name="OptInLinkRequested", unit=MetricUnit.Count, value=1)
         if service.send_failures:  # the answer stays the same; operators see it here
-            metrics.add_metric(name="OptInLinkSendFailed", unit=MetricUnit.Count, value=service.send_failures)
+            metrics.add_metric(name="OptInLinkNotQueued", unit=MetricUnit.Count, value=service.send_failures)
         logger.info("opt-in link requested", extra={"purposes": sorted(body.purposes)})
         return Response(202, content_types.APPLICATION_JSON, requested, {"Cache-Control": "no-store"})
     started = service.start(body, client_ip)

@@ -16,7 +16,7 @@ from chatconsent.consent import ConsentState
 from chatconsent.consents import ConsentService
 from chatconsent.ledger import LedgerEvent
 from chatconsent.notices import NoticeRegistry
-from chatconsent.optin import token_hash
+from chatconsent.optin import OptInBody, token_hash
 from chatconsent.retention import RetentionPlan
 from chatconsent.runtime import Runtime, local_outbox
 from chatconsent.store import ChatconsentTable
@@ -32,7 +32,9 @@ def request_link(
 ) -> dict[str, Any]:
     event = optin_event(purposes=purposes, phone=phone, **extra)
     event["requestContext"]["http"]["sourceIp"] = ip
-    return env.invoke("optin", event)
+    response = env.invoke("optin", event)
+    env.drain_links()  # the link sender's turn
+    return response
 
 
 def templates_to(sender: str = PERSON) -> list[dict[str, Any]]:
@@ -422,19 +424,79 @@ class _FailingChannel:
 
 
 @pytest.mark.parametrize("certain", [True, False], ids=["rejected", "unknown"])
-def test_send_failures_give_the_same_answer(env: Env, certain: bool) -> None:
+def test_send_failures_release_the_request_only_when_nothing_went_out(env: Env, certain: bool) -> None:
     from chatconsent.channels.base import ChannelError, ChannelRejected
-    from chatconsent.optin import OptInBody
+    from chatconsent.link_sender import LinkJob, LinkSender, SendOutcome
 
-    error = ChannelRejected("WhatsApp API answered 400") if certain else ChannelError("timed out")
+    jobs: list[LinkJob] = []
     service = env.runtime.optin_service()
     body = OptInBody.model_validate(json.loads(optin_event(phone=NUMBER)["body"]))
-    answer = service.request_link(body, "198.51.100.1", lambda: _FailingChannel(error))  # type: ignore[arg-type,return-value]
+    answer = service.request_link(body, "198.51.100.1", jobs.append)
     assert answer.model_dump() == {"status": "accepted", "expires_at": START + 86_400}
-    assert service.send_failures == 1
+    error = ChannelRejected("WhatsApp API answered 400") if certain else ChannelError("timed out")
+    runtime = env.runtime
+    sender = LinkSender(runtime.table, runtime.pseudonymizer, runtime.config, lambda: _FailingChannel(error))  # type: ignore[arg-type,return-value]
+    [job] = jobs
+    assert sender.send(job) is (SendOutcome.REJECTED if certain else SendOutcome.UNKNOWN)
     links = [i for i in env.items() if i["SK"] == "S#LINK"]
     # certainly not sent: the person may try again at once; perhaps sent: no second link today
     assert links == [] if certain else len(links) == 1
+    assert sender.send(job) is SendOutcome.SKIPPED  # a second delivery of the job sends nothing
+
+
+def test_a_queue_failure_undoes_the_request_and_answers_the_same(env: Env) -> None:
+    def broken(job: Any) -> None:
+        raise OSError("queue unreachable")
+
+    service = env.runtime.optin_service()
+    body = OptInBody.model_validate(json.loads(optin_event(phone=NUMBER)["body"]))
+    answer = service.request_link(body, "198.51.100.1", broken)
+    assert answer.model_dump() == {"status": "accepted", "expires_at": START + 86_400}
+    assert service.send_failures == 1
+    assert [i for i in env.items() if not i["PK"].startswith("RATE#")] == []
+
+
+def test_a_job_delivered_twice_sends_once_and_a_closed_request_sends_nothing(env: Env) -> None:
+    event = optin_event(phone=NUMBER)
+    env.invoke("optin", event)
+    [message] = env.sqs.receive_message(QueueUrl=env.runtime.environ["LINK_QUEUE_URL"])["Messages"]
+    from localrun.events import sqs_event
+
+    for _ in range(2):  # at-least-once delivery
+        assert env.invoke("linksender", sqs_event([message])) == {"batchItemFailures": []}
+    assert len(templates_to()) == 1
+    env.invoke("optin", optin_event(phone="+39 347 1234567"))
+    deliver(env, text(env, "STOP", sender=OTHER))  # withdrawn before the job runs
+    env.drain_links()
+    assert templates_to(OTHER) == []
+
+
+def test_the_answer_does_not_wait_for_the_provider(env: Env) -> None:
+    response = env.invoke("optin", optin_event(phone=NUMBER))
+    assert response["statusCode"] == 202
+    assert templates_to() == []  # answered before any provider call, whatever the number
+    assert env.drain_links() == 1
+    assert len(templates_to()) == 1
+
+
+def test_a_malformed_job_is_dropped_not_retried(env: Env) -> None:
+    event = {
+        "Records": [
+            {
+                "messageId": "m1",
+                "receiptHandle": "r",
+                "body": '{"token": "x"}',
+                "attributes": {},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:eu-central-1:123456789012:q",
+                "awsRegion": "eu-central-1",
+            }
+        ]
+    }
+    assert env.invoke("linksender", event) == {"batchItemFailures": []}
+    assert local_outbox().messages == []
 
 
 @pytest.mark.parametrize(

@@ -49,6 +49,7 @@ def full_life(env: Env, sender: str = PERSON) -> None:
     deliver(env, text(env, f"My code: {started['code']}", sender=sender))  # a pending request too
     linked = optin_event(purposes={"health_data": True}, phone=f"+{sender}")  # and a confirmation link
     assert env.invoke("optin", linked)["statusCode"] == 202
+    env.drain_links()
 
 
 def all_tables(env: Env) -> dict[str, list[dict[str, Any]]]:

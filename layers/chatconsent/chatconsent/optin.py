@@ -30,7 +30,7 @@ from chatconsent.retention import RetentionClass, RetentionPlan
 from chatconsent.store import ChatconsentTable, OptInRequest
 
 if TYPE_CHECKING:
-    from chatconsent.channels.base import Channel
+    from chatconsent.link_sender import LinkJob
     from chatconsent.notices import Notice
 
 CODE_PREFIX = "CC-"
@@ -155,7 +155,7 @@ class OptInService:
         self._plan = RetentionPlan.from_config(config)
         self._clock = clock
         self._replies = Replies(config)
-        self.send_failures = 0  # for the handler's metric: the answer does not tell
+        self.send_failures = 0  # jobs that could not be queued, for the handler's metric
 
     def _validated(self, body: OptInBody) -> tuple[Notice, tuple[str, ...]]:
         unknown = sorted(set(body.purposes) - set(self._config.purpose_ids))
@@ -215,13 +215,16 @@ class OptInService:
             notice_sha256=notice.sha256,
         )
 
-    def request_link(self, body: OptInBody, client_ip: str, channel: Callable[[], Channel]) -> LinkRequested:
+    def request_link(self, body: OptInBody, client_ip: str, enqueue: Callable[[LinkJob], None]) -> LinkRequested:
         """Business-started opt-in: at most one confirmation link per number and period.
 
         Everything that depends on what is known about the number (pending link, block list)
-        ends in the same answer; only the input's form and the abuse limits can be refused.
+        ends in the same answer, and the provider call happens later, from a queue
+        (:mod:`chatconsent.link_sender`), so the answer takes the same time too. Only the input's
+        form and the abuse limits can be refused.
         """
         from chatconsent.identity import InvalidIdentifier, normalize_phone, phone_region  # noqa: PLC0415
+        from chatconsent.link_sender import LinkJob  # noqa: PLC0415
 
         notice, purposes = self._validated(body)
         settings = getattr(self._config.channels, body.channel).link_confirmation
@@ -267,22 +270,9 @@ class OptInService:
             # one link per number and period; a withdrawn number is blocked until the person
             # opts in again themselves (from the chat): no message, the same answer
             return accepted
-        from chatconsent.channels.base import ChannelError, ChannelRejected  # noqa: PLC0415
-
         try:
-            message_id = channel().send_template(
-                number,
-                settings.template_name,
-                settings.template_languages[body.language],
-                [self._config.controller.name],
-                url_suffix=token,
-            )
-        except ChannelRejected:  # certainly not sent: the person may try again at once
+            enqueue(LinkJob(token=token, number=number, channel=body.channel, language=body.language))
+        except Exception:  # the queue is down: undo, so that the person may simply try again
             self._table.release_link_request(request)
             self.send_failures += 1
-            return accepted
-        except ChannelError:  # perhaps sent: keep the request, so no second link goes out
-            self.send_failures += 1
-            return accepted
-        self._table.record_link_sent(request.code_hash, self._pseudonymizer.message(body.channel, message_id))
         return accepted

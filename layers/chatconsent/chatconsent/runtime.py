@@ -1,9 +1,9 @@
 """Wiring for one container: configuration, clients and services, built once and reused.
 
 Reads its settings from the environment the template sets:
-``TABLE_NAME``, ``KEY_TABLE_NAME`` and ``KMS_KEY_ID`` (per-person data keys), ``SECRETS_PATH`` (SSM path of the
-SecureStrings) and ``CHANNEL_SENDER`` (``graph`` to call the WhatsApp Cloud API, ``outbox`` to
-record messages locally).
+``TABLE_NAME``, ``KEY_TABLE_NAME`` and ``KMS_KEY_ID`` (per-person data keys), ``SECRETS_PATH`` (SSM path
+of the SecureStrings), ``LINK_QUEUE_URL`` (confirmation links to send) and ``CHANNEL_SENDER`` (``graph``
+to call the WhatsApp Cloud API, ``outbox`` to record messages locally).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from chatconsent.identity import Pseudonymizer
     from chatconsent.inbound import InboundService
     from chatconsent.keyring import SubjectKeyring
+    from chatconsent.link_sender import LinkJob, LinkSender
     from chatconsent.notices import NoticeRegistry
     from chatconsent.optin import OptInService
     from chatconsent.purge import PurgeJob
@@ -124,6 +125,18 @@ class Runtime:
         from chatconsent.optin import OptInService
 
         return OptInService(self.table, self.pseudonymizer, self.notices, self.config, self.clock)
+
+    def enqueue_link(self, job: LinkJob) -> None:
+        """Queue a confirmation link's send (``LINK_QUEUE_URL``)."""
+        from chatconsent.aws import client
+        from chatconsent.link_sender import LinkQueue
+
+        LinkQueue(client("sqs"), self.environ["LINK_QUEUE_URL"]).enqueue(job)
+
+    def link_sender(self) -> LinkSender:
+        from chatconsent.link_sender import LinkSender
+
+        return LinkSender(self.table, self.pseudonymizer, self.config, lambda: self.whatsapp)
 
     def link_confirmation(self) -> LinkConfirmation:
         from chatconsent.confirmation import LinkConfirmation

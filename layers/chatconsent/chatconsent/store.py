@@ -905,6 +905,22 @@ class ChatconsentTable:
             self._delete(Keys.suppression(suppression_hash), "attribute_not_exists(PK) OR #exp <= :now", {":now": now}),
         )
 
+    def claim_link_send(self, token_hash: str) -> bool:
+        """Mark a pending request as being sent; False when it is closed or was claimed before."""
+        request = self._update(
+            Keys.optin(token_hash),
+            "SET send_claimed_at = :now",
+            {":now": self.now(), ":pending": "pending"},
+            "#status = :pending AND #exp > :now AND attribute_not_exists(send_claimed_at)",
+        )
+        try:
+            self._client.update_item(**request)
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
     def record_link_sent(self, token_hash: str, message_hash: str) -> None:
         """Which provider message carried the link (its keyed hash): evidence for the ledger.
 

@@ -1,0 +1,42 @@
+"""Link sender: the queued jobs of link-confirmed opt-ins, one template message each.
+
+SQS-triggered with partial batch responses: a job that cannot succeed (malformed) is dropped and
+counted, an unexpected failure is retried and finally dead-lettered. Each job is claimed before
+the provider call, so a job delivered twice sends once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
+
+from chatconsent.link_sender import LinkJob
+from chatconsent.runtime import Runtime
+
+logger = Logger(service="linksender")
+metrics = Metrics(service="linksender")
+processor = BatchProcessor(event_type=EventType.SQS)
+runtime = Runtime()
+
+
+def send(record: SQSRecord) -> None:
+    try:
+        job = LinkJob.model_validate_json(record.body)
+    except ValidationError:  # retrying cannot help; the body is never logged (it holds a number)
+        metrics.add_metric(name="LinkJobMalformed", unit=MetricUnit.Count, value=1)
+        return
+    outcome = runtime.link_sender().send(job)
+    metrics.add_metric(name=f"LinkSend_{outcome.value}", unit=MetricUnit.Count, value=1)
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return process_partial_response(event=event, record_handler=send, processor=processor, context=context)

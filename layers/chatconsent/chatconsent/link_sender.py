@@ -1,0 +1,91 @@
+"""Link-confirmed opt-in, the send: one template message per accepted request, off the request path.
+
+``POST /optin`` only writes the request and queues a job, whatever is known about the number,
+so its answer takes the same time for every acceptable number; this job does the provider call.
+Queues deliver at least once: the send is claimed on the request first, so a job delivered
+twice sends once, and a request closed in the meantime (STOP, erasure, expiry) sends nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chatconsent.config import BusinessConfig, Language
+from chatconsent.identity import Pseudonymizer
+from chatconsent.optin import LINK_TOKEN_PATTERN, token_hash
+from chatconsent.store import ChatconsentTable
+
+if TYPE_CHECKING:
+    from chatconsent.channels.base import Channel
+
+
+class LinkJob(BaseModel):
+    """What the queue carries: the number and the token exist nowhere else in plain form."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    token: str = Field(pattern=LINK_TOKEN_PATTERN, repr=False)
+    number: str = Field(pattern=r"^\+[1-9][0-9]{6,14}$", repr=False)
+    channel: Literal["whatsapp"]
+    language: Language
+
+
+class SendOutcome(StrEnum):
+    SENT = "sent"
+    SKIPPED = "skipped"  # closed, expired or already sent
+    REJECTED = "rejected"  # the provider refused: the request is released, the person may try again
+    UNKNOWN = "unknown"  # perhaps sent (a timeout): kept, so no second link goes out
+
+
+class LinkQueue:
+    """Queues jobs on SQS (``LINK_QUEUE_URL``)."""
+
+    def __init__(self, sqs: Any, url: str) -> None:
+        self._sqs = sqs
+        self._url = url
+
+    def enqueue(self, job: LinkJob) -> None:
+        self._sqs.send_message(QueueUrl=self._url, MessageBody=job.model_dump_json())
+
+
+class LinkSender:
+    def __init__(
+        self,
+        table: ChatconsentTable,
+        pseudonymizer: Pseudonymizer,
+        config: BusinessConfig,
+        channel: Callable[[], Channel],
+    ) -> None:
+        self._table = table
+        self._pseudonymizer = pseudonymizer
+        self._config = config
+        self._channel = channel
+
+    def send(self, job: LinkJob) -> SendOutcome:
+        from chatconsent.channels.base import ChannelError, ChannelRejected  # noqa: PLC0415
+
+        request = self._table.optin_request(token_hash(job.token))
+        if request is None or request.flow != "link" or request.status != "pending":
+            return SendOutcome.SKIPPED
+        if not self._table.claim_link_send(request.code_hash):
+            return SendOutcome.SKIPPED  # delivered twice: the first delivery sent it
+        settings = getattr(self._config.channels, job.channel).link_confirmation
+        try:
+            message_id = self._channel().send_template(
+                job.number,
+                settings.template_name,
+                settings.template_languages[job.language],
+                [self._config.controller.name],
+                url_suffix=job.token,
+            )
+        except ChannelRejected:
+            self._table.release_link_request(request)
+            return SendOutcome.REJECTED
+        except ChannelError:
+            return SendOutcome.UNKNOWN
+        self._table.record_link_sent(request.code_hash, self._pseudonymizer.message(job.channel, message_id))
+        return SendOutcome.SENT
