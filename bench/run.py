@@ -22,14 +22,16 @@ sys.path[:0] = [p for p in (str(BENCH), str(ROOT), str(ROOT / "layers" / "chatco
 
 import coldstart  # noqa: E402
 import dynamo_requests  # noqa: E402
+import link_answers  # noqa: E402
 import purge  # noqa: E402
 
 SECTIONS: dict[str, Callable[[], int]] = {
     "coldstart": coldstart.main,
     "requests": dynamo_requests.main,
+    "links": link_answers.main,
     "purge": purge.main,
 }
-DEFAULT = ("coldstart", "requests", "purge")
+DEFAULT = ("coldstart", "requests", "links", "purge")
 
 
 def main(argv: list[str]) -> int:

@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from chatconsent.link_sender import LinkJob
+from chatconsent.link_sender import NOTHING_TO_SEND, LinkJob
 from chatconsent.runtime import Runtime
 
 logger = Logger(service="linksender")
@@ -27,6 +27,8 @@ runtime = Runtime()
 
 
 def send(record: SQSRecord) -> None:
+    if record.body == NOTHING_TO_SEND:
+        return
     try:
         job = LinkJob.model_validate_json(record.body)
     except ValidationError:  # retrying cannot help; the body is never logged (it holds a number)

@@ -593,3 +593,20 @@ def test_erasure_racing_a_click_leaves_nothing(env: Env, seed: int) -> None:
         thread.join()
     assert env.table.subject_items(subject) == []
     assert env.items_with_prefix(f"OPTIN#{token_hash(token)}") == []
+
+
+def test_every_accepted_request_queues_exactly_one_job(env: Env) -> None:
+    from chatconsent.link_sender import NOTHING_TO_SEND
+
+    jobs: list[Any] = []
+    service = env.runtime.optin_service()
+    body = OptInBody.model_validate(json.loads(optin_event(phone=NUMBER)["body"]))
+    service.request_link(body, "198.51.100.1", jobs.append)  # new: a real job
+    service.request_link(body, "198.51.100.2", jobs.append)  # pending: nothing to send
+    env.table.suppress(env.runtime.pseudonymizer.suppression("whatsapp", "+39" + "3471234567"))
+    blocked = OptInBody.model_validate(json.loads(optin_event(phone="+39 347 1234567")["body"]))
+    service.request_link(blocked, "198.51.100.3", jobs.append)  # blocked: nothing to send
+    assert [job is None for job in jobs] == [False, True, True]
+    env.invoke("optin", optin_event(phone="+39 347 1234567"))
+    [message] = env.sqs.receive_message(QueueUrl=env.runtime.environ["LINK_QUEUE_URL"])["Messages"]
+    assert message["Body"] == NOTHING_TO_SEND  # carries no number

@@ -41,6 +41,9 @@ class SendOutcome(StrEnum):
     UNKNOWN = "unknown"  # perhaps sent (a timeout): kept, so no second link goes out
 
 
+NOTHING_TO_SEND = '{"send":false}'  # the job of a request that sends nothing (blocked, pending)
+
+
 class LinkQueue:
     """Queues jobs on SQS (``LINK_QUEUE_URL``)."""
 
@@ -48,8 +51,9 @@ class LinkQueue:
         self._sqs = sqs
         self._url = url
 
-    def enqueue(self, job: LinkJob) -> None:
-        self._sqs.send_message(QueueUrl=self._url, MessageBody=job.model_dump_json())
+    def enqueue(self, job: LinkJob | None) -> None:
+        body = job.model_dump_json() if job is not None else NOTHING_TO_SEND
+        self._sqs.send_message(QueueUrl=self._url, MessageBody=body)
 
 
 class LinkSender:

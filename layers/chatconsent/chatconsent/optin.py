@@ -215,7 +215,7 @@ class OptInService:
             notice_sha256=notice.sha256,
         )
 
-    def request_link(self, body: OptInBody, client_ip: str, enqueue: Callable[[LinkJob], None]) -> LinkRequested:
+    def request_link(self, body: OptInBody, client_ip: str, enqueue: Callable[[LinkJob | None], None]) -> LinkRequested:
         """Business-started opt-in: at most one confirmation link per number and period.
 
         Everything that depends on what is known about the number (pending link, block list)
@@ -266,13 +266,15 @@ class OptInService:
             subject=self._pseudonymizer.subject(body.channel, number),
             suppression_hash=suppression,
         )
-        if not self._table.create_link_request(request):
-            # one link per number and period; a withdrawn number is blocked until the person
-            # opts in again themselves (from the chat): no message, the same answer
-            return accepted
+        created = self._table.create_link_request(request)
+        # One link per number and period, and a withdrawn number stays blocked until the person
+        # opts in again themselves (from the chat). Either way exactly one job is queued, so the
+        # answer costs the same; a job for a request that sends nothing carries nothing.
+        job = LinkJob(token=token, number=number, channel=body.channel, language=body.language) if created else None
         try:
-            enqueue(LinkJob(token=token, number=number, channel=body.channel, language=body.language))
+            enqueue(job)
         except Exception:  # the queue is down: undo, so that the person may simply try again
-            self._table.release_link_request(request)
+            if created:
+                self._table.release_link_request(request)
             self.send_failures += 1
         return accepted

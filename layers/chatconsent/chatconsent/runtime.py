@@ -126,7 +126,7 @@ class Runtime:
 
         return OptInService(self.table, self.pseudonymizer, self.notices, self.config, self.clock)
 
-    def enqueue_link(self, job: LinkJob) -> None:
+    def enqueue_link(self, job: LinkJob | None) -> None:
         """Queue a confirmation link's send (``LINK_QUEUE_URL``)."""
         from chatconsent.aws import client
         from chatconsent.link_sender import LinkQueue
