@@ -25,6 +25,7 @@ DEFAULT_PERIODS = {
     RetentionClass.RATE_LIMIT: DAY,
     RetentionClass.PURGE_RECEIPT: 400 * DAY,
     RetentionClass.ADMIN_AUDIT: 730 * DAY,
+    RetentionClass.CONVERSATION_WITHDRAWN: 30 * DAY,
 }
 
 

@@ -168,3 +168,27 @@ def test_delete_then_yes_erases_everything(env: Env) -> None:
     assert env.table.subject_items(subject) == []
     assert "deleted" in reply_text(replies_to()[-1])
     assert subject not in json.dumps(env.items(), default=str)
+
+
+def test_withdrawal_brings_the_conversation_under_the_shorter_period(env: Env) -> None:
+    activate(env)  # customer service and marketing
+    deliver(env, text(env, "where is my parcel?"))
+    deliver(env, text(env, "I have a nut allergy"))  # quarantined: gone within the hour anyway
+    subject = subject_of(env)
+    env.clock.advance(86_400)
+    stop_marketing = whatsapp.user_preferences(
+        PERSON, "stop", phone_number_id=PHONE_NUMBER_ID, timestamp=int(env.clock())
+    )
+    deliver(env, stop_marketing)  # marketing only: customer service goes on
+    assert {i["retention_class"] for i in env.table.inbound_messages(subject)} == {"conversation"}
+    env.clock.advance(60)
+    deliver(env, text(env, "STOP"))
+    now = int(env.clock())
+    kept = [i for i in env.table.subject_items(subject) if i["SK"].startswith(("M#IN#", "S#CONV"))]
+    by_class = {i["retention_class"] for i in kept}
+    assert by_class == {"conversation_withdrawn", "special_quarantine"}  # the quarantine ended sooner anyway
+    assert all(i["expires_at"] == now + 30 * 86_400 for i in kept if i["retention_class"] == "conversation_withdrawn")
+    summary = [i for i in env.table.subject_items(subject) if i["SK"] == "S#CONV"]
+    assert summary and summary[0]["retention_class"] == "conversation_withdrawn"
+    env.clock.advance(30 * 86_400)
+    assert env.table.inbound_messages(subject) == []  # gone for every read; the purge deletes them

@@ -16,7 +16,7 @@ from chatconsent.clock import Clock
 from chatconsent.config import BusinessConfig
 from chatconsent.consent import ConsentState, SubjectState
 from chatconsent.ledger import ConsentFact, LedgerEntry, LedgerEvent, LedgerHead, Verification, chain, verify
-from chatconsent.retention import RetentionPlan
+from chatconsent.retention import RetentionClass, RetentionPlan
 from chatconsent.store import ChatconsentTable, Conflict, OptInRequest, Replay, retry_on_conflict
 
 
@@ -163,6 +163,9 @@ class ConsentService:
                 if conflict.failed == ("request",):  # the request item is already gone: nothing to detach
                     detach_request = False
                 continue
+            withdrawn = {record.purpose for record in targets}
+            if not set(state.active_purposes) - withdrawn:  # no consent left: the plan's shorter period
+                self._table.shorten_conversation(subject, RetentionClass.CONVERSATION_WITHDRAWN)
             return tuple(record.purpose for record in targets) or ("link",)
         raise Conflict(["withdrawal_retries_exhausted"])
 

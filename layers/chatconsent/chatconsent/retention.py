@@ -19,6 +19,7 @@ class RetentionClass(StrEnum):
     PENDING_OPTIN_CHAT = "pending_optin_chat"
     PENDING_OPTIN_LINK = "pending_optin_link"
     CONVERSATION = "conversation"
+    CONVERSATION_WITHDRAWN = "conversation_withdrawn"
     SPECIAL_CATEGORY = "special_category"
     SPECIAL_QUARANTINE = "special_quarantine"
     CONSENT_LEDGER = "consent_ledger"

@@ -1437,6 +1437,37 @@ class ChatconsentTable:
             ]
         )
 
+    def shorten_conversation(self, subject: str, retention: RetentionClass) -> int:
+        """Bring every message (and the conversation summary) under ``retention`` from now, never later.
+
+        Runs after a withdrawal: an item that would be gone sooner anyway keeps its expiry.
+        Idempotent; returns how many items were shortened.
+        """
+        now = self.now()
+        cap = self._plan.expires_at(retention, now)
+        shortened = 0
+        items = self._query(Keys.subject_pk(subject), "")  # one query: the messages and the summary
+        for item in items:
+            if not (item["SK"].startswith("M#") or item["SK"] == "S#CONV"):
+                continue
+            if not self._plan.is_live(item.get("expires_at"), now) or item["expires_at"] <= cap:
+                continue
+            request = self._update(
+                {"PK": item["PK"], "SK": item["SK"]},
+                "SET shortened_at = :now",
+                {":now": now, ":cap": cap},
+                "#exp > :cap",
+                (retention, cap),
+            )
+            try:
+                self._client.update_item(**request)
+            except ClientError as error:  # purged or shortened meanwhile
+                if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+                continue
+            shortened += 1
+        return shortened
+
     def outbound_messages(self, subject: str) -> list[dict[str, Any]]:
         """The subject's live outbound messages whose content was kept (agent replies), still sealed."""
         now = self._clock()
