@@ -33,6 +33,7 @@ EXPECTED_STATUS = {
     "admin-erase": 200,
     "admin-audit": 200,
     "admin-conversations": 200,
+    "admin-withdrawal": 200,  # nothing to withdraw under that pseudonym: a no-op
 }
 SCHEDULED = {"purge-schedule": "purge", "purge-schedule-after-outage": "purge"}
 QUEUED = {"link-job": "linksender"}

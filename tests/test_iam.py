@@ -139,7 +139,28 @@ def every_flow(env: Env) -> None:
         subject=subject,
     )
     admin(env, "GET", "/admin/conversations", "/admin/conversations")
+    admin(
+        env,
+        "POST",
+        f"/admin/subjects/{subject}/withdrawal",
+        "/admin/subjects/{subject}/withdrawal",
+        {"purposes": ["marketing"]},
+        subject=subject,
+    )
     admin(env, "GET", "/admin/audit/2026-11-18", "/admin/audit/{day}", day="2026-11-18")
+    # a pending request withdrawn on the person's behalf (the pending item goes in the same transaction)
+    third = "4917099999999"
+    started = json.loads(env.invoke("optin", optin_event())["body"])
+    deliver(env, text(env, f"My code: {started['code']}", sender=third))
+    pending = subject_of(env, third)
+    admin(
+        env,
+        "POST",
+        f"/admin/subjects/{pending}/withdrawal",
+        "/admin/subjects/{subject}/withdrawal",
+        {},
+        subject=pending,
+    )
     # link-confirmed opt-in for another number: request, show, confirm; then STOP and DELETE in the chat
     env.invoke("optin", optin_event(phone="+" + OTHER))
     env.drain_links()

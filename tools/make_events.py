@@ -154,6 +154,14 @@ def build() -> dict[str, dict[str, Any]]:
             path_parameters={"subject": subject},
         ),
     }
+    admin["admin-withdrawal"] = http_event(
+        "POST",
+        f"/admin/subjects/{subject}/withdrawal",
+        route_path="/admin/subjects/{subject}/withdrawal",
+        path_parameters={"subject": subject},
+        body=json.dumps({"purposes": ["marketing"]}),
+        headers=json_headers,
+    )
     admin["admin-conversations"] = http_event("GET", "/admin/conversations", query={"limit": "25"})
     admin["admin-audit"] = http_event(
         "GET", "/admin/audit/2026-11-18", route_path="/admin/audit/{day}", path_parameters={"day": "2026-11-18"}

@@ -200,6 +200,41 @@ def reply(subject: Subject, body: Annotated[ReplyBody, Body()]) -> Response[Any]
     return Response(201, content_types.APPLICATION_JSON, ReplySent(message_id=sent))
 
 
+class WithdrawalBody(BaseModel):
+    """The purposes to withdraw; none given withdraws every purpose (and blocks re-contact)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    purposes: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,31}$")]] | None = Field(
+        default=None, min_length=1, max_length=10
+    )
+
+
+class WithdrawalDone(BaseModel):
+    withdrawn: list[str] = Field(description="Purposes that changed; empty when nothing was active or pending")
+
+
+@app.post(
+    "/admin/subjects/<subject>/withdrawal",
+    summary="Withdraw consent on the person's behalf (per purpose, or all)",
+    responses={
+        200: {
+            "description": "Done (also when nothing was left to withdraw)",
+            "content": {"application/json": {"model": WithdrawalDone}},
+        },
+        400: {"description": "Unknown purpose", "content": {"application/json": {"model": ErrorBody}}},
+    },
+)
+def withdraw(subject: Subject, body: Annotated[WithdrawalBody, Body()]) -> Response[Any]:
+    try:
+        changed = runtime.agent_desk().withdraw(subject, body.purposes)
+    except ReplyInvalid as invalid:
+        return Response(400, content_types.APPLICATION_JSON, ErrorBody(error=invalid.reason).model_dump_json())
+    metrics.add_metric(name="AdminWithdrawal", unit=MetricUnit.Count, value=1)
+    done = WithdrawalDone(withdrawn=[p for p in changed if p != "link"])
+    return Response(200, content_types.APPLICATION_JSON, done.model_dump_json())
+
+
 @app.get("/admin/subjects/<subject>/export", summary="Art. 15 export: every item about the subject")
 def export(subject: Subject) -> dict[str, Any]:
     document = runtime.subject_rights().export(subject)

@@ -204,3 +204,28 @@ def test_templates_also_need_consent(env: Env) -> None:
     body = {"template": {"name": "service_follow_up", "parameters": ["order 1042"]}}
     response = admin(env, "POST", "messages", subject_of(env), body)
     assert response["statusCode"] == 409 and "no active consent" in json_body(response)["error"]
+
+
+def test_withdrawal_on_the_persons_behalf_per_purpose_and_in_full(env: Env) -> None:
+    activate(env, purposes={"customer_service": True, "marketing": True})
+    deliver(env, text(env, "where is my parcel?"))
+    subject = subject_of(env)
+    partial = admin(env, "POST", "withdrawal", subject, {"purposes": ["marketing"]})
+    assert partial["statusCode"] == 200 and json_body(partial) == {"withdrawn": ["marketing"]}
+    state = env.table.subject_state(subject)
+    assert state.active_purposes == ("customer_service",)
+    assert admin(env, "POST", "withdrawal", subject, {"purposes": ["newsletter"]})["statusCode"] == 400
+    full = admin(env, "POST", "withdrawal", subject, {})
+    assert json_body(full) == {"withdrawn": ["customer_service"]}
+    assert env.table.subject_state(subject).active_purposes == ()
+    proof = json_body(admin(env, "GET", "consents", subject))
+    assert proof["purposes"] == {"customer_service": "withdrawn", "marketing": "withdrawn"}
+    assert proof["ledger_verified"] is True
+    entries = env.runtime.link_confirmation()._consents.proof(subject).entries
+    assert [e.evidence.get("source") for e in entries[-2:]] == ["admin", "admin"]
+    assert env.table.is_suppressed(env.runtime.pseudonymizer.suppression("whatsapp", "+" + PERSON))
+    assert {i["retention_class"] for i in env.table.inbound_messages(subject)} == {"conversation_withdrawn"}
+    again = admin(env, "POST", "withdrawal", subject, {})
+    assert json_body(again) == {"withdrawn": []}  # nothing left: a no-op
+    actions = [e["action"] for e in audit_day(env)["entries"]]
+    assert actions.count("POST /admin/subjects/{subject}/withdrawal") == 4

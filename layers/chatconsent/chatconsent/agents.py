@@ -162,6 +162,27 @@ class AgentDesk:
         self._record(subject, sent, "agent_template", {"template": name, "text": " | ".join(parameters)})
         return sent
 
+    def withdraw(self, subject: str, purposes: Sequence[str] | None) -> tuple[str, ...]:
+        """Withdraw on the person's behalf (they asked by e-mail, phone, letter); returns what changed.
+
+        A full withdrawal also puts the person on the block list when their address is known
+        (from their last message), as STOP in the chat would.
+        """
+        from chatconsent.consents import ConsentService  # noqa: PLC0415
+
+        unknown = sorted(set(purposes or ()) - set(self._config.purpose_ids))
+        if unknown:
+            raise ReplyInvalid(f"unknown purpose: {', '.join(unknown)}")
+        suppression = None
+        if purposes is None:
+            messages = self._table.inbound_messages(subject)
+            if messages:
+                last = messages[-1]
+                address = str(json.loads(self._keyring.decrypt(subject, last["SK"], last["sealed"]))["from"])
+                suppression = self._pseudonymizer.suppression(self._channel.name, address)
+        consents = ConsentService(self._table, self._config, self._clock)
+        return consents.withdraw(subject, source="admin", purposes=purposes, suppression_hash=suppression)
+
     def _record(self, subject: str, sent: str, kind: str, content: Mapping[str, Any]) -> None:
         sealed = json.dumps(dict(content)).encode("utf-8")
         self._table.record_outbound(
