@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
@@ -48,6 +50,17 @@ def audit(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Respo
 
 
 app.use(middlewares=[audit])
+
+
+@app.exception_handler(RequestValidationError)
+def _invalid(error: RequestValidationError) -> Response[Any]:
+    """Refused before the route ran (validation runs ahead of middlewares): recorded all the same."""
+    event = app.current_event
+    subject = (event.path_parameters or {}).get("subject") or ""
+    subject_ref = audit_ref(subject) if re.fullmatch(r"[0-9a-f]{64}", subject) else None
+    runtime.table.record_admin_action(_agent(), event.route_key, subject_ref, 422)
+    detail = [{"loc": list(e.get("loc", ())), "type": e.get("type", "")} for e in error.errors()]  # never the input
+    return Response(422, content_types.APPLICATION_JSON, json.dumps({"statusCode": 422, "detail": detail}))
 
 
 class ConsentView(BaseModel):

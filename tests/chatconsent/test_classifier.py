@@ -34,3 +34,21 @@ def test_ordinary_text_and_numbers_are_not_special(text: str) -> None:
 def test_checksums() -> None:
     assert iban_valid("GB82 WEST 1234 5698 7654 32") and not iban_valid("GB82 WEST 1234 5698 7654 33")
     assert luhn_valid("5555555555554444") and not luhn_valid("5555555555554445") and not luhn_valid("1234")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "DE89 3704 0044 0532 0130 00 BIC COBADEFFXXX",
+        "IBAN DE89370400440532013000 OK THANKS",
+        "de89 3704 0044 0532 0130 00",
+        "DE89-3704-0044-0532-0130-00",
+        "please use IT60 X054 2811 1010 0000 0123 456 for the refund",
+    ],
+)
+def test_ibans_are_found_in_any_case_grouping_and_context(text: str) -> None:
+    assert Sensitive.BANK in classify(text)
+
+
+def test_an_iban_with_a_wrong_check_is_not_bank_data() -> None:
+    assert classify("DE89 3704 0044 0532 0130 01 BIC COBADEFFXXX") == frozenset()

@@ -52,11 +52,20 @@ def test_a_special_category_purpose_needs_explicit_consent(raw: dict[str, Any]) 
 
 
 def test_a_purpose_becoming_special_needs_explicit_consent(raw: dict[str, Any]) -> None:
-    raw["purposes"][0]["special_category"] = True  # customer_service, legal basis "consent"
+    raw["purposes"][1]["special_category"] = True  # marketing, legal basis "consent"
     with pytest.raises(ValidationError, match="explicit_consent"):
         BusinessConfig.model_validate(raw)
-    raw["purposes"][0]["legal_basis"] = "explicit_consent"
-    assert BusinessConfig.model_validate(raw).purposes[0].special_category
+    raw["purposes"][1]["legal_basis"] = "explicit_consent"
+    assert BusinessConfig.model_validate(raw).purposes[1].special_category
+
+
+def test_the_conversation_purpose_must_be_offered_and_not_special(raw: dict[str, Any]) -> None:
+    raw["conversation_purpose"] = "support"
+    with pytest.raises(ValidationError, match="not one of the purposes"):
+        BusinessConfig.model_validate(raw)
+    raw["conversation_purpose"] = "health_data"
+    with pytest.raises(ValidationError, match="cannot be a special-category purpose"):
+        BusinessConfig.model_validate(raw)
 
 
 def test_duplicate_purpose_ids_are_refused(raw: dict[str, Any]) -> None:

@@ -229,3 +229,44 @@ def test_withdrawal_on_the_persons_behalf_per_purpose_and_in_full(env: Env) -> N
     assert json_body(again) == {"withdrawn": []}  # nothing left: a no-op
     actions = [e["action"] for e in audit_day(env)["entries"]]
     assert actions.count("POST /admin/subjects/{subject}/withdrawal") == 4
+
+
+def test_a_cursor_survives_midnight_and_names_its_own_partition(env: Env) -> None:
+    import base64
+
+    senders = [f"4917014{n:05d}" for n in range(3)]
+    for sender in senders:
+        activate(env, sender=sender)
+        deliver(env, text(env, "where is my parcel?", sender=sender))
+        env.clock.advance(60)
+    first = json_body(list_conversations(env, limit="1"))
+    env.clock.advance(86_400)  # the next page is asked for on the next day
+    seen = [c["subject"] for c in first["conversations"]]
+    page = first
+    while page["next_cursor"]:
+        page = json_body(list_conversations(env, limit="1", cursor=page["next_cursor"]))
+        seen += [c["subject"] for c in page["conversations"]]
+    assert seen == [subject_of(env, s) for s in reversed(senders)]  # each once
+    cursor = json.loads(base64.urlsafe_b64decode(first["next_cursor"] + "=" * (-len(first["next_cursor"]) % 4)))
+    cursor["key"]["activity_day"] = "ACT#2020-01-01"  # a partition the cursor does not name
+    forged = base64.urlsafe_b64encode(json.dumps(cursor).encode()).decode()
+    assert list_conversations(env, cursor=forged)["statusCode"] == 400
+    cursor["key"]["activity_day"], cursor["key"]["last_activity"] = first["next_cursor"], True
+    assert (
+        list_conversations(env, cursor=base64.urlsafe_b64encode(json.dumps(cursor).encode()).decode())["statusCode"]
+        == 400
+    )
+
+
+def test_requests_refused_by_validation_are_recorded_too(env: Env) -> None:
+    response = admin(env, "POST", "messages", "0" * 64, {"text": ""})
+    assert response["statusCode"] == 422
+    assert "detail" in json_body(response)
+    bad_subject = admin(env, "GET", "consents", "not-a-pseudonym")
+    assert bad_subject["statusCode"] == 422
+    entries = [e for e in audit_day(env)["entries"] if e["status"] == 422]
+    assert sorted(e["action"] for e in entries) == [
+        "GET /admin/subjects/{subject}/consents",
+        "POST /admin/subjects/{subject}/messages",
+    ]
+    assert "not-a-pseudonym" not in json.dumps(env.items_with_prefix("AUDIT#"))

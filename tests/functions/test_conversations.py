@@ -203,3 +203,59 @@ def test_media_is_stored_as_sealed_metadata_and_shown_to_agents(env: Env) -> Non
     }  # no caption, no file
     [shown] = env.runtime.agent_desk().conversation(subject)
     assert shown.media == content["media"] and shown.text is None
+
+
+def test_after_stop_an_answer_to_the_health_question_sends_and_changes_nothing(env: Env) -> None:
+    activate(env)
+    deliver(env, text(env, "I have a nut allergy, is this safe?"))
+    yes, no = _question()
+    deliver(env, text(env, "STOP"))
+    sent = len(replies_to())
+    for answer in (yes, no):
+        deliver(env, button(env, answer["id"], answer["title"]))
+    subject = subject_of(env)
+    assert len(replies_to()) == sent  # nothing of any kind after the withdrawal's confirmation
+    state = env.table.subject_state(subject)
+    assert state.active_purposes == () and state.special_request is None
+    assert {i["retention_class"] for i in env.table.subject_items(subject) if i["SK"].startswith("M#IN#")} == {
+        "special_quarantine"
+    }
+
+
+def test_only_the_conversations_own_consent_keeps_messages(env: Env) -> None:
+    activate(env, purposes={"marketing": True})
+    deliver(env, text(env, "where is my parcel?"))
+    assert env.table.inbound_messages(subject_of(env)) == []
+
+
+def test_a_withdrawal_landing_between_read_and_write_keeps_nothing(env: Env) -> None:
+    from chatconsent.channels.base import InboundKind, InboundMessage
+
+    activate(env)
+    subject = subject_of(env)
+    stale = env.table.subject_state(subject)  # read before the STOP lands
+    deliver(env, text(env, "STOP"))
+    service = env.runtime.inbound_service(env.runtime.whatsapp)
+    late = InboundMessage(
+        "whatsapp", "+" + PERSON, "wamid.late", int(env.clock()), InboundKind.TEXT, "where is my parcel?"
+    )
+    service._store(late, subject, "h" * 64, stale)
+    assert env.table.inbound_messages(subject) == []
+
+
+def test_agents_do_not_see_quarantined_health_data(env: Env) -> None:
+    activate(env)
+    deliver(env, text(env, "I have a nut allergy, is this safe?"))
+    [shown] = env.runtime.agent_desk().conversation(subject_of(env))
+    assert shown.kind == "quarantined" and shown.text is None
+
+
+def test_a_declined_health_question_leaves_no_lasting_trace(env: Env) -> None:
+    activate(env)
+    deliver(env, text(env, "I have a nut allergy, is this safe?"))
+    _, no = _question()
+    deliver(env, button(env, no["id"], no["title"]))
+    outbound = [i for i in env.table.subject_items(subject_of(env)) if i["SK"].startswith("M#OUT#")]
+    kinds = {i["kind"]: i for i in outbound}
+    assert "special_question" not in kinds and "special_declined" not in kinds
+    assert kinds["consent_question"]["retention_class"] == "special_quarantine"

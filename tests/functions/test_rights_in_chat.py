@@ -192,3 +192,27 @@ def test_withdrawal_brings_the_conversation_under_the_shorter_period(env: Env) -
     assert summary and summary[0]["retention_class"] == "conversation_withdrawn"
     env.clock.advance(30 * 86_400)
     assert env.table.inbound_messages(subject) == []  # gone for every read; the purge deletes them
+
+
+def test_the_shorter_period_is_completed_by_a_redelivery_when_cut_short(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    activate(env)
+    deliver(env, text(env, "where is my parcel?"))
+    table = env.runtime.table
+    original = table.shorten_conversation
+    calls: list[int] = []
+
+    def cut_short(*args: object, **kwargs: object) -> int:
+        calls.append(1)
+        if len(calls) == 1:
+            raise TimeoutError("the invocation ran out of time")
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(table, "shorten_conversation", cut_short)
+    stop = text(env, "STOP")
+    with pytest.raises(TimeoutError):
+        deliver(env, stop)
+    assert "withdrawn" in reply_text(replies_to()[-1])  # the person was told first
+    deliver(env, stop)  # WhatsApp delivers again
+    assert {i["retention_class"] for i in env.table.inbound_messages(subject_of(env))} == {"conversation_withdrawn"}

@@ -7,6 +7,7 @@ person's last message; outside that window only a template the business configur
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -15,13 +16,14 @@ from typing import Any
 from chatconsent.channels.base import Channel
 from chatconsent.clock import Clock
 from chatconsent.config import BusinessConfig
+from chatconsent.consent import ConsentRecord
 from chatconsent.identity import Pseudonymizer
 from chatconsent.keyring import SubjectKeyring
 from chatconsent.replies import Replies
-from chatconsent.store import ChatconsentTable
+from chatconsent.retention import RetentionClass
+from chatconsent.store import ChatconsentTable, Conflict
 
 SERVICE_WINDOW_SECONDS = 24 * 3600
-REPLY_PURPOSE = "customer_service"
 
 
 class ReplyRefused(Exception):
@@ -97,6 +99,22 @@ class AgentDesk:
         """Both directions, oldest first, decrypted with the subject's key."""
         messages = []
         for item in self._table.inbound_messages(subject):
+            if item.get("retention_class") == RetentionClass.SPECIAL_QUARANTINE.value:
+                # health data without explicit consent: not shown until the person says yes
+                messages.append(
+                    ConversationMessage(
+                        at=item["received_at"],
+                        direction="in",
+                        kind="quarantined",
+                        text=None,
+                        button=None,
+                        media=None,
+                        template=None,
+                        status=None,
+                        expires_at=item["expires_at"],
+                    )
+                )
+                continue
             content = json.loads(self._keyring.decrypt(subject, item["SK"], item["sealed"]))
             messages.append(
                 ConversationMessage(
@@ -128,9 +146,10 @@ class AgentDesk:
             )
         return sorted(messages, key=lambda m: (m.at, m.direction))
 
-    def _address(self, subject: str, template: bool) -> str:
+    def _address(self, subject: str, template: bool) -> tuple[str, ConsentRecord]:
+        """Where a reply goes, and the consent it goes under (as read)."""
         state = self._table.subject_state(subject)
-        if REPLY_PURPOSE not in state.active_purposes:
+        if self._config.conversation_purpose not in state.active_purposes:
             raise ReplyRefused("no active consent for customer service")
         messages = self._table.inbound_messages(subject)
         if not messages:
@@ -138,13 +157,14 @@ class AgentDesk:
         last = messages[-1]
         if not template and self._clock() - last["received_at"] > SERVICE_WINDOW_SECONDS:
             raise ReplyRefused("outside WhatsApp's 24-hour window: only a configured template may be sent")
-        return str(json.loads(self._keyring.decrypt(subject, last["SK"], last["sealed"]))["from"])
+        address = str(json.loads(self._keyring.decrypt(subject, last["SK"], last["sealed"]))["from"])
+        return address, state.consents[self._config.conversation_purpose]
 
     def reply(self, subject: str, text: str) -> str:
         """Send ``text``; raises ReplyRefused without consent or outside the service window."""
-        address = self._address(subject, template=False)
+        address, covering = self._address(subject, template=False)
         sent = self._channel.send_text(address, text)
-        self._record(subject, sent, "agent_reply", {"text": text})
+        self._record(subject, sent, "agent_reply", {"text": text}, covering)
         return sent
 
     def reply_template(self, subject: str, name: str, parameters: Sequence[str]) -> str:
@@ -154,12 +174,11 @@ class AgentDesk:
             raise ReplyInvalid(f"template {name!r} is not configured")
         if len(parameters) != template.parameters:
             raise ReplyInvalid(f"template {name!r} takes {template.parameters} parameters")
-        address = self._address(subject, template=True)
-        state = self._table.subject_state(subject)
-        language = next((r.notice_language for r in state.consents.values() if r.notice_language), None)
+        address, covering = self._address(subject, template=True)
+        language = covering.notice_language or None
         code = template.languages[Replies(self._config).language(language)]
         sent = self._channel.send_template(address, name, code, list(parameters))
-        self._record(subject, sent, "agent_template", {"template": name, "text": " | ".join(parameters)})
+        self._record(subject, sent, "agent_template", {"template": name, "text": " | ".join(parameters)}, covering)
         return sent
 
     def withdraw(self, subject: str, purposes: Sequence[str] | None) -> tuple[str, ...]:
@@ -181,13 +200,18 @@ class AgentDesk:
                 address = str(json.loads(self._keyring.decrypt(subject, last["SK"], last["sealed"]))["from"])
                 suppression = self._pseudonymizer.suppression(self._channel.name, address)
         consents = ConsentService(self._table, self._config, self._clock)
-        return consents.withdraw(subject, source="admin", purposes=purposes, suppression_hash=suppression)
+        withdrawn = consents.withdraw(subject, source="admin", purposes=purposes, suppression_hash=suppression)
+        consents.settle_retention(subject)  # also completes an earlier run that was cut short
+        return withdrawn
 
-    def _record(self, subject: str, sent: str, kind: str, content: Mapping[str, Any]) -> None:
+    def _record(self, subject: str, sent: str, kind: str, content: Mapping[str, Any], covering: ConsentRecord) -> None:
+        """Keep the reply like an inbound message, unless the consent changed since it was read."""
         sealed = json.dumps(dict(content)).encode("utf-8")
-        self._table.record_outbound(
-            subject,
-            self._pseudonymizer.message(self._channel.name, sent),
-            kind,
-            lambda item_id: self._keyring.encrypt(subject, item_id, sealed),
-        )
+        with contextlib.suppress(Conflict):  # withdrawn while the reply was on its way: content not kept
+            self._table.record_outbound(
+                subject,
+                self._pseudonymizer.message(self._channel.name, sent),
+                kind,
+                lambda item_id: self._keyring.encrypt(subject, item_id, sealed),
+                covered_by=covering,
+            )

@@ -27,12 +27,14 @@ _HEALTH_STEMS = (
     "malatt", "gravidanz", "incinta", "farmac", "medicin", "ricetta medica", "intolleran", "sintom", "celiac",
 )  # fmt: skip
 _HEALTH = re.compile(r"\b(?:" + "|".join(re.escape(s) for s in _HEALTH_STEMS) + r")", re.IGNORECASE)
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")  # IBANs are written in capitals
+# An IBAN's start (country, check digits) anywhere, in any case, grouped by spaces or dashes.
+_IBAN_START = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}")
+_IBAN_SEPARATORS = " -"
 _CARD = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
 
 
 def iban_valid(candidate: str) -> bool:
-    iban = candidate.replace(" ", "").upper()
+    iban = candidate.replace(" ", "").replace("-", "").upper()
     if not 15 <= len(iban) <= 34:
         return False
     rearranged = iban[4:] + iban[:4]
@@ -51,12 +53,28 @@ def luhn_valid(candidate: str) -> bool:
     return total % 10 == 0
 
 
+def contains_iban(text: str) -> bool:
+    """Whether some run of characters from an IBAN-like start passes the mod-97 check.
+
+    Every length from 15 to 34 is tried, so words after the IBAN ("… BIC COBADEFFXXX") do not hide it.
+    """
+    for start in _IBAN_START.finditer(text):
+        chars: list[str] = []
+        for char in text[start.start() :]:
+            if char in _IBAN_SEPARATORS:
+                continue
+            if not char.isascii() or not char.isalnum() or len(chars) == 34:
+                break
+            chars.append(char)
+            if len(chars) >= 15 and iban_valid("".join(chars)):
+                return True
+    return False
+
+
 def classify(text: str) -> frozenset[Sensitive]:
     found = set()
     if _HEALTH.search(text):
         found.add(Sensitive.HEALTH)
-    if any(iban_valid(m.group(0)) for m in _IBAN.finditer(text)) or any(
-        luhn_valid(m.group(0)) for m in _CARD.finditer(text)
-    ):
+    if contains_iban(text) or any(luhn_valid(m.group(0)) for m in _CARD.finditer(text)):
         found.add(Sensitive.BANK)
     return frozenset(found)

@@ -172,6 +172,10 @@ class BusinessConfig(_Strict):
     supervisory_authority: Authority
     public_base_url: HttpUrl = Field(description="Where the widget and notices are reachable.")
     purposes: tuple[Purpose, ...]
+    conversation_purpose: str = Field(
+        default="customer_service",
+        description="The purpose that covers keeping the conversation and replying in it.",
+    )
     recipients: tuple[Recipient, ...]
     retention: dict[str, RetentionClassConfig]
     consent_validity: timedelta = Field(
@@ -190,6 +194,10 @@ class BusinessConfig(_Strict):
             raise ValueError("purpose ids must be unique")
         if not ids:
             raise ValueError("at least one purpose is required")
+        if self.conversation_purpose not in ids:
+            raise ValueError(f"conversation_purpose {self.conversation_purpose!r} is not one of the purposes")
+        if self.purpose(self.conversation_purpose).special_category:
+            raise ValueError("conversation_purpose cannot be a special-category purpose")
         from chatconsent.retention import REQUIRED_CLASSES
 
         missing = sorted(REQUIRED_CLASSES - self.retention.keys())

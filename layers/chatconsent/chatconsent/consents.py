@@ -117,7 +117,13 @@ class ConsentService:
                 and (purposes is None or purpose in purposes)
             ]
             void_link = state.open_link if purposes is None else None  # a full withdrawal voids the link
-            if not targets and void_link is None:
+            conversation = self._config.conversation_purpose
+            close_special = (
+                state.special_request
+                if state.special_request is not None and (purposes is None or conversation in purposes)
+                else None
+            )
+            if not targets and void_link is None and close_special is None:
                 if message_hash and not self._table.mark_processed(message_hash):
                     raise Replay()
                 return ()
@@ -158,16 +164,25 @@ class ConsentService:
                     suppression_hash,
                     detach_request=detach_request,
                     void_link=void_link,
+                    close_special=close_special,
                 )
             except Conflict as conflict:
                 if conflict.failed == ("request",):  # the request item is already gone: nothing to detach
                     detach_request = False
                 continue
-            withdrawn = {record.purpose for record in targets}
-            if not set(state.active_purposes) - withdrawn:  # no consent left: the plan's shorter period
-                self._table.shorten_conversation(subject, RetentionClass.CONVERSATION_WITHDRAWN)
             return tuple(record.purpose for record in targets) or ("link",)
         raise Conflict(["withdrawal_retries_exhausted"])
+
+    def settle_retention(self, subject: str) -> int:
+        """Without the conversation's consent, its messages fall under the plan's withdrawn period.
+
+        Run after a withdrawal has been confirmed to the person, and again on a repeated STOP or a
+        redelivered webhook: idempotent, so a run cut short is completed by the next one.
+        """
+        state = self._table.subject_state(subject)
+        if not state.consents or self._config.conversation_purpose in state.active_purposes:
+            return 0
+        return self._table.shorten_conversation(subject, RetentionClass.CONVERSATION_WITHDRAWN)
 
     def grant_special(self, subject: str, state: SubjectState, channel: str, message_hash: str) -> Activation:
         """The person's "yes" to the Art. 9 question asked in the chat: the special purpose → active."""
@@ -175,7 +190,8 @@ class ConsentService:
             if attempt:
                 state = self._table.subject_state(subject)
             request = state.special_request
-            if request is None:
+            covering = state.consents.get(self._config.conversation_purpose)
+            if request is None or covering is None or covering.state is not ConsentState.ACTIVE:
                 return Activation.STALE if self._table.mark_processed(message_hash) else Activation.REPLAY
             fact = ConsentFact(
                 event=LedgerEvent.CONSENT_GIVEN,
@@ -195,7 +211,7 @@ class ConsentService:
             entries, head = chain(state.ledger_head, self._new_ledger_id(), int(self._clock()), [fact])
             try:
                 self._table.grant_special_consent(
-                    subject, request, state.consents, state.ledger_head, head, entries, channel, message_hash
+                    subject, request, state.consents, state.ledger_head, head, entries, channel, message_hash, covering
                 )
             except Replay:
                 return Activation.REPLAY

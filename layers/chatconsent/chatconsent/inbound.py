@@ -161,8 +161,9 @@ class InboundService:
         if answer is False:
             return self._decline(message, subject, message_hash, state)
 
-        if state.active_purposes and state.pending is None and keyword is None:  # rights words are handled, not kept
-            return self._store(message, subject, message_hash, state)
+        conversation = self._config.conversation_purpose
+        if conversation in state.active_purposes and state.pending is None and keyword is None:
+            return self._store(message, subject, message_hash, state)  # rights words are handled, not kept
         if not self._table.mark_processed(message_hash):
             return Outcome.REPLAY
         known = bool(state.consents or state.pending)
@@ -171,9 +172,18 @@ class InboundService:
         if keyword is Keyword.ERASE and known:
             return self._ask_erasure(message, subject, state)
         if keyword is Keyword.HELP and (state.pending or state.active_purposes):
-            return self._reply(message, subject, "help", self._language(state), Outcome.HELP_REPLIED)
+            return self._reply(
+                message, subject, "help", self._language(state), Outcome.HELP_REPLIED, retention=self._kept(state)
+            )
         if state.pending is not None:
-            return self._reply(message, subject, "answer_buttons", state.pending.language, Outcome.REMINDED)
+            return self._reply(
+                message,
+                subject,
+                "answer_buttons",
+                state.pending.language,
+                Outcome.REMINDED,
+                retention=RetentionClass.PENDING_OPTIN_CHAT,
+            )
         if state.active_purposes:
             return Outcome.ACCEPTED
         if state.consents:  # withdrawn: no further messages of any kind
@@ -212,9 +222,12 @@ class InboundService:
                 lambda item_id: keyring.encrypt(subject, item_id, plaintext),
                 retention,
                 [s.value for s in sensitive],
+                covered_by=state.consents[self._config.conversation_purpose],
             )
         except Replay:
             return Outcome.REPLAY
+        except Conflict:  # withdrawn a moment ago: nothing is kept
+            return Outcome.SUPPRESSED if self._table.mark_processed(message_hash) else Outcome.REPLAY
         if quarantined and special_purpose is not None:
             return self._ask_special(message, subject, state, special_purpose)
         return Outcome.STORED
@@ -245,7 +258,12 @@ class InboundService:
             sent = self._channel.send_buttons(message.sender, text, buttons)
         except ChannelError:
             return Outcome.SEND_FAILED
-        self._table.record_outbound(subject, self._pseudonymizer.message(message.channel, sent), "special_question")
+        self._table.record_outbound(  # a neutral kind, gone with the quarantine
+            subject,
+            self._pseudonymizer.message(message.channel, sent),
+            "consent_question",
+            retention=RetentionClass.SPECIAL_QUARANTINE,
+        )
         return Outcome.QUARANTINED
 
     @staticmethod
@@ -272,7 +290,7 @@ class InboundService:
                 return Outcome.REPLAY
             except Conflict:  # answered or expired a moment ago: the purge removes what is left
                 return Outcome.STALE_ANSWER if self._table.mark_processed(message_hash) else Outcome.REPLAY
-            return self._reply(message, subject, "special_declined", language, Outcome.SPECIAL_DECLINED)
+            return self._reply(message, subject, "special_declined", language, Outcome.SPECIAL_DECLINED, record=False)
         result = self._consents.grant_special(subject, state, message.channel, message_hash)
         if result is Activation.REPLAY:
             return Outcome.REPLAY
@@ -343,21 +361,30 @@ class InboundService:
         return next((r.notice_language for r in state.consents.values() if r.notice_language), None)
 
     def _withdraw(self, message: InboundMessage, subject: str, message_hash: str, state: SubjectState) -> Outcome:
-        """Withdrawal is as easy as giving: one word, effective before the webhook answers."""
+        """Withdrawal is as easy as giving: one word, effective before the webhook answers.
+
+        The confirmation goes out first; then the conversation moves to the withdrawn period. That
+        step is idempotent and also runs on a repeated STOP or a redelivery, so a run cut short
+        is completed later.
+        """
         suppression = self._pseudonymizer.suppression(message.channel, message.sender)
         try:
             withdrawn = self._consents.withdraw(
                 subject, source="chat:keyword", message_hash=message_hash, suppression_hash=suppression, state=state
             )
         except Replay:
+            self._consents.settle_retention(subject)
             return Outcome.REPLAY
         if not withdrawn:
             if not state.consents:  # someone we never had consent from asks not to be contacted
                 self._table.suppress(suppression)
+            self._consents.settle_retention(subject)
             return Outcome.ALREADY_WITHDRAWN  # repeated STOP: nothing changes, nothing is sent
-        return self._reply(
+        outcome = self._reply(
             message, subject, "withdrawn", self._language(state), Outcome.CONSENT_WITHDRAWN, record=False
         )
+        self._consents.settle_retention(subject)
+        return outcome
 
     def _answer(self, message: InboundMessage, state: SubjectState) -> bool | None:
         """True/False for a yes/no to the subject's pending request, None for anything else."""
@@ -429,7 +456,10 @@ class InboundService:
         except ChannelError:
             return Outcome.SEND_FAILED
         self._table.record_outbound(
-            subject, self._pseudonymizer.message(message.channel, sent), "confirmation_question"
+            subject,
+            self._pseudonymizer.message(message.channel, sent),
+            "confirmation_question",
+            retention=RetentionClass.PENDING_OPTIN_CHAT,  # gone with the request unless the person says yes
         )
         return Outcome.CODE_BOUND
 
@@ -474,19 +504,36 @@ class InboundService:
         language: str | None,
         outcome: Outcome,
         record: bool = True,
+        retention: RetentionClass = RetentionClass.CONVERSATION,
     ) -> Outcome:
-        return self._send(message, subject, self._replies.text(key, language), key, outcome, record)
+        text = self._replies.text(key, language)
+        return self._send(message, subject, text, key, outcome, record, retention)
 
     def _send(
-        self, message: InboundMessage, subject: str, text: str, kind: str, outcome: Outcome, record: bool = True
+        self,
+        message: InboundMessage,
+        subject: str,
+        text: str,
+        kind: str,
+        outcome: Outcome,
+        record: bool = True,
+        retention: RetentionClass = RetentionClass.CONVERSATION,
     ) -> Outcome:
         try:
             sent = self._channel.send_text(message.sender, text)
         except ChannelError:
             return Outcome.SEND_FAILED
         if record:
-            self._table.record_outbound(subject, self._pseudonymizer.message(message.channel, sent), kind)
+            self._table.record_outbound(
+                subject, self._pseudonymizer.message(message.channel, sent), kind, retention=retention
+            )
         return outcome
+
+    def _kept(self, state: SubjectState) -> RetentionClass:
+        """How long a reply's delivery record lives: with the conversation, or with the request."""
+        if self._config.conversation_purpose in state.active_purposes:
+            return RetentionClass.CONVERSATION
+        return RetentionClass.PENDING_OPTIN_CHAT
 
     # -- statuses ------------------------------------------------------------------------------
 

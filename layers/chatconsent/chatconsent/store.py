@@ -761,8 +761,12 @@ class ChatconsentTable:
         suppression_hash: str | None = None,
         detach_request: bool = True,
         void_link: PendingLink | None = None,
+        close_special: SpecialRequest | None = None,
     ) -> None:
         """active or pending → withdrawn for ``records``, appended to the ledger, atomically.
+
+        With ``close_special`` the open Art. 9 question is withdrawn too (conditioned on it being
+        the one read, so a "yes" that lands first makes this retry and withdraw that consent).
 
         With ``void_link`` the confirmation link still awaiting a click stops working in the same
         transaction, so a click racing the withdrawal cannot win after it.
@@ -809,6 +813,14 @@ class ChatconsentTable:
             )
         if void_link is not None:
             ops += self._close_link_ops(subject, void_link.token_hash, void_link.request_id, "withdrawn", now)
+        if close_special is not None:
+            ops.append(
+                (
+                    "special_request",
+                    "Delete",
+                    self._delete(Keys.special_request(subject), "nonce = :nonce", {":nonce": close_special.nonce}),
+                )
+            )
         if entries and new_head:
             ops += self._ledger_ops(subject, head, new_head, entries, now)
         if suppression_hash:
@@ -1049,10 +1061,15 @@ class ChatconsentTable:
         entries: Sequence[LedgerEntry],
         channel: str,
         message_hash: str,
+        covering: ConsentRecord,
     ) -> None:
-        """The person's "yes" to the question: the special purpose → active, with proof, once."""
+        """The person's "yes" to the question: the special purpose → active, with proof, once.
+
+        Only while the conversation's own consent is still as read (``covering``): a withdrawal
+        that lands first cancels it.
+        """
         now = self.now()
-        ops = [self._close_special_op(subject, request.nonce)]
+        ops = [self._close_special_op(subject, request.nonce), self._still_active(subject, covering)]
         ops += self._grant_ops(
             subject,
             consents,
@@ -1239,10 +1256,13 @@ class ChatconsentTable:
         seal: Callable[[str], bytes],
         retention: RetentionClass = RetentionClass.CONVERSATION,
         sensitive: Sequence[str] = (),
+        covered_by: ConsentRecord | None = None,
     ) -> None:
         """An inbound message and its dedupe record, in one transaction (a replay stores nothing).
 
         ``seal`` encrypts the content for the item's sort key (the key is associated data).
+        ``covered_by`` is the consent that allows keeping it, as read: a withdrawal landing
+        after that read cancels the write (Conflict ``covering_consent``), so nothing is kept.
         """
         now = self.now()
         key = Keys.inbound(subject, now, message_hash)
@@ -1257,12 +1277,24 @@ class ChatconsentTable:
             retention,
             self._plan.expires_at(retention, now),
         )
-        self._transact(
-            [
-                ("dedupe", "Put", self._dedupe_put(message_hash, now)),
-                ("message", "Put", self._put(item)),
-                ("conversation", "Update", self._conversation_update(subject, now, inbound=True)),
-            ]
+        ops = [
+            ("dedupe", "Put", self._dedupe_put(message_hash, now)),
+            ("message", "Put", self._put(item)),
+            ("conversation", "Update", self._conversation_update(subject, now, inbound=True)),
+        ]
+        if covered_by is not None:
+            ops.append(self._still_active(subject, covered_by))
+        self._transact(ops)
+
+    def _still_active(self, subject: str, record: ConsentRecord) -> tuple[str, str, dict[str, Any]]:
+        return (
+            "covering_consent",
+            "ConditionCheck",
+            self._delete(
+                Keys.consent(subject, record.purpose),
+                "#state = :active AND #rev = :rev",
+                {":active": ConsentState.ACTIVE.value, ":rev": record.rev},
+            ),
         )
 
     def _conversation_update(self, subject: str, now: int, inbound: bool) -> dict[str, Any]:
@@ -1288,9 +1320,10 @@ class ChatconsentTable:
         """
         now = self.now()
         days = int(self._plan.period(RetentionClass.CONVERSATION).total_seconds() // 86_400) + 1
+        today = now // 86_400
         offset, start_key = 0, None
         if cursor is not None:
-            offset, start_key = self._parse_cursor(cursor, days)
+            offset, start_key = self._parse_cursor(cursor, today, days)
         found: list[dict[str, Any]] = []
         while offset < days and len(found) < limit:
             request: dict[str, Any] = {
@@ -1315,24 +1348,29 @@ class ChatconsentTable:
                 offset += 1
         if offset >= days:
             return found, None
-        return found, {"day": offset, "key": start_key}
+        return found, {"day": today - offset, "key": start_key}  # an absolute day: stable across midnight
 
     @staticmethod
-    def _parse_cursor(cursor: Mapping[str, Any], days: int) -> tuple[int, dict[str, Any] | None]:
-        offset, key = cursor.get("day"), cursor.get("key")
-        if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset < days:
-            raise BadCursor("cursor: not one this API handed out")
+    def _parse_cursor(cursor: Mapping[str, Any], today: int, days: int) -> tuple[int, dict[str, Any] | None]:
+        bad = BadCursor("cursor: not one this API handed out")
+        day, key = cursor.get("day"), cursor.get("key")
+        if not isinstance(day, int) or isinstance(day, bool) or not 0 <= today - day < days:
+            raise bad
         if key is None:
-            return offset, None
+            return today - day, None
         if (
             not isinstance(key, dict)
             or set(key) != {"PK", "SK", "activity_day", "last_activity"}
             or not all(isinstance(key[k], str) for k in ("PK", "SK", "activity_day"))
             or not str(key["PK"]).startswith("SUBJ#")
+            or key["SK"] != "S#CONV"
+            or key["activity_day"] != activity_day(day * 86_400)  # the partition the cursor names
             or not isinstance(key["last_activity"], int)
+            or isinstance(key["last_activity"], bool)
+            or not 0 <= key["last_activity"] < 2**40
         ):
-            raise BadCursor("cursor: not one this API handed out")
-        return offset, dict(key)
+            raise bad
+        return today - day, dict(key)
 
     def inbound_messages(self, subject: str) -> list[dict[str, Any]]:
         """The subject's live inbound messages, oldest first, still sealed."""
@@ -1410,9 +1448,18 @@ class ChatconsentTable:
         self._client.put_item(**self._put(item))
 
     def record_outbound(
-        self, subject: str, message_hash: str, kind: str, seal: Callable[[str], bytes] | None = None
+        self,
+        subject: str,
+        message_hash: str,
+        kind: str,
+        seal: Callable[[str], bytes] | None = None,
+        retention: RetentionClass = RetentionClass.CONVERSATION,
+        covered_by: ConsentRecord | None = None,
     ) -> None:
-        """An outbound message for status tracking; with ``seal``, its content too (agent replies)."""
+        """An outbound message for status tracking; with ``seal``, its content too (agent replies).
+
+        With ``covered_by`` the content is kept only if that consent is still as it was read.
+        """
         now = self.now()
         key = Keys.outbound(subject, message_hash)
         item = self._stamp(
@@ -1424,18 +1471,19 @@ class ChatconsentTable:
                 "sent_at": now,
                 "sealed": seal(key["SK"]) if seal else None,
             },
-            RetentionClass.CONVERSATION,
-            self._plan.expires_at(RetentionClass.CONVERSATION, now),
+            retention,
+            self._plan.expires_at(retention, now),
         )
         if seal is None:
             self._client.put_item(**self._put(item))
             return
-        self._transact(  # an agent's reply is part of the conversation
-            [
-                ("message", "Put", self._put(item)),
-                ("conversation", "Update", self._conversation_update(subject, now, inbound=False)),
-            ]
-        )
+        ops = [  # an agent's reply is part of the conversation
+            ("message", "Put", self._put(item)),
+            ("conversation", "Update", self._conversation_update(subject, now, inbound=False)),
+        ]
+        if covered_by is not None:
+            ops.append(self._still_active(subject, covered_by))
+        self._transact(ops)
 
     def shorten_conversation(self, subject: str, retention: RetentionClass) -> int:
         """Bring every message (and the conversation summary) under ``retention`` from now, never later.
