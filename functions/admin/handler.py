@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from chatconsent.agents import ReplyInvalid, ReplyRefused
 from chatconsent.consents import ConsentService
+from chatconsent.keyring import KeyShredded
 from chatconsent.runtime import Runtime
 from chatconsent.store import BadCursor
 
@@ -50,6 +51,12 @@ def audit(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Respo
 
 
 app.use(middlewares=[audit])
+
+
+@app.exception_handler(KeyShredded)
+def _shredded(_: KeyShredded) -> Response[Any]:
+    body = ErrorBody(error="the subject's data was erased: nothing can be read or sent").model_dump_json()
+    return Response(410, content_types.APPLICATION_JSON, body)
 
 
 @app.exception_handler(RequestValidationError)

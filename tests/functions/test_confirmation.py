@@ -558,7 +558,7 @@ def test_ipv6_clients_are_limited_per_64(env: Env) -> None:
 def test_the_export_shows_the_link_request_and_where_the_number_came_from(env: Env) -> None:
     request_link(env, purposes={"customer_service": True, "marketing": True})
     document = env.runtime.subject_rights().export(subject_of(env))
-    [link] = document["link_requests"]
+    [link] = document["optin_requests"]
     assert link["purposes"] == ["customer_service", "marketing"] and link["flow"] == "link"
     assert "suppression_hash" not in link
     assert "web form" in document["art_15"]["source"]

@@ -259,3 +259,42 @@ def test_a_declined_health_question_leaves_no_lasting_trace(env: Env) -> None:
     kinds = {i["kind"]: i for i in outbound}
     assert "special_question" not in kinds and "special_declined" not in kinds
     assert kinds["consent_question"]["retention_class"] == "special_quarantine"
+
+
+def test_a_key_replaced_through_another_container_is_read_again(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    import chatconsent.keyring as keyring_module
+
+    activate(env)
+    deliver(env, text(env, "where is my parcel?"))
+    subject = subject_of(env)
+    other = SubjectKeyring(env.dynamodb, KEY_TABLE_NAME, env.runtime._kms, KMS_ALIAS)  # another warm container
+    [item] = env.table.inbound_messages(subject)
+    other.decrypt(subject, item["SK"], item["sealed"])  # caches the first key
+    # the person is erased through this container and opts in again: a new key
+    env.runtime.subject_rights().erase(subject)
+    activate(env)
+    deliver(env, text(env, "hello again"))
+    [fresh] = env.table.inbound_messages(subject)
+    assert json.loads(other.decrypt(subject, fresh["SK"], fresh["sealed"]))["text"] == "hello again"
+    # and a container that only ever encrypts drops its cached key after the maximum age
+    now = keyring_module.time.monotonic()
+    monkeypatch.setattr(keyring_module.time, "monotonic", lambda: now + 301)
+    assert other.key_for(subject, create=False) == env.runtime.keyring.key_for(subject, create=False)  # type: ignore[union-attr]
+
+
+def test_reading_a_shredded_conversation_is_gone_not_an_error(env: Env) -> None:
+    from localrun.events import http_event
+
+    activate(env)
+    deliver(env, text(env, "where is my parcel?"))
+    subject = subject_of(env)
+    env.dynamodb.delete_item(TableName=KEY_TABLE_NAME, Key={"subject": {"S": subject}})
+    env.runtime.keyring.forget(subject)  # type: ignore[union-attr]
+    event = http_event(
+        "GET",
+        f"/admin/subjects/{subject}/messages",
+        route_path="/admin/subjects/{subject}/messages",
+        path_parameters={"subject": subject},
+    )
+    response = env.invoke("admin", event)
+    assert response["statusCode"] == 410

@@ -70,6 +70,8 @@ def test_export_holds_every_item_decrypted_with_art_15_information(env: Env) -> 
     texts = sorted(m["content"]["text"] for m in items["inbound_messages"])
     assert texts == ["I have a nut allergy", "where is my parcel?"]
     assert items["special_category_request"][0]["purpose"] == "health_data"
+    flows = sorted(r["flow"] for r in document["optin_requests"])
+    assert flows == ["chat", "link"]  # the pending chat request and the link, both naming the subject
     assert items["outbound_messages"] and items["pending_request"] and items["ledger_head"]
     replies = [m["content"] for m in items["outbound_messages"] if m["kind"] == "agent_reply"]
     assert replies == [{"text": "On its way."}]  # agent replies are kept sealed like inbound messages

@@ -9,6 +9,7 @@ backups included. Unwrapped keys are cached per warm container.
 from __future__ import annotations
 
 import os
+import time
 from collections import OrderedDict
 from typing import Any
 
@@ -24,16 +25,26 @@ class KeyShredded(LookupError):
 
 
 class SubjectKeyring:
-    def __init__(self, dynamodb: Any, key_table: str, kms: Any, kms_key_id: str, cache_size: int = 1024) -> None:
+    def __init__(
+        self,
+        dynamodb: Any,
+        key_table: str,
+        kms: Any,
+        kms_key_id: str,
+        cache_size: int = 1024,
+        max_age: float = 300.0,
+    ) -> None:
         self._dynamodb = dynamodb
         self._table = key_table
         self._kms = kms
         self._kms_key_id = kms_key_id
-        self._cache: OrderedDict[str, bytes] = OrderedDict()
+        self._cache: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
         self._cache_size = cache_size
+        # A key erased through another container stays usable here at most this long.
+        self._max_age = max_age
 
     def _remember(self, subject: str, key: bytes) -> bytes:
-        self._cache[subject] = key
+        self._cache[subject] = (time.monotonic(), key)
         self._cache.move_to_end(subject)
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
@@ -41,9 +52,11 @@ class SubjectKeyring:
 
     def key_for(self, subject: str, create: bool = True) -> bytes:
         """The subject's plaintext data key; created on first use when ``create``."""
-        if subject in self._cache:
+        cached = self._cache.get(subject)
+        if cached is not None and time.monotonic() - cached[0] <= self._max_age:
             self._cache.move_to_end(subject)
-            return self._cache[subject]
+            return cached[1]
+        self._cache.pop(subject, None)
         item = self._dynamodb.get_item(
             TableName=self._table, Key={"subject": to_attribute(subject)}, ConsistentRead=True
         )
@@ -85,7 +98,16 @@ class SubjectKeyring:
         return nonce + AESGCM(self.key_for(subject)).encrypt(nonce, plaintext, f"{subject}|{item_id}".encode())
 
     def decrypt(self, subject: str, item_id: str, sealed: bytes) -> bytes:
+        from cryptography.exceptions import InvalidTag  # noqa: PLC0415
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa: PLC0415
 
+        associated = f"{subject}|{item_id}".encode()
         key = self.key_for(subject, create=False)
-        return AESGCM(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], f"{subject}|{item_id}".encode())
+        try:
+            return AESGCM(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], associated)
+        except InvalidTag:
+            if subject not in self._cache:
+                raise
+            self.forget(subject)  # the cached key may be one erased and replaced elsewhere: read it again
+            fresh = self.key_for(subject, create=False)
+            return AESGCM(fresh).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], associated)

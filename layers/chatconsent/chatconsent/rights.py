@@ -68,9 +68,12 @@ class SubjectRights:
             sections[kind].append(entry)
         if unknown:
             raise RuntimeError("the export does not cover every item type")  # caught by tests, never silent
-        link_requests = [
+        # the opt-in requests that still name the subject (they live outside its partition)
+        hashes = [m["token_hash"] for m in sections["link_request"]]
+        hashes += [p["code_hash"] for p in sections["pending_request"]]
+        optin_requests = [
             {k: v for k, v in found.items() if k not in ("PK", "expiry_shard", "suppression_hash")}
-            for found in (self._table.optin_item(m["token_hash"]) for m in sections["link_request"])
+            for found in (self._table.optin_item(h) for h in hashes)
             if found is not None
         ]
         head = sections["ledger_head"][0] if sections["ledger_head"] else None
@@ -99,7 +102,7 @@ class SubjectRights:
                 "automated_decision_making": "none",  # (h)
             },
             "items": sections,
-            "link_requests": link_requests,
+            "optin_requests": optin_requests,
             "key_table": {"data_key": self._keyring is not None and self._has_key(subject)},
             "rate_counters": self._table.rate_counters(self._table.subject_rate_keys(subject)),
             "ledger": {
