@@ -11,7 +11,17 @@ from chatconsent.runtime import local_outbox
 from localrun import whatsapp
 from localrun.events import http_event
 from tests.conftest import Env, json_body
-from tests.flow import PERSON, PHONE_NUMBER_ID, activate, deliver, replies_to, reply_text, subject_of, text
+from tests.flow import (
+    PERSON,
+    PHONE_NUMBER_ID,
+    activate,
+    deliver,
+    optin_event,
+    replies_to,
+    reply_text,
+    subject_of,
+    text,
+)
 
 ROUTE = "/admin/subjects/{subject}/"
 
@@ -270,3 +280,33 @@ def test_requests_refused_by_validation_are_recorded_too(env: Env) -> None:
         "POST /admin/subjects/{subject}/messages",
     ]
     assert "not-a-pseudonym" not in json.dumps(env.items_with_prefix("AUDIT#"))
+
+
+def test_a_full_withdrawal_on_behalf_blocks_the_number_even_without_stored_messages(env: Env) -> None:
+    activate(env)  # opted in by chat, never wrote anything that was kept
+    subject = subject_of(env)
+    assert env.table.inbound_messages(subject) == []
+    assert json_body(admin(env, "POST", "withdrawal", subject, {})) == {"withdrawn": ["customer_service"]}
+    assert env.table.is_suppressed(env.runtime.pseudonymizer.suppression("whatsapp", "+" + PERSON))
+    # someone types the number into a form: no link goes out
+    env.invoke("optin", optin_event(phone="+" + PERSON))
+    env.drain_links()
+    assert [m for m in local_outbox().messages if m.payload.get("type") == "template"] == []
+
+
+def test_a_person_confirmed_by_link_is_blocked_by_a_withdrawal_on_behalf(env: Env) -> None:
+    env.invoke("optin", optin_event(phone="+" + PERSON))
+    env.drain_links()
+    [template] = [m for m in local_outbox().messages if m.payload.get("type") == "template"]
+    token = template.payload["template"]["components"][1]["parameters"][0]["text"]  # type: ignore[index]
+    event = http_event(
+        "POST",
+        f"/confirm/{token}",
+        route_path="/confirm/{token}",
+        path_parameters={"token": token},
+        body="decision=confirm",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert env.invoke("confirmation", event)["statusCode"] == 200
+    admin(env, "POST", "withdrawal", subject_of(env), {})
+    assert env.table.is_suppressed(env.runtime.pseudonymizer.suppression("whatsapp", "+" + PERSON))

@@ -184,8 +184,8 @@ class AgentDesk:
     def withdraw(self, subject: str, purposes: Sequence[str] | None) -> tuple[str, ...]:
         """Withdraw on the person's behalf (they asked by e-mail, phone, letter); returns what changed.
 
-        A full withdrawal also puts the person on the block list when their address is known
-        (from their last message), as STOP in the chat would.
+        A full withdrawal also puts the number on the block list, as STOP in the chat would: its
+        keyed hash was kept with the consent when it was given.
         """
         from chatconsent.consents import ConsentService  # noqa: PLC0415
 
@@ -193,12 +193,9 @@ class AgentDesk:
         if unknown:
             raise ReplyInvalid(f"unknown purpose: {', '.join(unknown)}")
         suppression = None
-        if purposes is None:
-            messages = self._table.inbound_messages(subject)
-            if messages:
-                last = messages[-1]
-                address = str(json.loads(self._keyring.decrypt(subject, last["SK"], last["sealed"]))["from"])
-                suppression = self._pseudonymizer.suppression(self._channel.name, address)
+        if purposes is None:  # remembered with the consent when it was given
+            records = self._table.subject_state(subject).consents.values()
+            suppression = next((r.suppression_hash for r in records if r.suppression_hash), None)
         consents = ConsentService(self._table, self._config, self._clock)
         withdrawn = consents.withdraw(subject, source="admin", purposes=purposes, suppression_hash=suppression)
         consents.settle_retention(subject)  # also completes an earlier run that was cut short

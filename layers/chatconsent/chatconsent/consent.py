@@ -34,6 +34,7 @@ class ConsentRecord:
     notice_language: str = ""
     notice_sha256: str = ""
     channel: str = ""
+    suppression_hash: str = ""  # the number's block-list key, for a withdrawal that does not come from it
 
 
 @dataclass(frozen=True)

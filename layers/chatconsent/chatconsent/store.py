@@ -473,6 +473,7 @@ class ChatconsentTable:
                     notice_language=data.get("notice_language", ""),
                     notice_sha256=data.get("notice_sha256", ""),
                     channel=data.get("channel", ""),
+                    suppression_hash=data.get("suppression_hash", ""),
                 )
             elif sk == "S#PENDING":
                 pending = PendingConfirmation(
@@ -594,13 +595,14 @@ class ChatconsentTable:
                     "Update",
                     self._update(
                         Keys.consent(subject, purpose),
-                        "SET #state = :pending, #req = :req, updated_at = :now,"
+                        "SET #state = :pending, #req = :req, updated_at = :now, suppression_hash = :sh,"
                         " #rev = if_not_exists(#rev, :zero) + :one",
                         {
                             ":pending": ConsentState.PENDING.value,
                             ":active": ConsentState.ACTIVE.value,
                             ":req": request.request_id,
                             ":now": now,
+                            ":sh": suppression_hash,  # so a withdrawal elsewhere can block the number too
                             ":zero": 0,
                             ":one": 1,
                         },
@@ -976,6 +978,7 @@ class ChatconsentTable:
         notice: tuple[str, str, str],
         channel: str,
         now: int,
+        suppression_hash: str = "",
     ) -> list[tuple[str, str, dict[str, Any]]]:
         """Purposes → active in one step (the person's explicit act was the confirmation itself).
 
@@ -994,7 +997,8 @@ class ChatconsentTable:
                         Keys.consent(subject, purpose),
                         "SET #state = :active, #req = :req, updated_at = :now, activated_at = :now,"
                         " notice_version = :nv, notice_language = :nl, notice_sha256 = :ns, #channel = :ch,"
-                        " #rev = if_not_exists(#rev, :zero) + :one",
+                        + (" suppression_hash = :sh," if suppression_hash else "")
+                        + " #rev = if_not_exists(#rev, :zero) + :one",
                         {
                             ":active": ConsentState.ACTIVE.value,
                             ":req": request_id,
@@ -1006,6 +1010,7 @@ class ChatconsentTable:
                             ":zero": 0,
                             ":one": 1,
                             **({":rev": record.rev} if record else {}),
+                            **({":sh": suppression_hash} if suppression_hash else {}),
                         },
                         # no live record: none at all, or one past its retention that the purge has not reached
                         "#rev = :rev" if record else "attribute_not_exists(#rev) OR #exp <= :now",
@@ -1173,6 +1178,7 @@ class ChatconsentTable:
             (request.notice_version, request.language, request.notice_sha256),
             request.channel,
             now,
+            suppression_hash=request.suppression_hash,
         )
         ops += self._ledger_ops(subject, head, new_head, entries, now)
         self._transact(ops)
