@@ -1,7 +1,7 @@
 """Cold start of every function the template wires, against the floor ``import boto3; boto3.client('dynamodb')``.
 
 Each sample is a fresh interpreter that imports the function's handler module, which is what
-Lambda's init phase does: the handler modules build ``Runtime()`` at import, and with it the
+Lambda's init phase does: the handler modules build ``Wiring()`` at import, and with it the
 DynamoDB client. The floor is the least any Python function that talks to DynamoDB pays.
 
 - Same interpreter and the same environment for every sample: the template's variables with the
@@ -159,7 +159,7 @@ def explain(slowest: Target, floor: Target, home: str) -> list[str]:
     lines = [
         f"### Where {slowest.name}'s import time goes (`python -X importtime`, medians of {IMPORTTIME_RUNS} runs)",
         "importtime adds overhead of its own; cumulative includes a module's imports, self excludes them. The"
-        " handler's self time is its module-level code: `Runtime()` (botocore session, DynamoDB client), models, routes.",
+        " handler's self time is its module-level code: `Wiring()` (botocore session, DynamoDB client), models, routes.",
         "",
         "| cumulative | self | share | level | module |",
         "| ---: | ---: | ---: | ---: | --- |",
@@ -190,13 +190,13 @@ def explain(slowest: Target, floor: Target, home: str) -> list[str]:
         + ", ".join(f"{name} {us / 1000:.0f} ms" for name, us in ranked[:IMPORTTIME_TOP])
     )
 
-    # Runtime() alone, its modules already imported: what building the client costs.
+    # Wiring() alone, its modules already imported: what building the client costs.
     runtime_only = Target(
-        "Runtime()", "chatconsent.runtime.Runtime()", None, setup="import botocore.session, chatconsent.runtime"
+        "Wiring()", "chatconsent.wiring.Wiring()", None, setup="import botocore.session, chatconsent.wiring"
     )
     costs = sorted(sample(runtime_only, home)[0] for _ in range(IMPORTTIME_RUNS + 2))
     lines.append(
-        f"`Runtime()` alone, its modules already imported (botocore session + DynamoDB client from the"
+        f"`Wiring()` alone, its modules already imported (botocore session + DynamoDB client from the"
         f" service model): {_ms(statistics.median(costs))} (median of {len(costs)})"
     )
     return lines

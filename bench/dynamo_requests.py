@@ -4,7 +4,7 @@ The flow is driven as the widget and Meta would drive it: ``POST /optin`` throug
 handler, then signed webhooks through the inbound handler (the code, the "yes" button, texts, a
 replay, a status, a stranger). The container is warm: the secrets (SSM, cached per container) are
 fetched before anything is measured and reported apart. Every API call made while the handler
-processes one webhook is counted with botocore event hooks on the clients the runtime uses
+processes one webhook is counted with botocore event hooks on the clients the wiring uses
 (``before-call`` counts a request, ``after-call`` notes a failed condition or a cancelled
 transaction: those are requests too, and billed).
 
@@ -139,7 +139,7 @@ def run() -> tuple[list[str], bool]:
     from chatconsent.config import current_config
     from chatconsent.inbound import InboundService, Outcome
     from chatconsent.notices import NoticeRegistry
-    from chatconsent.runtime import Runtime, local_outbox
+    from chatconsent.wiring import Wiring, local_outbox
     from localrun import whatsapp
     from localrun.aws import create_data_key, create_tables, seed_secrets
     from localrun.events import http_event
@@ -171,27 +171,27 @@ def run() -> tuple[list[str], bool]:
         clock = FrozenClock(START)
 
         counter = CallCounter(KEY_TABLE_NAME)
-        for client in (dynamodb, kms, runtime_client("ssm")):  # the runtime fetches secrets through its own client
+        for client in (dynamodb, kms, runtime_client("ssm")):  # the wiring fetches secrets through its own client
             counter.attach(client)
 
         optin: Any = load_function(by_route["POST /optin"].code_uri)  # handler modules: attributes set below
         inbound: Any = load_function(by_route["POST /webhooks/whatsapp"].code_uri)
 
-        def new_container(which: str) -> Runtime:
-            """A runtime as a new container builds it, warmed: secrets fetched (reported apart)."""
-            runtime = Runtime(clock=clock, dynamodb=dynamodb, kms=kms)
+        def new_container(which: str) -> Wiring:
+            """A wiring as a new container builds it, warmed: secrets fetched (reported apart)."""
+            wiring = Wiring(clock=clock, dynamodb=dynamodb, kms=kms)
             counter.reset()
-            runtime.secrets  # noqa: B018 (the fetch is the point)
+            wiring.secrets  # noqa: B018 (the fetch is the point)
             warm_up = counter.reset()
             notes.append(
                 f"{which} container warm-up, before its first message (secrets are cached per container, not counted"
                 f" per message):"
                 f" {warm_up.describe_other()}; DynamoDB {warm_up.requests}"
             )
-            return runtime
+            return wiring
 
-        runtime = new_container("first")
-        optin.runtime = inbound.runtime = runtime
+        wiring = new_container("first")
+        optin.wiring = inbound.wiring = wiring
 
         def deliver(
             key: str, scenario: str, payload: dict[str, Any], expected: Outcome, target: int | None = None
@@ -265,21 +265,21 @@ def run() -> tuple[list[str], bool]:
             Outcome.STORED,
             TARGET,
         )
-        deliver("e", "replay of (a): the same webhook again", known, Outcome.REPLAY)
+        deliver("e", "replay of (a): the same webhook again", known, Outcome.DUPLICATE)
         status = whatsapp.status(
             PERSON, activated_reply, "delivered", phone_number_id=phone_number_id, timestamp=int(clock())
         )
         deliver("f", "status update for an outbound message (delivered)", status, Outcome.STATUS_UPDATED)
         deliver("d", "text from an unknown sender (info reply)", text(STRANGER, "hello"), Outcome.INFO_REPLIED)
 
-        inbound.runtime = new_container("second")  # the subject's data key is not cached there
+        inbound.wiring = new_container("second")  # the subject's data key is not cached there
         deliver(
             "+",
             "text from a known subject, new container (data key not cached)",
             text(PERSON, "another question"),
             Outcome.STORED,
         )
-        inbound.runtime = runtime
+        inbound.wiring = wiring
         deliver(
             "+",
             "STOP from a known subject (withdrawal, proof, block list)",

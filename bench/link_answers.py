@@ -1,7 +1,7 @@
 """The answer of ``POST /optin`` with a phone number, for a new, a pending and a blocked number.
 
 Identical bodies are tested; this shows that the work behind the answer is the same too: the
-AWS requests each branch makes (counted with botocore hooks on the runtime's clients: every
+AWS requests each branch makes (counted with botocore hooks on the wiring's clients: every
 request, a cancelled transaction included, is billed and takes a round trip) and the median
 in-process time on the embedded backend, against the new-number branch measured in the same run.
 The provider call is not in any branch: it happens later, in the link sender, from the queue.
@@ -36,7 +36,7 @@ def main() -> int:
     from chatconsent.clock import FrozenClock
     from chatconsent.config import current_config, load_config
     from chatconsent.notices import NoticeRegistry
-    from chatconsent.runtime import Runtime
+    from chatconsent.wiring import Wiring
     from localrun.aws import create_data_key, create_link_queue, create_tables, seed_secrets
     from localrun.events import http_event
     from localrun.functions import LambdaContext, load_function
@@ -62,10 +62,10 @@ def main() -> int:
         seed_secrets(boto3.client("ssm"))
         create_data_key(boto3.client("kms"))
         create_link_queue(runtime_client("sqs"))
-        runtime = Runtime(clock=FrozenClock(START), dynamodb=dynamodb)
-        runtime.secrets  # noqa: B018 (a warm container)
+        wiring = Wiring(clock=FrozenClock(START), dynamodb=dynamodb)
+        wiring.secrets  # noqa: B018 (a warm container)
         optin: Any = load_function("functions/optin")
-        optin.runtime = runtime
+        optin.wiring = wiring
         for client in (dynamodb, runtime_client("sqs")):
             client.meta.events.register("before-call.*.*", count)
 
@@ -89,7 +89,7 @@ def main() -> int:
         answer(pending)  # now pending for the whole run
         blocked = [f"+49171{n:07d}" for n in range(RUNS)]
         for number in blocked:
-            runtime.table.suppress(runtime.pseudonymizer.suppression("whatsapp", number))
+            wiring.store.guards.suppress(wiring.pseudonymizer.suppression("whatsapp", number))
         fresh = iter(f"+49160{n:07d}" for n in range(RUNS * 2))
 
         samples: dict[str, list[float]] = {"new": [], "pending": [], "blocked": []}

@@ -30,7 +30,7 @@ def _setup_env() -> None:
 
 
 def _fill(client: Any, table: Any, name: str, items: list[dict[str, Any]]) -> None:
-    from chatconsent.store import serialize
+    from chatconsent.store.values import serialize
 
     for offset in range(0, len(items), 25):
         requests = [{"PutRequest": {"Item": serialize(i)}} for i in items[offset : offset + 25]]
@@ -41,14 +41,15 @@ def _fill(client: Any, table: Any, name: str, items: list[dict[str, Any]]) -> No
 
 def _items(table: Any, prefix: str, count: int, expired: bool) -> list[dict[str, Any]]:
     from chatconsent.retention import RetentionClass
+    from chatconsent.store.keys import ItemKey
 
     out = []
     for n in range(count):
         # expired: spread over the last 7 days; live: the next 90 days (some later today)
         expires_at = NOW - 1 - (n * 7 * 86_400) // count if expired else NOW + 60 + (n * 90 * 86_400) // count
         out.append(
-            table._stamp(
-                {"PK": f"SUBJ#{prefix}{n % 5000}", "SK": f"M#{prefix}{n}"}, RetentionClass.CONVERSATION, expires_at
+            table.table.item(
+                ItemKey(f"SUBJ#{prefix}{n % 5000}", f"M#{prefix}{n}"), {}, RetentionClass.CONVERSATION, expires_at
             )
         )
     return out
@@ -68,7 +69,7 @@ def run() -> list[str]:
     from chatconsent.config import current_config
     from chatconsent.purge import PurgeJob
     from chatconsent.retention import RetentionPlan
-    from chatconsent.store import ChatconsentTable, PurgeAccess
+    from chatconsent.store import Store
     from localrun.template import table_definition
 
     lines: list[str] = []
@@ -79,7 +80,7 @@ def run() -> list[str]:
         tables = {}
         for name in ("bench-large", "bench-small"):
             client.create_table(**table_definition("ChatconsentTable", name))
-            tables[name] = ChatconsentTable(client, name, plan, clock)
+            tables[name] = Store(client, name, plan, clock)
         started = time.perf_counter()
         _fill(client, tables["bench-large"], "bench-large", _items(tables["bench-large"], "live", LIVE, expired=False))
         lines.append(f"populated {LIVE:,} live items in {time.perf_counter() - started:.1f} s")
@@ -102,7 +103,7 @@ def run() -> list[str]:
             for name, table in tables.items():
                 _fill(client, table, name, _items(table, f"exp{round_}-", EXPIRED, expired=True))
             for name, table in tables.items():
-                purge = PurgeJob(PurgeAccess(table), clock, 14 * 86_400, current_config().purge.page_size)
+                purge = PurgeJob(table.purge, clock, 14 * 86_400, current_config().purge.page_size)
                 current["table"] = name
                 t0 = time.perf_counter()
                 report = purge.run(f"bench-{round_}")

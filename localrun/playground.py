@@ -85,7 +85,7 @@ def _shown(payload: Mapping[str, Any], base_url: str) -> dict[str, Any]:
 def messages(to: str) -> list[dict[str, Any]]:
     """What the product sent to ``to`` through the outbox, oldest first, shaped for the page."""
     from chatconsent.config import current_config
-    from chatconsent.runtime import local_outbox
+    from chatconsent.wiring import local_outbox
 
     recipient = "+" + _digits(to)
     base_url = str(current_config().public_base_url).rstrip("/")

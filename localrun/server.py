@@ -119,83 +119,94 @@ def poll_link_queue(api: LocalApi, sqs: Any, stop: threading.Event, interval: fl
             drain_link_queue(sqs, api.link_sender.lambda_handler, LambdaContext())
 
 
+class LocalHandler(BaseHTTPRequestHandler):
+    """API Gateway's part in the local run: HTTP in, payload v2 events to the functions, HTTP out."""
+
+    api: LocalApi
+    server_version = "chatconsent-local"
+
+    def _serve(self) -> None:
+        url = urlsplit(self.path)
+        if url.path == "/_local/outbox" and self.command == "GET":
+            return self._local_outbox()
+        length = int(self.headers.get("content-length") or 0)
+        if length > MAX_BODY:
+            return self._send(413, {"content-type": "application/json"}, b'{"message":"Request Entity Too Large"}')
+        body = self.rfile.read(length) if length else b""
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        if url.path in LOCAL_PAGES:
+            return self._local_page(url.path, url.query, body)
+        if self.command == "OPTIONS":  # CORS preflight, answered by API Gateway in AWS
+            return self._send(204, dict(CORS_PREFLIGHT), b"")
+        response = self.api.invoke(self.command, url.path, url.query, headers, body, self.client_address[0])
+        self._answer(response, cors="origin" in headers)
+
+    def _answer(self, response: dict[str, Any], cors: bool) -> None:
+        """API Gateway's part: the function's answer (payload v2) as an HTTP response."""
+        if cors:  # the template's CorsConfiguration (the local run allows any origin)
+            response.setdefault("headers", {})["Access-Control-Allow-Origin"] = "*"
+        payload = response.get("body") or ""
+        data = payload.encode("utf-8") if isinstance(payload, str) else payload
+        if response.get("isBase64Encoded"):
+            import base64
+
+            data = base64.b64decode(data)
+        self._send(int(response["statusCode"]), response.get("headers") or {}, data)
+
+    def _local_page(self, path: str, query: str, body: bytes) -> None:
+        """The playground and its simulated phone (local run only)."""
+        from localrun import playground
+
+        json_type = {"content-type": "application/json"}
+        try:
+            if path == "/playground" and self.command == "GET":
+                page = playground.PAGE.read_bytes()
+                return self._send(200, {"content-type": "text/html; charset=utf-8"}, page)
+            if path == "/_local/phone/send" and self.command == "POST":
+                result = playground.send(body, self.api.invoke)
+                return self._send(200, json_type, json.dumps(result).encode())
+            if path == "/_local/phone/messages" and self.command == "GET":
+                to = dict(parse_qsl(query)).get("to", "")
+                return self._send(200, json_type, json.dumps(playground.messages(to)).encode())
+        except playground.PhoneInputError as error:
+            return self._send(400, json_type, json.dumps({"error": str(error)}).encode())
+        return self._send(405, json_type, b'{"message":"Method Not Allowed"}')
+
+    def _local_outbox(self) -> None:
+        from chatconsent.wiring import local_outbox
+
+        messages = [
+            {"id": m.id, "channel": m.channel, "to": m.recipient, "payload": m.payload} for m in local_outbox().messages
+        ]
+        self._send(200, {"content-type": "application/json"}, json.dumps(messages).encode())
+
+    def _send(self, status: int, headers: dict[str, str], data: bytes) -> None:
+        self.send_response(status, HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "")
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _serve  # noqa: N815
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if args and isinstance(args[0], str):
+            sys.stderr.write(access_line(self.api, args[0], args[1] if len(args) > 1 else "") + "\n")
+
+
 def make_handler(api: LocalApi) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "chatconsent-local"
+    return type("Handler", (LocalHandler,), {"api": api})
 
-        def _serve(self) -> None:
-            url = urlsplit(self.path)
-            if url.path == "/_local/outbox" and self.command == "GET":
-                return self._local_outbox()
-            length = int(self.headers.get("content-length") or 0)
-            if length > MAX_BODY:
-                return self._send(413, {"content-type": "application/json"}, b'{"message":"Request Entity Too Large"}')
-            body = self.rfile.read(length) if length else b""
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            if url.path in LOCAL_PAGES:
-                return self._local_page(url.path, url.query, body)
-            if self.command == "OPTIONS":  # CORS preflight, answered by API Gateway in AWS
-                return self._send(204, dict(CORS_PREFLIGHT), b"")
-            response = api.invoke(self.command, url.path, url.query, headers, body, self.client_address[0])
-            if "origin" in headers:  # the template's CorsConfiguration (the local run allows any origin)
-                response.setdefault("headers", {})["Access-Control-Allow-Origin"] = "*"
-            payload = response.get("body") or ""
-            data = payload.encode("utf-8") if isinstance(payload, str) else payload
-            if response.get("isBase64Encoded"):
-                import base64
 
-                data = base64.b64decode(data)
-            self._send(int(response["statusCode"]), response.get("headers") or {}, data)
-
-        def _local_page(self, path: str, query: str, body: bytes) -> None:
-            """The playground and its simulated phone (local run only)."""
-            from localrun import playground
-
-            json_type = {"content-type": "application/json"}
-            try:
-                if path == "/playground" and self.command == "GET":
-                    page = playground.PAGE.read_bytes()
-                    return self._send(200, {"content-type": "text/html; charset=utf-8"}, page)
-                if path == "/_local/phone/send" and self.command == "POST":
-                    result = playground.send(body, api.invoke)
-                    return self._send(200, json_type, json.dumps(result).encode())
-                if path == "/_local/phone/messages" and self.command == "GET":
-                    to = dict(parse_qsl(query)).get("to", "")
-                    return self._send(200, json_type, json.dumps(playground.messages(to)).encode())
-            except playground.PhoneInputError as error:
-                return self._send(400, json_type, json.dumps({"error": str(error)}).encode())
-            return self._send(405, json_type, b'{"message":"Method Not Allowed"}')
-
-        def _local_outbox(self) -> None:
-            from chatconsent.runtime import local_outbox
-
-            messages = [
-                {"id": m.id, "channel": m.channel, "to": m.recipient, "payload": m.payload}
-                for m in local_outbox().messages
-            ]
-            self._send(200, {"content-type": "application/json"}, json.dumps(messages).encode())
-
-        def _send(self, status: int, headers: dict[str, str], data: bytes) -> None:
-            self.send_response(status, HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "")
-            for key, value in headers.items():
-                self.send_header(key, value)
-            self.send_header("content-length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _serve  # noqa: N815
-
-        def log_message(self, format: str, *args: Any) -> None:
-            # Method, route and status only: paths and queries can carry personal data.
-            if args and isinstance(args[0], str):
-                request_line = args[0].split(" ")
-                path = urlsplit(request_line[1]).path if len(request_line) > 1 else "?"
-                route = api.match(request_line[0], path)
-                local = path == "/_local/outbox" or path in LOCAL_PAGES
-                shown = route[0].path if route else (path if local else "(no route)")
-                sys.stderr.write(f"{request_line[0]} {shown} -> {args[1] if len(args) > 1 else ''}\n")
-
-    return Handler
+def access_line(api: LocalApi, request_line: str, status: object) -> str:
+    """Method, route and status only: paths and queries can carry personal data."""
+    parts = request_line.split(" ")
+    path = urlsplit(parts[1]).path if len(parts) > 1 else "?"
+    route = api.match(parts[0], path)
+    local = path == "/_local/outbox" or path in LOCAL_PAGES
+    shown = route[0].path if route else (path if local else "(no route)")
+    return f"{parts[0]} {shown} -> {status}"
 
 
 def use_base_url(base: str) -> None:

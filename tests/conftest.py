@@ -35,8 +35,9 @@ from moto import mock_aws
 from chatconsent.clock import FrozenClock
 from chatconsent.config import current_config
 from chatconsent.retention import RetentionPlan
-from chatconsent.runtime import Runtime, local_outbox
-from chatconsent.store import ChatconsentTable
+from chatconsent.store import Store
+from chatconsent.store.values import deserialize
+from chatconsent.wiring import Wiring, local_outbox
 
 ROOT = Path(__file__).resolve().parent.parent
 START = 1_795_000_000  # 2026-11-18, a fixed "now" for every test
@@ -44,21 +45,19 @@ START = 1_795_000_000  # 2026-11-18, a fixed "now" for every test
 
 @dataclass
 class Env:
-    """One test's world: backend clients, clock, runtime and the outbox."""
+    """One test's world: backend clients, clock, wiring and the outbox."""
 
     dynamodb: Any
     ssm: Any
     clock: FrozenClock
-    runtime: Runtime
+    wiring: Wiring
     sqs: Any = None
 
     @property
-    def table(self) -> ChatconsentTable:
-        return self.runtime.table
+    def store(self) -> Store:
+        return self.wiring.store
 
     def items(self) -> list[dict[str, Any]]:
-        from chatconsent.store import deserialize
-
         items: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {"TableName": TABLE_NAME}
         while True:
@@ -67,6 +66,19 @@ class Env:
             if "LastEvaluatedKey" not in page:
                 return items
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def subject_items(self, subject: str) -> list[dict[str, Any]]:
+        """Every item in the subject's partition, live or not, as stored (sorted by sort key)."""
+        return sorted((i for i in self.items() if i["PK"] == f"SUBJ#{subject}"), key=lambda i: str(i["SK"]))
+
+    def inbound_items(self, subject: str) -> list[dict[str, Any]]:
+        """The subject's live inbound messages as stored, oldest first."""
+        now = self.clock()
+        items = self.subject_items(subject)
+        return [i for i in items if str(i["SK"]).startswith("M#IN#") and i["expires_at"] > now]
+
+    def quarantined(self, subject: str) -> list[dict[str, Any]]:
+        return [i for i in self.inbound_items(subject) if i["retention_class"] == "special_quarantine"]
 
     def items_with_prefix(self, prefix: str) -> list[dict[str, Any]]:
         return [i for i in self.items() if str(i["PK"]).startswith(prefix)]
@@ -77,7 +89,7 @@ class Env:
 
     def invoke(self, function: str, event: dict[str, Any]) -> dict[str, Any]:
         module = load_function(f"functions/{function}")
-        module.runtime = self.runtime
+        module.wiring = self.wiring
         # Powertools binds its handler to the sys.stdout of import time; follow pytest's capture.
         module.logger.registered_handler.stream = sys.stdout
         response: dict[str, Any] = module.lambda_handler(event, LambdaContext())
@@ -156,9 +168,9 @@ def env() -> Iterator[Env]:
         sqs = boto3.client("sqs")
         create_link_queue(sqs)
         clock = FrozenClock(START)
-        runtime = Runtime(clock=clock, dynamodb=SerializedClient(dynamodb), kms=kms)
+        wiring = Wiring(clock=clock, dynamodb=SerializedClient(dynamodb), kms=kms)
         local_outbox().clear()
-        yield Env(dynamodb=dynamodb, ssm=ssm, clock=clock, runtime=runtime, sqs=sqs)
+        yield Env(dynamodb=dynamodb, ssm=ssm, clock=clock, wiring=wiring, sqs=sqs)
 
 
 @pytest.fixture
@@ -183,3 +195,20 @@ def no_personal_data_in_output(capfd: pytest.CaptureFixture[str], caplog: pytest
     captured = out + err + caplog.text
     for needle in PERSONAL + MESSAGE_TEXTS:
         assert needle not in captured, "personal data or message text reached the output"
+
+
+# Tests that need AWS (the embedded moto backend, a local server or a browser) by their fixtures or
+# their module; everything else is marked ``unit`` so that ``pytest -m unit`` runs in seconds.
+_AWS_FIXTURES = frozenset({"env", "world", "server", "browser", "context", "page"})
+_AWS_MODULE_MARKERS = ("mock_aws", "boto3", "ThreadedMotoServer")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    sources: dict[str, bool] = {}
+    for item in items:
+        path = str(item.path)
+        if path not in sources:
+            text = item.path.read_text(encoding="utf-8")
+            sources[path] = "/browser/" in path or any(marker in text for marker in _AWS_MODULE_MARKERS)
+        if not sources[path] and _AWS_FIXTURES.isdisjoint(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.unit)

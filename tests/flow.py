@@ -7,7 +7,7 @@ from typing import Any
 
 from chatconsent.config import current_config
 from chatconsent.notices import NoticeRegistry
-from chatconsent.runtime import local_outbox
+from chatconsent.wiring import local_outbox
 from localrun import whatsapp
 from localrun.aws import DEV_SECRETS
 from localrun.events import http_event
@@ -78,7 +78,7 @@ def reply_text(payload: dict[str, Any]) -> str:
 
 
 def subject_of(env: Env, sender: str = PERSON) -> str:
-    return env.runtime.pseudonymizer.subject("whatsapp", "+" + sender)
+    return env.wiring.pseudonymizer.subject("whatsapp", "+" + sender)
 
 
 def activate(env: Env, purposes: dict[str, Any] | None = None, sender: str = PERSON) -> None:

@@ -164,7 +164,7 @@ def every_flow(env: Env) -> None:
     # link-confirmed opt-in for another number: request, show, confirm; then STOP and DELETE in the chat
     env.invoke("optin", optin_event(phone="+" + OTHER))
     env.drain_links()
-    from chatconsent.runtime import local_outbox
+    from chatconsent.wiring import local_outbox
 
     template = [m for m in local_outbox().messages if m.payload.get("type") == "template"][-1]
     token = template.payload["template"]["components"][1]["parameters"][0]["text"]  # type: ignore[index]

@@ -13,6 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from localrun.aws import LOCAL_ENVIRONMENT
 from localrun.functions import load_function
 from localrun.template import ROOT, routes
 
@@ -31,6 +32,8 @@ def _version() -> str:
 
 
 def build_document() -> dict[str, Any]:
+    for name, value in LOCAL_ENVIRONMENT.items():  # each handler builds its wiring (settings, clients) at import
+        os.environ.setdefault(name, value)
     document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": TITLE, "version": _version(), "description": DESCRIPTION},
@@ -58,7 +61,6 @@ def render() -> str:
 
 
 def main(argv: list[str]) -> int:
-    os.environ.setdefault("AWS_DEFAULT_REGION", "eu-central-1")  # the handlers build clients at import
     text = render()
     if "--write" in argv:
         OPENAPI_PATH.write_text(text, encoding="utf-8")

@@ -14,60 +14,39 @@ from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from chatconsent.agents import ReplyInvalid, ReplyRefused
-from chatconsent.consents import ConsentService
-from chatconsent.keyring import KeyShredded
-from chatconsent.runtime import Runtime
-from chatconsent.store import BadCursor
+from chatconsent.agents import ReplyRefused
+from chatconsent.api import ErrorBody, domain_error_response, register_error_handlers
+from chatconsent.errors import InvalidInput
+from chatconsent.wiring import Wiring
 
 logger = Logger(service="admin")
 metrics = Metrics(service="admin")
 app = APIGatewayHttpResolver(enable_validation=True)
-runtime = Runtime()
+wiring = Wiring()
 
 Subject = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$", description="The subject's pseudonym")]
+BAD_CURSOR = "cursor: not one this API handed out"
 
 
-def audit(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
-    """Record every admin action, whatever its outcome, before the answer leaves."""
-    event = app.current_event
-    subject = (event.path_parameters or {}).get("subject")
-    subject_ref = audit_ref(subject) if subject else None
-    try:
-        response = next_middleware(app)
-    except Exception:
-        runtime.table.record_admin_action(_agent(), event.route_key, subject_ref, 500)
-        raise
-    runtime.table.record_admin_action(_agent(), event.route_key, subject_ref, response.status_code)
-    return response
+# -- errors ----------------------------------------------------------------------------------------
+
+register_error_handlers(app, parses_json=True)
 
 
-app.use(middlewares=[audit])
+@app.exception_handler(ReplyRefused)
+def _reply_refused(error: ReplyRefused) -> Response[Any]:
+    metrics.add_metric(name="ReplyRefused", unit=MetricUnit.Count, value=1)
+    return domain_error_response(error)
 
 
-@app.exception_handler(KeyShredded)
-def _shredded(_: KeyShredded) -> Response[Any]:
-    body = ErrorBody(error="the subject's data was erased: nothing can be read or sent").model_dump_json()
-    return Response(410, content_types.APPLICATION_JSON, body)
-
-
-@app.exception_handler(RequestValidationError)
-def _invalid(error: RequestValidationError) -> Response[Any]:
-    """Refused before the route ran (validation runs ahead of middlewares): recorded all the same."""
-    event = app.current_event
-    subject = (event.path_parameters or {}).get("subject") or ""
-    subject_ref = audit_ref(subject) if re.fullmatch(r"[0-9a-f]{64}", subject) else None
-    runtime.table.record_admin_action(_agent(), event.route_key, subject_ref, 422)
-    detail = [{"loc": list(e.get("loc", ())), "type": e.get("type", "")} for e in error.errors()]  # never the input
-    return Response(422, content_types.APPLICATION_JSON, json.dumps({"statusCode": 422, "detail": detail}))
+# -- the API's models ------------------------------------------------------------------------------
 
 
 class ConsentView(BaseModel):
@@ -132,14 +111,10 @@ class ReplySent(BaseModel):
     message_id: str
 
 
-class ErrorBody(BaseModel):
-    error: str
-
-
 @app.get("/admin/subjects/<subject>/consents", summary="Consent state and ledger verification")
 def consents(subject: Subject) -> ConsentView:
-    state = runtime.table.subject_state(subject)
-    proof = ConsentService(runtime.table, runtime.config, runtime.clock).proof(subject)
+    state = wiring.consents.state(subject)
+    proof = wiring.consents.proof(subject)
     return ConsentView(
         purposes={purpose: record.state.value for purpose, record in state.consents.items()},
         ledger_entries=len(proof.entries),
@@ -160,10 +135,7 @@ def conversations(
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> Response[Any]:
-    try:
-        page, next_cursor = runtime.agent_desk().conversations(limit, _decode_cursor(cursor) if cursor else None)
-    except BadCursor as error:
-        return Response(400, content_types.APPLICATION_JSON, ErrorBody(error=str(error)).model_dump_json())
+    page, next_cursor = wiring.agents.conversations(limit, _decode_cursor(cursor) if cursor else None)
     body = ConversationList(
         conversations=[ConversationSummaryView(**vars(s)) for s in page],
         next_cursor=_encode_cursor(next_cursor) if next_cursor else None,
@@ -179,15 +151,15 @@ def _decode_cursor(cursor: str) -> dict[str, Any]:
     try:
         decoded = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except ValueError:
-        raise BadCursor("cursor: not one this API handed out") from None
+        raise InvalidInput(BAD_CURSOR) from None
     if not isinstance(decoded, dict):
-        raise BadCursor("cursor: not one this API handed out")
+        raise InvalidInput(BAD_CURSOR)
     return decoded
 
 
 @app.get("/admin/subjects/<subject>/messages", summary="The subject's conversation, decrypted")
 def conversation(subject: Subject) -> ConversationView:
-    messages = runtime.agent_desk().conversation(subject)
+    messages = wiring.agents.conversation(subject)
     return ConversationView(messages=[MessageView(**vars(m)) for m in messages])
 
 
@@ -204,17 +176,11 @@ def conversation(subject: Subject) -> ConversationView:
     },
 )
 def reply(subject: Subject, body: Annotated[ReplyBody, Body()]) -> Response[Any]:
-    desk = runtime.agent_desk()
-    try:
-        if body.template is not None:
-            sent = desk.reply_template(subject, body.template.name, body.template.parameters)
-        else:
-            sent = desk.reply(subject, body.text or "")
-    except ReplyInvalid as invalid:
-        return Response(400, content_types.APPLICATION_JSON, ErrorBody(error=invalid.reason).model_dump_json())
-    except ReplyRefused as refused:
-        metrics.add_metric(name="ReplyRefused", unit=MetricUnit.Count, value=1)
-        return Response(409, content_types.APPLICATION_JSON, ErrorBody(error=refused.reason).model_dump_json())
+    desk = wiring.agents
+    if body.template is not None:
+        sent = desk.reply_template(subject, body.template.name, body.template.parameters)
+    else:
+        sent = desk.reply(subject, body.text or "")
     metrics.add_metric(name="ReplySent", unit=MetricUnit.Count, value=1)
     logger.info("agent reply sent", extra={"agent": _agent()})
     return Response(201, content_types.APPLICATION_JSON, ReplySent(message_id=sent))
@@ -246,10 +212,7 @@ class WithdrawalDone(BaseModel):
     },
 )
 def withdraw(subject: Subject, body: Annotated[WithdrawalBody, Body()]) -> Response[Any]:
-    try:
-        changed = runtime.agent_desk().withdraw(subject, body.purposes)
-    except ReplyInvalid as invalid:
-        return Response(400, content_types.APPLICATION_JSON, ErrorBody(error=invalid.reason).model_dump_json())
+    changed = wiring.agents.withdraw(subject, body.purposes)
     metrics.add_metric(name="AdminWithdrawal", unit=MetricUnit.Count, value=1)
     done = WithdrawalDone(withdrawn=[p for p in changed if p != "link"])
     return Response(200, content_types.APPLICATION_JSON, done.model_dump_json())
@@ -257,7 +220,7 @@ def withdraw(subject: Subject, body: Annotated[WithdrawalBody, Body()]) -> Respo
 
 @app.get("/admin/subjects/<subject>/export", summary="Art. 15 export: every item about the subject")
 def export(subject: Subject) -> dict[str, Any]:
-    document = runtime.subject_rights().export(subject)
+    document = wiring.rights.export(subject)
     logger.info("subject exported", extra={"agent": _agent()})
     return document
 
@@ -268,7 +231,7 @@ class ErasureReceipt(BaseModel):
 
 @app.delete("/admin/subjects/<subject>", summary="Art. 17 erasure: delete everything, shred the key")
 def erase(subject: Subject) -> ErasureReceipt:
-    counts = runtime.subject_rights().erase(subject)
+    counts = wiring.rights.erase(subject)
     metrics.add_metric(name="SubjectErased", unit=MetricUnit.Count, value=1)
     logger.info("subject erased", extra={"agent": _agent(), "counts": counts})
     return ErasureReceipt(erased=counts)
@@ -290,27 +253,40 @@ class AuditDay(BaseModel):
 @app.get("/admin/audit/<day>", summary="The audit trail of one UTC day (who did what, when)")
 def audit_trail(day: Annotated[str, Path(pattern=r"^\d{4}-\d{2}-\d{2}$")]) -> AuditDay:
     entries = [
-        AuditEntry(
-            at=i["at"], actor=i["actor"], action=i["action"], subject_ref=i.get("subject_ref"), status=i["status"]
-        )
-        for i in runtime.table.admin_actions(day)
+        AuditEntry(at=r.at, actor=r.actor, action=r.action, subject_ref=r.subject_ref, status=r.status)
+        for r in wiring.store.audit.day(day)
     ]
     return AuditDay(day=day, entries=entries)
 
 
 def audit_ref(subject: str) -> str:
     """How the audit trail names a subject: ask for the trail of one person with this."""
-    return runtime.pseudonymizer.keyed_hash("audit", subject)
+    return wiring.pseudonymizer.keyed_hash("audit", subject)
 
 
-def _agent() -> str:
-    """Who acted (the IAM principal), for the log: no personal data of the customer."""
-    authorizer = app.current_event.request_context.authorizer
+def _agent(event: APIGatewayProxyEventV2 | None = None) -> str:
+    """Who acted (the IAM principal), for the log and the trail: no personal data of the customer."""
+    authorizer = (event or app.current_event).request_context.authorizer
     iam = getattr(authorizer, "iam", None) if authorizer else None
     return str(getattr(iam, "user_arn", "") or "local")
+
+
+def record_action(event: APIGatewayProxyEventV2, status: int) -> None:
+    """One trail entry per request, with the status it is answered with (refused by validation, by an
+    exception handler or by the route alike); the subject only as its audit reference."""
+    subject = (event.path_parameters or {}).get("subject") or ""
+    subject_ref = audit_ref(subject) if re.fullmatch(r"[0-9a-f]{64}", subject) else None
+    wiring.store.audit.record(_agent(event), event.route_key, subject_ref, status)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    request = APIGatewayProxyEventV2(event)
+    try:
+        response = app.resolve(event, context)
+    except Exception:
+        record_action(request, 500)
+        raise
+    record_action(request, response["statusCode"])  # before the answer leaves
+    return response

@@ -6,6 +6,7 @@ the person's explicit, single-use answer. Unknown, foreign and expired tokens ge
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -15,15 +16,16 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from chatconsent.confirmation import LinkConfirmation, LinkDecision, LinkOutcome
-from chatconsent.http_body import BodyRejected, raw_body
-from chatconsent.pages import confirmation_page, language_of, result_page
-from chatconsent.runtime import Runtime
+from chatconsent.api import gateway_response, refused_body, register_error_handlers
+from chatconsent.config import Language
+from chatconsent.confirmation import LinkDecision, LinkOutcome
+from chatconsent.pages import confirmation_page, result_page
+from chatconsent.wiring import Wiring
 
 logger = Logger(service="confirmation")
 metrics = Metrics(service="confirmation")
 app = APIGatewayHttpResolver()
-runtime = Runtime()
+wiring = Wiring()
 
 # The token is in the URL: keep it out of referrers, caches and search engines; no scripts at all.
 PAGE_HEADERS = {
@@ -34,6 +36,7 @@ PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
     "base-uri 'none'; frame-ancestors 'none'",
 }
+HTML = "text/html; charset=utf-8"
 MAX_FORM_BYTES = 1024  # the form has one field
 STATUS = {
     LinkOutcome.CONFIRMED: 200,
@@ -42,27 +45,37 @@ STATUS = {
     LinkOutcome.INVALID: 404,
 }
 
+register_error_handlers(app)
+
 
 def _html(status: int, body: str) -> Response[str]:
-    return Response(status, "text/html; charset=utf-8", body, dict(PAGE_HEADERS))
+    return Response(status, HTML, body, dict(PAGE_HEADERS))
 
 
-def _confirmation() -> LinkConfirmation:
-    return runtime.link_confirmation()
+def _visitor_language(headers: Mapping[str, str] | None = None) -> Language:
+    """The language the visitor's browser asks for, among the business's (the token tells nothing yet)."""
+    source = app.current_event.headers if headers is None else headers
+    return wiring.texts.language(source.get("accept-language"))
 
 
-def _visitor_language() -> str | None:
-    return app.current_event.headers.get("accept-language")
+def _decision() -> LinkDecision | None:
+    """The button the person pressed; ``None`` for anything else (too many fields, not text, no choice)."""
+    try:
+        form = parse_qs(app.current_event.decoded_body or "", max_num_fields=5)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    choice = form.get("decision", [""])[0]
+    return LinkDecision(choice) if choice in (LinkDecision.CONFIRM.value, LinkDecision.DECLINE.value) else None
 
 
 @app.get("/confirm/<token>")
 def show(token: str) -> Response[str]:
-    config = runtime.config
-    service = _confirmation()
+    config = wiring.config
+    service = wiring.link_confirmation
     request = service.request_for(token)
     if request is None:
-        return _html(404, result_page(config, language_of(_visitor_language(), config), "invalid"))
-    language = language_of(request.language, config)
+        return _html(404, result_page(config, _visitor_language(), "invalid"))
+    language = wiring.texts.language(request.language)
     if not service.is_open(request):
         return _html(410, result_page(config, language, "closed"))
     page = confirmation_page(config, language, request.purposes, request.channel, request.notice_version)
@@ -71,16 +84,12 @@ def show(token: str) -> Response[str]:
 
 @app.post("/confirm/<token>")
 def answer(token: str) -> Response[str]:
-    config = runtime.config
-    try:
-        form = parse_qs(app.current_event.decoded_body or "", max_num_fields=5)
-    except (ValueError, UnicodeDecodeError):  # too many fields, or not text
-        form = {}
-    choice = form.get("decision", [""])[0]
-    if choice not in (LinkDecision.CONFIRM.value, LinkDecision.DECLINE.value):
-        return _html(400, result_page(config, language_of(_visitor_language(), config), "bad"))
-    outcome, request = _confirmation().decide(token, LinkDecision(choice))
-    language = language_of(request.language if request else _visitor_language(), config)
+    config = wiring.config
+    decision = _decision()
+    if decision is None:
+        return _html(400, result_page(config, _visitor_language(), "bad"))
+    outcome, request = wiring.link_confirmation.decide(token, decision)
+    language = wiring.texts.language(request.language) if request else _visitor_language()
     metrics.add_metric(name=f"Link{outcome.value.capitalize()}", unit=MetricUnit.Count, value=1)
     logger.info("confirmation link answered", extra={"outcome": outcome.value})
     return _html(STATUS[outcome], result_page(config, language, outcome.value))
@@ -89,14 +98,7 @@ def answer(token: str) -> Response[str]:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    try:
-        raw_body(event.get("body"), bool(event.get("isBase64Encoded")), MAX_FORM_BYTES)
-    except BodyRejected:  # refused before any parsing
-        config = runtime.config
-        page = result_page(config, language_of((event.get("headers") or {}).get("accept-language"), config), "bad")
-        return {
-            "statusCode": 400,
-            "headers": {**PAGE_HEADERS, "Content-Type": "text/html; charset=utf-8"},
-            "body": page,
-        }
+    if refused_body(event, MAX_FORM_BYTES) is not None:  # refused before any parsing: the "bad" page
+        page = result_page(wiring.config, _visitor_language(event.get("headers") or {}), "bad")
+        return gateway_response(400, HTML, page, PAGE_HEADERS)
     return app.resolve(event, context)

@@ -18,26 +18,28 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
+from chatconsent.api import ErrorBody, error_response, raw_body, register_error_handlers
 from chatconsent.channels.base import MalformedPayload
-from chatconsent.http_body import BodyRejected, raw_body
-from chatconsent.runtime import Runtime
+from chatconsent.wiring import Wiring
 
 logger = Logger(service="inbound")
 metrics = Metrics(service="inbound")
 app = APIGatewayHttpResolver(enable_validation=True)
-runtime = Runtime()
+wiring = Wiring()
 
 
 class WebhookAccepted(BaseModel):
     processed: int
 
 
-class ErrorBody(BaseModel):
-    error: str
+register_error_handlers(app)
 
 
-def _error(status: int, reason: str) -> Response[Any]:
-    return Response(status, content_types.APPLICATION_JSON, ErrorBody(error=reason).model_dump_json())
+@app.exception_handler(MalformedPayload)
+def _malformed(error: MalformedPayload) -> Response[Any]:
+    """Authentic but not the provider's shape: nothing to retry."""
+    logger.warning("malformed webhook payload", extra={"reason": str(error)})
+    return error_response(400, str(error))
 
 
 @app.get(
@@ -53,7 +55,7 @@ def whatsapp_handshake(
     token: Annotated[str, Query(alias="hub.verify_token", max_length=256)] = "",
     challenge: Annotated[str, Query(alias="hub.challenge", max_length=256)] = "",
 ) -> Response[str]:
-    expected = runtime.secrets.whatsapp_verify_token.encode()
+    expected = wiring.secrets.whatsapp_verify_token.encode()
     if mode == "subscribe" and challenge and hmac.compare_digest(token.encode(), expected):
         return Response(200, content_types.TEXT_PLAIN, challenge)
     return Response(403, content_types.TEXT_PLAIN, "forbidden")
@@ -75,21 +77,14 @@ def whatsapp_handshake(
 )
 def whatsapp_webhook() -> Response[Any]:
     event = app.current_event
-    try:
-        body = raw_body(event.body, bool(event.is_base64_encoded), runtime.config.limits.max_webhook_bytes)
-    except BodyRejected as error:
-        return _error(error.status, error.reason)
-    channel = runtime.whatsapp
+    body = raw_body(event.body, bool(event.is_base64_encoded), wiring.config.limits.max_webhook_bytes)
+    channel = wiring.whatsapp
     if not channel.verify(event.headers, body):
         metrics.add_metric(name="WebhookRejected", unit=MetricUnit.Count, value=1)
         logger.warning("webhook signature rejected")
-        return _error(401, "invalid signature")
-    try:
-        parsed = channel.parse(body)
-    except MalformedPayload as error:
-        logger.warning("malformed webhook payload", extra={"reason": str(error)})
-        return _error(400, str(error))
-    outcomes = Counter(runtime.inbound_service(channel).handle(parsed))
+        return error_response(401, "invalid signature")
+    parsed = channel.parse(body)
+    outcomes = Counter(wiring.inbound.handle(parsed))
     for outcome, count in outcomes.items():
         metrics.add_metric(name=f"Inbound_{outcome.value}", unit=MetricUnit.Count, value=count)
     logger.info(

@@ -18,12 +18,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from chatconsent.link_sender import NOTHING_TO_SEND, LinkJob
-from chatconsent.runtime import Runtime
+from chatconsent.wiring import Wiring
 
 logger = Logger(service="linksender")
 metrics = Metrics(service="linksender")
 processor = BatchProcessor(event_type=EventType.SQS)
-runtime = Runtime()
+wiring = Wiring()
 
 
 def send(record: SQSRecord) -> None:
@@ -34,11 +34,11 @@ def send(record: SQSRecord) -> None:
     except ValidationError:  # retrying cannot help; the body is never logged (it holds a number)
         metrics.add_metric(name="LinkJobMalformed", unit=MetricUnit.Count, value=1)
         return
-    outcome = runtime.link_sender().send(job)
+    outcome = wiring.link_sender.send(job)
     metrics.add_metric(name=f"LinkSend_{outcome.value}", unit=MetricUnit.Count, value=1)
 
 
-@metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=send, processor=processor, context=context)

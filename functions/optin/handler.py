@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path as FilePath
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -17,19 +17,92 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
-from chatconsent.http_body import BodyRejected, raw_body, rejected_response
-from chatconsent.notices import UnknownNotice
-from chatconsent.optin import LinkRequested, OptInBody, OptInRejected, OptInStarted, RateLimited
-from chatconsent.runtime import Runtime
-from chatconsent.widget import WidgetSettings, widget_settings
+from chatconsent.api import ErrorBody, domain_error_response, refused_body, register_error_handlers, rejected_response
+from chatconsent.config import Language
+from chatconsent.errors import RateLimited
+from chatconsent.optin import CodeIssued, LinkAccepted, OptInAsk
+from chatconsent.pages import notice_page
+from chatconsent.widget import widget_settings
+from chatconsent.wiring import Wiring
 
 logger = Logger(service="optin")
 metrics = Metrics(service="optin")
 app = APIGatewayHttpResolver(enable_validation=True)
-runtime = Runtime()
+wiring = Wiring()
 WIDGET_FILE = FilePath(__file__).with_name("widget") / "index.html"
+
+
+# -- the API's models ------------------------------------------------------------------------------
+
+
+class OptInBody(BaseModel):
+    """What the widget sends: only ticked purposes, each explicitly ``true`` (no pre-ticked boxes)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    purposes: dict[str, Literal[True]] = Field(min_length=1, max_length=10, description="Ticked purposes, each true.")
+    channel: Literal["whatsapp"]
+    language: Language
+    notice_version: str = Field(pattern=r"^[0-9A-Za-z.\-]{1,32}$")
+    notice_sha256: str | None = Field(
+        default=None, pattern=r"^[0-9a-f]{64}$", description="Hash of the notice text shown."
+    )
+    phone: str | None = Field(
+        default=None,
+        min_length=3,
+        max_length=40,
+        description="Link-confirmed opt-in: the number to send one confirmation link to.",
+    )
+
+    def ask(self) -> OptInAsk:
+        return OptInAsk(
+            purposes=tuple(self.purposes),
+            channel=self.channel,
+            language=self.language,
+            notice_version=self.notice_version,
+            notice_sha256=self.notice_sha256,
+            phone=self.phone,
+        )
+
+
+class OptInLinks(BaseModel):
+    whatsapp: str | None = None
+
+
+class OptInStarted(BaseModel):
+    request_id: str
+    code: str
+    expires_at: int = Field(description="Epoch seconds after which the code is void.")
+    links: OptInLinks
+    qr_svg: str | None = Field(default=None, description="The WhatsApp link as a QR code (SVG data URI).")
+    notice_version: str
+    notice_sha256: str
+
+    @classmethod
+    def of(cls, issued: CodeIssued) -> OptInStarted:
+        link = issued.whatsapp_link
+        return cls(
+            request_id=issued.request_id,
+            code=issued.code,
+            expires_at=issued.expires_at,
+            links=OptInLinks(whatsapp=link),
+            qr_svg=_qr_svg(link) if link else None,
+            notice_version=issued.notice_version,
+            notice_sha256=issued.notice_sha256,
+        )
+
+
+class LinkRequested(BaseModel):
+    """The same answer for every acceptable number, whether or not a message was sent."""
+
+    status: Literal["accepted"] = "accepted"
+    expires_at: int = Field(description="Epoch seconds after which a link sent now is void.")
+
+    @classmethod
+    def of(cls, accepted: LinkAccepted) -> LinkRequested:
+        return cls(expires_at=accepted.expires_at)
 
 
 class NoticeDocument(BaseModel):
@@ -39,13 +112,48 @@ class NoticeDocument(BaseModel):
     text: str
 
 
-class ErrorBody(BaseModel):
-    error: str
+class Controller(BaseModel):
+    name: str
+    email: str
 
 
-def _error(status: int, reason: str, headers: dict[str, str] | None = None) -> Response[Any]:
-    return Response(status, content_types.APPLICATION_JSON, ErrorBody(error=reason).model_dump_json(), headers)
+class PurposeChoice(BaseModel):
+    id: str
+    legal_basis: str
+    special_category: bool
+    title: dict[str, str]
+    description: dict[str, str]
 
+
+class ChannelChoice(BaseModel):
+    id: str
+    name: str
+    link_confirmation: bool
+
+
+class WidgetSettings(BaseModel):
+    languages: list[str]
+    default_language: str
+    controller: Controller
+    purposes: list[PurposeChoice]
+    channels: list[ChannelChoice]
+    summary: dict[str, list[str]]
+    code_ttl_seconds: int
+    link_ttl_seconds: int
+
+
+# -- errors ----------------------------------------------------------------------------------------
+
+register_error_handlers(app, parses_json=True)
+
+
+@app.exception_handler(RateLimited)
+def _rate_limited(error: RateLimited) -> Response[Any]:
+    metrics.add_metric(name="OptInRateLimited", unit=MetricUnit.Count, value=1)
+    return domain_error_response(error)
+
+
+# -- routes ----------------------------------------------------------------------------------------
 
 _NOTICE_RESPONSES: dict[int, OpenAPIResponse] = {
     200: {
@@ -71,11 +179,9 @@ def notice_version(
 
 def _notice(language: str, version: str | None) -> Response[Any]:
     """JSON for the widget; a readable page for a person who opens the notice link in a browser."""
-    notice = runtime.notices.get(language, version)
+    notice = wiring.notices.get(language, version)
     headers = {"Cache-Control": "public, max-age=300", "Vary": "Accept"}
     if "text/html" in (app.current_event.headers.get("accept") or ""):
-        from chatconsent.pages import notice_page  # noqa: PLC0415 (browsers only)
-
         page = notice_page(notice.language, notice.version, notice.text)
         return Response(200, "text/html; charset=utf-8", page, headers)
     document = NoticeDocument(version=notice.version, language=notice.language, sha256=notice.sha256, text=notice.text)
@@ -104,9 +210,8 @@ def widget() -> Response[str]:
 
 @app.get("/optin/settings", summary="What the widget shows: purposes, channels, the notice's first layer")
 def settings() -> Response[WidgetSettings]:
-    return Response(
-        200, content_types.APPLICATION_JSON, widget_settings(runtime.config), {"Cache-Control": "public, max-age=300"}
-    )
+    document = WidgetSettings.model_validate(widget_settings(wiring.config), from_attributes=True)
+    return Response(200, content_types.APPLICATION_JSON, document, {"Cache-Control": "public, max-age=300"})
 
 
 def _qr_svg(link: str) -> str:
@@ -131,53 +236,23 @@ def _qr_svg(link: str) -> str:
 )
 def start_optin(body: Annotated[OptInBody, Body()]) -> Response[OptInStarted | LinkRequested]:
     client_ip = app.current_event.request_context.http.source_ip
-    service = runtime.optin_service()
     if body.phone is not None:
-        requested = service.request_link(body, client_ip, runtime.enqueue_link)
+        accepted = wiring.optin.request_link(body.ask(), client_ip, wiring.link_queue.enqueue)
         metrics.add_metric(name="OptInLinkRequested", unit=MetricUnit.Count, value=1)
-        if service.send_failures:  # the answer stays the same; operators see it here
-            metrics.add_metric(name="OptInLinkNotQueued", unit=MetricUnit.Count, value=service.send_failures)
+        if not accepted.queued:  # the answer stays the same; operators see it here
+            metrics.add_metric(name="OptInLinkNotQueued", unit=MetricUnit.Count, value=1)
         logger.info("opt-in link requested", extra={"purposes": sorted(body.purposes)})
-        return Response(202, content_types.APPLICATION_JSON, requested, {"Cache-Control": "no-store"})
-    started = service.start(body, client_ip)
-    if started.links.whatsapp:
-        started = started.model_copy(update={"qr_svg": _qr_svg(started.links.whatsapp)})
+        return Response(202, content_types.APPLICATION_JSON, LinkRequested.of(accepted), {"Cache-Control": "no-store"})
+    started = OptInStarted.of(wiring.optin.start(body.ask(), client_ip))
     metrics.add_metric(name="OptInStarted", unit=MetricUnit.Count, value=1)
     logger.info("opt-in code issued", extra={"request_id": started.request_id, "purposes": sorted(body.purposes)})
     return Response(201, content_types.APPLICATION_JSON, started, {"Cache-Control": "no-store"})
 
 
-@app.exception_handler(RateLimited)
-def _rate_limited(error: RateLimited) -> Response[Any]:
-    metrics.add_metric(name="OptInRateLimited", unit=MetricUnit.Count, value=1)
-    return _error(429, error.reason, {"Retry-After": str(error.retry_after)})
-
-
-@app.exception_handler(OptInRejected)
-def _rejected(error: OptInRejected) -> Response[Any]:
-    return _error(error.status, error.reason)
-
-
-@app.exception_handler(UnknownNotice)
-def _unknown_notice(_: UnknownNotice) -> Response[Any]:
-    return _error(404, "no such notice")
-
-
-@app.exception_handler(RecursionError)
-def _too_deep(_: RecursionError) -> Response[Any]:
-    return _error(400, "request body is nested too deeply")
-
-
-@app.exception_handler(UnicodeDecodeError)
-def _not_utf8(_: UnicodeDecodeError) -> Response[Any]:
-    return _error(400, "request body is not valid UTF-8")
-
-
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    try:
-        raw_body(event.get("body"), bool(event.get("isBase64Encoded")), runtime.config.limits.max_api_body_bytes)
-    except BodyRejected as error:  # refused before any parsing
-        return rejected_response(error)
+    refused = refused_body(event, wiring.config.limits.max_api_body_bytes)
+    if refused is not None:  # refused before any parsing
+        return rejected_response(refused)
     return app.resolve(event, context)

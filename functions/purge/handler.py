@@ -15,11 +15,11 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
-from chatconsent.runtime import Runtime
+from chatconsent.wiring import Wiring
 
 logger = Logger(service="purge")
 metrics = Metrics(service="purge")
-runtime = Runtime()
+wiring = Wiring()
 
 
 class PurgeSchedule(BaseModel):
@@ -31,12 +31,12 @@ class PurgeSchedule(BaseModel):
     lookback_days: int | None = Field(default=None, ge=1, le=400)
 
 
-@metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
 @event_parser(model=PurgeSchedule)
 def lambda_handler(event: PurgeSchedule, context: LambdaContext) -> dict[str, Any]:
     lookback = event.lookback_days * 86_400 if event.lookback_days else None
-    job = runtime.purge_job(context.get_remaining_time_in_millis, lookback)
+    job = wiring.purge_job(context.get_remaining_time_in_millis, lookback)
     report = job.run(context.aws_request_id)
     metrics.add_metric(name="ItemsPurged", unit=MetricUnit.Count, value=report.items_deleted)
     metrics.add_metric(name="PurgeLagSeconds", unit=MetricUnit.Seconds, value=report.lag_seconds)

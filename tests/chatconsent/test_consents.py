@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 
 from chatconsent.channels.base import InboundKind, InboundMessage
-from chatconsent.consent import ConsentState
-from chatconsent.consents import ConsentService
-from chatconsent.inbound import InboundService, Outcome
+from chatconsent.consent_service import ConsentService
+from chatconsent.consent_state import ConsentState
+from chatconsent.inbound import InboundParts, InboundService, Outcome
 from chatconsent.ledger import LedgerEvent
-from chatconsent.optin import OptInBody
-from chatconsent.store import ChatconsentTable, Replay
+from chatconsent.optin import OptInAsk
+from chatconsent.store import Duplicate, Store
 from tests.conftest import Env, JitterClient
 
 NUMBER = "+491701234567"
@@ -26,28 +26,28 @@ def message(text: str, message_id: str) -> InboundMessage:
 
 
 def services(env: Env, client: Any = None) -> tuple[InboundService, ConsentService]:
-    runtime = env.runtime
-    table = ChatconsentTable(client or runtime.dynamodb, "chatconsent-local", runtime.table._plan, env.clock)
-    channel = runtime.whatsapp
-    return (
-        InboundService(table, runtime.pseudonymizer, channel, runtime.config, env.clock),
-        ConsentService(table, runtime.config, env.clock),
+    wiring = env.wiring
+    store = Store(client or wiring.dynamodb, "chatconsent-local", wiring.store.plan, env.clock)
+    consents = ConsentService(store, wiring.config, env.clock)
+    parts = InboundParts(
+        store, wiring.pseudonymizer, wiring.whatsapp, wiring.config, env.clock, consents, wiring.notices
     )
+    return InboundService(parts), consents
 
 
 def pending_subject(env: Env, purposes: tuple[str, ...] = ("customer_service", "marketing"), tag: str = "") -> str:
-    started = env.runtime.optin_service().start(
-        OptInBody(
-            purposes=dict.fromkeys(purposes, True),
+    started = env.wiring.optin.start(
+        OptInAsk(
+            purposes=purposes,
             channel="whatsapp",
             language="en",
-            notice_version=env.runtime.notices.latest_version,
+            notice_version=env.wiring.notices.latest_version,
         ),
         "198.51.100.7",
     )
     inbound, _ = services(env)
     assert inbound.handle_message(message(f"code {started.code}", f"wamid.code{tag}")) is Outcome.CODE_BOUND
-    return env.runtime.pseudonymizer.subject("whatsapp", NUMBER)
+    return env.wiring.pseudonymizer.subject("whatsapp", NUMBER)
 
 
 def test_withdrawal_after_activation_is_proven_and_idempotent(env: Env) -> None:
@@ -59,7 +59,7 @@ def test_withdrawal_after_activation_is_proven_and_idempotent(env: Env) -> None:
         "customer_service",
         "marketing",
     }
-    state = env.table.subject_state(subject)
+    state = env.store.subjects.state(subject)
     assert {r.state for r in state.consents.values()} == {ConsentState.WITHDRAWN}
     proof = consents.proof(subject)
     assert proof.verification.ok
@@ -67,14 +67,14 @@ def test_withdrawal_after_activation_is_proven_and_idempotent(env: Env) -> None:
     withdrawn = proof.entries[-1]
     assert withdrawn.notice_sha256 == proof.entries[0].notice_sha256 and withdrawn.evidence["source"] == "keyword:STOP"
     # the withdrawn state is kept for the ledger period from the withdrawal
-    plan = env.runtime.table._plan
+    plan = env.wiring.store.plan
     assert all(
         r.expires_at == int(env.clock()) + int(plan.classes["consent_ledger"].period.total_seconds())
         for r in state.consents.values()
     )
     # repeated STOP: nothing changes; the same webhook again is a replay
     assert consents.withdraw(subject, source="keyword:STOP", message_hash="h-stop-2") == ()
-    with pytest.raises(Replay):
+    with pytest.raises(Duplicate):
         consents.withdraw(subject, source="keyword:STOP", message_hash="h-stop-2")
     assert len(consents.proof(subject).entries) == 4
 
@@ -83,9 +83,9 @@ def test_withdrawal_of_a_pending_request_leaves_no_proof_and_blocks_the_yes(env:
     subject = pending_subject(env)
     inbound, consents = services(env)
     assert set(consents.withdraw(subject, source="keyword:STOP")) == {"customer_service", "marketing"}
-    assert env.table.subject_state(subject).pending is None
+    assert env.store.subjects.state(subject).pending is None
     assert inbound.handle_message(message("yes", "wamid.yes")) is not Outcome.CONSENT_ACTIVATED
-    assert env.table.subject_state(subject).state_of("customer_service") is ConsentState.WITHDRAWN
+    assert env.store.subjects.state(subject).state_of("customer_service") is ConsentState.WITHDRAWN
     assert consents.proof(subject).entries == ()
 
 
@@ -94,7 +94,7 @@ def test_withdrawing_one_purpose_keeps_the_other(env: Env) -> None:
     inbound, consents = services(env)
     inbound.handle_message(message("yes", "wamid.yes"))
     assert consents.withdraw(subject, source="whatsapp:user_preferences", purposes={"marketing"}) == ("marketing",)
-    state = env.table.subject_state(subject)
+    state = env.store.subjects.state(subject)
     assert state.active_purposes == ("customer_service",)
     assert state.state_of("marketing") is ConsentState.WITHDRAWN
 
@@ -103,8 +103,8 @@ def test_withdrawing_one_purpose_keeps_the_other(env: Env) -> None:
 def test_withdrawal_racing_a_confirmation_always_ends_withdrawn(env: Env, seed: int) -> None:
     subject = pending_subject(env, tag=str(seed))
     rng = random.Random(seed)
-    inbound, _ = services(env, JitterClient(env.runtime.dynamodb, rng))
-    _, consents = services(env, JitterClient(env.runtime.dynamodb, rng))
+    inbound, _ = services(env, JitterClient(env.wiring.dynamodb, rng))
+    _, consents = services(env, JitterClient(env.wiring.dynamodb, rng))
     barrier = threading.Barrier(2)
     outcome: list[Outcome] = []
 
@@ -123,7 +123,7 @@ def test_withdrawal_racing_a_confirmation_always_ends_withdrawn(env: Env, seed: 
         thread.start()
     for thread in threads:
         thread.join()
-    state = env.table.subject_state(subject)
+    state = env.store.subjects.state(subject)
     assert {r.state for r in state.consents.values()} == {ConsentState.WITHDRAWN}
     proof = consents.proof(subject)
     assert proof.verification.ok

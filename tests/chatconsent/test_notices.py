@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from chatconsent.config import LANGUAGES, BusinessConfig, Language, current_config
-from chatconsent.notice_render import format_period, render_notice
+from chatconsent.errors import NotFound
+from chatconsent.notice_render import render_notice
 from chatconsent.notices import NOTICE_DIR, NoticeRegistry, UnknownNotice, text_sha256
+from chatconsent.texts import format_period
 
 MANIFEST = json.loads((NOTICE_DIR / "manifest.json").read_text("utf-8"))
 PUBLISHED = [(version, language) for version, languages in MANIFEST["versions"].items() for language in languages]
@@ -71,8 +73,8 @@ def test_unknown_language_or_version(language: str, version: str | None) -> None
         NoticeRegistry().get(language, version)
 
 
-def test_unknown_notice_is_a_lookup_error() -> None:
-    assert issubclass(UnknownNotice, LookupError)
+def test_unknown_notice_is_a_not_found_error() -> None:
+    assert issubclass(UnknownNotice, NotFound)
 
 
 def test_registry_reads_another_directory(tmp_path: Path) -> None:

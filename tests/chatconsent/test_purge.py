@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from chatconsent.purge import PurgeJob
+from chatconsent.purge import Pacing, PurgeJob
 from chatconsent.retention import RetentionClass
-from chatconsent.store import EXPIRY_INDEX, Keys, PurgeAccess
+from chatconsent.store import Store, keys
+from chatconsent.store.keys import EXPIRY_INDEX, ItemKey
 from localrun.aws import KEY_TABLE_NAME, TABLE_NAME
 from tests.conftest import Env
 
@@ -19,22 +20,22 @@ DAY = 86_400
 
 
 def put(env: Env, pk: str, sk: str, retention: RetentionClass, expires_at: int) -> None:
-    table = env.table
-    item = table._stamp({"PK": pk, "SK": sk, "note": "synthetic"}, retention, expires_at)
-    env.dynamodb.put_item(**table._put(item))
+    table = env.store.table
+    item = table.item(ItemKey(pk, sk), {"note": "synthetic"}, retention, expires_at)
+    env.dynamodb.put_item(**table.put(item))
 
 
 def job(env: Env, client: Any = None, **kwargs: Any) -> PurgeJob:
-    table = env.table
+    store = env.store
     if client is not None:
-        table = type(table)(client, TABLE_NAME, table._plan, env.clock, KEY_TABLE_NAME)
+        store = Store(client, TABLE_NAME, store.plan, env.clock, KEY_TABLE_NAME)
     return PurgeJob(
-        PurgeAccess(table),
+        store.purge,
         env.clock,
         lookback_seconds=14 * DAY,
         page_size=kwargs.pop("page_size", 100),
-        sleep=lambda _: None,
-        **kwargs,
+        time_left_ms=kwargs.pop("time_left_ms", None),
+        pacing=Pacing(sleep=lambda _: None, **kwargs),
     )
 
 
@@ -121,7 +122,7 @@ class FlakyClient:
 
 def test_throttling_and_unprocessed_items_are_retried(env: Env) -> None:
     populate(env, expired=25, live=5)
-    flaky = FlakyClient(env.runtime.dynamodb, unprocessed_rounds=3)
+    flaky = FlakyClient(env.wiring.dynamodb, unprocessed_rounds=3)
     report = job(env, client=flaky).run("run-1")
     assert report.complete and report.items_deleted == 25 and report.items_left == 0
     assert flaky.throttled and flaky.unprocessed_rounds == 0
@@ -130,7 +131,7 @@ def test_throttling_and_unprocessed_items_are_retried(env: Env) -> None:
 
 def test_items_still_unprocessed_after_every_retry_are_left_for_the_next_run(env: Env) -> None:
     populate(env, expired=10, live=0)
-    flaky = FlakyClient(env.runtime.dynamodb, unprocessed_rounds=100)
+    flaky = FlakyClient(env.wiring.dynamodb, unprocessed_rounds=100)
     report = job(env, client=flaky, max_attempts=3).run("run-1")
     assert report.items_left > 0 and report.items_deleted + report.items_left == 10
     assert job(env).run("run-2").items_deleted == report.items_left
@@ -172,7 +173,7 @@ def test_key_item_goes_when_the_subject_has_nothing_left(env: Env) -> None:
 
 def test_the_purge_never_scans(env: Env) -> None:
     calls: list[str] = []
-    env.runtime.dynamodb._client.meta.events.register(
+    env.wiring.dynamodb._client.meta.events.register(
         "before-call.dynamodb.*", lambda model, **_: calls.append(model.name)
     )
     populate(env, expired=3, live=3)
@@ -189,7 +190,7 @@ def test_expiry_index_is_the_templates(env: Env) -> None:
 
 @pytest.mark.parametrize("retention", list(RetentionClass))
 def test_every_class_is_purged_once_its_period_is_over(env: Env, retention: RetentionClass) -> None:
-    plan = env.table._plan
+    plan = env.store.plan
     start = int(env.clock())
     put(env, "SUBJ#x", f"M#{retention.value}", retention, plan.expires_at(retention, start))
     put(
@@ -207,4 +208,7 @@ def test_every_class_is_purged_once_its_period_is_over(env: Env, retention: Rete
 
 
 def test_keys_module_spells_receipt_keys() -> None:
-    assert Keys.purge_receipt("2026-11-28", "r", "conversation") == {"PK": "RECEIPT#2026-11-28", "SK": "r#conversation"}
+    assert keys.receipt("2026-11-28", "r", "conversation").as_key() == {
+        "PK": "RECEIPT#2026-11-28",
+        "SK": "r#conversation",
+    }

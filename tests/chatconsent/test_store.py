@@ -1,4 +1,4 @@
-"""ChatconsentTable against moto with a controlled clock: dedupe, rate limits, retention on every item,
+"""Store against moto with a controlled clock: dedupe, rate limits, retention on every item,
 expiry on every read, never-downgraded statuses, atomic transitions and their races, no injection."""
 
 from __future__ import annotations
@@ -17,21 +17,15 @@ from moto import mock_aws
 
 from chatconsent.clock import FrozenClock
 from chatconsent.config import current_config
-from chatconsent.consent import ConsentRecord, ConsentState, PendingConfirmation, SubjectState
+from chatconsent.consent_state import ConsentRecord, ConsentState, PendingConfirmation, SubjectState
 from chatconsent.identity import Pseudonymizer
 from chatconsent.ledger import ConsentFact, LedgerEntry, LedgerEvent, LedgerHead, chain, verify
-from chatconsent.optin import code_hash, new_code
 from chatconsent.retention import REQUIRED_CLASSES, RetentionClass, RetentionPlan
-from chatconsent.runtime import Runtime
-from chatconsent.store import (
-    _NAMES,
-    STATUS_RANK,
-    ChatconsentTable,
-    Conflict,
-    OptInRequest,
-    Replay,
-    expiry_shard,
-)
+from chatconsent.store import STATUS_RANK, Conflict, Duplicate, LedgerAppend, OptInRequest, Store, Withdrawal
+from chatconsent.store.keys import expiry_shard
+from chatconsent.store.table import _NAMES
+from chatconsent.tokens import code_hash, new_code
+from chatconsent.wiring import Wiring
 from localrun.aws import KEY_TABLE_NAME, TABLE_NAME, create_data_key, create_tables, seed_secrets
 from tests.conftest import START, Env, JitterClient, SerializedClient
 
@@ -51,8 +45,8 @@ def world() -> Iterator[Env]:
         seed_secrets(ssm)
         create_data_key(kms)
         clock = FrozenClock(START)
-        runtime = Runtime(clock=clock, dynamodb=SerializedClient(dynamodb), kms=kms)
-        yield Env(dynamodb=dynamodb, ssm=ssm, clock=clock, runtime=runtime)
+        wiring = Wiring(clock=clock, dynamodb=SerializedClient(dynamodb), kms=kms)
+        yield Env(dynamodb=dynamodb, ssm=ssm, clock=clock, wiring=wiring)
 
 
 @pytest.fixture
@@ -82,20 +76,20 @@ def optin_request(env: Env, purposes: Sequence[str] = PURPOSES, flow: str = "cha
         notice_sha256="ab" * 32,
         status="pending",
         created_at=now,
-        expires_at=env.table._plan.expires_at(retention, now),
+        expires_at=env.store.plan.expires_at(retention, now),
     )
-    env.table.create_optin_request(request)
+    env.store.optins.create_request(request)
     return request
 
 
-def bind(table: ChatconsentTable, request: OptInRequest, subject: str, message_hash: str | None = None) -> SubjectState:
+def bind(table: Store, request: OptInRequest, subject: str, message_hash: str | None = None) -> SubjectState:
     code_message = message_hash or f"code-{uuid.uuid4().hex}"
-    table.bind_request(request, subject, list(request.purposes), code_message, code_message, f"suppress-{subject}")
-    return table.subject_state(subject)
+    table.consents.bind(request, subject, list(request.purposes), code_message, f"suppress-{subject}")
+    return table.subjects.state(subject)
 
 
 def pending_subject(env: Env, subject: str, purposes: Sequence[str] = PURPOSES) -> SubjectState:
-    state = bind(env.table, optin_request(env, purposes), subject)
+    state = bind(env.store, optin_request(env, purposes), subject)
     assert state.pending is not None and {state.state_of(p) for p in purposes} == {ConsentState.PENDING}
     return state
 
@@ -120,7 +114,7 @@ def facts_for(
     ]
 
 
-def activate(table: ChatconsentTable, subject: str, state: SubjectState, message_hash: str) -> None:
+def activate(table: Store, subject: str, state: SubjectState, message_hash: str) -> None:
     """pending → active with its ledger proof, conditioned on ``state`` (which may be stale)."""
     pending = state.pending
     assert pending is not None
@@ -128,10 +122,11 @@ def activate(table: ChatconsentTable, subject: str, state: SubjectState, message
     entries, head = chain(
         state.ledger_head, uuid.uuid4().hex, table.now(), facts_for(LedgerEvent.CONSENT_GIVEN, records, pending)
     )
-    table.activate(subject, pending, state.consents, state.ledger_head, head, entries, message_hash)
+    proof = LedgerAppend(state.ledger_head, head, tuple(entries))
+    table.consents.activate(subject, pending, state.consents, proof, message_hash)
 
 
-def withdraw(table: ChatconsentTable, subject: str, state: SubjectState, message_hash: str | None = None) -> None:
+def withdraw(table: Store, subject: str, state: SubjectState, message_hash: str | None = None) -> None:
     """active or pending → withdrawn, conditioned on the revisions in ``state`` (which may be stale)."""
     targets = [r for r in state.consents.values() if r.state in (ConsentState.ACTIVE, ConsentState.PENDING)]
     active = [r for r in targets if r.state is ConsentState.ACTIVE]
@@ -147,22 +142,22 @@ def withdraw(table: ChatconsentTable, subject: str, state: SubjectState, message
         if pending and any(r.state is ConsentState.PENDING and r.request_id == pending.request_id for r in targets)
         else None
     )
-    table.withdraw(
-        subject,
-        targets,
-        state.ledger_head,
-        head,
-        entries,
-        message_hash,
-        clear_pending=clear,
-        suppression_hash=f"suppress-{subject}",
+    table.consents.withdraw(
+        Withdrawal(
+            subject,
+            tuple(targets),
+            proof=LedgerAppend(state.ledger_head, head, tuple(entries)) if head else None,
+            message_hash=message_hash,
+            clear_pending=clear,
+            suppression_hash=f"suppress-{subject}",
+        )
     )
 
 
-def withdraw_until_done(table: ChatconsentTable, subject: str, attempts: int = 25) -> int:
+def withdraw_until_done(table: Store, subject: str, attempts: int = 25) -> int:
     """The optimistic loop: on a lost race read the state again and retry. Returns the attempts used."""
     for attempt in range(1, attempts + 1):
-        state = table.subject_state(subject)
+        state = table.subjects.state(subject)
         if not any(r.state in (ConsentState.ACTIVE, ConsentState.PENDING) for r in state.consents.values()):
             return attempt
         try:
@@ -173,42 +168,48 @@ def withdraw_until_done(table: ChatconsentTable, subject: str, attempts: int = 2
     raise AssertionError("withdrawal never succeeded")
 
 
-def ledger_of(table: ChatconsentTable, subject: str) -> tuple[LedgerHead | None, list[LedgerEntry]]:
-    head = table.subject_state(subject).ledger_head
-    return head, table.ledger_entries(head.ledger_id) if head else []
+def ledger_of(table: Store, subject: str) -> tuple[LedgerHead | None, list[LedgerEntry]]:
+    head = table.subjects.state(subject).ledger_head
+    return head, table.ledger.entries(head.ledger_id) if head else []
 
 
 # -- webhook dedupe ---------------------------------------------------------------------------------
 
 
-def test_mark_processed_is_idempotent(env: Env) -> None:
-    assert env.table.mark_processed("hash-1") is True
-    assert env.table.mark_processed("hash-1") is False
-    assert env.table.mark_processed("hash-1") is False
-    assert env.table.mark_processed("hash-2") is True
+def test_record_delivery_is_idempotent(env: Env) -> None:
+    assert env.store.guards.record_delivery("hash-1") is True
+    assert env.store.guards.record_delivery("hash-1") is False
+    assert env.store.guards.record_delivery("hash-1") is False
+    assert env.store.guards.record_delivery("hash-2") is True
     [item] = [i for i in env.items() if i["PK"] == "DEDUPE#hash-1"]
     assert item["retention_class"] == "webhook_dedupe" and item["expires_at"] == int(env.clock()) + 8 * DAY
 
 
-def test_an_expired_dedupe_record_lets_the_id_through_again(env: Env) -> None:
-    assert env.table.mark_processed("hash-1")
+def test_an_expired_delivery_record_lets_the_id_through_again(env: Env) -> None:
+    assert env.store.guards.record_delivery("hash-1")
     env.clock.advance(8 * DAY - 1)
-    assert not env.table.mark_processed("hash-1")  # WhatsApp retries for up to 7 days: still a replay
+    assert not env.store.guards.record_delivery("hash-1")  # WhatsApp retries for up to 7 days: still a replay
     env.clock.advance(1)
-    assert env.table.mark_processed("hash-1")  # expired (TTL has not deleted it yet): a new message
+    assert env.store.guards.record_delivery("hash-1")  # expired (TTL has not deleted it yet): a new message
     [item] = [i for i in env.items() if i["PK"] == "DEDUPE#hash-1"]
     assert item["expires_at"] == int(env.clock()) + 8 * DAY  # and protected again from now
-    assert not env.table.mark_processed("hash-1")
+    assert not env.store.guards.record_delivery("hash-1")
 
 
 # -- rate limits ------------------------------------------------------------------------------------
 
 
 def test_consume_rate_allows_exactly_the_limit_per_window(env: Env) -> None:
-    table = env.table
-    assert [table.consume_rate("optin-ip", "ip-hash", HOUR, 3) for _ in range(5)] == [True, True, True, False, False]
-    assert table.consume_rate("optin-ip", "other-ip", HOUR, 3)  # counters are per key
-    assert table.consume_rate("other-scope", "ip-hash", HOUR, 3)  # and per scope
+    table = env.store
+    assert [table.guards.consume_rate("optin-ip", "ip-hash", HOUR, 3) for _ in range(5)] == [
+        True,
+        True,
+        True,
+        False,
+        False,
+    ]
+    assert table.guards.consume_rate("optin-ip", "other-ip", HOUR, 3)  # counters are per key
+    assert table.guards.consume_rate("other-scope", "ip-hash", HOUR, 3)  # and per scope
     window = int(env.clock()) - int(env.clock()) % HOUR
     [counter] = [i for i in env.items() if i["PK"] == f"RATE#optin-ip#ip-hash#{window}"]
     assert counter["hits"] == 3  # refused hits are not counted
@@ -216,19 +217,19 @@ def test_consume_rate_allows_exactly_the_limit_per_window(env: Env) -> None:
 
 
 def test_consume_rate_resets_in_the_next_window(env: Env) -> None:
-    table = env.table
-    assert table.consume_rate("optin-ip", "ip-hash", HOUR, 1)
-    assert not table.consume_rate("optin-ip", "ip-hash", HOUR, 1)
+    table = env.store
+    assert table.guards.consume_rate("optin-ip", "ip-hash", HOUR, 1)
+    assert not table.guards.consume_rate("optin-ip", "ip-hash", HOUR, 1)
     env.clock.advance(HOUR - int(env.clock()) % HOUR - 1)  # the last second of the window
-    assert not table.consume_rate("optin-ip", "ip-hash", HOUR, 1)
+    assert not table.guards.consume_rate("optin-ip", "ip-hash", HOUR, 1)
     env.clock.advance(1)  # the next window's first second
-    assert table.consume_rate("optin-ip", "ip-hash", HOUR, 1)
-    assert not table.consume_rate("optin-ip", "ip-hash", HOUR, 1)
+    assert table.guards.consume_rate("optin-ip", "ip-hash", HOUR, 1)
+    assert not table.guards.consume_rate("optin-ip", "ip-hash", HOUR, 1)
 
 
 @pytest.mark.parametrize("limit", [0, -1])
 def test_a_zero_limit_allows_nothing(env: Env, limit: int) -> None:
-    assert not env.table.consume_rate("info-reply", "subject", DAY, limit)
+    assert not env.store.guards.consume_rate("info-reply", "subject", DAY, limit)
     assert env.items() == []  # and counts nothing
 
 
@@ -237,25 +238,25 @@ def test_a_zero_limit_allows_nothing(env: Env, limit: int) -> None:
 
 def write_every_kind_of_item(env: Env) -> None:
     """Every store method that writes, at least once."""
-    table = env.table
-    table.mark_processed("dedupe-hash")
-    table.consume_rate("optin-ip", "ip-hash", HOUR, 10)
+    table = env.store
+    table.guards.record_delivery("dedupe-hash")
+    table.guards.consume_rate("optin-ip", "ip-hash", HOUR, 10)
     optin_request(env, flow="link")
     # a subject that activates, gets messages, receives statuses and withdraws
     state = pending_subject(env, "subject-a")
     env.clock.advance(60)
     activate(table, "subject-a", state, "yes-hash")
-    table.record_outbound("subject-a", "out-hash", "activated")
-    table.update_outbound_status("subject-a", "out-hash", "delivered")
-    table.store_inbound("subject-a", "in-hash", "text", lambda item_id: b"sealed:" + item_id.encode())
+    table.messages.record_outbound("subject-a", "out-hash", "activated")
+    table.messages.update_status("subject-a", "out-hash", "delivered")
+    table.messages.store_inbound("subject-a", "in-hash", "text", lambda item_id: b"sealed:" + item_id.encode())
     env.clock.advance(60)
-    withdraw(table, "subject-a", table.subject_state("subject-a"), "stop-hash")
+    withdraw(table, "subject-a", table.subjects.state("subject-a"), "stop-hash")
     # a subject that declines, one that is only suppressed
     declined = pending_subject(env, "subject-b")
     assert declined.pending is not None
-    table.decline("subject-b", declined.pending, declined.consents, "no-hash")
-    table.suppress("suppress-unknown")
-    table.put_erasure_receipt("erasure-1", {"consents": 2})
+    table.consents.decline("subject-b", declined.pending, declined.consents, "no-hash")
+    table.guards.suppress("suppress-unknown")
+    table.subjects.put_erasure_receipt("erasure-1", {"consents": 2})
     pending_subject(env, "subject-c")  # and one still asked for their yes
 
 
@@ -315,9 +316,9 @@ def test_no_item_holds_a_number_or_a_message_id(env: Env) -> None:
     pseudonyms = Pseudonymizer(b"a-test-pepper-of-32-bytes-length")
     subject = pseudonyms.subject("whatsapp", number)
     request = optin_request(env)
-    state = bind(env.table, request, subject, pseudonyms.message("whatsapp", wamid))
-    activate(env.table, subject, state, pseudonyms.message("whatsapp", wamid + "yes"))
-    env.table.record_outbound(subject, pseudonyms.message("whatsapp", "wamid.out"), "activated")
+    state = bind(env.store, request, subject, pseudonyms.message("whatsapp", wamid))
+    activate(env.store, subject, state, pseudonyms.message("whatsapp", wamid + "yes"))
+    env.store.messages.record_outbound(subject, pseudonyms.message("whatsapp", "wamid.out"), "activated")
     dump = json.dumps(env.items(), default=str)
     assert not any(needle in dump for needle in (number, number.lstrip("+"), "1701234567", "wamid", "HBgN"))
 
@@ -328,9 +329,9 @@ def test_no_item_holds_a_number_or_a_message_id(env: Env) -> None:
 def test_subject_state_ignores_an_expired_pending_request(env: Env) -> None:
     pending_subject(env, "subject-a")
     env.clock.advance(HOUR - 1)
-    assert env.table.subject_state("subject-a").pending is not None
+    assert env.store.subjects.state("subject-a").pending is not None
     env.clock.advance(1)
-    state = env.table.subject_state("subject-a")
+    state = env.store.subjects.state("subject-a")
     assert state.pending is None and state.consents == {} and not state.is_known
     assert state.state_of("customer_service") is ConsentState.NONE
     assert len([i for i in env.items() if i["PK"] == "SUBJ#subject-a"]) == 3  # still there until the purge
@@ -338,49 +339,49 @@ def test_subject_state_ignores_an_expired_pending_request(env: Env) -> None:
 
 def test_subject_state_ignores_a_lapsed_consent_but_keeps_the_ledger_head(env: Env, plan: RetentionPlan) -> None:
     state = pending_subject(env, "subject-a")
-    activate(env.table, "subject-a", state, "yes-hash")
-    assert env.table.subject_state("subject-a").active_purposes == PURPOSES
+    activate(env.store, "subject-a", state, "yes-hash")
+    assert env.store.subjects.state("subject-a").active_purposes == PURPOSES
     env.clock.advance(plan.consent_validity.total_seconds())
-    state = env.table.subject_state("subject-a")
+    state = env.store.subjects.state("subject-a")
     assert state.active_purposes == () and state.consents == {}
     assert state.ledger_head is not None and state.ledger_head.seq == 2  # the proof outlives the consent
 
 
 def test_optin_request_ignores_an_expired_request(env: Env) -> None:
     request = optin_request(env)
-    assert env.table.optin_request(request.code_hash) == request
+    assert env.store.optins.request(request.code_hash) == request
     env.clock.advance(HOUR)
-    assert env.table.optin_request(request.code_hash) is None
-    assert env.table.optin_request(code_hash(new_code())) is None
+    assert env.store.optins.request(request.code_hash) is None
+    assert env.store.optins.request(code_hash(new_code())) is None
 
 
 def test_suppression_lasts_its_period(env: Env) -> None:
-    env.table.suppress("suppress-x")
-    assert env.table.is_suppressed("suppress-x") and not env.table.is_suppressed("suppress-y")
+    env.store.guards.suppress("suppress-x")
+    assert env.store.guards.is_suppressed("suppress-x") and not env.store.guards.is_suppressed("suppress-y")
     env.clock.advance(1095 * DAY - 1)
-    assert env.table.is_suppressed("suppress-x")
+    assert env.store.guards.is_suppressed("suppress-x")
     env.clock.advance(1)
-    assert not env.table.is_suppressed("suppress-x")
+    assert not env.store.guards.is_suppressed("suppress-x")
 
 
 def test_ledger_entries_ignore_expired_ones(env: Env, plan: RetentionPlan) -> None:
     state = pending_subject(env, "subject-a")
-    activate(env.table, "subject-a", state, "yes-hash")
-    head, entries = ledger_of(env.table, "subject-a")
+    activate(env.store, "subject-a", state, "yes-hash")
+    head, entries = ledger_of(env.store, "subject-a")
     assert head is not None and len(entries) == 2 and verify(entries, head).ok
     env.clock.advance(plan.consent_record_expires_at(0))
-    assert env.table.ledger_entries(head.ledger_id) == []
+    assert env.store.ledger.entries(head.ledger_id) == []
 
 
 def test_inbound_messages_ignore_expired_ones(env: Env) -> None:
-    env.table.store_inbound("subject-a", "in-1", "text", lambda _: b"sealed")
+    env.store.messages.store_inbound("subject-a", "in-1", "text", lambda _: b"sealed")
     env.clock.advance(10)
-    env.table.store_inbound("subject-a", "in-2", "text", lambda _: b"sealed")
-    with pytest.raises(Replay):  # the message and its dedupe record are one transaction
-        env.table.store_inbound("subject-a", "in-2", "text", lambda _: b"sealed")
-    assert len(env.table.inbound_messages("subject-a")) == 2
+    env.store.messages.store_inbound("subject-a", "in-2", "text", lambda _: b"sealed")
+    with pytest.raises(Duplicate):  # the message and its dedupe record are one transaction
+        env.store.messages.store_inbound("subject-a", "in-2", "text", lambda _: b"sealed")
+    assert len(env.inbound_items("subject-a")) == 2
     env.clock.advance(90 * DAY - 10)
-    assert [m["received_at"] for m in env.table.inbound_messages("subject-a")] == [int(env.clock()) - 90 * DAY + 10]
+    assert [m["received_at"] for m in env.inbound_items("subject-a")] == [int(env.clock()) - 90 * DAY + 10]
 
 
 # -- delivery statuses ------------------------------------------------------------------------------
@@ -392,33 +393,33 @@ def status_of(env: Env, subject: str, message_hash: str) -> str:
 
 
 def test_statuses_move_forward_only(env: Env) -> None:
-    table = env.table
-    table.record_outbound("subject-a", "out-1", "reply")
+    table = env.store
+    table.messages.record_outbound("subject-a", "out-1", "reply")
     assert status_of(env, "subject-a", "out-1") == "accepted"
-    assert table.update_outbound_status("subject-a", "out-1", "sent")
-    assert table.update_outbound_status("subject-a", "out-1", "read")  # delivered may be skipped
-    assert not table.update_outbound_status("subject-a", "out-1", "delivered")  # read → delivered: refused
-    assert not table.update_outbound_status("subject-a", "out-1", "sent")
-    assert not table.update_outbound_status("subject-a", "out-1", "read")  # the same status twice
+    assert table.messages.update_status("subject-a", "out-1", "sent")
+    assert table.messages.update_status("subject-a", "out-1", "read")  # delivered may be skipped
+    assert not table.messages.update_status("subject-a", "out-1", "delivered")  # read → delivered: refused
+    assert not table.messages.update_status("subject-a", "out-1", "sent")
+    assert not table.messages.update_status("subject-a", "out-1", "read")  # the same status twice
     assert status_of(env, "subject-a", "out-1") == "read"
 
 
 def test_failed_is_final(env: Env) -> None:
-    table = env.table
-    table.record_outbound("subject-a", "out-1", "reply")
-    assert table.update_outbound_status("subject-a", "out-1", "sent")
-    assert table.update_outbound_status("subject-a", "out-1", "failed")
+    table = env.store
+    table.messages.record_outbound("subject-a", "out-1", "reply")
+    assert table.messages.update_status("subject-a", "out-1", "sent")
+    assert table.messages.update_status("subject-a", "out-1", "failed")
     for later in ("sent", "delivered", "read", "failed"):
-        assert not table.update_outbound_status("subject-a", "out-1", later), later
+        assert not table.messages.update_status("subject-a", "out-1", later), later
     assert status_of(env, "subject-a", "out-1") == "failed"
 
 
 def test_a_status_for_an_unknown_message_creates_nothing(env: Env) -> None:
-    table = env.table
-    table.record_outbound("subject-a", "out-1", "reply")
+    table = env.store
+    table.messages.record_outbound("subject-a", "out-1", "reply")
     before = env.items()
-    assert not table.update_outbound_status("subject-a", "out-unknown", "delivered")
-    assert not table.update_outbound_status("subject-b", "out-1", "delivered")  # another subject's message
+    assert not table.messages.update_status("subject-a", "out-unknown", "delivered")
+    assert not table.messages.update_status("subject-b", "out-1", "delivered")  # another subject's message
     assert env.items() == before
 
 
@@ -432,26 +433,26 @@ def test_status_ranks() -> None:
 
 def test_binding_twice_with_the_same_message_is_a_replay(env: Env) -> None:
     request = optin_request(env)
-    bind(env.table, request, "subject-a", "code-message")
+    bind(env.store, request, "subject-a", "code-message")
     other = optin_request(env)
     before = env.items()
-    with pytest.raises(Replay):
-        bind(env.table, request, "subject-a", "code-message")
-    with pytest.raises(Replay):  # even with another, valid code: the message was processed
-        bind(env.table, other, "subject-b", "code-message")
+    with pytest.raises(Duplicate):
+        bind(env.store, request, "subject-a", "code-message")
+    with pytest.raises(Duplicate):  # even with another, valid code: the message was processed
+        bind(env.store, other, "subject-b", "code-message")
     assert env.items() == before  # nothing changed
-    assert env.table.optin_request(other.code_hash) == other  # still pending
-    assert env.table.subject_state("subject-b") == SubjectState()
+    assert env.store.optins.request(other.code_hash) == other  # still pending
+    assert env.store.subjects.state("subject-b") == SubjectState()
 
 
 def test_a_code_binds_once(env: Env) -> None:
     request = optin_request(env)
-    bind(env.table, request, "subject-a")
+    bind(env.store, request, "subject-a")
     with pytest.raises(Conflict) as error:
-        bind(env.table, request, "subject-b")  # someone else sends the same code
+        bind(env.store, request, "subject-b")  # someone else sends the same code
     assert "request" in error.value.failed
-    assert env.table.subject_state("subject-b") == SubjectState()
-    stored = env.table.optin_request(request.code_hash)
+    assert env.store.subjects.state("subject-b") == SubjectState()
+    stored = env.store.optins.request(request.code_hash)
     assert stored is not None and stored.status == "bound" and stored.subject == "subject-a"
 
 
@@ -459,73 +460,73 @@ def test_an_expired_code_does_not_bind(env: Env) -> None:
     request = optin_request(env)
     env.clock.advance(HOUR)
     with pytest.raises(Conflict) as error:
-        bind(env.table, request, "subject-a")
+        bind(env.store, request, "subject-a")
     assert "request" in error.value.failed
-    assert env.table.subject_state("subject-a") == SubjectState()
+    assert env.store.subjects.state("subject-a") == SubjectState()
 
 
 def test_binding_over_an_active_purpose_names_it(env: Env) -> None:
     state = pending_subject(env, "subject-a", ("customer_service",))
-    activate(env.table, "subject-a", state, "yes-hash")
+    activate(env.store, "subject-a", state, "yes-hash")
     with pytest.raises(Conflict) as error:
-        bind(env.table, optin_request(env), "subject-a")
+        bind(env.store, optin_request(env), "subject-a")
     assert error.value.failed == ("consent:customer_service",)
-    assert env.table.subject_state("subject-a").active_purposes == ("customer_service",)
+    assert env.store.subjects.state("subject-a").active_purposes == ("customer_service",)
 
 
 def test_activation_appends_a_verifiable_proof(env: Env) -> None:
     state = pending_subject(env, "subject-a")
     env.clock.advance(30)
-    activate(env.table, "subject-a", state, "yes-hash")
-    after = env.table.subject_state("subject-a")
+    activate(env.store, "subject-a", state, "yes-hash")
+    after = env.store.subjects.state("subject-a")
     assert after.pending is None and after.active_purposes == PURPOSES
     assert all(r.rev == 2 for r in after.consents.values())
-    head, entries = ledger_of(env.table, "subject-a")
+    head, entries = ledger_of(env.store, "subject-a")
     assert head is not None and verify(entries, head).ok
     assert [(e.event, e.purpose) for e in entries] == [(LedgerEvent.CONSENT_GIVEN, p) for p in PURPOSES]
-    request = env.table.optin_request(state.pending.code_hash if state.pending else "")
+    request = env.store.optins.request(state.pending.code_hash if state.pending else "")
     assert request is not None and request.status == "confirmed"
-    with pytest.raises(Replay):  # the same "yes" again
-        activate(env.table, "subject-a", state, "yes-hash")
+    with pytest.raises(Duplicate):  # the same "yes" again
+        activate(env.store, "subject-a", state, "yes-hash")
 
 
 def test_a_stale_activation_changes_nothing(env: Env) -> None:
     state = pending_subject(env, "subject-a")
-    activate(env.table, "subject-a", state, "yes-1")
+    activate(env.store, "subject-a", state, "yes-1")
     before = env.items()
     with pytest.raises(Conflict):
-        activate(env.table, "subject-a", state, "yes-2")  # the same read state, a new message
+        activate(env.store, "subject-a", state, "yes-2")  # the same read state, a new message
     assert env.items() == before
-    assert env.table.mark_processed("yes-2")  # the failed transaction left no dedupe record
+    assert env.store.guards.record_delivery("yes-2")  # the failed transaction left no dedupe record
 
 
 def test_withdrawal_is_idempotent_in_effect(env: Env) -> None:
     state = pending_subject(env, "subject-a")
-    activate(env.table, "subject-a", state, "yes")
-    assert withdraw_until_done(env.table, "subject-a") == 1
-    assert withdraw_until_done(env.table, "subject-a") == 1  # a second STOP finds nothing left to withdraw
-    head, entries = ledger_of(env.table, "subject-a")
+    activate(env.store, "subject-a", state, "yes")
+    assert withdraw_until_done(env.store, "subject-a") == 1
+    assert withdraw_until_done(env.store, "subject-a") == 1  # a second STOP finds nothing left to withdraw
+    head, entries = ledger_of(env.store, "subject-a")
     assert head is not None and verify(entries, head).ok
     assert [e.event for e in entries] == [LedgerEvent.CONSENT_GIVEN] * 2 + [LedgerEvent.CONSENT_WITHDRAWN] * 2
-    assert env.table.is_suppressed("suppress-subject-a")
+    assert env.store.guards.is_suppressed("suppress-subject-a")
 
 
 def test_decline_discards_the_request(env: Env) -> None:
     state = pending_subject(env, "subject-a")
     assert state.pending is not None
-    env.table.decline("subject-a", state.pending, state.consents, "no-hash")
-    assert env.table.subject_state("subject-a") == SubjectState()
-    request = env.table.optin_request(state.pending.code_hash)
+    env.store.consents.decline("subject-a", state.pending, state.consents, "no-hash")
+    assert env.store.subjects.state("subject-a") == SubjectState()
+    request = env.store.optins.request(state.pending.code_hash)
     assert request is not None and request.status == "declined" and request.subject == ""
-    with pytest.raises(Replay):
-        env.table.decline("subject-a", state.pending, state.consents, "no-hash")
+    with pytest.raises(Duplicate):
+        env.store.consents.decline("subject-a", state.pending, state.consents, "no-hash")
 
 
 def test_stored_ledger_verifies_and_detects_an_edited_entry(env: Env) -> None:
     state = pending_subject(env, "subject-a")
-    activate(env.table, "subject-a", state, "yes")
-    withdraw_until_done(env.table, "subject-a")
-    head, entries = ledger_of(env.table, "subject-a")
+    activate(env.store, "subject-a", state, "yes")
+    withdraw_until_done(env.store, "subject-a")
+    head, entries = ledger_of(env.store, "subject-a")
     assert head is not None and len(entries) == 4 and verify(entries, head).ok
     # someone with table access rewrites the notice hash of the first consent
     key = {"PK": {"S": f"LEDGER#{head.ledger_id}"}, "SK": {"S": "E#0000000001"}}
@@ -535,20 +536,20 @@ def test_stored_ledger_verifies_and_detects_an_edited_entry(env: Env) -> None:
         UpdateExpression="SET notice_sha256 = :forged",
         ExpressionAttributeValues={":forged": {"S": "f" * 64}},
     )
-    assert not verify(env.table.ledger_entries(head.ledger_id), head).ok
+    assert not verify(env.store.ledger.entries(head.ledger_id), head).ok
 
 
 def test_a_deleted_first_entry_within_retention_is_detected_by_the_proof(env: Env) -> None:
-    from chatconsent.consents import ConsentService
+    from chatconsent.consent_service import ConsentService
 
     state = pending_subject(env, "subject-a")
-    activate(env.table, "subject-a", state, "yes")
-    head, _ = ledger_of(env.table, "subject-a")
+    activate(env.store, "subject-a", state, "yes")
+    head, _ = ledger_of(env.store, "subject-a")
     assert head is not None
     env.dynamodb.delete_item(
         TableName=TABLE_NAME, Key={"PK": {"S": f"LEDGER#{head.ledger_id}"}, "SK": {"S": "E#0000000001"}}
     )
-    proof = ConsentService(env.table, current_config(), env.clock).proof("subject-a")
+    proof = ConsentService(env.store, current_config(), env.clock).proof("subject-a")
     assert len(proof.entries) == 1  # the entry is gone, nowhere near its expiry
     assert not proof.verification.ok
 
@@ -558,26 +559,26 @@ def test_a_deleted_first_entry_within_retention_is_detected_by_the_proof(env: En
 
 def test_withdrawal_first_then_a_stale_activation_conflicts(env: Env) -> None:
     read = pending_subject(env, "subject-a")  # both webhooks read this state
-    withdraw(env.table, "subject-a", read, "stop-hash")
+    withdraw(env.store, "subject-a", read, "stop-hash")
     with pytest.raises(Conflict):
-        activate(env.table, "subject-a", read, "yes-hash")
-    state = env.table.subject_state("subject-a")
+        activate(env.store, "subject-a", read, "yes-hash")
+    state = env.store.subjects.state("subject-a")
     assert {r.state for r in state.consents.values()} == {ConsentState.WITHDRAWN}
     assert state.pending is None and state.ledger_head is None  # a pending request was never consent
     assert not [i for i in env.items() if i["PK"].startswith("LEDGER#")]
-    assert env.table.mark_processed("yes-hash")  # the lost activation wrote nothing, not even its dedupe
+    assert env.store.guards.record_delivery("yes-hash")  # the lost activation wrote nothing, not even its dedupe
 
 
 def test_activation_first_then_a_stale_withdrawal_retries_and_ends_withdrawn(env: Env) -> None:
     read = pending_subject(env, "subject-a")
-    activate(env.table, "subject-a", read, "yes-hash")
+    activate(env.store, "subject-a", read, "yes-hash")
     with pytest.raises(Conflict):
-        withdraw(env.table, "subject-a", read, "stop-hash")  # its revisions are stale
-    assert env.table.subject_state("subject-a").active_purposes == PURPOSES  # the failed withdrawal wrote nothing
-    assert withdraw_until_done(env.table, "subject-a") == 1  # re-read: active → withdrawn, with proof
-    state = env.table.subject_state("subject-a")
+        withdraw(env.store, "subject-a", read, "stop-hash")  # its revisions are stale
+    assert env.store.subjects.state("subject-a").active_purposes == PURPOSES  # the failed withdrawal wrote nothing
+    assert withdraw_until_done(env.store, "subject-a") == 1  # re-read: active → withdrawn, with proof
+    state = env.store.subjects.state("subject-a")
     assert {r.state for r in state.consents.values()} == {ConsentState.WITHDRAWN}
-    head, entries = ledger_of(env.table, "subject-a")
+    head, entries = ledger_of(env.store, "subject-a")
     assert head is not None and verify(entries, head).ok
     assert [e.event for e in entries] == [LedgerEvent.CONSENT_GIVEN] * 2 + [LedgerEvent.CONSENT_WITHDRAWN] * 2
 
@@ -585,10 +586,10 @@ def test_activation_first_then_a_stale_withdrawal_retries_and_ends_withdrawn(env
 def race(env: Env, subject: str, seed: int) -> tuple[bool, int]:
     """A "yes" (one read, one conditional activation) against a STOP (withdraw, re-read and retry on
     Conflict), started together on two threads. Returns whether the yes won and the STOP's attempts."""
-    plan = env.table._plan
+    plan = env.store.plan
     rng = random.Random(seed)
-    clients: list[Any] = [JitterClient(env.runtime.dynamodb, random.Random(rng.random())) for _ in range(2)]
-    confirm_table, stop_table = (ChatconsentTable(client, TABLE_NAME, plan, env.clock) for client in clients)
+    clients: list[Any] = [JitterClient(env.wiring.dynamodb, random.Random(rng.random())) for _ in range(2)]
+    confirm_table, stop_table = (Store(client, TABLE_NAME, plan, env.clock) for client in clients)
     confirm_delay, stop_delay = rng.random() * 0.004, rng.random() * 0.004
     barrier = threading.Barrier(2)
     activated: list[bool] = []
@@ -599,7 +600,7 @@ def race(env: Env, subject: str, seed: int) -> tuple[bool, int]:
         barrier.wait()
         time.sleep(confirm_delay)
         try:
-            state = confirm_table.subject_state(subject)
+            state = confirm_table.subjects.state(subject)
             if state.pending is None:  # withdrawn before the "yes" was read: stale
                 activated.append(False)
                 return
@@ -631,14 +632,14 @@ def test_a_withdrawal_racing_an_activation_always_ends_withdrawn(env: Env) -> No
     for iteration in range(20):
         subject = f"race-{iteration}"
         request = optin_request(env)
-        env.table.bind_request(request, subject, PURPOSES, f"code-{iteration}", f"code-{iteration}", "suppress")
+        env.store.consents.bind(request, subject, PURPOSES, f"code-{iteration}", "suppress")
         yes_won, attempts = race(env, subject, iteration)
         assert 1 <= attempts <= 3
-        state = env.table.subject_state(subject)
+        state = env.store.subjects.state(subject)
         assert {r.state for r in state.consents.values()} == {ConsentState.WITHDRAWN}, iteration
         assert state.pending is None and state.active_purposes == ()
         head = state.ledger_head
-        entries = env.table.ledger_entries(head.ledger_id) if head else []
+        entries = env.store.ledger.entries(head.ledger_id) if head else []
         if yes_won:  # given, then withdrawn, both proven
             assert head is not None and verify(entries, head).ok
             assert [e.event for e in entries] == [LedgerEvent.CONSENT_GIVEN] * 2 + [LedgerEvent.CONSENT_WITHDRAWN] * 2
@@ -679,13 +680,15 @@ class RecordingClient:
 
 
 def test_values_never_become_expression_syntax(env: Env) -> None:
-    recording = RecordingClient(env.runtime.dynamodb)
+    recording = RecordingClient(env.wiring.dynamodb)
     client: Any = recording
-    table = ChatconsentTable(client, TABLE_NAME, env.table._plan, env.clock)
+    table = Store(client, TABLE_NAME, env.store.plan, env.clock)
     subject = f"SUBJ#{HOSTILE}"
     purposes = (f"p {HOSTILE}", "#state", ":pending")
-    assert table.mark_processed(HOSTILE) and not table.mark_processed(HOSTILE)
-    assert table.consume_rate(HOSTILE, HOSTILE, HOUR, 1) and not table.consume_rate(HOSTILE, HOSTILE, HOUR, 1)
+    assert table.guards.record_delivery(HOSTILE) and not table.guards.record_delivery(HOSTILE)
+    assert table.guards.consume_rate(HOSTILE, HOSTILE, HOUR, 1) and not table.guards.consume_rate(
+        HOSTILE, HOSTILE, HOUR, 1
+    )
     now = int(env.clock())
     request = OptInRequest(
         request_id=HOSTILE,
@@ -700,22 +703,23 @@ def test_values_never_become_expression_syntax(env: Env) -> None:
         created_at=now,
         expires_at=now + HOUR,
     )
-    table.create_optin_request(request)
-    assert table.optin_request(request.code_hash) == request
-    table.bind_request(request, subject, list(purposes), HOSTILE + "code", HOSTILE + "code", HOSTILE)
-    state = table.subject_state(subject)
+    table.optins.create_request(request)
+    assert table.optins.request(request.code_hash) == request
+    table.consents.bind(request, subject, list(purposes), HOSTILE + "code", HOSTILE)
+    state = table.subjects.state(subject)
     assert state.pending is not None and state.pending.request_id == HOSTILE
     assert state.pending.purposes == purposes and set(state.consents) == set(purposes)
     assert {r.request_id for r in state.consents.values()} == {HOSTILE}
-    table.record_outbound(subject, HOSTILE, HOSTILE)
-    assert table.update_outbound_status(subject, HOSTILE, "read")
-    table.suppress(HOSTILE)
-    assert table.is_suppressed(HOSTILE) and not table.is_suppressed(HOSTILE + " ")
-    records = list(state.consents.values())
-    table.withdraw(
-        subject, records, None, None, [], HOSTILE + "stop", clear_pending=state.pending, suppression_hash=HOSTILE
+    table.messages.record_outbound(subject, HOSTILE, HOSTILE)
+    assert table.messages.update_status(subject, HOSTILE, "read")
+    table.guards.suppress(HOSTILE)
+    assert table.guards.is_suppressed(HOSTILE) and not table.guards.is_suppressed(HOSTILE + " ")
+    records = tuple(state.consents.values())
+    withdrawal = Withdrawal(
+        subject, records, message_hash=HOSTILE + "stop", clear_pending=state.pending, suppression_hash=HOSTILE
     )
-    assert {r.state for r in table.subject_state(subject).consents.values()} == {ConsentState.WITHDRAWN}
+    table.consents.withdraw(withdrawal)
+    assert {r.state for r in table.subjects.state(subject).consents.values()} == {ConsentState.WITHDRAWN}
 
     assert recording.requests
     allowed_names = set(_NAMES.values())

@@ -8,8 +8,8 @@ import pytest
 
 from chatconsent.identity import InvalidIdentifier, Pseudonymizer, normalize_phone, normalize_whatsapp_id
 from chatconsent.ledger import ConsentFact, LedgerEvent, chain, verify
-from chatconsent.optin import code_hash
 from chatconsent.store import OptInRequest
+from chatconsent.tokens import code_hash
 from tests.conftest import Env
 
 PEPPER = b"a-test-pepper-of-32-bytes-length"
@@ -96,8 +96,8 @@ def test_values_never_become_expression_syntax(env: Env) -> None:
         created_at=int(env.clock()),
         expires_at=int(env.clock()) + 3600,
     )
-    env.table.create_optin_request(request)
-    stored = env.table.optin_request(request.code_hash)
+    env.store.optins.create_request(request)
+    stored = env.store.optins.request(request.code_hash)
     assert stored == request
-    assert env.table.consume_rate(hostile, hostile, 60, 1)
-    assert not env.table.consume_rate(hostile, hostile, 60, 1)
+    assert env.store.guards.consume_rate(hostile, hostile, 60, 1)
+    assert not env.store.guards.consume_rate(hostile, hostile, 60, 1)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from chatconsent.runtime import local_outbox
+from chatconsent.wiring import local_outbox
 from localrun import whatsapp
 from localrun.events import http_event
 from tests.conftest import Env, json_body
@@ -112,7 +112,7 @@ def test_every_admin_action_is_recorded_without_the_subjects_identifiers(env: En
     ]
     assert entries[0]["actor"] == "arn:aws:iam::123456789012:user/agent"
     assert entries[0]["at"] == 1_795_000_000 and entries[1]["at"] == 1_795_000_000 + 25 * 3600
-    ref = env.runtime.pseudonymizer.keyed_hash("audit", subject)
+    ref = env.wiring.pseudonymizer.keyed_hash("audit", subject)
     assert entries[0]["subject_ref"] == entries[1]["subject_ref"] == ref != subject
     stored = env.items_with_prefix("AUDIT#")
     assert len(stored) == 4  # the two actions and reading the trail twice
@@ -222,19 +222,19 @@ def test_withdrawal_on_the_persons_behalf_per_purpose_and_in_full(env: Env) -> N
     subject = subject_of(env)
     partial = admin(env, "POST", "withdrawal", subject, {"purposes": ["marketing"]})
     assert partial["statusCode"] == 200 and json_body(partial) == {"withdrawn": ["marketing"]}
-    state = env.table.subject_state(subject)
+    state = env.store.subjects.state(subject)
     assert state.active_purposes == ("customer_service",)
     assert admin(env, "POST", "withdrawal", subject, {"purposes": ["newsletter"]})["statusCode"] == 400
     full = admin(env, "POST", "withdrawal", subject, {})
     assert json_body(full) == {"withdrawn": ["customer_service"]}
-    assert env.table.subject_state(subject).active_purposes == ()
+    assert env.store.subjects.state(subject).active_purposes == ()
     proof = json_body(admin(env, "GET", "consents", subject))
     assert proof["purposes"] == {"customer_service": "withdrawn", "marketing": "withdrawn"}
     assert proof["ledger_verified"] is True
-    entries = env.runtime.link_confirmation()._consents.proof(subject).entries
+    entries = env.wiring.link_confirmation._consents.proof(subject).entries
     assert [e.evidence.get("source") for e in entries[-2:]] == ["admin", "admin"]
-    assert env.table.is_suppressed(env.runtime.pseudonymizer.suppression("whatsapp", "+" + PERSON))
-    assert {i["retention_class"] for i in env.table.inbound_messages(subject)} == {"conversation_withdrawn"}
+    assert env.store.guards.is_suppressed(env.wiring.pseudonymizer.suppression("whatsapp", "+" + PERSON))
+    assert {i["retention_class"] for i in env.inbound_items(subject)} == {"conversation_withdrawn"}
     again = admin(env, "POST", "withdrawal", subject, {})
     assert json_body(again) == {"withdrawn": []}  # nothing left: a no-op
     actions = [e["action"] for e in audit_day(env)["entries"]]
@@ -285,9 +285,9 @@ def test_requests_refused_by_validation_are_recorded_too(env: Env) -> None:
 def test_a_full_withdrawal_on_behalf_blocks_the_number_even_without_stored_messages(env: Env) -> None:
     activate(env)  # opted in by chat, never wrote anything that was kept
     subject = subject_of(env)
-    assert env.table.inbound_messages(subject) == []
+    assert env.inbound_items(subject) == []
     assert json_body(admin(env, "POST", "withdrawal", subject, {})) == {"withdrawn": ["customer_service"]}
-    assert env.table.is_suppressed(env.runtime.pseudonymizer.suppression("whatsapp", "+" + PERSON))
+    assert env.store.guards.is_suppressed(env.wiring.pseudonymizer.suppression("whatsapp", "+" + PERSON))
     # someone types the number into a form: no link goes out
     env.invoke("optin", optin_event(phone="+" + PERSON))
     env.drain_links()
@@ -309,4 +309,4 @@ def test_a_person_confirmed_by_link_is_blocked_by_a_withdrawal_on_behalf(env: En
     )
     assert env.invoke("confirmation", event)["statusCode"] == 200
     admin(env, "POST", "withdrawal", subject_of(env), {})
-    assert env.table.is_suppressed(env.runtime.pseudonymizer.suppression("whatsapp", "+" + PERSON))
+    assert env.store.guards.is_suppressed(env.wiring.pseudonymizer.suppression("whatsapp", "+" + PERSON))

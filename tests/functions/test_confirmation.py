@@ -12,14 +12,15 @@ from typing import Any
 import pytest
 
 from chatconsent.confirmation import LinkConfirmation, LinkDecision, LinkOutcome
-from chatconsent.consent import ConsentState
-from chatconsent.consents import ConsentService
+from chatconsent.consent_service import ConsentService
+from chatconsent.consent_state import ConsentState
 from chatconsent.ledger import LedgerEvent
 from chatconsent.notices import NoticeRegistry
-from chatconsent.optin import OptInBody, token_hash
+from chatconsent.optin import LinkAccepted, OptInAsk
 from chatconsent.retention import RetentionPlan
-from chatconsent.runtime import Runtime, local_outbox
-from chatconsent.store import ChatconsentTable
+from chatconsent.store import Store
+from chatconsent.tokens import token_hash
+from chatconsent.wiring import Wiring, local_outbox
 from localrun.events import http_event
 from tests.conftest import START, Env, JitterClient, json_body
 from tests.flow import OTHER, PERSON, deliver, optin_event, subject_of, text
@@ -78,7 +79,7 @@ def test_a_number_gets_one_template_with_a_single_use_link(env: Env, plan: Reten
     assert response["statusCode"] == 202
     assert json_body(response) == {"status": "accepted", "expires_at": START + 86_400}
     [payload] = templates_to()
-    settings = env.runtime.config.channels.whatsapp.link_confirmation
+    settings = env.wiring.config.channels.whatsapp.link_confirmation
     assert payload["to"] == PERSON
     assert payload["template"]["name"] == settings.template_name
     assert payload["template"]["language"] == {"code": settings.template_languages["de"]}
@@ -152,7 +153,7 @@ def test_a_withdrawn_number_gets_no_link_and_the_same_answer(env: Env) -> None:
 
 
 def test_per_ip_limit(env: Env) -> None:
-    limit = env.runtime.config.limits.link_per_ip_per_day
+    limit = env.wiring.config.limits.link_per_ip_per_day
     numbers = [f"+49 170 12345{n:02d}" for n in range(limit + 1)]
     statuses = [request_link(env, phone=n, ip="203.0.113.9")["statusCode"] for n in numbers]
     assert statuses == [202] * limit + [429]
@@ -163,7 +164,7 @@ def test_per_ip_limit(env: Env) -> None:
 
 
 def test_per_prefix_limit_stops_number_pumping_across_ips(env: Env) -> None:
-    limit = env.runtime.config.limits.link_per_prefix_per_hour
+    limit = env.wiring.config.limits.link_per_prefix_per_hour
     statuses = [
         request_link(env, phone=f"+49 170 12{n:05d}", ip=f"203.0.113.{n}")["statusCode"] for n in range(limit + 1)
     ]
@@ -172,12 +173,12 @@ def test_per_prefix_limit_stops_number_pumping_across_ips(env: Env) -> None:
 
 
 def test_link_mode_can_be_switched_off(env: Env) -> None:
-    config = env.runtime.config
+    config = env.wiring.config
     whatsapp = config.channels.whatsapp.model_copy(
         update={"link_confirmation": config.channels.whatsapp.link_confirmation.model_copy(update={"enabled": False})}
     )
     off = config.model_copy(update={"channels": config.channels.model_copy(update={"whatsapp": whatsapp})})
-    env.runtime.__dict__["config"] = off
+    env.wiring.__dict__["config"] = off
     response = request_link(env)
     assert response["statusCode"] == 400 and "not enabled" in json_body(response)["error"]
     assert local_outbox().messages == []
@@ -202,7 +203,7 @@ def test_get_shows_who_what_and_the_notice_and_changes_nothing(env: Env) -> None
     assert "Assistenza clienti" in html and "Dati sanitari" in html and "consenso esplicito" in html
     assert f"/notices/it/{NoticeRegistry().latest_version}" in html
     assert 'name="decision" value="confirm"' in html and 'name="decision" value="decline"' in html
-    assert env.table.subject_state(subject_of(env)).consents == {}
+    assert env.store.subjects.state(subject_of(env)).consents == {}
 
 
 @pytest.mark.parametrize("token", ["A" * 43, "short", "x" * 200, "../../etc"])
@@ -227,10 +228,10 @@ def test_post_confirms_once_with_proof_in_the_ledger(env: Env) -> None:
     response = confirm(env, token)
     assert response["statusCode"] == 200 and "confirmed" in response["body"]
     subject = subject_of(env)
-    state = env.table.subject_state(subject)
+    state = env.store.subjects.state(subject)
     assert state.active_purposes == ("customer_service", "marketing")
     assert state.consents["customer_service"].notice_sha256 == request["notice_sha256"]
-    proof = env.runtime.link_confirmation()._consents.proof(subject)
+    proof = env.wiring.link_confirmation._consents.proof(subject)
     assert proof.verification.ok
     assert [e.event for e in proof.entries] == [LedgerEvent.CONSENT_GIVEN] * 2
     entry = proof.entries[0]
@@ -248,7 +249,7 @@ def test_post_confirms_once_with_proof_in_the_ledger(env: Env) -> None:
     assert confirm(env, token, "decline")["statusCode"] == 410
     assert snapshot(env) == before
     assert page(env, "GET", token)["statusCode"] == 410
-    assert len(env.runtime.link_confirmation()._consents.proof(subject).entries) == 2
+    assert len(env.wiring.link_confirmation._consents.proof(subject).entries) == 2
 
 
 def test_decline_stores_no_consent_and_closes_the_link(env: Env) -> None:
@@ -256,10 +257,10 @@ def test_decline_stores_no_consent_and_closes_the_link(env: Env) -> None:
     token = sent_token()
     response = confirm(env, token, "decline")
     assert response["statusCode"] == 200 and "Declined" in response["body"]
-    state = env.table.subject_state(subject_of(env))
+    state = env.store.subjects.state(subject_of(env))
     assert state.consents == {} and state.ledger_head is None
     assert confirm(env, token)["statusCode"] == 410
-    assert env.table.subject_state(subject_of(env)).consents == {}
+    assert env.store.subjects.state(subject_of(env)).consents == {}
 
 
 def test_expired_links_change_nothing(env: Env) -> None:
@@ -287,7 +288,7 @@ def test_stop_before_the_click_voids_the_link(env: Env) -> None:
     token = sent_token()
     deliver(env, text(env, "STOP"))
     assert confirm(env, token)["statusCode"] == 410
-    state = env.table.subject_state(subject_of(env))
+    state = env.store.subjects.state(subject_of(env))
     assert state.active_purposes == ()
     assert request_link(env, ip="198.51.100.99")["statusCode"] == 202
     assert len(templates_to()) == 1  # blocked now: no second link
@@ -297,13 +298,13 @@ def test_the_confirmed_person_can_chat_and_stop(env: Env) -> None:
     request_link(env)
     confirm(env, sent_token())
     deliver(env, text(env, "STOP"))
-    state = env.table.subject_state(subject_of(env))
+    state = env.store.subjects.state(subject_of(env))
     assert state.state_of("customer_service") is ConsentState.WITHDRAWN
 
 
 def services(env: Env, client: Any) -> tuple[LinkConfirmation, ConsentService]:
-    runtime = Runtime(clock=env.clock, dynamodb=client, kms=env.runtime._kms)
-    table: ChatconsentTable = runtime.table
+    runtime = Wiring(clock=env.clock, dynamodb=client, kms=env.wiring._kms)
+    table: Store = runtime.store
     consents = ConsentService(table, runtime.config, env.clock)
     return LinkConfirmation(table, consents, env.clock), consents
 
@@ -315,8 +316,8 @@ def test_stop_racing_a_click_always_ends_without_active_consent(env: Env, seed: 
     token = sent_token(sender)
     subject = subject_of(env, sender)
     rng = random.Random(seed)
-    links, _ = services(env, JitterClient(env.runtime.dynamodb, rng))
-    _, consents = services(env, JitterClient(env.runtime.dynamodb, rng))
+    links, _ = services(env, JitterClient(env.wiring.dynamodb, rng))
+    _, consents = services(env, JitterClient(env.wiring.dynamodb, rng))
     barrier = threading.Barrier(2)
     outcome: list[LinkOutcome] = []
 
@@ -335,7 +336,7 @@ def test_stop_racing_a_click_always_ends_without_active_consent(env: Env, seed: 
         thread.start()
     for thread in threads:
         thread.join()
-    state = env.table.subject_state(subject)
+    state = env.store.subjects.state(subject)
     assert state.active_purposes == ()
     assert state.open_link is None
     events = [e.event for e in consents.proof(subject).entries]
@@ -352,14 +353,14 @@ def test_a_stop_landing_before_the_click_wins_even_without_voiding_the_link(env:
     request_link(env)
     token = sent_token()
     # the block-list entry lands while the link is still open (a STOP racing the request)
-    env.table.suppress(env.runtime.pseudonymizer.suppression("whatsapp", "+" + PERSON))
+    env.store.guards.suppress(env.wiring.pseudonymizer.suppression("whatsapp", "+" + PERSON))
     assert confirm(env, token)["statusCode"] == 410
-    assert env.table.subject_state(subject_of(env)).active_purposes == ()
+    assert env.store.subjects.state(subject_of(env)).active_purposes == ()
 
 
 def test_a_blocked_number_gets_no_request_written(env: Env) -> None:
-    suppression = env.runtime.pseudonymizer.suppression("whatsapp", "+" + PERSON)
-    env.table.suppress(suppression)
+    suppression = env.wiring.pseudonymizer.suppression("whatsapp", "+" + PERSON)
+    env.store.guards.suppress(suppression)
     before = [i for i in snapshot(env) if not i["PK"].startswith("RATE#")]
     assert request_link(env)["statusCode"] == 202
     assert [i for i in snapshot(env) if not i["PK"].startswith("RATE#")] == before
@@ -374,7 +375,7 @@ def test_a_consent_record_past_its_retention_does_not_block_the_click(env: Env) 
     env.clock.advance(3601)  # expired, not yet purged
     request_link(env)
     assert confirm(env, sent_token())["statusCode"] == 200
-    assert env.table.subject_state(subject_of(env)).active_purposes == ("customer_service",)
+    assert env.store.subjects.state(subject_of(env)).active_purposes == ("customer_service",)
 
 
 def _conflict(operation: str) -> Exception:
@@ -390,7 +391,7 @@ def _conflict(operation: str) -> Exception:
 
 
 def test_simultaneous_requests_for_one_number_are_retried_not_failed(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
-    client = env.runtime.dynamodb
+    client = env.wiring.dynamodb
     original = client.transact_write_items
     failures = iter([True])
 
@@ -408,7 +409,7 @@ def test_a_link_closed_before_its_send_is_recorded_still_answers_the_same(env: E
     request_link(env)
     [request] = env.items_with_prefix(f"OPTIN#{token_hash(sent_token())}")
     confirm(env, sent_token())
-    env.table.record_link_sent(token_hash(sent_token()), "0" * 64)  # the late write is no error
+    env.store.optins.record_link_sent(token_hash(sent_token()), "0" * 64)  # the late write is no error
     [after] = env.items_with_prefix(f"OPTIN#{token_hash(sent_token())}")
     assert after["sent_message"] == request["sent_message"]
 
@@ -429,13 +430,13 @@ def test_send_failures_release_the_request_only_when_nothing_went_out(env: Env, 
     from chatconsent.link_sender import LinkJob, LinkSender, SendOutcome
 
     jobs: list[LinkJob] = []
-    service = env.runtime.optin_service()
-    body = OptInBody.model_validate(json.loads(optin_event(phone=NUMBER)["body"]))
+    service = env.wiring.optin
+    body = OptInAsk(**json.loads(optin_event(phone=NUMBER)["body"]))
     answer = service.request_link(body, "198.51.100.1", jobs.append)
-    assert answer.model_dump() == {"status": "accepted", "expires_at": START + 86_400}
+    assert answer == LinkAccepted(expires_at=START + 86_400)
     error = ChannelRejected("WhatsApp API answered 400") if certain else ChannelError("timed out")
-    runtime = env.runtime
-    sender = LinkSender(runtime.table, runtime.pseudonymizer, runtime.config, lambda: _FailingChannel(error))  # type: ignore[arg-type,return-value]
+    runtime = env.wiring
+    sender = LinkSender(runtime.store, runtime.pseudonymizer, runtime.config, lambda: _FailingChannel(error))  # type: ignore[arg-type,return-value]
     [job] = jobs
     assert sender.send(job) is (SendOutcome.REJECTED if certain else SendOutcome.UNKNOWN)
     links = [i for i in env.items() if i["SK"] == "S#LINK"]
@@ -448,18 +449,17 @@ def test_a_queue_failure_undoes_the_request_and_answers_the_same(env: Env) -> No
     def broken(job: Any) -> None:
         raise OSError("queue unreachable")
 
-    service = env.runtime.optin_service()
-    body = OptInBody.model_validate(json.loads(optin_event(phone=NUMBER)["body"]))
+    service = env.wiring.optin
+    body = OptInAsk(**json.loads(optin_event(phone=NUMBER)["body"]))
     answer = service.request_link(body, "198.51.100.1", broken)
-    assert answer.model_dump() == {"status": "accepted", "expires_at": START + 86_400}
-    assert service.send_failures == 1
+    assert answer == LinkAccepted(expires_at=START + 86_400, queued=False)  # the same answer; counted apart
     assert [i for i in env.items() if not i["PK"].startswith("RATE#")] == []
 
 
 def test_a_job_delivered_twice_sends_once_and_a_closed_request_sends_nothing(env: Env) -> None:
     event = optin_event(phone=NUMBER)
     env.invoke("optin", event)
-    [message] = env.sqs.receive_message(QueueUrl=env.runtime.environ["LINK_QUEUE_URL"])["Messages"]
+    [message] = env.sqs.receive_message(QueueUrl=env.wiring.settings.link_queue_url)["Messages"]
     from localrun.events import sqs_event
 
     for _ in range(2):  # at-least-once delivery
@@ -535,18 +535,18 @@ def test_the_same_answer_twice_shows_the_same_result(env: Env) -> None:
 
 def test_a_purpose_withdrawn_from_the_offer_is_neither_shown_nor_confirmed(env: Env) -> None:
     request_link(env, purposes={"customer_service": True, "marketing": True})
-    config = env.runtime.config
-    env.runtime.__dict__["config"] = config.model_copy(
+    config = env.wiring.config
+    env.wiring.__dict__["config"] = config.model_copy(
         update={"purposes": tuple(p for p in config.purposes if p.id != "marketing")}
     )
     token = sent_token()
     assert "Offers and news" not in page(env, "GET", token)["body"]
     assert confirm(env, token)["statusCode"] == 200
-    assert env.table.subject_state(subject_of(env)).active_purposes == ("customer_service",)
+    assert env.store.subjects.state(subject_of(env)).active_purposes == ("customer_service",)
 
 
 def test_ipv6_clients_are_limited_per_64(env: Env) -> None:
-    limit = env.runtime.config.limits.link_per_ip_per_day
+    limit = env.wiring.config.limits.link_per_ip_per_day
     statuses = [
         request_link(env, phone=f"+49 170 12345{n:02d}", ip=f"2001:db8:1:2::{n + 1:x}")["statusCode"]
         for n in range(limit + 1)
@@ -557,7 +557,7 @@ def test_ipv6_clients_are_limited_per_64(env: Env) -> None:
 
 def test_the_export_shows_the_link_request_and_where_the_number_came_from(env: Env) -> None:
     request_link(env, purposes={"customer_service": True, "marketing": True})
-    document = env.runtime.subject_rights().export(subject_of(env))
+    document = env.wiring.rights.export(subject_of(env))
     [link] = document["optin_requests"]
     assert link["purposes"] == ["customer_service", "marketing"] and link["flow"] == "link"
     assert "suppression_hash" not in link
@@ -571,9 +571,9 @@ def test_erasure_racing_a_click_leaves_nothing(env: Env, seed: int) -> None:
     token = sent_token(sender)
     subject = subject_of(env, sender)
     rng = random.Random(seed)
-    links, _ = services(env, JitterClient(env.runtime.dynamodb, rng))
-    rights_runtime = Runtime(clock=env.clock, dynamodb=JitterClient(env.runtime.dynamodb, rng), kms=env.runtime._kms)
-    rights = rights_runtime.subject_rights()
+    links, _ = services(env, JitterClient(env.wiring.dynamodb, rng))
+    rights_runtime = Wiring(clock=env.clock, dynamodb=JitterClient(env.wiring.dynamodb, rng), kms=env.wiring._kms)
+    rights = rights_runtime.rights
     barrier = threading.Barrier(2)
 
     def click() -> None:
@@ -591,7 +591,7 @@ def test_erasure_racing_a_click_leaves_nothing(env: Env, seed: int) -> None:
         thread.start()
     for thread in threads:
         thread.join()
-    assert env.table.subject_items(subject) == []
+    assert env.subject_items(subject) == []
     assert env.items_with_prefix(f"OPTIN#{token_hash(token)}") == []
 
 
@@ -599,14 +599,14 @@ def test_every_accepted_request_queues_exactly_one_job(env: Env) -> None:
     from chatconsent.link_sender import NOTHING_TO_SEND
 
     jobs: list[Any] = []
-    service = env.runtime.optin_service()
-    body = OptInBody.model_validate(json.loads(optin_event(phone=NUMBER)["body"]))
+    service = env.wiring.optin
+    body = OptInAsk(**json.loads(optin_event(phone=NUMBER)["body"]))
     service.request_link(body, "198.51.100.1", jobs.append)  # new: a real job
     service.request_link(body, "198.51.100.2", jobs.append)  # pending: nothing to send
-    env.table.suppress(env.runtime.pseudonymizer.suppression("whatsapp", "+39" + "3471234567"))
-    blocked = OptInBody.model_validate(json.loads(optin_event(phone="+39 347 1234567")["body"]))
+    env.store.guards.suppress(env.wiring.pseudonymizer.suppression("whatsapp", "+39" + "3471234567"))
+    blocked = OptInAsk(**json.loads(optin_event(phone="+39 347 1234567")["body"]))
     service.request_link(blocked, "198.51.100.3", jobs.append)  # blocked: nothing to send
     assert [job is None for job in jobs] == [False, True, True]
     env.invoke("optin", optin_event(phone="+39 347 1234567"))
-    [message] = env.sqs.receive_message(QueueUrl=env.runtime.environ["LINK_QUEUE_URL"])["Messages"]
+    [message] = env.sqs.receive_message(QueueUrl=env.wiring.settings.link_queue_url)["Messages"]
     assert message["Body"] == NOTHING_TO_SEND  # carries no number

@@ -7,10 +7,11 @@ import json
 import pytest
 from cryptography.exceptions import InvalidTag
 
-from chatconsent.consents import ConsentService
+from chatconsent.consent_service import ConsentService
 from chatconsent.keyring import KeyShredded, SubjectKeyring
 from chatconsent.ledger import LedgerEvent
 from chatconsent.notices import NoticeRegistry
+from chatconsent.store.data_keys import DataKeys
 from localrun import whatsapp
 from localrun.aws import KEY_TABLE_NAME, KMS_ALIAS
 from tests.conftest import Env
@@ -35,11 +36,11 @@ def test_messages_are_stored_sealed_and_read_back(env: Env) -> None:
     payload = text(env, "where is my parcel?")
     deliver(env, payload)
     deliver(env, payload)  # replay: stored once
-    [item] = env.table.inbound_messages(subject_of(env))
+    [item] = env.inbound_items(subject_of(env))
     assert item["retention_class"] == "conversation" and item["expires_at"] == int(env.clock()) + 90 * 86_400
     dump = json.dumps([{k: v for k, v in i.items() if k != "sealed"} for i in env.items()]) + repr(env.items())
     assert "parcel" not in dump and "1701234567" not in dump and "Test Person" not in dump
-    content = json.loads(env.runtime.keyring.decrypt(subject_of(env), item["SK"], item["sealed"]))  # type: ignore[union-attr]
+    content = json.loads(env.wiring.keyring.decrypt(subject_of(env), item["SK"], item["sealed"]))  # type: ignore[union-attr]
     assert content == {"from": "+" + PERSON, "text": "where is my parcel?"}  # profile name never kept
 
 
@@ -48,16 +49,16 @@ def test_nothing_is_stored_without_active_consent(env: Env) -> None:
     started = start_optin(env)
     deliver(env, text(env, f"My code: {started['code']}"))
     deliver(env, text(env, "where is my parcel?"))  # pending, not yet active
-    assert env.table.inbound_messages(subject_of(env)) == []
-    assert env.table.inbound_messages(subject_of(env, OTHER)) == []
+    assert env.inbound_items(subject_of(env)) == []
+    assert env.inbound_items(subject_of(env, OTHER)) == []
 
 
 def test_deleting_the_key_item_shreds_every_copy(env: Env) -> None:
     activate(env)
     deliver(env, text(env, "where is my parcel?"))
-    [item] = env.table.inbound_messages(subject_of(env))
+    [item] = env.inbound_items(subject_of(env))
     env.dynamodb.delete_item(TableName=KEY_TABLE_NAME, Key={"subject": {"S": subject_of(env)}})
-    fresh = SubjectKeyring(env.dynamodb, KEY_TABLE_NAME, env.runtime._kms, KMS_ALIAS)  # a new container
+    fresh = SubjectKeyring(DataKeys(env.dynamodb, KEY_TABLE_NAME), env.wiring._kms, KMS_ALIAS)  # a new container
     with pytest.raises(KeyShredded):
         fresh.decrypt(subject_of(env), item["SK"], item["sealed"])
 
@@ -65,8 +66,8 @@ def test_deleting_the_key_item_shreds_every_copy(env: Env) -> None:
 def test_sealed_content_is_bound_to_its_subject_and_item(env: Env) -> None:
     activate(env)
     deliver(env, text(env, "where is my parcel?"))
-    [item] = env.table.inbound_messages(subject_of(env))
-    keyring = env.runtime.keyring
+    [item] = env.inbound_items(subject_of(env))
+    keyring = env.wiring.keyring
     assert keyring is not None
     with pytest.raises(InvalidTag):
         keyring.decrypt(subject_of(env), item["SK"] + "x", item["sealed"])
@@ -75,18 +76,18 @@ def test_sealed_content_is_bound_to_its_subject_and_item(env: Env) -> None:
 def test_health_data_without_explicit_consent_is_quarantined_for_an_hour(env: Env) -> None:
     activate(env)
     deliver(env, text(env, "I have a nut allergy, is this safe?"))
-    [item] = env.table.inbound_messages(subject_of(env))
+    [item] = env.inbound_items(subject_of(env))
     assert item["retention_class"] == "special_quarantine" and item["sensitive"] == ["health"]
     assert item["expires_at"] == int(env.clock()) + 3600
     env.clock.advance(3600)
-    assert env.table.inbound_messages(subject_of(env)) == []  # gone for every read; the purge deletes it
+    assert env.inbound_items(subject_of(env)) == []  # gone for every read; the purge deletes it
 
 
 def test_special_categories_under_explicit_consent_keep_the_stricter_class(env: Env) -> None:
     activate(env, purposes={"customer_service": True, "health_data": True})
     deliver(env, text(env, "I have a nut allergy, is this safe?"))
     deliver(env, text(env, "My IBAN is DE89 3704 0044 0532 0130 00"))
-    items = env.table.inbound_messages(subject_of(env))
+    items = env.inbound_items(subject_of(env))
     assert sorted((i["retention_class"], i["sensitive"]) for i in items) == [
         ("special_category", ["bank"]),
         ("special_category", ["health"]),
@@ -109,7 +110,7 @@ def test_quarantine_asks_for_explicit_consent_once_with_buttons(env: Env) -> Non
     assert yes["id"].startswith("art9:yes:") and no["id"].startswith("art9:no:")
     deliver(env, text(env, "and I am diabetic"))  # a second health message waits, no second question
     assert len([p for p in replies_to() if p["type"] == "interactive"]) == 2  # opt-in question + this one
-    assert len(env.table.quarantined_messages(subject_of(env))) == 2
+    assert len(env.quarantined(subject_of(env))) == 2
 
 
 def test_yes_records_explicit_consent_and_releases_the_quarantine(env: Env) -> None:
@@ -119,15 +120,15 @@ def test_yes_records_explicit_consent_and_releases_the_quarantine(env: Env) -> N
     yes, _ = _question()
     deliver(env, button(env, yes["id"], yes["title"]))
     subject = subject_of(env)
-    state = env.table.subject_state(subject)
+    state = env.store.subjects.state(subject)
     assert "health_data" in state.active_purposes and state.special_request is None
     record = state.consents["health_data"]
     notice = NoticeRegistry().get("en")
     assert (record.notice_version, record.notice_sha256) == (notice.version, notice.sha256)
-    [item] = env.table.inbound_messages(subject)
+    [item] = env.inbound_items(subject)
     assert item["retention_class"] == "special_category"
     assert item["expires_at"] == item["received_at"] + 30 * 86_400  # counted from receipt
-    proof = ConsentService(env.table, env.runtime.config, env.clock).proof(subject)
+    proof = ConsentService(env.store, env.wiring.config, env.clock).proof(subject)
     assert proof.verification.ok
     last = proof.entries[-1]
     assert (last.event, last.purpose, last.legal_basis) == (
@@ -138,7 +139,7 @@ def test_yes_records_explicit_consent_and_releases_the_quarantine(env: Env) -> N
     assert last.evidence["method"] == "chat_button"
     assert "explicit consent is recorded" in reply_text(replies_to()[-1])
     deliver(env, text(env, "my allergy got worse"))  # now covered: stored under the special class
-    assert {i["retention_class"] for i in env.table.inbound_messages(subject)} == {"special_category"}
+    assert {i["retention_class"] for i in env.inbound_items(subject)} == {"special_category"}
 
 
 def test_no_deletes_the_quarantined_content_at_once(env: Env) -> None:
@@ -150,9 +151,9 @@ def test_no_deletes_the_quarantined_content_at_once(env: Env) -> None:
     deliver(env, payload)
     deliver(env, payload)  # replay: nothing more happens
     subject = subject_of(env)
-    assert [i["retention_class"] for i in env.table.inbound_messages(subject)] == ["conversation"]
-    assert env.table.quarantined_messages(subject) == []
-    state = env.table.subject_state(subject)
+    assert [i["retention_class"] for i in env.inbound_items(subject)] == ["conversation"]
+    assert env.quarantined(subject) == []
+    state = env.store.subjects.state(subject)
     assert "health_data" not in state.active_purposes and state.special_request is None
     assert "Please write without it" in reply_text(replies_to()[-1])
     assert len([p for p in replies_to() if "Please write without it" in reply_text(p)]) == 1
@@ -165,9 +166,9 @@ def test_an_answer_after_the_quarantine_expired_changes_nothing(env: Env) -> Non
     env.clock.advance(3600)
     sent = len(replies_to())
     deliver(env, button(env, yes["id"], yes["title"]))
-    state = env.table.subject_state(subject_of(env))
+    state = env.store.subjects.state(subject_of(env))
     assert "health_data" not in state.active_purposes
-    assert env.table.inbound_messages(subject_of(env)) == []  # the late answer is not kept either
+    assert env.inbound_items(subject_of(env)) == []  # the late answer is not kept either
     assert len(replies_to()) == sent
 
 
@@ -177,8 +178,8 @@ def test_a_forged_answer_to_someone_elses_question_changes_nothing(env: Env) -> 
     deliver(env, text(env, "I have a nut allergy, is this safe?"))
     yes, _ = _question()
     deliver(env, button(env, yes["id"], yes["title"], sender=OTHER))
-    assert "health_data" not in env.table.subject_state(subject_of(env, OTHER)).active_purposes
-    assert "health_data" not in env.table.subject_state(subject_of(env)).active_purposes
+    assert "health_data" not in env.store.subjects.state(subject_of(env, OTHER)).active_purposes
+    assert "health_data" not in env.store.subjects.state(subject_of(env)).active_purposes
 
 
 def test_media_is_stored_as_sealed_metadata_and_shown_to_agents(env: Env) -> None:
@@ -194,14 +195,14 @@ def test_media_is_stored_as_sealed_metadata_and_shown_to_agents(env: Env) -> Non
     )
     deliver(env, photo)
     subject = subject_of(env)
-    [item] = env.table.inbound_messages(subject)
+    [item] = env.inbound_items(subject)
     assert item["kind"] == "media" and "1013859600285441" not in json.dumps({**item, "sealed": ""})
-    content = json.loads(env.runtime.keyring.decrypt(subject, item["SK"], item["sealed"]))  # type: ignore[union-attr]
+    content = json.loads(env.wiring.keyring.decrypt(subject, item["SK"], item["sealed"]))  # type: ignore[union-attr]
     assert content == {
         "from": "+" + PERSON,
         "media": {"type": "image", "id": "1013859600285441", "mime_type": "image/jpeg", "size": None},
     }  # no caption, no file
-    [shown] = env.runtime.agent_desk().conversation(subject)
+    [shown] = env.wiring.agents.conversation(subject)
     assert shown.media == content["media"] and shown.text is None
 
 
@@ -215,9 +216,9 @@ def test_after_stop_an_answer_to_the_health_question_sends_and_changes_nothing(e
         deliver(env, button(env, answer["id"], answer["title"]))
     subject = subject_of(env)
     assert len(replies_to()) == sent  # nothing of any kind after the withdrawal's confirmation
-    state = env.table.subject_state(subject)
+    state = env.store.subjects.state(subject)
     assert state.active_purposes == () and state.special_request is None
-    assert {i["retention_class"] for i in env.table.subject_items(subject) if i["SK"].startswith("M#IN#")} == {
+    assert {i["retention_class"] for i in env.subject_items(subject) if i["SK"].startswith("M#IN#")} == {
         "special_quarantine"
     }
 
@@ -225,28 +226,29 @@ def test_after_stop_an_answer_to_the_health_question_sends_and_changes_nothing(e
 def test_only_the_conversations_own_consent_keeps_messages(env: Env) -> None:
     activate(env, purposes={"marketing": True})
     deliver(env, text(env, "where is my parcel?"))
-    assert env.table.inbound_messages(subject_of(env)) == []
+    assert env.inbound_items(subject_of(env)) == []
 
 
 def test_a_withdrawal_landing_between_read_and_write_keeps_nothing(env: Env) -> None:
     from chatconsent.channels.base import InboundKind, InboundMessage
+    from chatconsent.inbound import Outcome, conversation
+    from chatconsent.inbound.parts import Turn
 
     activate(env)
     subject = subject_of(env)
-    stale = env.table.subject_state(subject)  # read before the STOP lands
+    stale = env.store.subjects.state(subject)  # read before the STOP lands
     deliver(env, text(env, "STOP"))
-    service = env.runtime.inbound_service(env.runtime.whatsapp)
     late = InboundMessage(
         "whatsapp", "+" + PERSON, "wamid.late", int(env.clock()), InboundKind.TEXT, "where is my parcel?"
     )
-    service._store(late, subject, "h" * 64, stale)
-    assert env.table.inbound_messages(subject) == []
+    assert conversation.keep(Turn(env.wiring.inbound.parts, late, subject, "h" * 64), stale) is Outcome.SUPPRESSED
+    assert env.inbound_items(subject) == []
 
 
 def test_agents_do_not_see_quarantined_health_data(env: Env) -> None:
     activate(env)
     deliver(env, text(env, "I have a nut allergy, is this safe?"))
-    [shown] = env.runtime.agent_desk().conversation(subject_of(env))
+    [shown] = env.wiring.agents.conversation(subject_of(env))
     assert shown.kind == "quarantined" and shown.text is None
 
 
@@ -255,7 +257,7 @@ def test_a_declined_health_question_leaves_no_lasting_trace(env: Env) -> None:
     deliver(env, text(env, "I have a nut allergy, is this safe?"))
     _, no = _question()
     deliver(env, button(env, no["id"], no["title"]))
-    outbound = [i for i in env.table.subject_items(subject_of(env)) if i["SK"].startswith("M#OUT#")]
+    outbound = [i for i in env.subject_items(subject_of(env)) if i["SK"].startswith("M#OUT#")]
     kinds = {i["kind"]: i for i in outbound}
     assert "special_question" not in kinds and "special_declined" not in kinds
     assert kinds["consent_question"]["retention_class"] == "special_quarantine"
@@ -267,19 +269,19 @@ def test_a_key_replaced_through_another_container_is_read_again(env: Env, monkey
     activate(env)
     deliver(env, text(env, "where is my parcel?"))
     subject = subject_of(env)
-    other = SubjectKeyring(env.dynamodb, KEY_TABLE_NAME, env.runtime._kms, KMS_ALIAS)  # another warm container
-    [item] = env.table.inbound_messages(subject)
+    other = SubjectKeyring(DataKeys(env.dynamodb, KEY_TABLE_NAME), env.wiring._kms, KMS_ALIAS)  # another warm container
+    [item] = env.inbound_items(subject)
     other.decrypt(subject, item["SK"], item["sealed"])  # caches the first key
     # the person is erased through this container and opts in again: a new key
-    env.runtime.subject_rights().erase(subject)
+    env.wiring.rights.erase(subject)
     activate(env)
     deliver(env, text(env, "hello again"))
-    [fresh] = env.table.inbound_messages(subject)
+    [fresh] = env.inbound_items(subject)
     assert json.loads(other.decrypt(subject, fresh["SK"], fresh["sealed"]))["text"] == "hello again"
     # and a container that only ever encrypts drops its cached key after the maximum age
     now = keyring_module.time.monotonic()
     monkeypatch.setattr(keyring_module.time, "monotonic", lambda: now + 301)
-    assert other.key_for(subject, create=False) == env.runtime.keyring.key_for(subject, create=False)  # type: ignore[union-attr]
+    assert other.key_for(subject, create=False) == env.wiring.keyring.key_for(subject, create=False)  # type: ignore[union-attr]
 
 
 def test_reading_a_shredded_conversation_is_gone_not_an_error(env: Env) -> None:
@@ -289,7 +291,7 @@ def test_reading_a_shredded_conversation_is_gone_not_an_error(env: Env) -> None:
     deliver(env, text(env, "where is my parcel?"))
     subject = subject_of(env)
     env.dynamodb.delete_item(TableName=KEY_TABLE_NAME, Key={"subject": {"S": subject}})
-    env.runtime.keyring.forget(subject)  # type: ignore[union-attr]
+    env.wiring.keyring.forget(subject)  # type: ignore[union-attr]
     event = http_event(
         "GET",
         f"/admin/subjects/{subject}/messages",

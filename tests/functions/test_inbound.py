@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from chatconsent.consent import ConsentState
+from chatconsent.consent_state import ConsentState
 from chatconsent.inbound import Outcome
 from chatconsent.ledger import verify
-from chatconsent.runtime import local_outbox
+from chatconsent.wiring import local_outbox
 from localrun import whatsapp
 from localrun.aws import DEV_SECRETS
 from localrun.events import http_event
@@ -34,7 +34,7 @@ from tests.flow import (
 
 
 def consent_state(env: Env, purpose: str = "customer_service", sender: str = PERSON) -> ConsentState:
-    return env.table.subject_state(subject_of(env, sender)).state_of(purpose)
+    return env.store.subjects.state(subject_of(env, sender)).state_of(purpose)
 
 
 def bind(env: Env, sender: str = PERSON, **optin: Any) -> dict[str, Any]:
@@ -206,7 +206,7 @@ def test_expired_code_changes_nothing(env: Env) -> None:
     env.clock.advance(3600)
     deliver(env, text(env, f"My code: {started['code']}"))
     assert consent_state(env) is ConsentState.NONE
-    assert env.table.subject_state(subject_of(env)).pending is None
+    assert env.store.subjects.state(subject_of(env)).pending is None
 
 
 def test_used_code_cannot_be_taken_by_someone_else(env: Env) -> None:
@@ -230,7 +230,7 @@ def test_no_discards_the_request(env: Env) -> None:
     bind(env)
     _, no = last_buttons()
     deliver(env, button(env, no["id"], no["title"]))
-    state = env.table.subject_state(subject_of(env))
+    state = env.store.subjects.state(subject_of(env))
     assert state.consents == {} and state.pending is None
     deliver(env, text(env, "yes"))
     assert consent_state(env) is ConsentState.NONE
@@ -274,10 +274,10 @@ def test_new_code_for_an_active_purpose_only_adds_the_new_purpose(env: Env) -> N
     assert consent_state(env) is ConsentState.ACTIVE  # never downgraded to pending
     assert consent_state(env, "marketing") is ConsentState.PENDING
     deliver(env, text(env, "yes"))
-    state = env.table.subject_state(subject_of(env))
+    state = env.store.subjects.state(subject_of(env))
     assert set(state.active_purposes) == {"customer_service", "marketing"}
     assert state.ledger_head is not None and state.ledger_head.seq == 2
-    assert verify(env.table.ledger_entries(state.ledger_head.ledger_id), state.ledger_head).ok
+    assert verify(env.store.ledger.entries(state.ledger_head.ledger_id), state.ledger_head).ok
 
 
 def test_code_for_purposes_all_active_says_so(env: Env) -> None:
@@ -308,13 +308,13 @@ def test_concurrent_duplicate_yes_activates_once(env: Env) -> None:
     bind(env, purposes={"customer_service": True, "marketing": True})
     yes, _ = last_buttons()
     body, _ = whatsapp.signed(button(env, yes["id"], wamid="wamid.duplicate-yes"), DEV_SECRETS["whatsapp/app-secret"])
-    channel = env.runtime.whatsapp
+    channel = env.wiring.whatsapp
     parsed = channel.parse(body)
     outcomes: list[list[Outcome]] = []
     barrier = threading.Barrier(4)
 
     def container() -> None:  # each thread is its own warm container with its own service
-        service = env.runtime.inbound_service(channel)
+        service = env.wiring.inbound
         barrier.wait()
         outcomes.append(service.handle(parsed))
 
@@ -323,8 +323,10 @@ def test_concurrent_duplicate_yes_activates_once(env: Env) -> None:
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(o for batch in outcomes for o in batch) == sorted([Outcome.CONSENT_ACTIVATED] + [Outcome.REPLAY] * 3)
-    state = env.table.subject_state(subject_of(env))
+    assert sorted(o for batch in outcomes for o in batch) == sorted(
+        [Outcome.CONSENT_ACTIVATED] + [Outcome.DUPLICATE] * 3
+    )
+    state = env.store.subjects.state(subject_of(env))
     assert set(state.active_purposes) == {"customer_service", "marketing"}
     assert state.ledger_head is not None and state.ledger_head.seq == 2  # one proof per purpose, once
     activated = [p for p in replies_to() if p["type"] == "text" and "consent is recorded" in reply_text(p)]
@@ -357,7 +359,7 @@ def status(env: Env, message_id: str, state: str, recipient: str = PERSON) -> di
 
 
 def outbound_status(env: Env, message_id: str) -> str:
-    message_hash = env.runtime.pseudonymizer.message("whatsapp", message_id)
+    message_hash = env.wiring.pseudonymizer.message("whatsapp", message_id)
     items = [i for i in env.items() if i["SK"] == f"M#OUT#{message_hash}"]
     assert len(items) == 1
     return str(items[0]["status"])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chatconsent.consent import ConsentState
+from chatconsent.consent_state import ConsentState
 from chatconsent.ledger import LedgerEvent, verify
 from tests.conftest import Env, json_body
 from tests.flow import button, deliver, last_buttons, replies_to, reply_text, start_optin, subject_of, text
@@ -17,20 +17,20 @@ def test_code_then_yes_activates_consent_and_records_proof(env: Env) -> None:
     assert response["statusCode"] == 200
     yes, no = last_buttons()
     assert yes["title"] == "Ja, einverstanden" and no["title"] == "Nein"
-    state = env.table.subject_state(subject_of(env))
+    state = env.store.subjects.state(subject_of(env))
     assert state.state_of("customer_service") is ConsentState.PENDING
 
     env.clock.advance(60)
     response = deliver(env, button(env, yes["id"], yes["title"]))
     assert response["statusCode"] == 200 and json_body(response) == {"processed": 1}
-    state = env.table.subject_state(subject_of(env))
+    state = env.store.subjects.state(subject_of(env))
     assert state.active_purposes == ("customer_service", "marketing") or set(state.active_purposes) == {
         "customer_service",
         "marketing",
     }
     assert state.pending is None
     assert state.ledger_head is not None
-    entries = env.table.ledger_entries(state.ledger_head.ledger_id)
+    entries = env.store.ledger.entries(state.ledger_head.ledger_id)
     assert [e.event for e in entries] == [LedgerEvent.CONSENT_GIVEN] * 2
     assert {e.purpose for e in entries} == {"customer_service", "marketing"}
     assert all(e.notice_sha256 == started["notice_sha256"] and e.notice_language == "de" for e in entries)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from chatconsent.notices import NoticeRegistry, text_sha256
-from chatconsent.optin import code_hash
+from chatconsent.tokens import code_hash
 from localrun.events import http_event
 from tests.conftest import START, Env, json_body
 from tests.flow import optin_event, start_optin

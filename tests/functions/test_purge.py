@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from chatconsent.consents import ConsentService
-from chatconsent.optin import code_hash
+from chatconsent.consent_service import ConsentService
 from chatconsent.retention import REQUIRED_CLASSES
-from chatconsent.store import expiry_shard
+from chatconsent.store.keys import expiry_shard
+from chatconsent.tokens import code_hash
 from tests.conftest import Env
 from tests.flow import OTHER, deliver, last_buttons, start_optin, text
 from tests.flow import button as button_message
@@ -23,8 +23,8 @@ def run_everything(env: Env) -> dict[str, str]:
     deliver(env, button_message(env, yes["id"]))
     deliver(env, text(env, "where is my parcel?"))  # known subject
     deliver(env, text(env, "where is my parcel?", sender=OTHER))  # unknown sender: info reply + counter
-    subject = env.runtime.pseudonymizer.subject("whatsapp", "+491701234567")
-    ConsentService(env.table, env.runtime.config, env.clock).withdraw(subject, source="test", purposes={"marketing"})
+    subject = env.wiring.pseudonymizer.subject("whatsapp", "+491701234567")
+    ConsentService(env.store, env.wiring.config, env.clock).withdraw(subject, source="test", purposes={"marketing"})
     env.invoke("purge", {"job": "purge"})  # receipts (nothing expired yet: none written)
     return {"code": started["code"], "subject": subject}
 
@@ -54,12 +54,12 @@ def test_after_each_period_and_one_run_nothing_expired_remains_or_is_read(
         now = env.clock()
         assert [i for i in env.items() if i["expires_at"] <= now] == []
         # reads never return anything expired, whatever the purge has done
-        state = env.table.subject_state(handles["subject"])
+        state = env.store.subjects.state(handles["subject"])
         assert all(r.expires_at > now for r in state.consents.values())
         assert state.pending is None or state.pending.expires_at > now
         if state.ledger_head:
-            assert all(e.seq <= state.ledger_head.seq for e in env.table.ledger_entries(state.ledger_head.ledger_id))
-        assert env.table.optin_request(code_hash(handles["code"])) is None or now < 1_795_000_000 + 3600
+            assert all(e.seq <= state.ledger_head.seq for e in env.store.ledger.entries(state.ledger_head.ledger_id))
+        assert env.store.optins.request(code_hash(handles["code"])) is None or now < 1_795_000_000 + 3600
     remaining = {i["retention_class"] for i in env.items()}
     assert remaining <= {"purge_receipt"}
     out = capfd.readouterr().out

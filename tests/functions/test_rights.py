@@ -9,8 +9,10 @@ import pytest
 
 from chatconsent.keyring import KeyShredded, SubjectKeyring
 from chatconsent.ledger import verify
-from chatconsent.runtime import local_outbox
-from chatconsent.store import SUBJECT_ITEM_TYPES, deserialize
+from chatconsent.store.data_keys import DataKeys
+from chatconsent.store.keys import SUBJECT_ITEM_KINDS
+from chatconsent.store.values import deserialize
+from chatconsent.wiring import local_outbox
 from localrun import whatsapp
 from localrun.aws import KEY_TABLE_NAME, KMS_ALIAS
 from localrun.events import http_event
@@ -42,7 +44,7 @@ def full_life(env: Env, sender: str = PERSON) -> None:
     deliver(env, text(env, "yes", sender=sender))
     deliver(env, text(env, "where is my parcel?", sender=sender))
     deliver(env, text(env, "I have a nut allergy", sender=sender))  # quarantined, explicit consent asked
-    env.runtime.agent_desk().reply(subject_of(env, sender), "On its way.")
+    env.wiring.agents.reply(subject_of(env, sender), "On its way.")
     reply_id = local_outbox().messages[-1].id
     deliver(env, whatsapp.status(sender, reply_id, "read", phone_number_id=PHONE_NUMBER_ID, timestamp=int(env.clock())))
     started = start_optin(env, purposes={"health_data": True})
@@ -98,7 +100,7 @@ def test_export_covers_every_item_type_and_table(env: Env) -> None:
     for item in env.items():
         partition = item["PK"].split("#")[0]
         if partition == "SUBJ":
-            assert any(item["SK"].startswith(p) for p in SUBJECT_ITEM_TYPES), (
+            assert any(item["SK"].startswith(p) for p in SUBJECT_ITEM_KINDS), (
                 f"export misses {item['SK'].split('#')[:2]}"
             )
         else:
@@ -111,9 +113,9 @@ def test_erasure_leaves_no_trace_and_touches_no_one_else(env: Env) -> None:
     full_life(env, PERSON)
     full_life(env, OTHER)
     subject, other = subject_of(env, PERSON), subject_of(env, OTHER)
-    sealed = env.table.inbound_messages(subject)
+    sealed = env.inbound_items(subject)
     before_other = [i for i in env.items() if other in json.dumps(i, default=str)]
-    head = env.table.subject_state(subject).ledger_head
+    head = env.store.subjects.state(subject).ledger_head
     assert head is not None
 
     response = admin(env, "DELETE", f"/admin/subjects/{subject}", "/admin/subjects/{subject}", subject)
@@ -123,11 +125,11 @@ def test_erasure_leaves_no_trace_and_touches_no_one_else(env: Env) -> None:
         dump = json.dumps(rows, default=str)
         assert subject not in dump, f"the pseudonym is still in {table}"
         assert PERSON not in dump and "1701234567" not in dump
-    fresh = SubjectKeyring(env.dynamodb, KEY_TABLE_NAME, env.runtime._kms, KMS_ALIAS)
+    fresh = SubjectKeyring(DataKeys(env.dynamodb, KEY_TABLE_NAME), env.wiring._kms, KMS_ALIAS)
     with pytest.raises(KeyShredded):
         fresh.decrypt(subject, sealed[0]["SK"], sealed[0]["sealed"])
     # the ledger stays verifiable, pointing to nobody
-    entries = env.table.ledger_entries(head.ledger_id)
+    entries = env.store.ledger.entries(head.ledger_id)
     assert len(entries) == 2 and verify(entries, head).ok
     # the other subject is untouched, and a receipt without personal data exists
     assert [i for i in env.items() if other in json.dumps(i, default=str)] == before_other

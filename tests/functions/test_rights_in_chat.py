@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from chatconsent.consent import ConsentState
+from chatconsent.consent_state import ConsentState
 from chatconsent.ledger import LedgerEvent
-from chatconsent.runtime import local_outbox
+from chatconsent.wiring import local_outbox
 from localrun import whatsapp
 from tests.conftest import Env
 from tests.flow import (
@@ -29,11 +29,11 @@ def activate(env: Env, language: str = "en") -> None:
     started = start_optin(env, purposes={"customer_service": True, "marketing": True}, language=language)
     deliver(env, text(env, f"My code: {started['code']}"))
     deliver(env, text(env, "yes"))
-    assert env.table.subject_state(subject_of(env)).active_purposes
+    assert env.store.subjects.state(subject_of(env)).active_purposes
 
 
 def states(env: Env) -> set[ConsentState]:
-    return {r.state for r in env.table.subject_state(subject_of(env)).consents.values()}
+    return {r.state for r in env.store.subjects.state(subject_of(env)).consents.values()}
 
 
 @pytest.mark.parametrize(
@@ -46,9 +46,9 @@ def test_one_word_withdraws_everything_and_confirms_once(env: Env, word: str) ->
     assert states(env) == {ConsentState.WITHDRAWN}  # effective before the webhook answered
     assert len(replies_to()) == sent + 1
     assert "withdrawn" in reply_text(replies_to()[-1])
-    state = env.table.subject_state(subject_of(env))
+    state = env.store.subjects.state(subject_of(env))
     assert state.ledger_head is not None
-    entries = env.table.ledger_entries(state.ledger_head.ledger_id)
+    entries = env.store.ledger.entries(state.ledger_head.ledger_id)
     assert [e.event for e in entries][-2:] == [LedgerEvent.CONSENT_WITHDRAWN] * 2
     assert env.items_with_prefix("SUPPRESS#")
 
@@ -90,7 +90,7 @@ def test_opting_in_again_themselves_lifts_the_block(env: Env) -> None:
     deliver(env, text(env, f"My code: {started['code']}"))
     assert env.items_with_prefix("SUPPRESS#") == []
     deliver(env, text(env, "yes"))
-    assert env.table.subject_state(subject_of(env)).active_purposes == ("customer_service",)
+    assert env.store.subjects.state(subject_of(env)).active_purposes == ("customer_service",)
 
 
 def test_help_answers_with_the_notice_and_the_contact(env: Env) -> None:
@@ -118,12 +118,12 @@ def test_whatsapp_in_app_marketing_stop_withdraws_marketing_only(env: Env) -> No
     payload = whatsapp.user_preferences(PERSON, "stop", phone_number_id=PHONE_NUMBER_ID, timestamp=int(env.clock()))
     deliver(env, payload)
     deliver(env, payload)  # delivered again: nothing more happens
-    state = env.table.subject_state(subject_of(env))
+    state = env.store.subjects.state(subject_of(env))
     assert state.active_purposes == ("customer_service",)
     assert state.state_of("marketing") is ConsentState.WITHDRAWN
     assert len(replies_to()) == sent  # the person did it in the app: no message about it
     assert state.ledger_head is not None
-    entries = env.table.ledger_entries(state.ledger_head.ledger_id)
+    entries = env.store.ledger.entries(state.ledger_head.ledger_id)
     assert [(e.event, e.purpose) for e in entries][-1] == (LedgerEvent.CONSENT_WITHDRAWN, "marketing")
     assert entries[-1].evidence["source"] == "whatsapp:user_preferences"
 
@@ -152,10 +152,10 @@ def test_delete_asks_first_and_no_keeps_everything(env: Env) -> None:
     delete, keep = last_erase_buttons()
     assert delete["id"].startswith("erase:yes:") and keep["id"].startswith("erase:no:")
     deliver(env, button(env, keep["id"], keep["title"]))
-    assert env.table.inbound_messages(subject_of(env))
+    assert env.inbound_items(subject_of(env))
     assert "nothing was deleted" in reply_text(replies_to()[-1])
     deliver(env, button(env, delete["id"], delete["title"]))  # an answer to a cancelled question
-    assert env.table.inbound_messages(subject_of(env))
+    assert env.inbound_items(subject_of(env))
 
 
 def test_delete_then_yes_erases_everything(env: Env) -> None:
@@ -165,7 +165,7 @@ def test_delete_then_yes_erases_everything(env: Env) -> None:
     delete, _ = last_erase_buttons()
     deliver(env, button(env, delete["id"], delete["title"]))
     subject = subject_of(env)
-    assert env.table.subject_items(subject) == []
+    assert env.subject_items(subject) == []
     assert "deleted" in reply_text(replies_to()[-1])
     assert subject not in json.dumps(env.items(), default=str)
 
@@ -180,18 +180,18 @@ def test_withdrawal_brings_the_conversation_under_the_shorter_period(env: Env) -
         PERSON, "stop", phone_number_id=PHONE_NUMBER_ID, timestamp=int(env.clock())
     )
     deliver(env, stop_marketing)  # marketing only: customer service goes on
-    assert {i["retention_class"] for i in env.table.inbound_messages(subject)} == {"conversation"}
+    assert {i["retention_class"] for i in env.inbound_items(subject)} == {"conversation"}
     env.clock.advance(60)
     deliver(env, text(env, "STOP"))
     now = int(env.clock())
-    kept = [i for i in env.table.subject_items(subject) if i["SK"].startswith(("M#IN#", "S#CONV"))]
+    kept = [i for i in env.subject_items(subject) if i["SK"].startswith(("M#IN#", "S#CONV"))]
     by_class = {i["retention_class"] for i in kept}
     assert by_class == {"conversation_withdrawn", "special_quarantine"}  # the quarantine ended sooner anyway
     assert all(i["expires_at"] == now + 30 * 86_400 for i in kept if i["retention_class"] == "conversation_withdrawn")
-    summary = [i for i in env.table.subject_items(subject) if i["SK"] == "S#CONV"]
+    summary = [i for i in env.subject_items(subject) if i["SK"] == "S#CONV"]
     assert summary and summary[0]["retention_class"] == "conversation_withdrawn"
     env.clock.advance(30 * 86_400)
-    assert env.table.inbound_messages(subject) == []  # gone for every read; the purge deletes them
+    assert env.inbound_items(subject) == []  # gone for every read; the purge deletes them
 
 
 def test_the_shorter_period_is_completed_by_a_redelivery_when_cut_short(
@@ -199,8 +199,8 @@ def test_the_shorter_period_is_completed_by_a_redelivery_when_cut_short(
 ) -> None:
     activate(env)
     deliver(env, text(env, "where is my parcel?"))
-    table = env.runtime.table
-    original = table.shorten_conversation
+    messages = env.wiring.store.messages
+    original = messages.shorten_conversation
     calls: list[int] = []
 
     def cut_short(*args: object, **kwargs: object) -> int:
@@ -209,10 +209,10 @@ def test_the_shorter_period_is_completed_by_a_redelivery_when_cut_short(
             raise TimeoutError("the invocation ran out of time")
         return original(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(table, "shorten_conversation", cut_short)
+    monkeypatch.setattr(messages, "shorten_conversation", cut_short)
     stop = text(env, "STOP")
     with pytest.raises(TimeoutError):
         deliver(env, stop)
     assert "withdrawn" in reply_text(replies_to()[-1])  # the person was told first
     deliver(env, stop)  # WhatsApp delivers again
-    assert {i["retention_class"] for i in env.table.inbound_messages(subject_of(env))} == {"conversation_withdrawn"}
+    assert {i["retention_class"] for i in env.inbound_items(subject_of(env))} == {"conversation_withdrawn"}

@@ -16,25 +16,23 @@ from typing import Any
 from chatconsent.channels.base import Channel
 from chatconsent.clock import Clock
 from chatconsent.config import BusinessConfig
-from chatconsent.consent import ConsentRecord
+from chatconsent.consent_service import ConsentService
+from chatconsent.consent_state import ConsentRecord
+from chatconsent.errors import InvalidInput, NotAllowed
 from chatconsent.identity import Pseudonymizer
 from chatconsent.keyring import SubjectKeyring
-from chatconsent.replies import Replies
 from chatconsent.retention import RetentionClass
-from chatconsent.store import ChatconsentTable, Conflict
+from chatconsent.store import Conflict, InboundRecord, OutboundRecord, Store
+from chatconsent.texts import Texts
 
 SERVICE_WINDOW_SECONDS = 24 * 3600
 
 
-class ReplyRefused(Exception):
-    """The reply may not be sent; ``reason`` is safe to show."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+class ReplyRefused(NotAllowed):
+    """The reply may not be sent now (no consent, outside the window); ``reason`` is safe to show."""
 
 
-class ReplyInvalid(ReplyRefused):
+class ReplyInvalid(InvalidInput):
     """The reply itself is wrong (unknown template, wrong parameters): the agent must change it."""
 
 
@@ -60,104 +58,101 @@ class ConversationSummary:
     window_open: bool
 
 
+@dataclass(frozen=True)
+class DeskParts:
+    """What the desk works with besides the store."""
+
+    keyring: SubjectKeyring
+    channel: Channel
+    pseudonymizer: Pseudonymizer
+    consents: ConsentService
+
+
 class AgentDesk:
-    def __init__(
-        self,
-        table: ChatconsentTable,
-        keyring: SubjectKeyring,
-        channel: Channel,
-        pseudonymizer: Pseudonymizer,
-        clock: Clock,
-        config: BusinessConfig,
-    ) -> None:
-        self._table = table
-        self._keyring = keyring
-        self._channel = channel
-        self._pseudonymizer = pseudonymizer
+    def __init__(self, store: Store, parts: DeskParts, clock: Clock, config: BusinessConfig) -> None:
+        self._store = store
+        self._keyring = parts.keyring
+        self._channel = parts.channel
+        self._pseudonymizer = parts.pseudonymizer
+        self._consents = parts.consents
         self._clock = clock
         self._config = config
+        self._texts = Texts(config)
 
     def conversations(
         self, limit: int, cursor: Mapping[str, Any] | None = None
     ) -> tuple[list[ConversationSummary], dict[str, Any] | None]:
         """Subjects by latest activity, newest first (raises BadCursor for a forged cursor)."""
-        items, next_cursor = self._table.recent_conversations(limit, cursor)
+        rows, next_cursor = self._store.messages.recent_conversations(limit, cursor)
         now = self._clock()
         summaries = [
             ConversationSummary(
-                subject=str(item["PK"]).removeprefix("SUBJ#"),
-                last_activity=item["last_activity"],
-                last_inbound_at=item.get("last_inbound_at"),
-                messages_in=item.get("messages_in", 0),
-                window_open="last_inbound_at" in item and now - item["last_inbound_at"] <= SERVICE_WINDOW_SECONDS,
+                subject=row.subject,
+                last_activity=row.last_activity,
+                last_inbound_at=row.last_inbound_at,
+                messages_in=row.messages_in,
+                window_open=row.last_inbound_at is not None and now - row.last_inbound_at <= SERVICE_WINDOW_SECONDS,
             )
-            for item in items
+            for row in rows
         ]
         return summaries, next_cursor
 
+    def _open(self, subject: str, record: InboundRecord | OutboundRecord) -> dict[str, Any]:
+        assert record.sealed is not None
+        content: dict[str, Any] = json.loads(self._keyring.decrypt(subject, record.key.item_id, record.sealed))
+        return content
+
     def conversation(self, subject: str) -> list[ConversationMessage]:
         """Both directions, oldest first, decrypted with the subject's key."""
-        messages = []
-        for item in self._table.inbound_messages(subject):
-            if item.get("retention_class") == RetentionClass.SPECIAL_QUARANTINE.value:
-                # health data without explicit consent: not shown until the person says yes
-                messages.append(
-                    ConversationMessage(
-                        at=item["received_at"],
-                        direction="in",
-                        kind="quarantined",
-                        text=None,
-                        button=None,
-                        media=None,
-                        template=None,
-                        status=None,
-                        expires_at=item["expires_at"],
-                    )
-                )
-                continue
-            content = json.loads(self._keyring.decrypt(subject, item["SK"], item["sealed"]))
+        messages = [self._inbound(subject, record) for record in self._store.messages.inbound(subject)]
+        for record in self._store.messages.outbound(subject):
+            content = self._open(subject, record)
             messages.append(
                 ConversationMessage(
-                    at=item["received_at"],
-                    direction="in",
-                    kind=item["kind"],
-                    text=content.get("text"),
-                    button=content.get("button"),
-                    media=content.get("media"),
-                    template=None,
-                    status=None,
-                    expires_at=item["expires_at"],
-                )
-            )
-        for item in self._table.outbound_messages(subject):
-            content = json.loads(self._keyring.decrypt(subject, item["SK"], item["sealed"]))
-            messages.append(
-                ConversationMessage(
-                    at=item["sent_at"],
+                    at=record.sent_at,
                     direction="out",
-                    kind=item["kind"],
+                    kind=record.kind,
                     text=content.get("text"),
                     button=None,
                     media=None,
                     template=content.get("template"),
-                    status=item.get("status"),
-                    expires_at=item["expires_at"],
+                    status=record.status or None,
+                    expires_at=record.expires_at,
                 )
             )
         return sorted(messages, key=lambda m: (m.at, m.direction))
 
+    def _inbound(self, subject: str, record: InboundRecord) -> ConversationMessage:
+        if record.retention_class == RetentionClass.SPECIAL_QUARANTINE.value:
+            # health data without explicit consent: not shown until the person says yes
+            content: dict[str, Any] = {}
+            kind = "quarantined"
+        else:
+            content, kind = self._open(subject, record), record.kind
+        return ConversationMessage(
+            at=record.received_at,
+            direction="in",
+            kind=kind,
+            text=content.get("text"),
+            button=content.get("button"),
+            media=content.get("media"),
+            template=None,
+            status=None,
+            expires_at=record.expires_at,
+        )
+
     def _address(self, subject: str, template: bool) -> tuple[str, ConsentRecord]:
         """Where a reply goes, and the consent it goes under (as read)."""
-        state = self._table.subject_state(subject)
+        state = self._store.subjects.state(subject)
         if self._config.conversation_purpose not in state.active_purposes:
             raise ReplyRefused("no active consent for customer service")
-        messages = self._table.inbound_messages(subject)
+        messages = self._store.messages.inbound(subject)
         if not messages:
             raise ReplyRefused("the person has not written yet")
         last = messages[-1]
-        if not template and self._clock() - last["received_at"] > SERVICE_WINDOW_SECONDS:
+        if not template and self._clock() - last.received_at > SERVICE_WINDOW_SECONDS:
             raise ReplyRefused("outside WhatsApp's 24-hour window: only a configured template may be sent")
-        address = str(json.loads(self._keyring.decrypt(subject, last["SK"], last["sealed"]))["from"])
+        address = str(self._open(subject, last)["from"])
         return address, state.consents[self._config.conversation_purpose]
 
     def reply(self, subject: str, text: str) -> str:
@@ -175,8 +170,7 @@ class AgentDesk:
         if len(parameters) != template.parameters:
             raise ReplyInvalid(f"template {name!r} takes {template.parameters} parameters")
         address, covering = self._address(subject, template=True)
-        language = covering.notice_language or None
-        code = template.languages[Replies(self._config).language(language)]
+        code = template.languages[self._texts.language(covering.notice_language or None)]
         sent = self._channel.send_template(address, name, code, list(parameters))
         self._record(subject, sent, "agent_template", {"template": name, "text": " | ".join(parameters)}, covering)
         return sent
@@ -187,25 +181,22 @@ class AgentDesk:
         A full withdrawal also puts the number on the block list, as STOP in the chat would: its
         keyed hash was kept with the consent when it was given.
         """
-        from chatconsent.consents import ConsentService  # noqa: PLC0415
-
         unknown = sorted(set(purposes or ()) - set(self._config.purpose_ids))
         if unknown:
             raise ReplyInvalid(f"unknown purpose: {', '.join(unknown)}")
         suppression = None
         if purposes is None:  # remembered with the consent when it was given
-            records = self._table.subject_state(subject).consents.values()
+            records = self._store.subjects.state(subject).consents.values()
             suppression = next((r.suppression_hash for r in records if r.suppression_hash), None)
-        consents = ConsentService(self._table, self._config, self._clock)
-        withdrawn = consents.withdraw(subject, source="admin", purposes=purposes, suppression_hash=suppression)
-        consents.settle_retention(subject)  # also completes an earlier run that was cut short
+        withdrawn = self._consents.withdraw(subject, source="admin", purposes=purposes, suppression_hash=suppression)
+        self._consents.settle_retention(subject)  # also completes an earlier run that was cut short
         return withdrawn
 
     def _record(self, subject: str, sent: str, kind: str, content: Mapping[str, Any], covering: ConsentRecord) -> None:
         """Keep the reply like an inbound message, unless the consent changed since it was read."""
         sealed = json.dumps(dict(content)).encode("utf-8")
         with contextlib.suppress(Conflict):  # withdrawn while the reply was on its way: content not kept
-            self._table.record_outbound(
+            self._store.messages.record_outbound(
                 subject,
                 self._pseudonymizer.message(self._channel.name, sent),
                 kind,

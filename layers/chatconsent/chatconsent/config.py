@@ -16,6 +16,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
+from chatconsent.retention_classes import REQUIRED_CLASSES
+from chatconsent.settings import config_path
+
 Language = Literal["de", "en", "it"]
 LANGUAGES: tuple[Language, ...] = ("de", "en", "it")
 ChannelName = Literal["whatsapp"]
@@ -167,6 +170,9 @@ class PurgeSettings(_Strict):
 class BusinessConfig(_Strict):
     notice_version: str = Field(pattern=r"^[0-9A-Za-z.\-]{1,32}$")
     default_language: Language = "en"
+    languages: tuple[Language, ...] = Field(
+        default=LANGUAGES, min_length=1, description="The languages offered to people (chat, pages, widget)."
+    )
     controller: Contact
     dpo: Contact
     supervisory_authority: Authority
@@ -194,12 +200,12 @@ class BusinessConfig(_Strict):
             raise ValueError("purpose ids must be unique")
         if not ids:
             raise ValueError("at least one purpose is required")
+        if self.default_language not in self.languages or len(set(self.languages)) != len(self.languages):
+            raise ValueError("languages: each once, the default_language among them")
         if self.conversation_purpose not in ids:
             raise ValueError(f"conversation_purpose {self.conversation_purpose!r} is not one of the purposes")
         if self.purpose(self.conversation_purpose).special_category:
             raise ValueError("conversation_purpose cannot be a special-category purpose")
-        from chatconsent.retention import REQUIRED_CLASSES
-
         missing = sorted(REQUIRED_CLASSES - self.retention.keys())
         if missing:
             raise ValueError(f"retention plan lacks classes: {', '.join(missing)}")
@@ -236,4 +242,5 @@ def load_config(path: str | os.PathLike[str] | None = None) -> BusinessConfig:
 
 @lru_cache(maxsize=1)
 def current_config() -> BusinessConfig:
-    return load_config(os.environ.get("CHATCONSENT_CONFIG") or None)
+    """This process's configuration: the file named in ``CHATCONSENT_CONFIG`` (see ``chatconsent.settings``)."""
+    return load_config(config_path())

@@ -11,9 +11,9 @@ import re
 from enum import StrEnum
 
 from chatconsent.clock import Clock
-from chatconsent.consents import ConsentService
-from chatconsent.optin import LINK_TOKEN_PATTERN, token_hash
-from chatconsent.store import ChatconsentTable, Conflict, OptInRequest
+from chatconsent.consent_service import ConsentService
+from chatconsent.store import Conflict, OptInRequest, Store
+from chatconsent.tokens import LINK_TOKEN_PATTERN, token_hash
 
 _TOKEN = re.compile(LINK_TOKEN_PATTERN)
 
@@ -31,8 +31,8 @@ class LinkOutcome(StrEnum):
 
 
 class LinkConfirmation:
-    def __init__(self, table: ChatconsentTable, consents: ConsentService, clock: Clock) -> None:
-        self._table = table
+    def __init__(self, store: Store, consents: ConsentService, clock: Clock) -> None:
+        self._store = store
         self._consents = consents
         self._clock = clock
 
@@ -40,7 +40,7 @@ class LinkConfirmation:
         """The live link request behind ``token``; a read, never a write."""
         if not _TOKEN.fullmatch(token):
             return None
-        request = self._table.optin_request(token_hash(token))
+        request = self._store.optins.request(token_hash(token))
         if request is None or request.flow != "link":
             return None
         return request
@@ -63,7 +63,7 @@ class LinkConfirmation:
             confirmed = self._consents.confirm_link(request, evidence)
             return (LinkOutcome.CONFIRMED if confirmed else LinkOutcome.CLOSED), request
         try:
-            self._table.decline_link(request)
+            self._store.optins.decline_link(request)
         except Conflict:
             return LinkOutcome.CLOSED, request
         return LinkOutcome.DECLINED, request

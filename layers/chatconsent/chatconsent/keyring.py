@@ -13,29 +13,29 @@ import time
 from collections import OrderedDict
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from chatconsent.attributes import from_attribute, to_attribute
+from chatconsent.errors import Gone
+from chatconsent.store.data_keys import DataKeys
 
 NONCE_BYTES = 12
 
 
-class KeyShredded(LookupError):
+class KeyShredded(Gone):
     """The subject's key is gone: their encrypted data can no longer be read."""
+
+    def __init__(self) -> None:
+        super().__init__("the subject's data was erased: nothing can be read or sent")
 
 
 class SubjectKeyring:
     def __init__(
         self,
-        dynamodb: Any,
-        key_table: str,
+        data_keys: DataKeys,
         kms: Any,
         kms_key_id: str,
         cache_size: int = 1024,
         max_age: float = 300.0,
     ) -> None:
-        self._dynamodb = dynamodb
-        self._table = key_table
+        self._data_keys = data_keys
         self._kms = kms
         self._kms_key_id = kms_key_id
         self._cache: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
@@ -57,25 +57,15 @@ class SubjectKeyring:
             self._cache.move_to_end(subject)
             return cached[1]
         self._cache.pop(subject, None)
-        item = self._dynamodb.get_item(
-            TableName=self._table, Key={"subject": to_attribute(subject)}, ConsistentRead=True
-        )
-        if "Item" in item:
-            return self._remember(subject, self._unwrap(subject, from_attribute(item["Item"]["wrapped_key"])))
+        wrapped = self._data_keys.wrapped(subject)
+        if wrapped is not None:
+            return self._remember(subject, self._unwrap(subject, wrapped))
         if not create:
-            raise KeyShredded("no data key for this subject")
+            raise KeyShredded()
         generated = self._kms.generate_data_key(
             KeyId=self._kms_key_id, KeySpec="AES_256", EncryptionContext={"subject": subject}
         )
-        try:
-            self._dynamodb.put_item(
-                TableName=self._table,
-                Item={"subject": to_attribute(subject), "wrapped_key": to_attribute(generated["CiphertextBlob"])},
-                ConditionExpression="attribute_not_exists(subject)",
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
+        if not self._data_keys.create(subject, bytes(generated["CiphertextBlob"])):
             return self.key_for(subject, create=False)  # another container created it first
         return self._remember(subject, bytes(generated["Plaintext"]))
 

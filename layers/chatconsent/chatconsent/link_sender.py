@@ -10,17 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chatconsent.channels.base import Channel, ChannelError, ChannelRejected
 from chatconsent.config import BusinessConfig, Language
 from chatconsent.identity import Pseudonymizer
-from chatconsent.optin import LINK_TOKEN_PATTERN, token_hash
-from chatconsent.store import ChatconsentTable
-
-if TYPE_CHECKING:
-    from chatconsent.channels.base import Channel
+from chatconsent.store import Store
+from chatconsent.tokens import LINK_TOKEN_PATTERN, token_hash
 
 
 class LinkJob(BaseModel):
@@ -59,23 +57,21 @@ class LinkQueue:
 class LinkSender:
     def __init__(
         self,
-        table: ChatconsentTable,
+        store: Store,
         pseudonymizer: Pseudonymizer,
         config: BusinessConfig,
         channel: Callable[[], Channel],
     ) -> None:
-        self._table = table
+        self._store = store
         self._pseudonymizer = pseudonymizer
         self._config = config
         self._channel = channel
 
     def send(self, job: LinkJob) -> SendOutcome:
-        from chatconsent.channels.base import ChannelError, ChannelRejected  # noqa: PLC0415
-
-        request = self._table.optin_request(token_hash(job.token))
+        request = self._store.optins.request(token_hash(job.token))
         if request is None or request.flow != "link" or request.status != "pending":
             return SendOutcome.SKIPPED
-        if not self._table.claim_link_send(request.code_hash):
+        if not self._store.optins.claim_link_send(request.code_hash):
             return SendOutcome.SKIPPED  # delivered twice: the first delivery sent it
         settings = getattr(self._config.channels, job.channel).link_confirmation
         try:
@@ -87,9 +83,9 @@ class LinkSender:
                 url_suffix=job.token,
             )
         except ChannelRejected:
-            self._table.release_link_request(request)
+            self._store.optins.release_link_request(request)
             return SendOutcome.REJECTED
         except ChannelError:
             return SendOutcome.UNKNOWN
-        self._table.record_link_sent(request.code_hash, self._pseudonymizer.message(job.channel, message_id))
+        self._store.optins.record_link_sent(request.code_hash, self._pseudonymizer.message(job.channel, message_id))
         return SendOutcome.SENT

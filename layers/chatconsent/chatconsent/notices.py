@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from chatconsent.errors import NotFound
+
 NOTICE_DIR = Path(__file__).with_name("notices")
 
 
-class UnknownNotice(LookupError):
+class UnknownNotice(NotFound):
     """No notice exists for the language and version asked for."""
 
 

@@ -1,7 +1,8 @@
 """Server-rendered pages: the confirmation link's (who will message the person, about what, two
 buttons) and the notice for people who open its link in a browser.
 
-Plain, escaped HTML with no script: the pages must work in any mail or messenger browser.
+Plain, escaped HTML with no script: the pages must work in any mail or messenger browser. The texts
+are the catalogue's ``page_*`` entries; callers pass a language already resolved with ``Texts.language``.
 """
 
 from __future__ import annotations
@@ -9,71 +10,7 @@ from __future__ import annotations
 from html import escape
 
 from chatconsent.config import LANGUAGES, BusinessConfig, Language
-
-_T: dict[str, dict[Language, str]] = {
-    "title": {
-        "en": "Confirm messages from {controller}",
-        "de": "Nachrichten von {controller} bestätigen",
-        "it": "Conferma i messaggi di {controller}",
-    },
-    "intro": {
-        "en": "{controller} would like to write to you on {channel} for these purposes:",
-        "de": "{controller} möchte Ihnen über {channel} zu diesen Zwecken schreiben:",
-        "it": "{controller} desidera scriverle su {channel} per queste finalità:",
-    },
-    "explicit": {
-        "en": "explicit consent to processing health data (Art. 9(2)(a) GDPR)",
-        "de": "ausdrückliche Einwilligung in die Verarbeitung von Gesundheitsdaten (Art. 9 Abs. 2 lit. a DSGVO)",
-        "it": "consenso esplicito al trattamento di dati sanitari (art. 9, par. 2, lett. a GDPR)",
-    },
-    "notice": {
-        "en": "Privacy notice (version {version})",
-        "de": "Datenschutzhinweise (Version {version})",
-        "it": "Informativa privacy (versione {version})",
-    },
-    "withdraw": {
-        "en": "You can withdraw at any time by writing STOP in the chat.",
-        "de": "Sie können jederzeit widerrufen, indem Sie STOPP in den Chat schreiben.",
-        "it": "Può revocare in qualsiasi momento scrivendo STOP nella chat.",
-    },
-    "unsolicited": {
-        "en": "Did not ask for this? Choose “No” or ignore this page: nothing happens and the link expires.",
-        "de": "Nicht angefordert? Wählen Sie „Nein“ oder ignorieren Sie diese Seite: Es passiert nichts.",
-        "it": "Non l'ha richiesto? Scelga «No» o ignori questa pagina: non succede nulla.",
-    },
-    "confirm": {"en": "Yes, I agree", "de": "Ja, ich willige ein", "it": "Sì, acconsento"},
-    "decline": {"en": "No, thanks", "de": "Nein, danke", "it": "No, grazie"},
-    "confirmed_h": {"en": "Thank you: confirmed", "de": "Danke: bestätigt", "it": "Grazie: confermato"},
-    "confirmed": {
-        "en": "{controller} may now write to you for the purposes you confirmed. Write STOP in the chat to withdraw.",
-        "de": "{controller} darf Ihnen nun zu den bestätigten Zwecken schreiben. Schreiben Sie STOPP zum Widerruf.",
-        "it": "{controller} può ora scriverle per le finalità confermate. Scriva STOP nella chat per revocare.",
-    },
-    "declined_h": {"en": "Declined", "de": "Abgelehnt", "it": "Rifiutato"},
-    "declined": {
-        "en": "Nothing was stored about your consent and you will not receive messages.",
-        "de": "Es wurde keine Einwilligung gespeichert und Sie erhalten keine Nachrichten.",
-        "it": "Non è stato registrato alcun consenso e non riceverà messaggi.",
-    },
-    "closed_h": {"en": "Link already used", "de": "Link bereits verwendet", "it": "Link già utilizzato"},
-    "closed": {
-        "en": "This link has been used or withdrawn and cannot change anything any more.",
-        "de": "Dieser Link wurde bereits verwendet oder widerrufen und ändert nichts mehr.",
-        "it": "Questo link è già stato usato o revocato e non può più cambiare nulla.",
-    },
-    "invalid_h": {"en": "Link not valid", "de": "Link ungültig", "it": "Link non valido"},
-    "invalid": {
-        "en": "This link is unknown or has expired. You can start again on our web site.",
-        "de": "Dieser Link ist unbekannt oder abgelaufen. Sie können auf unserer Website neu beginnen.",
-        "it": "Questo link è sconosciuto o scaduto. Può ricominciare dal nostro sito web.",
-    },
-    "bad_h": {"en": "Please choose", "de": "Bitte wählen", "it": "Scelga, per favore"},
-    "bad": {
-        "en": "Please answer with one of the two buttons on the confirmation page.",
-        "de": "Bitte antworten Sie mit einer der beiden Schaltflächen der Bestätigungsseite.",
-        "it": "Risponda con uno dei due pulsanti della pagina di conferma.",
-    },
-}
+from chatconsent.texts import raw, resolve
 
 _STYLE = (
     "body{font:1rem/1.5 system-ui,sans-serif;color:#1a1a1a;background:#fff;max-width:36rem;margin:2rem auto;"
@@ -84,18 +21,8 @@ _STYLE = (
 )
 
 
-def language_of(value: str | None, config: BusinessConfig | Language) -> Language:
-    """A supported language from a request's language or an ``Accept-Language`` header."""
-    for part in (value or "").split(","):
-        code = part.split(";")[0].strip()[:2].lower()
-        for language in LANGUAGES:
-            if code == language:
-                return language
-    return config if isinstance(config, str) else config.default_language
-
-
 def _text(key: str, language: Language, **values: str) -> str:
-    return escape(_T[key][language].format(**values))
+    return escape(raw(f"page_{key}", language).format(**values))
 
 
 def _page(language: Language, title: str, body: str) -> str:
@@ -149,7 +76,7 @@ def channel_label(channel: str) -> str:
 
 def notice_page(language: str, version: str, text: str) -> str:
     """The notice exactly as published (the text whose hash the ledger records), readable."""
-    lang: Language = language_of(language, "en")
+    lang = resolve(language, LANGUAGES, "en")  # every published language, whatever the business offers now
     title = escape(text.splitlines()[0].lstrip("# ")) if text else version
     body = f'<pre style="white-space:pre-wrap;font:inherit">{escape(text)}</pre>'
     return _page(lang, title, body)

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from botocore.exceptions import ClientError
 
 from chatconsent.clock import Clock
-from chatconsent.store import ExpiredItem, PurgeAccess
+from chatconsent.store import ExpiredItem
+from chatconsent.store.purge import PurgeAccess
 
 BATCH_SIZE = 25
 _THROTTLED = frozenset(
@@ -45,6 +46,16 @@ class PurgeReport:
     by_class: dict[str, ClassTally] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Pacing:
+    """How a run treats time: when to stop before the invocation ends, how to retry throttled deletes."""
+
+    safety_ms: int = 10_000
+    max_attempts: int = 8
+    backoff_base: float = 0.05
+    sleep: Callable[[float], None] = time.sleep
+
+
 class PurgeJob:
     def __init__(
         self,
@@ -53,20 +64,17 @@ class PurgeJob:
         lookback_seconds: int,
         page_size: int = 100,
         time_left_ms: Callable[[], int] | None = None,
-        safety_ms: int = 10_000,
-        max_attempts: int = 8,
-        backoff_base: float = 0.05,
-        sleep: Callable[[float], None] = time.sleep,
+        pacing: Pacing = Pacing(),
     ) -> None:
         self._access = access
         self._clock = clock
         self._lookback = lookback_seconds
         self._page_size = page_size
         self._time_left_ms = time_left_ms
-        self._safety_ms = safety_ms
-        self._max_attempts = max_attempts
-        self._backoff_base = backoff_base
-        self._sleep = sleep
+        self._safety_ms = pacing.safety_ms
+        self._max_attempts = pacing.max_attempts
+        self._backoff_base = pacing.backoff_base
+        self._sleep = pacing.sleep
 
     def _out_of_time(self) -> bool:
         return self._time_left_ms is not None and self._time_left_ms() < self._safety_ms
@@ -121,12 +129,12 @@ class PurgeJob:
                 continue
             if not pending:
                 break
-        left = {(i.pk, i.sk) for i in pending}
+        left = {i.key for i in pending}
         report.items_left += len(left)
         for item in batch:
             overdue = max(0, now - item.expires_at)
             report.lag_seconds = max(report.lag_seconds, overdue)
-            if (item.pk, item.sk) in left:
+            if item.key in left:
                 continue
             tally = report.by_class.setdefault(item.retention_class or "unclassified", ClassTally())
             tally.deleted += 1

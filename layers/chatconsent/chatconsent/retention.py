@@ -8,29 +8,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import timedelta
-from enum import StrEnum
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from chatconsent.config import BusinessConfig, RetentionClassConfig
+from chatconsent.config import BusinessConfig, RetentionClassConfig
+from chatconsent.retention_classes import REQUIRED_CLASSES, RetentionClass
 
-
-class RetentionClass(StrEnum):
-    PENDING_OPTIN_CHAT = "pending_optin_chat"
-    PENDING_OPTIN_LINK = "pending_optin_link"
-    CONVERSATION = "conversation"
-    CONVERSATION_WITHDRAWN = "conversation_withdrawn"
-    SPECIAL_CATEGORY = "special_category"
-    SPECIAL_QUARANTINE = "special_quarantine"
-    CONSENT_LEDGER = "consent_ledger"
-    SUPPRESSION = "suppression"
-    WEBHOOK_DEDUPE = "webhook_dedupe"
-    RATE_LIMIT = "rate_limit"
-    PURGE_RECEIPT = "purge_receipt"
-    ADMIN_AUDIT = "admin_audit"
-
-
-REQUIRED_CLASSES = frozenset(c.value for c in RetentionClass)
+__all__ = ["REQUIRED_CLASSES", "RetentionClass", "RetentionPlan"]
 
 
 @dataclass(frozen=True)

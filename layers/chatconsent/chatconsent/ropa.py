@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from chatconsent.config import BusinessConfig
-from chatconsent.notice_render import format_period
+from chatconsent.texts import format_period
 
 DATA_SUBJECTS = ["Customers and prospects who opt in through the widget and write to the business's messenger accounts"]
 DATA_CATEGORIES = [

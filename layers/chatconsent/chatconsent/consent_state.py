@@ -2,7 +2,7 @@
 
 ``none → pending → active → withdrawn``; ``pending → expired`` when the request is not confirmed
 in time, and ``pending → none`` when the person declines. Each transition is one conditional
-write in ``store.py`` (bind, activate, decline, withdraw), so two webhooks racing each other
+write in ``store.consents`` (bind, activate, decline, withdraw), so two webhooks racing each other
 cannot both win; an expired record is invisible to every read, which is how ``expired`` shows.
 """
 

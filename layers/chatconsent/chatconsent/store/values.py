@@ -1,4 +1,4 @@
-"""DynamoDB attribute values for the few types the store writes.
+"""DynamoDB attribute values: the encoding of the few types the store writes, both ways.
 
 boto3's ``TypeSerializer`` would do, but importing anything from ``boto3`` costs ~100 ms of cold
 start (it pulls in ``s3transfer``); the functions talk to DynamoDB through ``botocore`` alone.
@@ -54,3 +54,12 @@ def from_attribute(attribute: Mapping[str, Any]) -> Any:
     if kind == "NS":
         return sorted(from_attribute({"N": v}) for v in value)
     raise TypeError(f"unknown attribute type {kind}")
+
+
+def deserialize(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: from_attribute(v) for k, v in item.items()}
+
+
+def serialize(item: Mapping[str, Any]) -> dict[str, Any]:
+    """An item's attributes as DynamoDB values; ``None`` attributes are left out."""
+    return {k: to_attribute(v) for k, v in item.items() if v is not None}

@@ -1,4 +1,4 @@
-"""Special categories in a message: health information (Art. 9) and bank data get stricter handling.
+"""The special-category detector: health information (Art. 9) and bank data get stricter handling.
 
 Health terms come from short it/de/en lists (word prefixes, so "allergies", "Allergien" and
 "allergia" all match); bank data is an IBAN whose mod-97 check holds or a card number whose Luhn
@@ -11,7 +11,7 @@ import re
 from enum import StrEnum
 
 
-class Sensitive(StrEnum):
+class SpecialCategory(StrEnum):
     HEALTH = "health"
     BANK = "bank"
 
@@ -71,10 +71,10 @@ def contains_iban(text: str) -> bool:
     return False
 
 
-def classify(text: str) -> frozenset[Sensitive]:
+def detect(text: str) -> frozenset[SpecialCategory]:
     found = set()
     if _HEALTH.search(text):
-        found.add(Sensitive.HEALTH)
+        found.add(SpecialCategory.HEALTH)
     if contains_iban(text) or any(luhn_valid(m.group(0)) for m in _CARD.finditer(text)):
-        found.add(Sensitive.BANK)
+        found.add(SpecialCategory.BANK)
     return frozenset(found)

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from chatconsent.http_body import BodyRejected, raw_body, rejected_response
+from chatconsent.api.body import BodyRejected, raw_body, rejected_response
 
 LIMIT = 1024
 

@@ -1,0 +1,66 @@
+"""The raw bytes of an HTTP body, bounded, exactly as received (signatures are over these bytes).
+
+A body refused here is refused before routing: ``refused_body`` tells the handler, and
+``rejected_response`` is API Gateway's answer for it (payload format 2.0).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from typing import Any
+
+
+class BodyRejected(ValueError):
+    """The body cannot be read: too large (413) or not the base64 it claims to be (400)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def raw_body(body: str | None, is_base64: bool, limit: int) -> bytes:
+    """Decode API Gateway's body (base64 when binary) and refuse anything over ``limit`` bytes."""
+    if not body:
+        return b""
+    if len(body) > (limit * 4 // 3 + 4 if is_base64 else limit * 4):  # cheap bound before decoding
+        raise BodyRejected(413, "request body too large")
+    if is_base64:
+        try:
+            data = base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise BodyRejected(400, "request body is not valid base64") from None
+    else:
+        data = body.encode("utf-8", "surrogatepass")
+    if len(data) > limit:
+        raise BodyRejected(413, "request body too large")
+    return data
+
+
+def refused_body(event: Mapping[str, Any], limit: int) -> BodyRejected | None:
+    """Why the event's body is refused before any parsing, or ``None`` when it is acceptable."""
+    try:
+        raw_body(event.get("body"), bool(event.get("isBase64Encoded")), limit)
+    except BodyRejected as error:
+        return error
+    return None
+
+
+def gateway_response(
+    status: int, content_type: str, body: str, headers: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """An API Gateway (payload v2) answer built without the resolver, for requests refused before routing."""
+    return {
+        "statusCode": status,
+        "headers": {**(headers or {}), "Content-Type": content_type},
+        "body": body,
+        "isBase64Encoded": False,
+    }
+
+
+def rejected_response(error: BodyRejected) -> dict[str, Any]:
+    """The JSON answer for a body refused before routing."""
+    return gateway_response(error.status, "application/json", json.dumps({"error": error.reason}))

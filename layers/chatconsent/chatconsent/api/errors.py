@@ -1,0 +1,83 @@
+"""One error body and one status per kind of domain error, for every API handler.
+
+==================  ======  =====================================================
+domain error        status  when
+==================  ======  =====================================================
+``InvalidInput``    400     the request itself is wrong
+``NotFound``        404     what it names does not exist
+``NotAllowed``      409     consent or state does not allow it now
+``NoticeChanged``   409     the notice shown is not the one published
+``Gone``            410     the data was erased
+``RateLimited``     429     too many requests (with ``Retry-After``)
+==================  ======  =====================================================
+
+Each handler calls ``register_error_handlers(app)`` once; a handler that wants to count an error
+registers its own handler for that (more specific) class and answers with ``domain_error_response``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
+from pydantic import BaseModel
+
+from chatconsent.api.body import BodyRejected
+from chatconsent.errors import DomainError, Gone, InvalidInput, NotAllowed, NotFound, NoticeChanged, RateLimited
+
+# Most specific meaning first: an error that is both (say, invalid and not allowed) answers as the first.
+STATUS_OF: tuple[tuple[type[DomainError], int], ...] = (
+    (InvalidInput, 400),
+    (NotFound, 404),
+    (NoticeChanged, 409),
+    (NotAllowed, 409),
+    (Gone, 410),
+    (RateLimited, 429),
+)
+REFUSED = 400  # a DomainError of no kind above: the domain refused the request
+
+
+class ErrorBody(BaseModel):
+    """Every error answer's body: a reason that is safe to show (never personal data)."""
+
+    error: str
+
+
+def error_response(status: int, reason: str, headers: Mapping[str, str] | None = None) -> Response[Any]:
+    """The one error answer: ``{"error": reason}`` as JSON."""
+    body = ErrorBody(error=reason).model_dump_json()
+    return Response(status, content_types.APPLICATION_JSON, body, dict(headers) if headers else None)
+
+
+def status_of(error: DomainError) -> int:
+    return next((status for kind, status in STATUS_OF if isinstance(error, kind)), REFUSED)
+
+
+def domain_error_response(error: DomainError) -> Response[Any]:
+    """The answer for a domain error: its status, its reason, and when to retry a rate-limited request."""
+    headers = {"Retry-After": str(error.retry_after)} if isinstance(error, RateLimited) else None
+    return error_response(status_of(error), error.reason, headers)
+
+
+def _body_rejected(error: BodyRejected) -> Response[Any]:
+    return error_response(error.status, error.reason)
+
+
+def _too_deep(_: RecursionError) -> Response[Any]:
+    return error_response(400, "request body is nested too deeply")
+
+
+def _not_utf8(_: UnicodeDecodeError) -> Response[Any]:
+    return error_response(400, "request body is not valid UTF-8")
+
+
+def register_error_handlers(app: ApiGatewayResolver, *, parses_json: bool = False) -> None:
+    """Answer domain errors and refused bodies by the table above; with ``parses_json``, also bodies the
+    resolver cannot parse (nested too deeply for Python, or not UTF-8) with 400 rather than 500."""
+    app.exception_handler(DomainError)(domain_error_response)
+    app.exception_handler(BodyRejected)(_body_rejected)
+    if parses_json:
+        app.exception_handler(RecursionError)(_too_deep)
+        app.exception_handler(UnicodeDecodeError)(_not_utf8)

@@ -1,0 +1,44 @@
+"""What can go wrong in the domain, by meaning: the callers (the API handlers) decide how to answer.
+
+Every error carries a ``reason`` that is safe to show to the caller: it never holds personal
+data (no number, no message text). The domain knows nothing about HTTP; ``chatconsent.api``
+maps each kind to one status code in one place.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A request the domain refuses; ``reason`` is safe to show."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class InvalidInput(DomainError):
+    """The request itself is wrong (unknown purpose or template, bad phone number, forged cursor)."""
+
+
+class NotFound(DomainError):
+    """What the request names does not exist (or is no longer live)."""
+
+
+class NotAllowed(DomainError):
+    """The request is well-formed but the consent or the state does not allow it now."""
+
+
+class NoticeChanged(DomainError):
+    """The notice the person saw is not the one published now: they must reload it."""
+
+
+class Gone(DomainError):
+    """The data was erased (its key shredded): nothing can be read or sent any more."""
+
+
+class RateLimited(DomainError):
+    """Too many requests from one source; try again after ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("too many requests, try again later")
+        self.retry_after = retry_after

@@ -1,0 +1,121 @@
+"""What an inbound message is, decided in one place and in one order (the dispatch order).
+
+:func:`role_of` is pure: it reads the message and the sender's state and says what the message
+means; the service then runs that role's step. The order matters and is tested case by case:
+a withdrawal word beats everything; an answer to an open question beats ordinary text; a message
+is kept only in a conversation under consent with no open request and no rights word in it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from chatconsent.channels.base import InboundKind, InboundMessage
+from chatconsent.consent_state import SubjectState
+from chatconsent.keywords import NO, YES, Keyword, is_single_word, keyword_of
+
+BUTTON_YES = "optin:yes:"
+BUTTON_NO = "optin:no:"
+ERASE_YES = "erase:yes:"
+ERASE_NO = "erase:no:"
+ART9_YES = "art9:yes:"
+ART9_NO = "art9:no:"
+
+
+class Role(StrEnum):
+    WITHDRAWAL = "withdrawal"  # STOP and its synonyms
+    SPECIAL_YES = "special_yes"  # the answer to the open Art. 9 question
+    SPECIAL_NO = "special_no"
+    STALE_SPECIAL = "stale_special"  # an Art. 9 button whose question expired or was answered
+    ERASE_YES = "erase_yes"  # the answer to the open erasure question
+    ERASE_NO = "erase_no"
+    CONSENT_YES = "consent_yes"  # the answer to the pending opt-in request
+    CONSENT_NO = "consent_no"
+    CONVERSATION = "conversation"  # an ordinary message under consent: kept
+    # The roles below change nothing but the delivery record (written first), and may answer.
+    ACCESS = "access"
+    ERASE_ASK = "erase_ask"
+    HELP = "help"
+    REMINDER = "reminder"  # anything else while the opt-in question is open
+    ACCEPTED = "accepted"  # consent without the conversation purpose: nothing kept
+    SUPPRESSED = "suppressed"  # withdrawn: nothing is sent any more
+    INFO = "info"  # someone we know nothing about
+    INFO_HELP = "info_help"  # someone we know nothing about asks for help
+
+
+RECORD_FIRST = frozenset(
+    {Role.ACCESS, Role.ERASE_ASK, Role.HELP, Role.REMINDER, Role.ACCEPTED, Role.SUPPRESSED, Role.INFO, Role.INFO_HELP}
+)
+
+
+def _button(message: InboundMessage, yes: str, no: str, nonce: str | None) -> bool | None:
+    """True/False for the yes/no button of the question ``nonce``; None for anything else."""
+    if nonce is None or message.kind is not InboundKind.BUTTON or not message.button_id:
+        return None
+    if message.button_id == yes + nonce:
+        return True
+    if message.button_id == no + nonce:
+        return False
+    return None
+
+
+def consent_answer(message: InboundMessage, state: SubjectState) -> bool | None:
+    """True/False for a yes/no to the subject's pending request (button or typed word), else None."""
+    pending = state.pending
+    if pending is None:
+        return None
+    if message.kind is InboundKind.BUTTON:
+        return _button(message, BUTTON_YES, BUTTON_NO, pending.request_id)
+    if message.kind is InboundKind.TEXT and message.text:
+        if is_single_word(message.text, YES):
+            return True
+        if is_single_word(message.text, NO):
+            return False
+    return None
+
+
+def keyword_in(message: InboundMessage) -> Keyword | None:
+    return keyword_of(message.text) if message.kind is InboundKind.TEXT and message.text else None
+
+
+def _answer_role(message: InboundMessage, state: SubjectState) -> Role | None:
+    """An answer to one of the questions the product asked, if the message is one."""
+    special = state.special_request
+    answer = _button(message, ART9_YES, ART9_NO, special.nonce if special else None)
+    if answer is not None:
+        return Role.SPECIAL_YES if answer else Role.SPECIAL_NO
+    if message.kind is InboundKind.BUTTON and (message.button_id or "").startswith((ART9_YES, ART9_NO)):
+        return Role.STALE_SPECIAL
+    answer = _button(message, ERASE_YES, ERASE_NO, state.erasure_request)
+    if answer is not None:
+        return Role.ERASE_YES if answer else Role.ERASE_NO
+    answer = consent_answer(message, state)
+    if answer is not None:
+        return Role.CONSENT_YES if answer else Role.CONSENT_NO
+    return None
+
+
+def role_of(message: InboundMessage, state: SubjectState, conversation_purpose: str) -> Role:
+    """What ``message`` means from a sender in ``state`` (a message carrying a code is handled before)."""
+    keyword = keyword_in(message)
+    if keyword is Keyword.WITHDRAW:
+        return Role.WITHDRAWAL
+    answer = _answer_role(message, state)
+    if answer is not None:
+        return answer
+    if conversation_purpose in state.active_purposes and state.pending is None and keyword is None:
+        return Role.CONVERSATION  # rights words are handled, not kept
+    known = bool(state.consents or state.pending)
+    if keyword is Keyword.ACCESS and known:
+        return Role.ACCESS
+    if keyword is Keyword.ERASE and known:
+        return Role.ERASE_ASK
+    if keyword is Keyword.HELP and (state.pending or state.active_purposes):
+        return Role.HELP
+    if state.pending is not None:
+        return Role.REMINDER
+    if state.active_purposes:
+        return Role.ACCEPTED
+    if state.consents:  # withdrawn: no further messages of any kind
+        return Role.SUPPRESSED
+    return Role.INFO_HELP if keyword is Keyword.HELP else Role.INFO

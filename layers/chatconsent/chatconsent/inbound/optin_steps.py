@@ -1,0 +1,100 @@
+"""Chat-started double opt-in, steps two and three: the code arrives, then the yes or no.
+
+A message carrying a valid code binds its sender to the pending request and gets a yes/no
+question; "yes" activates the consent with the proof in the ledger; "no" discards the request.
+Wrong, used, foreign or expired codes change nothing (the sender gets the short info reply).
+"""
+
+from __future__ import annotations
+
+from chatconsent.channels.base import InboundKind
+from chatconsent.consent_service import Activation
+from chatconsent.consent_state import SubjectState
+from chatconsent.inbound.dispatch import BUTTON_NO, BUTTON_YES
+from chatconsent.inbound.outcomes import Outcome
+from chatconsent.inbound.parts import Turn
+from chatconsent.inbound.unknown import info
+from chatconsent.retention import RetentionClass
+from chatconsent.store import Conflict, Duplicate, OptInRequest
+from chatconsent.tokens import code_hash
+
+
+def code(turn: Turn, found: str) -> Outcome:
+    """A message carrying an opt-in code: bind the sender to its request and ask yes or no."""
+    store = turn.parts.store
+    request = store.optins.request(code_hash(found))
+    if request is not None and request.status == "bound" and request.subject == turn.subject:
+        return _code_again(turn, request)
+    if request is None or request.status != "pending" or request.channel != turn.message.channel:
+        if not turn.record_delivery():
+            return Outcome.DUPLICATE
+        info(turn, "info")
+        return Outcome.CODE_REJECTED
+    purposes = list(request.purposes)
+    suppression = turn.parts.pseudonymizer.suppression(turn.message.channel, turn.message.sender)
+    while True:
+        try:
+            store.consents.bind(request, turn.subject, purposes, turn.message_hash, suppression)
+            break
+        except Duplicate:
+            return Outcome.DUPLICATE
+        except Conflict as conflict:
+            active = {label.split(":", 1)[1] for label in conflict.failed if label.startswith("consent:")}
+            if not active or "request" in conflict.failed:
+                # Used, expired or taken by someone else a moment ago: nothing changes.
+                return Outcome.CODE_REJECTED if turn.record_delivery() else Outcome.DUPLICATE
+            purposes = [p for p in purposes if p not in active]
+            if not purposes:
+                if not turn.record_delivery():
+                    return Outcome.DUPLICATE
+                return turn.reply("already_active", request.language, Outcome.ALREADY_ACTIVE)
+    return _ask(turn, request.request_id, tuple(purposes), request.language)
+
+
+def _code_again(turn: Turn, request: OptInRequest) -> Outcome:
+    """The person sent their code again: ask again, change nothing."""
+    if not turn.record_delivery():
+        return Outcome.DUPLICATE
+    state = turn.parts.store.subjects.state(turn.subject)
+    if state.pending is None or state.pending.request_id != request.request_id:
+        return Outcome.CODE_REJECTED
+    _ask(turn, request.request_id, request.purposes, request.language)
+    return Outcome.CODE_REPEATED
+
+
+def _ask(turn: Turn, request_id: str, purposes: tuple[str, ...], language: str) -> Outcome:
+    texts = turn.parts.texts
+    text = texts.text("confirm_question", language, purposes=texts.purposes(purposes, language))
+    buttons = turn.yes_no((BUTTON_YES + request_id, BUTTON_NO + request_id), ("button_yes", "button_no"), language)
+    # its delivery record goes with the request unless the person says yes
+    if not turn.ask(text, buttons, "confirmation_question", RetentionClass.PENDING_OPTIN_CHAT):
+        return Outcome.SEND_FAILED
+    return Outcome.CODE_BOUND
+
+
+def activate(turn: Turn, state: SubjectState) -> Outcome:
+    """The person's yes: the pending request's purposes become active, with the proof."""
+    pending = state.pending
+    assert pending is not None
+    method = "button" if turn.message.kind is InboundKind.BUTTON else "text"
+    result = turn.parts.consents.activate(
+        turn.subject, state, pending.request_id, turn.message_hash, {"confirmation_method": method}
+    )
+    if result is Activation.DUPLICATE:
+        return Outcome.DUPLICATE
+    if result is Activation.STALE:
+        return Outcome.STALE_ANSWER
+    return turn.reply("activated", pending.language, Outcome.CONSENT_ACTIVATED)
+
+
+def decline(turn: Turn, state: SubjectState) -> Outcome:
+    """The person's no: the request is discarded, nothing about it is kept."""
+    pending = state.pending
+    assert pending is not None
+    try:
+        turn.parts.store.consents.decline(turn.subject, pending, state.consents, turn.message_hash)
+    except Duplicate:
+        return Outcome.DUPLICATE
+    except Conflict:
+        return Outcome.STALE_ANSWER if turn.record_delivery() else Outcome.DUPLICATE
+    return turn.reply("declined", pending.language, Outcome.CONSENT_DECLINED, record=False)

@@ -1,0 +1,36 @@
+"""What became of each item of a webhook delivery: one outcome each, counted as a metric."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Outcome(StrEnum):
+    DUPLICATE = "duplicate"  # processed before: no second effect
+    CODE_BOUND = "code_bound"
+    CODE_REPEATED = "code_repeated"
+    CODE_REJECTED = "code_rejected"
+    ALREADY_ACTIVE = "already_active"
+    CONSENT_ACTIVATED = "consent_activated"
+    CONSENT_DECLINED = "consent_declined"
+    STALE_ANSWER = "stale_answer"
+    REMINDED = "reminded"
+    ACCEPTED = "accepted"
+    INFO_REPLIED = "info_replied"
+    INFO_SUPPRESSED = "info_suppressed"
+    STATUS_UPDATED = "status_updated"
+    STATUS_IGNORED = "status_ignored"
+    SEND_FAILED = "send_failed"
+    CONSENT_WITHDRAWN = "consent_withdrawn"
+    ALREADY_WITHDRAWN = "already_withdrawn"
+    HELP_REPLIED = "help_replied"
+    SUPPRESSED = "suppressed"
+    STORED = "stored"
+    IGNORED = "ignored"
+    ACCESS_ANSWERED = "access_answered"
+    ERASURE_ASKED = "erasure_asked"
+    ERASURE_CANCELLED = "erasure_cancelled"
+    ERASED = "erased"
+    QUARANTINED = "quarantined"
+    SPECIAL_GRANTED = "special_granted"
+    SPECIAL_DECLINED = "special_declined"

@@ -1,0 +1,99 @@
+"""The person's rights from inside the chat: STOP, HELP, DATA, DELETE (and their it/de/en words).
+
+The person is who writes from that number, so no further identification is needed. Withdrawal
+is as easy as giving consent: one word, effective before the webhook answers, proven in the
+ledger; erasure asks yes/no first.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from chatconsent.consent_state import SubjectState
+from chatconsent.inbound.dispatch import ERASE_NO, ERASE_YES
+from chatconsent.inbound.outcomes import Outcome
+from chatconsent.inbound.parts import Turn, language_of
+from chatconsent.retention import RetentionClass
+from chatconsent.store import Duplicate
+
+
+def withdraw(turn: Turn, state: SubjectState) -> Outcome:
+    """STOP: every consent withdrawn and the number blocked, one confirmation, then silence.
+
+    The confirmation goes out first; then the conversation moves to the withdrawn period. That
+    step is idempotent and also runs on a repeated STOP or a redelivery, so a run cut short is
+    completed later.
+    """
+    parts, message = turn.parts, turn.message
+    suppression = parts.pseudonymizer.suppression(message.channel, message.sender)
+    try:
+        withdrawn = parts.consents.withdraw(
+            turn.subject,
+            source="chat:keyword",
+            message_hash=turn.message_hash,
+            suppression_hash=suppression,
+            state=state,
+        )
+    except Duplicate:
+        parts.consents.settle_retention(turn.subject)
+        return Outcome.DUPLICATE
+    if not withdrawn:
+        if not state.consents:  # someone we never had consent from asks not to be contacted
+            parts.store.guards.suppress(suppression)
+        parts.consents.settle_retention(turn.subject)
+        return Outcome.ALREADY_WITHDRAWN  # repeated STOP: nothing changes, nothing is sent
+    outcome = turn.reply("withdrawn", language_of(state), Outcome.CONSENT_WITHDRAWN, record=False)
+    parts.consents.settle_retention(turn.subject)
+    return outcome
+
+
+def help_reply(turn: Turn, state: SubjectState) -> Outcome:
+    """HELP from someone with a pending request or a consent: who we are, the notice, how to stop."""
+    conversation = turn.parts.config.conversation_purpose in state.active_purposes
+    # the reply's delivery record lives with the conversation, or with the request
+    retention = RetentionClass.CONVERSATION if conversation else RetentionClass.PENDING_OPTIN_CHAT
+    return turn.reply("help", language_of(state), Outcome.HELP_REPLIED, retention=retention)
+
+
+def access(turn: Turn, state: SubjectState) -> Outcome:
+    """DATA: a summary of what is stored and how to get the full export (Art. 15)."""
+    texts = turn.parts.texts
+    language = texts.language(language_of(state))
+    purposes = texts.purposes(state.active_purposes, language) if state.active_purposes else "-"
+    stored = len(turn.parts.store.messages.inbound(turn.subject))
+    summary = {
+        "en": f"{stored} messages (kept 90 days), consent for: {purposes}, the record of your consent",
+        "de": f"{stored} Nachrichten (90 Tage gespeichert), Einwilligung für: {purposes}, "
+        "der Nachweis Ihrer Einwilligung",
+        "it": f"{stored} messaggi (conservati 90 giorni), consenso per: {purposes}, la prova del suo consenso",
+    }[language]
+    text = texts.text("access", language, summary=summary)
+    return turn.say(text, "access", Outcome.ACCESS_ANSWERED, record=bool(state.active_purposes))
+
+
+def ask_erasure(turn: Turn, state: SubjectState) -> Outcome:
+    """DELETE: ask yes/no before erasing everything."""
+    texts = turn.parts.texts
+    nonce = uuid.uuid4().hex[:16]
+    turn.parts.store.subjects.request_erasure(turn.subject, nonce)
+    language = language_of(state)
+    buttons = turn.yes_no((ERASE_YES + nonce, ERASE_NO + nonce), ("button_delete", "button_keep"), language)
+    if turn.send_buttons(texts.text("erase_question", language), buttons) is None:
+        return Outcome.SEND_FAILED
+    return Outcome.ERASURE_ASKED
+
+
+def erase(turn: Turn, state: SubjectState, confirmed: bool) -> Outcome:
+    """The answer to the erasure question: erase everything and shred the key, or nothing."""
+    parts = turn.parts
+    language = language_of(state)
+    if not confirmed:
+        try:
+            parts.store.subjects.cancel_erasure(turn.subject, turn.message_hash)
+        except Duplicate:
+            return Outcome.DUPLICATE
+        return turn.reply("erase_cancelled", language, Outcome.ERASURE_CANCELLED, record=False)
+    if parts.rights is None or not turn.record_delivery():
+        return Outcome.DUPLICATE
+    parts.rights.erase(turn.subject, parts.pseudonymizer.suppression(turn.message.channel, turn.message.sender))
+    return turn.reply("erased", language, Outcome.ERASED, record=False)

@@ -1,0 +1,105 @@
+"""The inbound path: every message, status and preference of a webhook delivery, in order.
+
+Each state change and its delivery record commit in one transaction, so a duplicated or
+concurrently delivered webhook has no second effect. What a message means is decided by
+:func:`chatconsent.inbound.dispatch.role_of`; each role's step lives in its own module.
+"""
+
+from __future__ import annotations
+
+from chatconsent.channels.base import InboundKind, InboundMessage, ParsedWebhook, PreferenceUpdate, StatusUpdate
+from chatconsent.consent_state import SubjectState
+from chatconsent.inbound import conversation, optin_steps, rights_words, special, unknown
+from chatconsent.inbound.dispatch import RECORD_FIRST, Role, role_of
+from chatconsent.inbound.outcomes import Outcome
+from chatconsent.inbound.parts import InboundParts, Turn
+from chatconsent.retention import RetentionClass
+from chatconsent.store import STATUS_RANK
+from chatconsent.tokens import find_code
+
+
+def _run(role: Role, turn: Turn, state: SubjectState) -> Outcome:
+    """The step for ``role``: one line per role, in the dispatch order."""
+    if role is Role.WITHDRAWAL:
+        return rights_words.withdraw(turn, state)
+    if role in (Role.SPECIAL_YES, Role.SPECIAL_NO):
+        return special.answer(turn, state, granted=role is Role.SPECIAL_YES)
+    if role is Role.STALE_SPECIAL:  # an answer to a question that expired or was answered already
+        return Outcome.STALE_ANSWER if turn.record_delivery() else Outcome.DUPLICATE
+    if role in (Role.ERASE_YES, Role.ERASE_NO):
+        return rights_words.erase(turn, state, confirmed=role is Role.ERASE_YES)
+    if role is Role.CONSENT_YES:
+        return optin_steps.activate(turn, state)
+    if role is Role.CONSENT_NO:
+        return optin_steps.decline(turn, state)
+    if role is Role.CONVERSATION:
+        return conversation.keep(turn, state)
+    return _after_delivery_record(role, turn, state)
+
+
+def _after_delivery_record(role: Role, turn: Turn, state: SubjectState) -> Outcome:
+    """The roles that change nothing but may answer (their delivery record is written first)."""
+    if role is Role.ACCESS:
+        return rights_words.access(turn, state)
+    if role is Role.ERASE_ASK:
+        return rights_words.ask_erasure(turn, state)
+    if role is Role.HELP:
+        return rights_words.help_reply(turn, state)
+    if role is Role.REMINDER:
+        assert state.pending is not None
+        return turn.reply(
+            "answer_buttons", state.pending.language, Outcome.REMINDED, retention=RetentionClass.PENDING_OPTIN_CHAT
+        )
+    if role is Role.ACCEPTED:
+        return Outcome.ACCEPTED
+    if role is Role.SUPPRESSED:
+        return Outcome.SUPPRESSED
+    return unknown.info(turn, "help" if role is Role.INFO_HELP else "info")
+
+
+class InboundService:
+    def __init__(self, parts: InboundParts) -> None:
+        self._parts = parts
+
+    @property
+    def parts(self) -> InboundParts:
+        return self._parts
+
+    def handle(self, parsed: ParsedWebhook) -> list[Outcome]:
+        """Every message, status and preference of a batched webhook, in order."""
+        outcomes = [self.handle_message(message) for message in parsed.messages]
+        outcomes += [self.handle_status(status) for status in parsed.statuses]
+        outcomes += [self.handle_preference(preference) for preference in parsed.preferences]
+        return outcomes
+
+    def handle_message(self, message: InboundMessage) -> Outcome:
+        parts = self._parts
+        subject = parts.pseudonymizer.subject(message.channel, message.sender)
+        turn = Turn(parts, message, subject, parts.pseudonymizer.message(message.channel, message.message_id))
+        code = find_code(message.text) if message.kind is InboundKind.TEXT and message.text else None
+        if code:  # before the state is read: the code names the request
+            return optin_steps.code(turn, code)
+        state = parts.store.subjects.state(subject)
+        role = role_of(message, state, parts.config.conversation_purpose)
+        if role in RECORD_FIRST and not turn.record_delivery():
+            return Outcome.DUPLICATE
+        return _run(role, turn, state)
+
+    def handle_status(self, status: StatusUpdate) -> Outcome:
+        if status.status not in STATUS_RANK:
+            return Outcome.STATUS_IGNORED
+        pseudonymizer = self._parts.pseudonymizer
+        subject = pseudonymizer.subject(status.channel, status.recipient)
+        message_hash = pseudonymizer.message(status.channel, status.message_id)
+        updated = self._parts.store.messages.update_status(subject, message_hash, status.status)
+        return Outcome.STATUS_UPDATED if updated else Outcome.STATUS_IGNORED
+
+    def handle_preference(self, preference: PreferenceUpdate) -> Outcome:
+        """WhatsApp's in-app "stop marketing messages" withdraws the marketing purpose (nothing is sent)."""
+        if preference.category != "marketing_messages" or preference.value != "stop":
+            return Outcome.IGNORED
+        subject = self._parts.pseudonymizer.subject(preference.channel, preference.sender)
+        withdrawn = self._parts.consents.withdraw(
+            subject, source=f"{preference.channel}:user_preferences", purposes={"marketing"}
+        )
+        return Outcome.CONSENT_WITHDRAWN if withdrawn else Outcome.ALREADY_WITHDRAWN

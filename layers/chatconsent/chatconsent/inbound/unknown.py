@@ -1,0 +1,32 @@
+"""Senders we know nothing about: at most one short information reply a day, nothing stored.
+
+Only the delivery record and a pseudonymous one-day counter remain; a number on the block list
+gets no reply at all. The reply's language comes from the number's country.
+"""
+
+from __future__ import annotations
+
+import phonenumbers
+
+from chatconsent.inbound.outcomes import Outcome
+from chatconsent.inbound.parts import Turn
+
+
+def region_of(identifier: str) -> str | None:
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(identifier))
+    except phonenumbers.NumberParseException:
+        return None
+
+
+def info(turn: Turn, key: str) -> Outcome:
+    """The info (or help) reply for someone without consent, rate-limited and never to a blocked number."""
+    parts, message = turn.parts, turn.message
+    limit = parts.config.limits.info_replies_per_day
+    suppression = parts.pseudonymizer.suppression(message.channel, message.sender)
+    if limit == 0 or parts.store.guards.is_suppressed(suppression):
+        return Outcome.SUPPRESSED
+    if not parts.store.guards.consume_rate("info-reply", turn.subject, 86_400, limit):
+        return Outcome.INFO_SUPPRESSED
+    language = parts.texts.language_for_region(region_of(message.sender))
+    return turn.reply(key, language, Outcome.INFO_REPLIED, record=False)

@@ -1,0 +1,101 @@
+"""Data access: every read and write of the tables, one module per aggregate.
+
+==================  ==========================================================================
+module              what is stored there
+==================  ==========================================================================
+``keys``            the key layout, index names and prefixes (the only module that knows them)
+``values``          DynamoDB attribute values (encoding and decoding)
+``table``           request builders, transactions, queries; the Duplicate and Conflict errors
+``guards``          delivery records (dedupe), rate limits, the block list
+``subjects``        a subject's state in one query, all its items, erasure
+``consents``        consent transitions: bind, activate, decline, withdraw
+``grants``          one-step activations: a confirmation link's click, the Art. 9 "yes"
+``ledger``          the consent ledger's entries and head
+``optins``          opt-in requests (codes and link tokens) and confirmation links
+``messages``        messages in both directions, delivery statuses, the conversation list
+``quarantine``      special-category quarantine and the Art. 9 question
+``audit``           the admin audit trail
+``purge``           the expiry index, batch deletes and receipts for the purge
+``data_keys``       the per-person key table
+==================  ==========================================================================
+
+:class:`Store` puts them together for one table; services take the store and use its parts
+(``store.consents.withdraw(...)``, ``store.guards.record_delivery(...)``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chatconsent.clock import Clock
+from chatconsent.retention import RetentionPlan
+from chatconsent.store.audit import AuditTrail
+from chatconsent.store.consents import Consents
+from chatconsent.store.data_keys import DataKeys
+from chatconsent.store.grants import Grants
+from chatconsent.store.guards import Guards, RateCounter
+from chatconsent.store.ledger import Ledger
+from chatconsent.store.messages import STATUS_RANK, BadCursor, Messages
+from chatconsent.store.optins import OptIns
+from chatconsent.store.purge import PurgeAccess
+from chatconsent.store.quarantine import Quarantine
+from chatconsent.store.records import (
+    AuditRecord,
+    ConversationRow,
+    ExpiredItem,
+    InboundRecord,
+    LedgerAppend,
+    OptInRequest,
+    OutboundRecord,
+    SubjectItem,
+    Withdrawal,
+)
+from chatconsent.store.subjects import ErasureCounts, Subjects
+from chatconsent.store.table import Conflict, Duplicate, Table, retry_on_conflict
+
+__all__ = [
+    "STATUS_RANK",
+    "AuditRecord",
+    "BadCursor",
+    "Conflict",
+    "ConversationRow",
+    "Duplicate",
+    "ErasureCounts",
+    "ExpiredItem",
+    "InboundRecord",
+    "LedgerAppend",
+    "OptInRequest",
+    "OutboundRecord",
+    "RateCounter",
+    "Store",
+    "SubjectItem",
+    "Withdrawal",
+    "retry_on_conflict",
+]
+
+
+class Store:
+    """The main table (and the key table) through one object per aggregate."""
+
+    def __init__(
+        self, client: Any, table_name: str, plan: RetentionPlan, clock: Clock, key_table_name: str | None = None
+    ) -> None:
+        self.table = Table(client, table_name, plan, clock, key_table_name)
+        self.data_keys = DataKeys(client, key_table_name)
+        self.guards = Guards(self.table)
+        self.ledger = Ledger(self.table)
+        self.optins = OptIns(self.table, self.guards)
+        self.messages = Messages(self.table, self.guards)
+        self.quarantine = Quarantine(self.table, self.guards, self.messages)
+        self.consents = Consents(self.table, self.guards, self.ledger, self.optins, self.quarantine)
+        self.grants = Grants(self.table, self.guards, self.ledger, self.optins, self.quarantine)
+        self.subjects = Subjects(self.table, self.guards, self.data_keys)
+        self.audit = AuditTrail(self.table)
+        self.purge = PurgeAccess(self.table, self.data_keys)
+
+    @property
+    def plan(self) -> RetentionPlan:
+        return self.table.plan
+
+    def now(self) -> int:
+        return self.table.now()

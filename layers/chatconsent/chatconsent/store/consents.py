@@ -1,0 +1,241 @@
+"""Consent transitions, each one conditional transaction: bind, activate, decline, withdraw.
+
+``none → pending → active → withdrawn``. Every write is conditioned on what the caller read
+(state, request id, revision), so two webhooks racing each other cannot both win: the loser
+gets a Conflict and reads again. Each transition that a webhook message causes commits that
+message's delivery record in the same transaction (a duplicate raises Duplicate).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from chatconsent.consent_state import ConsentRecord, ConsentState, PendingConfirmation
+from chatconsent.retention import RetentionClass
+from chatconsent.store import keys
+from chatconsent.store.guards import Guards
+from chatconsent.store.ledger import Ledger
+from chatconsent.store.optins import OptIns
+from chatconsent.store.quarantine import Quarantine
+from chatconsent.store.records import LedgerAppend, OptInRequest, Withdrawal
+from chatconsent.store.table import Operation, Table
+
+ACTIVATE = (
+    "SET #state = :active, updated_at = :now, activated_at = :now,"
+    " notice_version = :nv, notice_language = :nl, notice_sha256 = :ns, #channel = :ch,"
+)
+
+
+def valid_until(table: Table, now: int) -> tuple[RetentionClass, int]:
+    """An active consent's retention: it lapses after the configured validity."""
+    return RetentionClass.CONSENT_LEDGER, now + int(table.plan.consent_validity.total_seconds())
+
+
+class Transitions:
+    """What every consent transition writes beside the consent: delivery records, ledger, links, questions."""
+
+    def __init__(self, table: Table, guards: Guards, ledger: Ledger, optins: OptIns, quarantine: Quarantine) -> None:
+        self._t = table
+        self._guards = guards
+        self._ledger = ledger
+        self._optins = optins
+        self._quarantine = quarantine
+
+
+class Consents(Transitions):
+    def bind(
+        self, request: OptInRequest, subject: str, purposes: Sequence[str], message_hash: str, suppression_hash: str
+    ) -> None:
+        """pending request → bound to ``subject``; its purposes → pending. Atomic, single-use.
+
+        ``message_hash`` is the code message's (kept as evidence and recorded as delivered).
+        Raises Duplicate, or Conflict with ``request`` (code used/expired/foreign) or
+        ``consent:<purpose>`` (that purpose is active: bind again without it).
+        """
+        t = self._t
+        now = t.now()
+        pending = t.item(
+            keys.pending(subject),
+            {
+                "request_id": request.request_id,
+                "code_hash": request.code_hash,
+                "channel": request.channel,
+                "purposes": list(purposes),
+                "language": request.language,
+                "notice_version": request.notice_version,
+                "notice_sha256": request.notice_sha256,
+                "code_message": message_hash,
+                "bound_at": now,
+            },
+            RetentionClass.PENDING_OPTIN_CHAT,
+            request.expires_at,
+        )
+        ops: list[Operation] = [
+            (
+                "request",
+                "Update",
+                t.update(
+                    keys.optin(request.code_hash),
+                    "SET #status = :bound, #subject = :subject, bound_at = :now",
+                    {
+                        ":bound": "bound",
+                        ":pending": "pending",
+                        ":subject": subject,
+                        ":now": now,
+                        ":channel": request.channel,
+                    },
+                    "#status = :pending AND #exp > :now AND #channel = :channel",
+                ),
+            ),
+            ("pending", "Put", t.put(pending)),
+        ]
+        for purpose in purposes:
+            update = t.update(
+                keys.consent(subject, purpose),
+                "SET #state = :pending, #req = :req, updated_at = :now, suppression_hash = :sh,"
+                " #rev = if_not_exists(#rev, :zero) + :one",
+                {
+                    ":pending": ConsentState.PENDING.value,
+                    ":active": ConsentState.ACTIVE.value,
+                    ":req": request.request_id,
+                    ":now": now,
+                    ":sh": suppression_hash,  # so a withdrawal elsewhere can block the number too
+                    ":zero": 0,
+                    ":one": 1,
+                },
+                "attribute_not_exists(#state) OR #state <> :active OR #exp <= :now",
+                (RetentionClass.PENDING_OPTIN_CHAT, request.expires_at),
+            )
+            ops.append((f"consent:{purpose}", "Update", update))
+        # The person opted in again themselves: lift their block-list entry.
+        ops.append(self._guards.lift_suppression_op(suppression_hash))
+        ops.append(self._guards.delivery_op(message_hash, now))
+        t.transact(ops)
+
+    def _close_pending_ops(self, subject: str, pending: PendingConfirmation, status: str, now: int) -> list[Operation]:
+        t = self._t
+        values: dict[str, Any] = {f":{status}": status, ":bound": "bound"}
+        update = f"SET #status = :{status}" + (", confirmed_at = :now" if status == "confirmed" else "")
+        condition = "#status = :bound"
+        if status == "confirmed":
+            values |= {":subject": subject, ":now": now}
+            condition += " AND #subject = :subject"
+        return [
+            ("pending", "Delete", t.delete(keys.pending(subject), "#req = :req", {":req": pending.request_id})),
+            (
+                "request",
+                "Update",
+                t.update(keys.optin(pending.code_hash), update + " REMOVE #subject", values, condition),
+            ),
+        ]
+
+    def activate(
+        self,
+        subject: str,
+        pending: PendingConfirmation,
+        consents: Mapping[str, ConsentRecord],
+        proof: LedgerAppend,
+        message_hash: str,
+    ) -> None:
+        """pending → active for the request's purposes, with the proof appended to the ledger."""
+        t = self._t
+        now = t.now()
+        ops: list[Operation] = []
+        for purpose in pending.purposes:
+            update = t.update(
+                keys.consent(subject, purpose),
+                ACTIVATE + " #rev = #rev + :one",
+                {
+                    ":active": ConsentState.ACTIVE.value,
+                    ":pending": ConsentState.PENDING.value,
+                    ":req": pending.request_id,
+                    ":rev": consents[purpose].rev,
+                    ":now": now,
+                    ":nv": pending.notice_version,
+                    ":nl": pending.language,
+                    ":ns": pending.notice_sha256,
+                    ":ch": pending.channel,
+                    ":one": 1,
+                },
+                "#state = :pending AND #req = :req AND #rev = :rev AND #exp > :now",
+                valid_until(self._t, now),
+            )
+            ops.append((f"consent:{purpose}", "Update", update))
+        ops += self._close_pending_ops(subject, pending, "confirmed", now)  # the request no longer links
+        ops += self._ledger.append_ops(subject, proof, now)
+        ops.append(self._guards.delivery_op(message_hash, now))
+        t.transact(ops)
+
+    def decline(
+        self, subject: str, pending: PendingConfirmation, consents: Mapping[str, ConsentRecord], message_hash: str
+    ) -> None:
+        """pending → none: the request is discarded, nothing about it is kept."""
+        t = self._t
+        now = t.now()
+        ops: list[Operation] = [
+            (
+                f"consent:{purpose}",
+                "Delete",
+                t.delete(
+                    keys.consent(subject, purpose),
+                    "#state = :pending AND #req = :req AND #rev = :rev",
+                    {":pending": ConsentState.PENDING.value, ":req": pending.request_id, ":rev": consents[purpose].rev},
+                ),
+            )
+            for purpose in pending.purposes
+        ]
+        ops += self._close_pending_ops(subject, pending, "declined", now)
+        ops.append(self._guards.delivery_op(message_hash, now))
+        t.transact(ops)
+
+    def withdraw(self, withdrawal: Withdrawal) -> None:
+        """active or pending → withdrawn for the withdrawal's records, with what goes with it, atomically.
+
+        Conditioned on each record's revision, so a confirmation that lands in between makes this
+        fail and be retried on the fresh state: a withdrawal racing a confirmation ends withdrawn.
+        A link being voided in the same transaction cannot be clicked after it; an open Art. 9
+        question is closed conditioned on being the one read (a "yes" landing first makes this
+        retry and withdraw that consent too).
+        """
+        t = self._t
+        now = t.now()
+        subject, pending = withdrawal.subject, withdrawal.clear_pending
+        expires = t.expires_at(RetentionClass.CONSENT_LEDGER, now)
+        ops: list[Operation] = [
+            (
+                f"consent:{record.purpose}",
+                "Update",
+                t.update(
+                    keys.consent(subject, record.purpose),
+                    "SET #state = :withdrawn, updated_at = :now, withdrawn_at = :now, #rev = #rev + :one",
+                    {":withdrawn": ConsentState.WITHDRAWN.value, ":rev": record.rev, ":now": now, ":one": 1},
+                    "#rev = :rev",
+                    (RetentionClass.CONSENT_LEDGER, expires),
+                ),
+            )
+            for record in withdrawal.records
+        ]
+        if pending:
+            ops.append(
+                ("pending", "Delete", t.delete(keys.pending(subject), "#req = :req", {":req": pending.request_id}))
+            )
+        if pending and withdrawal.detach_request:  # the request no longer links to the subject
+            update = t.update(
+                keys.optin(pending.code_hash),
+                "SET #status = :withdrawn REMOVE #subject",
+                {":withdrawn": "withdrawn", ":subject": subject},
+                "#subject = :subject",
+            )
+            ops.append(("request", "Update", update))
+        if (link := withdrawal.void_link) is not None:
+            ops += self._optins.close_link_ops(subject, link.token_hash, link.request_id, "withdrawn", now)
+        if withdrawal.close_special is not None:
+            ops.append(self._quarantine.close_question_op(subject, withdrawal.close_special.nonce))
+        if withdrawal.proof is not None:
+            ops += self._ledger.append_ops(subject, withdrawal.proof, now)
+        if withdrawal.suppression_hash:
+            ops.append(self._guards.suppression_op(withdrawal.suppression_hash, now))
+        if withdrawal.message_hash:
+            ops.append(self._guards.delivery_op(withdrawal.message_hash, now))
+        t.transact(ops)

@@ -1,0 +1,219 @@
+"""The key layout of the main table and the key table: the only module that spells a key.
+
+Single table, ``PK``/``SK`` strings:
+
+=====================================  ==================  ===================================
+PK                                     SK                  item
+=====================================  ==================  ===================================
+``OPTIN#<code hash>``                  ``REQUEST``         opt-in request with its single-use code or link token
+``SUBJ#<pseudonym>``                   ``S#CONSENT#<p>``   consent state for purpose ``p``
+``SUBJ#<pseudonym>``                   ``S#PENDING``       request bound to the subject, awaiting yes/no
+``SUBJ#<pseudonym>``                   ``S#LEDGER``        ledger head (id, last seq, last hash)
+``SUBJ#<pseudonym>``                   ``S#ERASE``         erasure asked in the chat, awaiting yes/no
+``SUBJ#<pseudonym>``                   ``S#LINK``          confirmation link sent (one per number and period)
+``SUBJ#<pseudonym>``                   ``S#ART9``          explicit consent asked for a quarantined message
+``SUBJ#<pseudonym>``                   ``S#CONV``          conversation summary (index ``by_activity``)
+``SUBJ#<pseudonym>``                   ``M#OUT#<hash>``    outbound message and its delivery status
+``SUBJ#<pseudonym>``                   ``M#IN#<t>#<hash>`` inbound message, sealed with the subject's key
+``LEDGER#<ledger id>``                 ``E#<seq>``         consent ledger entry (no personal data)
+``DEDUPE#<hash>``                      ``DEDUPE``          delivery record: this webhook message was processed
+``RATE#<scope>#<hash>#<window>``       ``RATE``            rate-limit counter
+``SUPPRESS#<hash>``                    ``SUPPRESS``        block list: withdrawn, do not contact (keyed hash)
+``RECEIPT#<day>``                      ``<run>#<class>``   purge or erasure receipt (counts only)
+``AUDIT#<day>``                        ``<t>#<id>``        an admin action: who, what, when (keyed hash)
+=====================================  ==================  ===================================
+
+Indexes: ``by_expiry`` (partition ``expiry_shard`` = ``<expiry day>#<0..3>``, sort ``expires_at``)
+for the purge, and ``by_activity`` (partition ``activity_day`` = ``ACT#<UTC day>``, sort
+``last_activity``) for the conversation list. The key table holds one item per subject, keyed
+by ``subject``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+PARTITION, SORT = "PK", "SK"
+EXPIRY_INDEX = "by_expiry"
+EXPIRY_SHARD = "expiry_shard"
+EXPIRY_SHARDS = 4
+ACTIVITY_INDEX = "by_activity"
+ACTIVITY_DAY = "activity_day"
+KEY_TABLE_KEY = "subject"
+
+_SUBJECT = "SUBJ#"
+
+# Every kind of item in a subject's partition, by sort-key prefix: the export and the erasure
+# must know them all (a test fails when a writer adds one that is missing here).
+SUBJECT_ITEM_KINDS = {
+    "S#CONSENT#": "consents",
+    "S#PENDING": "pending_request",
+    "S#LEDGER": "ledger_head",
+    "S#ERASE": "erasure_request",
+    "S#LINK": "link_request",
+    "S#ART9": "special_category_request",
+    "S#CONV": "conversation_summary",
+    "M#IN#": "inbound_messages",
+    "M#OUT#": "outbound_messages",
+}
+CONSENT_PREFIX = "S#CONSENT#"
+STATE_PREFIX = "S#"  # the items the inbound path reads about a subject in one query
+MESSAGE_PREFIX = "M#"
+INBOUND_PREFIX = "M#IN#"
+OUTBOUND_PREFIX = "M#OUT#"
+CONVERSATION_SK = "S#CONV"
+
+
+class ItemKey(NamedTuple):
+    """An item's primary key, opaque outside the store."""
+
+    pk: str
+    sk: str
+
+    def as_key(self) -> dict[str, str]:
+        return {PARTITION: self.pk, SORT: self.sk}
+
+    @property
+    def item_id(self) -> str:
+        """What a sealed field is bound to (associated data): the sort key within the subject."""
+        return self.sk
+
+    @property
+    def subject(self) -> str | None:
+        return self.pk.removeprefix(_SUBJECT) if self.pk.startswith(_SUBJECT) else None
+
+
+def key_of(item: Mapping[str, Any]) -> ItemKey:
+    return ItemKey(str(item[PARTITION]), str(item[SORT]))
+
+
+def kind_of(sk: str) -> str | None:
+    """The export section of a subject's item, by its sort key (None: a kind nobody knows)."""
+    return next((kind for prefix, kind in SUBJECT_ITEM_KINDS.items() if sk.startswith(prefix)), None)
+
+
+def subject_pk(subject: str) -> str:
+    return _SUBJECT + subject
+
+
+def optin(code_hash: str) -> ItemKey:
+    return ItemKey(f"OPTIN#{code_hash}", "REQUEST")
+
+
+def consent(subject: str, purpose: str) -> ItemKey:
+    return ItemKey(subject_pk(subject), CONSENT_PREFIX + purpose)
+
+
+def purpose_of(sk: str) -> str:
+    return sk.removeprefix(CONSENT_PREFIX)
+
+
+def pending(subject: str) -> ItemKey:
+    return ItemKey(subject_pk(subject), "S#PENDING")
+
+
+def erasure_request(subject: str) -> ItemKey:
+    return ItemKey(subject_pk(subject), "S#ERASE")
+
+
+def link(subject: str) -> ItemKey:
+    return ItemKey(subject_pk(subject), "S#LINK")
+
+
+def conversation(subject: str) -> ItemKey:
+    return ItemKey(subject_pk(subject), CONVERSATION_SK)
+
+
+def special_request(subject: str) -> ItemKey:
+    return ItemKey(subject_pk(subject), "S#ART9")
+
+
+def ledger_head(subject: str) -> ItemKey:
+    return ItemKey(subject_pk(subject), "S#LEDGER")
+
+
+def outbound(subject: str, message_hash: str) -> ItemKey:
+    return ItemKey(subject_pk(subject), f"{OUTBOUND_PREFIX}{message_hash}")
+
+
+def inbound(subject: str, received_at: int, message_hash: str) -> ItemKey:
+    return ItemKey(subject_pk(subject), f"{INBOUND_PREFIX}{received_at:010d}#{message_hash[:24]}")
+
+
+def ledger_pk(ledger_id: str) -> str:
+    return f"LEDGER#{ledger_id}"
+
+
+LEDGER_ENTRY_PREFIX = "E#"
+
+
+def ledger_entry(ledger_id: str, seq: int) -> ItemKey:
+    return ItemKey(ledger_pk(ledger_id), f"{LEDGER_ENTRY_PREFIX}{seq:010d}")
+
+
+def delivery(message_hash: str) -> ItemKey:
+    return ItemKey(f"DEDUPE#{message_hash}", "DEDUPE")
+
+
+def rate(scope: str, key_hash: str, window: int) -> ItemKey:
+    return ItemKey(f"RATE#{scope}#{key_hash}#{window}", "RATE")
+
+
+def suppression(suppression_hash: str) -> ItemKey:
+    return ItemKey(f"SUPPRESS#{suppression_hash}", "SUPPRESS")
+
+
+def receipt(day: str, run_id: str, label: str) -> ItemKey:
+    return ItemKey(f"RECEIPT#{day}", f"{run_id}#{label}")
+
+
+def audit_pk(day: str) -> str:
+    return f"AUDIT#{day}"
+
+
+def audit(day: str, at: int, entry_id: str) -> ItemKey:
+    return ItemKey(audit_pk(day), f"{at:010d}#{entry_id}")
+
+
+def data_key(subject: str) -> dict[str, str]:
+    """Key of the subject's data-key item in the separate key table."""
+    return {KEY_TABLE_KEY: subject}
+
+
+def expiry_shard(pk: str, expires_at: int) -> str:
+    """The expiry index's partition: the expiry day and one of a few shards (no hot partition)."""
+    shard = int(hashlib.sha256(pk.encode("utf-8")).hexdigest()[:4], 16) % EXPIRY_SHARDS
+    return f"{expires_at // 86_400}#{shard}"
+
+
+def expiry_partitions(now: int, lookback_seconds: int) -> list[str]:
+    """Expiry-index partitions that can hold items expired by ``now``, oldest first."""
+    first, last = (now - lookback_seconds) // 86_400, now // 86_400
+    return [f"{day}#{shard}" for day in range(first, last + 1) for shard in range(EXPIRY_SHARDS)]
+
+
+def utc_day(at: int) -> str:
+    """The UTC day of an epoch second, as the day partitions name it (2026-11-30)."""
+    return time.strftime("%Y-%m-%d", time.gmtime(at))
+
+
+def activity_day(at: int) -> str:
+    return "ACT#" + utc_day(at)
+
+
+def is_activity_cursor_key(key: Any, day: int) -> bool:
+    """Whether ``key`` is an ``by_activity`` position in the partition of ``day`` (days since epoch)."""
+    return (
+        isinstance(key, dict)
+        and set(key) == {PARTITION, SORT, ACTIVITY_DAY, "last_activity"}
+        and all(isinstance(key[k], str) for k in (PARTITION, SORT, ACTIVITY_DAY))
+        and str(key[PARTITION]).startswith(_SUBJECT)
+        and key[SORT] == CONVERSATION_SK
+        and key[ACTIVITY_DAY] == activity_day(day * 86_400)
+        and isinstance(key["last_activity"], int)
+        and not isinstance(key["last_activity"], bool)
+        and 0 <= key["last_activity"] < 2**40
+    )

@@ -1,0 +1,129 @@
+"""What the store returns and takes besides the consent state: typed records, never raw items."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from chatconsent.consent_state import ConsentRecord, PendingConfirmation, PendingLink, SpecialRequest
+from chatconsent.ledger import LedgerEntry, LedgerHead
+from chatconsent.store.keys import ItemKey
+
+
+@dataclass(frozen=True)
+class OptInRequest:
+    request_id: str
+    code_hash: str
+    flow: str
+    channel: str
+    language: str
+    purposes: tuple[str, ...]
+    notice_version: str
+    notice_sha256: str
+    status: str
+    created_at: int
+    expires_at: int
+    subject: str = ""
+    sent_message: str = ""  # keyed hash of the provider's id of the message that carried the link
+    suppression_hash: str = ""  # link flow: the number's block-list key, checked again on the click
+
+
+@dataclass(frozen=True)
+class LedgerAppend:
+    """Entries to append to a subject's ledger: the head as read, the new head, the entries."""
+
+    head: LedgerHead | None
+    new_head: LedgerHead
+    entries: tuple[LedgerEntry, ...]
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    """One withdrawal, written atomically: the records to withdraw and what goes with them.
+
+    ``proof`` appends the withdrawal to the ledger (absent when only pending requests change);
+    ``clear_pending`` deletes the subject's pending request (and detaches the request item from
+    the subject when ``detach_request``); ``void_link`` closes a link awaiting a click;
+    ``close_special`` withdraws an open Art. 9 question; ``suppression_hash`` puts the number on
+    the block list; ``message_hash`` records the delivery that carried the withdrawal.
+    """
+
+    subject: str
+    records: tuple[ConsentRecord, ...]
+    proof: LedgerAppend | None = None
+    message_hash: str | None = None
+    clear_pending: PendingConfirmation | None = None
+    detach_request: bool = True
+    void_link: PendingLink | None = None
+    close_special: SpecialRequest | None = None
+    suppression_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class InboundRecord:
+    """An inbound message as stored: sealed content bound to ``key.item_id``."""
+
+    key: ItemKey
+    kind: str
+    received_at: int
+    sealed: bytes
+    retention_class: str
+    expires_at: int
+    sensitive: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OutboundRecord:
+    """An outbound message: its delivery status and, for agents' replies, the sealed content."""
+
+    key: ItemKey
+    kind: str
+    status: str
+    sent_at: int
+    expires_at: int
+    sealed: bytes | None = None
+
+
+@dataclass(frozen=True)
+class ConversationRow:
+    """One line of the conversation list."""
+
+    subject: str
+    last_activity: int
+    last_inbound_at: int | None
+    messages_in: int
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    at: int
+    actor: str
+    action: str
+    subject_ref: str | None
+    status: int
+
+
+@dataclass(frozen=True)
+class SubjectItem:
+    """Any item in a subject's partition, for the export and the erasure.
+
+    ``kind`` is its export section (None for a kind the store does not know); ``attributes``
+    are what is stored, without the key layout's internals; ``sealed`` the encrypted content.
+    """
+
+    key: ItemKey
+    kind: str | None
+    attributes: dict[str, Any] = field(default_factory=dict)
+    sealed: bytes | None = None
+    expires_at: int = 0
+
+
+@dataclass(frozen=True)
+class ExpiredItem:
+    key: ItemKey
+    retention_class: str
+    expires_at: int
+
+    @property
+    def subject(self) -> str | None:
+        return self.key.subject

@@ -1,0 +1,212 @@
+"""A subject's partition as a whole: the state read in one query, every item, erasure.
+
+:meth:`Subjects.state` is what the inbound path reads about a person (consents, pending request,
+ledger head, open questions, link) in a single query. :meth:`Subjects.items` and
+:meth:`Subjects.erase` serve the person's rights (Art. 15 export, Art. 17 erasure) and know every
+item that belongs to a subject, in its partition and outside it (requests, counters, data key).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from chatconsent.consent_state import (
+    ConsentRecord,
+    ConsentState,
+    PendingConfirmation,
+    PendingLink,
+    SpecialRequest,
+    SubjectState,
+)
+from chatconsent.ledger import LedgerHead
+from chatconsent.retention import RetentionClass
+from chatconsent.store import keys
+from chatconsent.store.data_keys import DataKeys
+from chatconsent.store.guards import Guards
+from chatconsent.store.keys import ItemKey
+from chatconsent.store.records import SubjectItem
+from chatconsent.store.table import Table
+
+_HIDDEN = frozenset({keys.PARTITION, keys.EXPIRY_SHARD, "sealed"})
+_ERASURE_ROUNDS = 3
+
+
+@dataclass
+class _StateParts:
+    consents: dict[str, ConsentRecord] = field(default_factory=dict)
+    pending: PendingConfirmation | None = None
+    head: LedgerHead | None = None
+    erasure: str | None = None
+    link: PendingLink | None = None
+    special: SpecialRequest | None = None
+
+
+def _consent(purpose: str, data: Mapping[str, Any]) -> ConsentRecord:
+    return ConsentRecord(
+        purpose=purpose,
+        state=ConsentState(data["state"]),
+        rev=data["rev"],
+        request_id=data.get("request_id", ""),
+        updated_at=data["updated_at"],
+        expires_at=data["expires_at"],
+        notice_version=data.get("notice_version", ""),
+        notice_language=data.get("notice_language", ""),
+        notice_sha256=data.get("notice_sha256", ""),
+        channel=data.get("channel", ""),
+        suppression_hash=data.get("suppression_hash", ""),
+    )
+
+
+def _pending(data: Mapping[str, Any]) -> PendingConfirmation:
+    return PendingConfirmation(
+        request_id=data["request_id"],
+        code_hash=data["code_hash"],
+        channel=data["channel"],
+        purposes=tuple(data["purposes"]),
+        language=data["language"],
+        notice_version=data["notice_version"],
+        notice_sha256=data["notice_sha256"],
+        code_message=data["code_message"],
+        bound_at=data["bound_at"],
+        expires_at=data["expires_at"],
+    )
+
+
+def _special(data: Mapping[str, Any]) -> SpecialRequest:
+    return SpecialRequest(
+        nonce=data["nonce"],
+        purpose=data["purpose"],
+        language=data["language"],
+        notice_version=data["notice_version"],
+        notice_sha256=data["notice_sha256"],
+        asked_at=data["asked_at"],
+    )
+
+
+def _read_state_item(parts: _StateParts, kind: str | None, sk: str, data: Mapping[str, Any]) -> None:
+    if kind == "ledger_head":
+        parts.head = LedgerHead(data["ledger_id"], data["seq"], data["hash"], data.get("last_at", 0))
+    elif kind == "consents":
+        parts.consents[keys.purpose_of(sk)] = _consent(keys.purpose_of(sk), data)
+    elif kind == "pending_request":
+        parts.pending = _pending(data)
+    elif kind == "erasure_request":
+        parts.erasure = data["nonce"]
+    elif kind == "special_category_request":
+        parts.special = _special(data)
+    elif kind == "link_request":
+        parts.link = PendingLink(data["request_id"], data["token_hash"], data["status"], data["expires_at"])
+
+
+@dataclass(frozen=True)
+class ErasureCounts:
+    """What an erasure deleted, per kind (no personal data), and whether the person had withdrawn."""
+
+    counts: dict[str, int]
+    had_withdrawn: bool
+
+
+class Subjects:
+    def __init__(self, table: Table, guards: Guards, data_keys: DataKeys) -> None:
+        self._t = table
+        self._guards = guards
+        self._data_keys = data_keys
+
+    def state(self, subject: str) -> SubjectState:
+        """Consents, pending confirmation, ledger head and open questions of one subject, in one query."""
+        now = self._t.clock()
+        parts = _StateParts()
+        for data in self._t.query(keys.subject_pk(subject), keys.STATE_PREFIX):
+            if self._t.is_live(data, now):
+                sk = str(data[keys.SORT])
+                _read_state_item(parts, keys.kind_of(sk), sk, data)
+        return SubjectState(
+            consents=parts.consents,
+            pending=parts.pending,
+            ledger_head=parts.head,
+            erasure_request=parts.erasure,
+            link_request=parts.link,
+            special_request=parts.special,
+        )
+
+    def items(self, subject: str) -> list[SubjectItem]:
+        """Every item in the subject's partition, live or not yet purged."""
+        return [
+            SubjectItem(
+                key=keys.key_of(data),
+                kind=keys.kind_of(str(data[keys.SORT])),
+                attributes={k: v for k, v in data.items() if k not in _HIDDEN},
+                sealed=data.get("sealed"),
+                expires_at=int(data.get("expires_at", 0)),
+            )
+            for data in self._t.query(keys.subject_pk(subject))
+        ]
+
+    # -- erasure asked in the chat ---------------------------------------------------------------
+
+    def request_erasure(self, subject: str, nonce: str) -> None:
+        """The person asked for erasure in the chat; their yes must follow within the hour."""
+        t = self._t
+        now = t.now()
+        expires = t.expires_at(RetentionClass.PENDING_OPTIN_CHAT, now)
+        item = t.item(
+            keys.erasure_request(subject), {"nonce": nonce, "asked_at": now}, RetentionClass.PENDING_OPTIN_CHAT, expires
+        )
+        t.client.put_item(**t.put(item))
+
+    def cancel_erasure(self, subject: str, message_hash: str) -> None:
+        t = self._t
+        t.transact(
+            [
+                ("erasure", "Delete", t.delete(keys.erasure_request(subject))),
+                self._guards.delivery_op(message_hash, t.now()),
+            ]
+        )
+
+    # -- Art. 17 ---------------------------------------------------------------------------------
+
+    def erase(self, subject: str) -> ErasureCounts:
+        """Delete every item of the subject: its partition, the requests and counters naming it, its data key.
+
+        The partition is emptied until nothing is left (a chat answer racing the erasure may write
+        once more in between); the caller voids an open link first.
+        """
+        counts: dict[str, int] = {}
+        withdrew = False
+        for _ in range(_ERASURE_ROUNDS):
+            items = self.items(subject)
+            if not items:
+                break
+            withdrew |= any(
+                i.kind == "consents" and i.attributes.get("state") == ConsentState.WITHDRAWN.value for i in items
+            )
+            for item in items:
+                counts[item.kind or "other"] = counts.get(item.kind or "other", 0) + 1
+            self._t.delete_all([i.key for i in items] + self._linked_requests(items))
+        counters = self._guards.subject_rate_counters(subject)
+        self._t.delete_all([c.key for c in counters])
+        counts["rate_counters"] = len(counters)
+        self._data_keys.delete(subject)
+        return ErasureCounts(counts, withdrew)
+
+    @staticmethod
+    def _linked_requests(items: list[SubjectItem]) -> list[ItemKey]:
+        """Requests that still name the subject: a pending chat request, a link sent to them."""
+        found = [keys.optin(i.attributes["code_hash"]) for i in items if i.kind == "pending_request"]
+        return found + [keys.optin(i.attributes["token_hash"]) for i in items if i.kind == "link_request"]
+
+    def put_erasure_receipt(self, erasure_id: str, counts: Mapping[str, int]) -> None:
+        """A receipt without personal data: when, and how many items of which kind were erased."""
+        t = self._t
+        now = t.now()
+        day = keys.utc_day(now)
+        expires = t.expires_at(RetentionClass.PURGE_RECEIPT, now)
+        item = t.item(
+            keys.receipt(day, erasure_id, "erasure"),
+            {"erased_at": now, "counts": dict(counts)},
+            RetentionClass.PURGE_RECEIPT,
+            expires,
+        )
+        t.client.put_item(**t.put(item))

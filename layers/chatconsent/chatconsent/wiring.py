@@ -1,0 +1,205 @@
+"""The wiring of one container: settings, configuration, clients and services, each built once.
+
+Handlers create one :class:`Wiring` at import (Lambda's init phase) and use its parts on every
+request. The settings come from the environment (:mod:`chatconsent.settings`), read once. Secrets
+are fetched on first use and refreshed after ``SECRETS_MAX_AGE`` (rotation without a redeploy);
+the services that hold a secret (the pseudonymizer's pepper, the channel's tokens) are built
+again once per refresh, all others once per container.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from functools import cached_property, lru_cache
+from typing import Any
+
+from chatconsent.agents import AgentDesk, DeskParts
+from chatconsent.aws import client
+from chatconsent.channels.outbox import Outbox
+from chatconsent.channels.whatsapp import GraphApiSender, WhatsAppChannel
+from chatconsent.clock import Clock, system_clock
+from chatconsent.config import BusinessConfig, current_config, load_config
+from chatconsent.confirmation import LinkConfirmation
+from chatconsent.consent_service import ConsentService
+from chatconsent.identity import Pseudonymizer
+from chatconsent.inbound import InboundParts, InboundService
+from chatconsent.keyring import SubjectKeyring
+from chatconsent.link_sender import LinkQueue, LinkSender
+from chatconsent.notices import NoticeRegistry
+from chatconsent.optin import OptInService
+from chatconsent.purge import PurgeJob
+from chatconsent.retention import RetentionPlan
+from chatconsent.rights import SubjectRights
+from chatconsent.secrets import Secrets, load_secrets
+from chatconsent.settings import Settings, config_path
+from chatconsent.store import Store
+from chatconsent.texts import Texts
+
+_LOCAL_OUTBOX = Outbox()
+
+
+def local_outbox() -> Outbox:
+    """The process-wide outbox used when ``CHANNEL_SENDER=outbox``."""
+    return _LOCAL_OUTBOX
+
+
+@lru_cache(maxsize=2)
+def _pseudonymizer(pepper: bytes) -> Pseudonymizer:
+    return Pseudonymizer(pepper)
+
+
+class _WithSecrets:
+    """The services that hold a secret, for one generation of the secrets."""
+
+    def __init__(self, wiring: Wiring, secrets: Secrets) -> None:
+        self._w = wiring
+        self.secrets = secrets
+        self.pseudonymizer = _pseudonymizer(secrets.pepper)
+
+    @cached_property
+    def whatsapp(self) -> WhatsAppChannel:
+        settings = self._w.config.channels.whatsapp
+        sender: Any
+        if self._w.settings.channel_sender == "outbox":
+            sender = local_outbox()
+        else:
+            sender = GraphApiSender(self.secrets.whatsapp_access_token, settings.phone_number_id, settings.api_version)
+        return WhatsAppChannel(self.secrets.whatsapp_app_secrets, settings.phone_number_id, sender)
+
+    @cached_property
+    def optin(self) -> OptInService:
+        w = self._w
+        return OptInService(w.store, self.pseudonymizer, w.notices, w.config, w.clock)
+
+    @cached_property
+    def inbound(self) -> InboundService:
+        w = self._w
+        parts = InboundParts(
+            w.store, self.pseudonymizer, self.whatsapp, w.config, w.clock, w.consents, w.notices, w.keyring, w.rights
+        )
+        return InboundService(parts)
+
+    @cached_property
+    def agents(self) -> AgentDesk:
+        w = self._w
+        if w.keyring is None:
+            raise RuntimeError("KMS_KEY_ID and KEY_TABLE_NAME are required for conversations")
+        return AgentDesk(
+            w.store, DeskParts(w.keyring, self.whatsapp, self.pseudonymizer, w.consents), w.clock, w.config
+        )
+
+    @cached_property
+    def link_sender(self) -> LinkSender:
+        w = self._w
+        return LinkSender(w.store, self.pseudonymizer, w.config, lambda: self.whatsapp)
+
+
+class Wiring:
+    SECRETS_MAX_AGE = 300
+
+    def __init__(
+        self,
+        environ: Mapping[str, str] | None = None,
+        clock: Clock = system_clock,
+        dynamodb: Any = None,
+        config: BusinessConfig | None = None,
+        kms: Any = None,
+    ) -> None:
+        self.settings = Settings.from_environ(environ)
+        self.clock = clock
+        self._config = config
+        self._kms = kms
+        self._fetched: tuple[float, _WithSecrets] | None = None
+        self.dynamodb = client("dynamodb") if dynamodb is None else dynamodb
+
+    @cached_property
+    def config(self) -> BusinessConfig:
+        if self._config is not None:
+            return self._config
+        path = self.settings.config_path
+        return current_config() if path == config_path() else load_config(path)
+
+    @cached_property
+    def store(self) -> Store:
+        plan = RetentionPlan.from_config(self.config)
+        return Store(self.dynamodb, self.settings.table_name, plan, self.clock, self.settings.key_table_name)
+
+    @cached_property
+    def notices(self) -> NoticeRegistry:
+        return NoticeRegistry()
+
+    @cached_property
+    def texts(self) -> Texts:
+        return Texts(self.config)
+
+    # -- what holds a secret ---------------------------------------------------------------------
+
+    def _with_secrets(self) -> _WithSecrets:
+        now = time.monotonic()
+        if self._fetched is None or now - self._fetched[0] > self.SECRETS_MAX_AGE:
+            secrets = load_secrets(client("ssm"), self.settings.secrets_path)
+            self._fetched = (now, _WithSecrets(self, secrets))
+        return self._fetched[1]
+
+    @property
+    def secrets(self) -> Secrets:
+        return self._with_secrets().secrets
+
+    @property
+    def pseudonymizer(self) -> Pseudonymizer:
+        return self._with_secrets().pseudonymizer
+
+    @property
+    def whatsapp(self) -> WhatsAppChannel:
+        return self._with_secrets().whatsapp
+
+    @property
+    def optin(self) -> OptInService:
+        return self._with_secrets().optin
+
+    @property
+    def inbound(self) -> InboundService:
+        return self._with_secrets().inbound
+
+    @property
+    def agents(self) -> AgentDesk:
+        return self._with_secrets().agents
+
+    @property
+    def link_sender(self) -> LinkSender:
+        return self._with_secrets().link_sender
+
+    # -- the rest, once per container ------------------------------------------------------------
+
+    @cached_property
+    def keyring(self) -> SubjectKeyring | None:
+        """Per-person data keys; without ``KMS_KEY_ID`` and ``KEY_TABLE_NAME`` nothing is stored."""
+        if not self.settings.keeps_data_keys:
+            return None
+        assert self.settings.kms_key_id is not None
+        return SubjectKeyring(self.store.data_keys, self._kms or client("kms"), self.settings.kms_key_id)
+
+    @cached_property
+    def consents(self) -> ConsentService:
+        return ConsentService(self.store, self.config, self.clock)
+
+    @cached_property
+    def rights(self) -> SubjectRights:
+        return SubjectRights(self.store, self.keyring, self.notices, self.config, self.clock)
+
+    @cached_property
+    def link_confirmation(self) -> LinkConfirmation:
+        return LinkConfirmation(self.store, self.consents, self.clock)
+
+    @cached_property
+    def link_queue(self) -> LinkQueue:
+        """Where confirmation links wait to be sent (``LINK_QUEUE_URL``)."""
+        if not self.settings.link_queue_url:
+            raise RuntimeError("LINK_QUEUE_URL is required for link-confirmed opt-ins")
+        return LinkQueue(client("sqs"), self.settings.link_queue_url)
+
+    def purge_job(self, time_left_ms: Callable[[], int] | None, lookback_seconds: int | None = None) -> PurgeJob:
+        settings = self.config.purge
+        lookback = lookback_seconds or int(settings.lookback.total_seconds())
+        return PurgeJob(self.store.purge, self.clock, lookback, settings.page_size, time_left_ms)

@@ -1,0 +1,92 @@
+"""The dispatch order, case by case: what a message means from a sender in a given state (no AWS)."""
+
+from __future__ import annotations
+
+import pytest
+
+from chatconsent.channels.base import InboundKind, InboundMessage
+from chatconsent.consent_state import (
+    ConsentRecord,
+    ConsentState,
+    PendingConfirmation,
+    SpecialRequest,
+    SubjectState,
+)
+from chatconsent.inbound.dispatch import RECORD_FIRST, Role, role_of
+
+pytestmark = pytest.mark.unit
+
+CONVERSATION = "customer_service"
+
+
+def text(body: str) -> InboundMessage:
+    return InboundMessage("whatsapp", "+491701234567", "wamid.1", 0, InboundKind.TEXT, body)
+
+
+def button(button_id: str) -> InboundMessage:
+    return InboundMessage("whatsapp", "+491701234567", "wamid.1", 0, InboundKind.BUTTON, None, button_id)
+
+
+def record(purpose: str, state: ConsentState = ConsentState.ACTIVE) -> ConsentRecord:
+    return ConsentRecord(purpose, state, 1, "req-1", 0, 10**10)
+
+
+PENDING = PendingConfirmation("req-1", "c" * 64, "whatsapp", (CONVERSATION,), "en", "v1", "s" * 64, "m", 0, 10**10)
+SPECIAL = SpecialRequest("nonce1", "health_data", "en", "v1", "s" * 64, 0)
+UNKNOWN = SubjectState()
+ACTIVE = SubjectState(consents={CONVERSATION: record(CONVERSATION)})
+MARKETING_ONLY = SubjectState(consents={"marketing": record("marketing")})
+WITHDRAWN = SubjectState(consents={CONVERSATION: record(CONVERSATION, ConsentState.WITHDRAWN)})
+ASKED = SubjectState(consents={CONVERSATION: record(CONVERSATION, ConsentState.PENDING)}, pending=PENDING)
+QUARANTINE = SubjectState(consents=ACTIVE.consents, special_request=SPECIAL)
+ERASING = SubjectState(consents=ACTIVE.consents, erasure_request="nonce2")
+
+
+@pytest.mark.parametrize(
+    ("message", "state", "role"),
+    [
+        # a withdrawal word beats everything, even an open question
+        (text("STOP"), ACTIVE, Role.WITHDRAWAL),
+        (text("stopp"), ASKED, Role.WITHDRAWAL),
+        (text("Basta"), QUARANTINE, Role.WITHDRAWAL),
+        (text("STOP"), UNKNOWN, Role.WITHDRAWAL),
+        # answers to the questions the product asked
+        (button("art9:yes:nonce1"), QUARANTINE, Role.SPECIAL_YES),
+        (button("art9:no:nonce1"), QUARANTINE, Role.SPECIAL_NO),
+        (button("art9:yes:other"), QUARANTINE, Role.STALE_SPECIAL),
+        (button("art9:yes:nonce1"), ACTIVE, Role.STALE_SPECIAL),
+        (button("erase:yes:nonce2"), ERASING, Role.ERASE_YES),
+        (button("erase:no:nonce2"), ERASING, Role.ERASE_NO),
+        (button("optin:yes:req-1"), ASKED, Role.CONSENT_YES),
+        (button("optin:no:req-1"), ASKED, Role.CONSENT_NO),
+        (text("Ja"), ASKED, Role.CONSENT_YES),
+        (text("no"), ASKED, Role.CONSENT_NO),
+        (button("optin:yes:req-old"), ASKED, Role.REMINDER),  # another request's button
+        # ordinary messages: kept only under the conversation's consent, never a rights word
+        (text("where is my parcel?"), ACTIVE, Role.CONVERSATION),
+        (text("yes"), ACTIVE, Role.CONVERSATION),  # no question open: an ordinary word
+        (text("we must stop the delivery"), ACTIVE, Role.CONVERSATION),
+        (text("where is my parcel?"), MARKETING_ONLY, Role.ACCEPTED),
+        (text("where is my parcel?"), ASKED, Role.REMINDER),
+        (text("where is my parcel?"), WITHDRAWN, Role.SUPPRESSED),
+        # rights words from someone known; help from a stranger is the info reply
+        (text("DATA"), ACTIVE, Role.ACCESS),
+        (text("DATEN"), WITHDRAWN, Role.ACCESS),
+        (text("LÖSCHEN"), ACTIVE, Role.ERASE_ASK),
+        (text("HELP"), ACTIVE, Role.HELP),
+        (text("HELP"), ASKED, Role.HELP),
+        (text("HELP"), WITHDRAWN, Role.SUPPRESSED),
+        (text("HELP"), UNKNOWN, Role.INFO_HELP),
+        (text("DATA"), UNKNOWN, Role.INFO),
+        (text("hello"), UNKNOWN, Role.INFO),
+    ],
+)
+def test_role_of(message: InboundMessage, state: SubjectState, role: Role) -> None:
+    assert role_of(message, state, CONVERSATION) is role
+
+
+def test_only_roles_that_change_nothing_record_their_delivery_first() -> None:
+    changing = {Role.WITHDRAWAL, Role.SPECIAL_YES, Role.SPECIAL_NO, Role.ERASE_YES, Role.ERASE_NO}
+    changing |= {Role.CONSENT_YES, Role.CONSENT_NO, Role.CONVERSATION, Role.STALE_SPECIAL}
+    assert changing.isdisjoint(RECORD_FIRST)
+    assert changing | RECORD_FIRST == set(Role)
