@@ -1,7 +1,7 @@
 """Inbound webhooks: the WhatsApp Cloud API handshake and its signed message/status deliveries.
 
 The signature is checked on the raw bytes before anything is parsed or written; a forged request
-gets 401 and leaves no trace. Every message and status of a batch is processed; replays are no-ops.
+gets 401 and leaves no trace. Every message and status of a batch is processed; duplicates have no second effect.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def whatsapp_handshake(
     description="Signed with X-Hub-Signature-256 over the raw body; 401 without a valid signature.",
     responses={
         200: {
-            "description": "Processed (also for replays)",
+            "description": "Processed (also for duplicates)",
             "content": {"application/json": {"model": WebhookAccepted}},
         },
         400: {"description": "Malformed payload", "content": {"application/json": {"model": ErrorBody}}},

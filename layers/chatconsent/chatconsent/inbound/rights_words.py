@@ -61,12 +61,8 @@ def access(turn: Turn, state: SubjectState) -> Outcome:
     language = texts.language(language_of(state))
     purposes = texts.purposes(state.active_purposes, language) if state.active_purposes else "-"
     stored = len(turn.parts.store.messages.inbound(turn.subject))
-    summary = {
-        "en": f"{stored} messages (kept 90 days), consent for: {purposes}, the record of your consent",
-        "de": f"{stored} Nachrichten (90 Tage gespeichert), Einwilligung für: {purposes}, "
-        "der Nachweis Ihrer Einwilligung",
-        "it": f"{stored} messaggi (conservati 90 giorni), consenso per: {purposes}, la prova del suo consenso",
-    }[language]
+    period = texts.period(turn.parts.plan.period(RetentionClass.CONVERSATION), language)
+    summary = texts.text("access_summary", language, stored=str(stored), period=period, purposes=purposes)
     text = texts.text("access", language, summary=summary)
     return turn.say(text, "access", Outcome.ACCESS_ANSWERED, record=bool(state.active_purposes))
 

@@ -9,7 +9,7 @@ read drops expired items.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -206,18 +206,16 @@ class Table:
 
     def put_item(self, request: dict[str, Any]) -> bool:
         """A conditional Put; False when its condition failed."""
-        try:
-            self.client.put_item(**request)
-        except ClientError as error:
-            if _conditional_failure(error):
-                return False
-            raise
-        return True
+        return self._conditional(self.client.put_item, request)
 
     def update_item(self, request: dict[str, Any]) -> bool:
         """A conditional Update; False when its condition failed."""
+        return self._conditional(self.client.update_item, request)
+
+    @staticmethod
+    def _conditional(call: Callable[..., Any], request: dict[str, Any]) -> bool:
         try:
-            self.client.update_item(**request)
+            call(**request)
         except ClientError as error:
             if _conditional_failure(error):
                 return False
