@@ -44,7 +44,7 @@ def test_unknown_notice_is_404(env: Env, language: str, version: str | None) -> 
         )
     else:
         response = get(env, f"/notices/{language}", "/notices/{language}", language=language)
-    assert response["statusCode"] == 404
+    assert response["statusCode"] == 404 and json.loads(response["body"]) == {"error": "no such notice"}
 
 
 def test_optin_issues_a_single_use_code_and_a_deep_link(env: Env) -> None:

@@ -20,6 +20,9 @@ NOTICE_DIR = Path(__file__).with_name("notices")
 class UnknownNotice(NotFound):
     """No notice exists for the language and version asked for."""
 
+    def __init__(self) -> None:
+        super().__init__("no such notice")
+
 
 @dataclass(frozen=True)
 class Notice:
@@ -60,7 +63,7 @@ class NoticeRegistry:
     def get(self, language: str, version: str | None = None) -> Notice:
         version = version or self.latest_version
         if language not in self.versions().get(version, {}):
-            raise UnknownNotice(f"no notice for language {language!r}, version {version!r}")
+            raise UnknownNotice()
         key = (version, language)
         if key not in self._cache:
             text = (self._directory / version / f"{language}.md").read_text("utf-8")

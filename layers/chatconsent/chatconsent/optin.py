@@ -13,7 +13,7 @@ import ipaddress
 import urllib.parse
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from chatconsent.clock import Clock
 from chatconsent.config import BusinessConfig, ChannelName, Language, LinkConfirmationConfig
@@ -109,6 +109,26 @@ class OptInService:
             raise NoticeChanged("the notice text shown differs from the published version: reload the page")
         return notice, tuple(p for p in self._config.purpose_ids if p in ask.purposes)  # config order
 
+    def _new_request(
+        self, ask: OptInAsk, notice: Notice, purposes: tuple[str, ...], secret_hash: str, flow: str
+    ) -> OptInRequest:
+        """A pending request for ``flow`` (chat or link), kept as long as its retention class says."""
+        now = int(self._clock())
+        retention = RetentionClass.PENDING_OPTIN_CHAT if flow == "chat" else RetentionClass.PENDING_OPTIN_LINK
+        return OptInRequest(
+            request_id=str(uuid.uuid4()),
+            code_hash=secret_hash,
+            flow=flow,
+            channel=ask.channel,
+            language=ask.language,
+            purposes=purposes,
+            notice_version=notice.version,
+            notice_sha256=notice.sha256,
+            status="pending",
+            created_at=now,
+            expires_at=self._plan.expires_at(retention, now),
+        )
+
     def _consume(self, scope: str, key_hash: str, window: int, limit: int) -> None:
         if not self._store.guards.consume_rate(scope, key_hash, window, limit):
             raise RateLimited(retry_after=window - int(self._clock()) % window)
@@ -125,21 +145,8 @@ class OptInService:
             3600,
             self._config.limits.optin_per_ip_per_hour,
         )
-        now = int(self._clock())
         code = new_code()
-        request = OptInRequest(
-            request_id=str(uuid.uuid4()),
-            code_hash=code_hash(code),
-            flow="chat",
-            channel=ask.channel,
-            language=ask.language,
-            purposes=purposes,
-            notice_version=notice.version,
-            notice_sha256=notice.sha256,
-            status="pending",
-            created_at=now,
-            expires_at=self._plan.expires_at(RetentionClass.PENDING_OPTIN_CHAT, now),
-        )
+        request = self._new_request(ask, notice, purposes, code_hash(code), "chat")
         self._store.optins.create_request(request)
         text = self._texts.text("prefill", ask.language, code=code)
         digits = channel.display_number.lstrip("+")
@@ -186,20 +193,9 @@ class OptInService:
             "link-prefix", self._pseudonymizer.keyed_hash("prefix", prefix), 3600, limits.link_per_prefix_per_hour
         )
 
-        now = int(self._clock())
         token = new_link_token()
-        request = OptInRequest(
-            request_id=str(uuid.uuid4()),
-            code_hash=token_hash(token),
-            flow="link",
-            channel=ask.channel,
-            language=ask.language,
-            purposes=purposes,
-            notice_version=notice.version,
-            notice_sha256=notice.sha256,
-            status="pending",
-            created_at=now,
-            expires_at=self._plan.expires_at(RetentionClass.PENDING_OPTIN_LINK, now),
+        request = replace(
+            self._new_request(ask, notice, purposes, token_hash(token), "link"),
             subject=self._pseudonymizer.subject(ask.channel, number),
             suppression_hash=self._pseudonymizer.suppression(ask.channel, number),
         )
