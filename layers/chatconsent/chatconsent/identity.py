@@ -34,6 +34,16 @@ def phone_region(e164: str) -> str:
     return phonenumbers.region_code_for_number(phonenumbers.parse(e164)) or "ZZ"
 
 
+def region_of(identifier: str) -> str | None:
+    """The region of a number in any notation (``DE``), or None when it cannot be read."""
+    import phonenumbers  # noqa: PLC0415
+
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(identifier))
+    except phonenumbers.NumberParseException:
+        return None
+
+
 def normalize_whatsapp_id(wa_id: str) -> str:
     """WhatsApp sends numbers as bare international digits (``4930123456``)."""
     digits = wa_id.strip().lstrip("+")

@@ -12,29 +12,35 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from functools import cached_property, lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chatconsent.agents import AgentDesk, DeskParts
 from chatconsent.aws import client
 from chatconsent.channels.outbox import Outbox
-from chatconsent.channels.whatsapp import GraphApiSender, WhatsAppChannel
 from chatconsent.clock import Clock, system_clock
 from chatconsent.config import BusinessConfig, current_config, load_config
-from chatconsent.confirmation import LinkConfirmation
-from chatconsent.consent_service import ConsentService
 from chatconsent.identity import Pseudonymizer
-from chatconsent.inbound import InboundParts, InboundService
-from chatconsent.keyring import SubjectKeyring
-from chatconsent.link_sender import LinkQueue, LinkSender
-from chatconsent.notices import NoticeRegistry
-from chatconsent.optin import OptInService
-from chatconsent.purge import PurgeJob
 from chatconsent.retention import RetentionPlan
-from chatconsent.rights import SubjectRights
 from chatconsent.secrets import Secrets, load_secrets
 from chatconsent.settings import Settings, config_path
 from chatconsent.store import Store
-from chatconsent.texts import Texts
+
+if TYPE_CHECKING:
+    from chatconsent.agents import AgentDesk
+    from chatconsent.channels.whatsapp import WhatsAppChannel
+    from chatconsent.confirmation import LinkConfirmation
+    from chatconsent.consent_service import ConsentService
+    from chatconsent.inbound import InboundService
+    from chatconsent.keyring import SubjectKeyring
+    from chatconsent.link_sender import LinkQueue, LinkSender
+    from chatconsent.notices import NoticeRegistry
+    from chatconsent.optin import OptInService
+    from chatconsent.purge import PurgeJob
+    from chatconsent.rights import SubjectRights
+    from chatconsent.texts import Texts
+
+# Each service's module is imported where the service is built, so a function imports only what it
+# uses (the purge never loads the channels, the webhook never loads the opt-in API).
+# ruff: noqa: PLC0415
 
 _LOCAL_OUTBOX = Outbox()
 
@@ -59,6 +65,8 @@ class _WithSecrets:
 
     @cached_property
     def whatsapp(self) -> WhatsAppChannel:
+        from chatconsent.channels.whatsapp import GraphApiSender, WhatsAppChannel
+
         settings = self._w.config.channels.whatsapp
         sender: Any
         if self._w.settings.channel_sender == "outbox":
@@ -69,11 +77,15 @@ class _WithSecrets:
 
     @cached_property
     def optin(self) -> OptInService:
+        from chatconsent.optin import OptInService
+
         w = self._w
         return OptInService(w.store, self.pseudonymizer, w.notices, w.config, w.clock)
 
     @cached_property
     def inbound(self) -> InboundService:
+        from chatconsent.inbound import InboundParts, InboundService
+
         w = self._w
         parts = InboundParts(
             w.store, self.pseudonymizer, self.whatsapp, w.config, w.clock, w.consents, w.notices, w.keyring, w.rights
@@ -82,6 +94,8 @@ class _WithSecrets:
 
     @cached_property
     def agents(self) -> AgentDesk:
+        from chatconsent.agents import AgentDesk, DeskParts
+
         w = self._w
         if w.keyring is None:
             raise RuntimeError("KMS_KEY_ID and KEY_TABLE_NAME are required for conversations")
@@ -91,6 +105,8 @@ class _WithSecrets:
 
     @cached_property
     def link_sender(self) -> LinkSender:
+        from chatconsent.link_sender import LinkSender
+
         w = self._w
         return LinkSender(w.store, self.pseudonymizer, w.config, lambda: self.whatsapp)
 
@@ -127,10 +143,14 @@ class Wiring:
 
     @cached_property
     def notices(self) -> NoticeRegistry:
+        from chatconsent.notices import NoticeRegistry
+
         return NoticeRegistry()
 
     @cached_property
     def texts(self) -> Texts:
+        from chatconsent.texts import Texts
+
         return Texts(self.config)
 
     # -- what holds a secret ---------------------------------------------------------------------
@@ -175,6 +195,8 @@ class Wiring:
     @cached_property
     def keyring(self) -> SubjectKeyring | None:
         """Per-person data keys; without ``KMS_KEY_ID`` and ``KEY_TABLE_NAME`` nothing is stored."""
+        from chatconsent.keyring import SubjectKeyring
+
         if not self.settings.keeps_data_keys:
             return None
         assert self.settings.kms_key_id is not None
@@ -182,24 +204,34 @@ class Wiring:
 
     @cached_property
     def consents(self) -> ConsentService:
+        from chatconsent.consent_service import ConsentService
+
         return ConsentService(self.store, self.config, self.clock)
 
     @cached_property
     def rights(self) -> SubjectRights:
+        from chatconsent.rights import SubjectRights
+
         return SubjectRights(self.store, self.keyring, self.notices, self.config, self.clock)
 
     @cached_property
     def link_confirmation(self) -> LinkConfirmation:
+        from chatconsent.confirmation import LinkConfirmation
+
         return LinkConfirmation(self.store, self.consents, self.clock)
 
     @cached_property
     def link_queue(self) -> LinkQueue:
         """Where confirmation links wait to be sent (``LINK_QUEUE_URL``)."""
+        from chatconsent.link_sender import LinkQueue
+
         if not self.settings.link_queue_url:
             raise RuntimeError("LINK_QUEUE_URL is required for link-confirmed opt-ins")
         return LinkQueue(client("sqs"), self.settings.link_queue_url)
 
     def purge_job(self, time_left_ms: Callable[[], int] | None, lookback_seconds: int | None = None) -> PurgeJob:
+        from chatconsent.purge import PurgeJob
+
         settings = self.config.purge
         lookback = lookback_seconds or int(settings.lookback.total_seconds())
         return PurgeJob(self.store.purge, self.clock, lookback, settings.page_size, time_left_ms)

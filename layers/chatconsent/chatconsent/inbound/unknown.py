@@ -6,17 +6,9 @@ gets no reply at all. The reply's language comes from the number's country.
 
 from __future__ import annotations
 
-import phonenumbers
-
+from chatconsent.identity import region_of
 from chatconsent.inbound.outcomes import Outcome
 from chatconsent.inbound.parts import Turn
-
-
-def region_of(identifier: str) -> str | None:
-    try:
-        return phonenumbers.region_code_for_number(phonenumbers.parse(identifier))
-    except phonenumbers.NumberParseException:
-        return None
 
 
 def info(turn: Turn, key: str) -> Outcome:
