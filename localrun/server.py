@@ -58,6 +58,26 @@ def compile_routes(found: list[Route]) -> list[CompiledRoute]:
     return sorted(compiled, key=lambda c: c.route.path.count("{"))
 
 
+_TEXT_TYPES = ("text/", "application/json", "application/javascript", "application/xml", "application/x-www-form")
+
+
+def is_text(content_type: str, body: bytes) -> bool:
+    """Whether API Gateway would hand the body over as text; otherwise it arrives base64-encoded."""
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    media = content_type.split(";", 1)[0].strip().lower()
+    return not media or media.startswith(_TEXT_TYPES)
+
+
+GATEWAY_ERROR = {
+    "statusCode": 500,
+    "headers": {"content-type": "application/json"},
+    "body": '{"message":"Internal Server Error"}',
+}
+
+
 class LocalApi:
     def __init__(self) -> None:
         from localrun.functions import load_function
@@ -103,6 +123,7 @@ class LocalApi:
             headers=headers,
             query=dict(parse_qsl(query)) or None,
             source_ip=ip,
+            base64_body=not is_text(headers.get("content-type", ""), body),
         )
         event["rawQueryString"] = query
         with self.lock:
@@ -138,7 +159,11 @@ class LocalHandler(BaseHTTPRequestHandler):
             return self._local_page(url.path, url.query, body)
         if self.command == "OPTIONS":  # CORS preflight, answered by API Gateway in AWS
             return self._send(204, dict(CORS_PREFLIGHT), b"")
-        response = self.api.invoke(self.command, url.path, url.query, headers, body, self.client_address[0])
+        try:
+            response = self.api.invoke(self.command, url.path, url.query, headers, body, self.client_address[0])
+        except Exception as error:  # a function that fails: API Gateway answers 500 for it, the connection stays
+            sys.stderr.write(f"function failed: {type(error).__name__}\n")  # the type only: no request data
+            response = dict(GATEWAY_ERROR)
         self._answer(response, cors="origin" in headers)
 
     def _answer(self, response: dict[str, Any], cors: bool) -> None:

@@ -95,6 +95,38 @@ def media(
     )
 
 
+def template_reply(
+    sender_digits: str, title: str, payload: str, *, phone_number_id: str, timestamp: int
+) -> dict[str, Any]:
+    """A template's quick-reply button pressed (``type: "button"``: the business's payload, the title chosen)."""
+    return inbound(
+        phone_number_id,
+        sender_digits,
+        {
+            "id": message_id(),
+            "timestamp": str(timestamp),
+            "type": "button",
+            "button": {"payload": payload, "text": title},
+        },
+    )
+
+
+def number_changed(old_digits: str, new_digits: str, *, phone_number_id: str, timestamp: int) -> dict[str, Any]:
+    """Meta's system message when a user moves to another number (it has no contacts array)."""
+    message = {
+        "from": old_digits,
+        "id": message_id(),
+        "timestamp": str(timestamp),
+        "type": "system",
+        "system": {
+            "body": f"User Test Person changed from {old_digits} to {new_digits}",
+            "wa_id": new_digits,
+            "type": "user_changed_number",
+        },
+    }
+    return _envelope(phone_number_id, {"messages": [message]})
+
+
 def status(recipient_digits: str, wamid: str, state: str, *, phone_number_id: str, timestamp: int) -> dict[str, Any]:
     return _envelope(
         phone_number_id,

@@ -22,7 +22,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from chatconsent.agents import ReplyRefused
-from chatconsent.api import ErrorBody, domain_error_response, register_error_handlers
+from chatconsent.api import (
+    ErrorBody,
+    domain_error_response,
+    refused_json_body,
+    register_error_handlers,
+    rejected_response,
+)
 from chatconsent.errors import InvalidInput
 from chatconsent.wiring import Wiring
 
@@ -283,6 +289,10 @@ def record_action(event: APIGatewayProxyEventV2, status: int) -> None:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = APIGatewayProxyEventV2(event)
+    refused = refused_json_body(event, wiring.config.limits.max_api_body_bytes)
+    if refused is not None:  # refused before any parsing, recorded all the same
+        record_action(request, refused.status)
+        return rejected_response(refused)
     try:
         response = app.resolve(event, context)
     except Exception:

@@ -12,6 +12,7 @@ from urllib.parse import parse_qs
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponseContentModel, OpenAPIResponseContentSchema
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -68,7 +69,20 @@ def _decision() -> LinkDecision | None:
     return LinkDecision(choice) if choice in (LinkDecision.CONFIRM.value, LinkDecision.DECLINE.value) else None
 
 
-@app.get("/confirm/<token>")
+_PAGE: dict[str, OpenAPIResponseContentSchema | OpenAPIResponseContentModel] = {
+    "text/html": {"schema": {"type": "string"}}
+}
+
+
+@app.get(
+    "/confirm/<token>",
+    summary="The confirmation page (never changes anything)",
+    responses={
+        200: {"description": "Who will write, about what; confirm and decline buttons", "content": _PAGE},
+        404: {"description": "Unknown, foreign or expired link (one answer for each)", "content": _PAGE},
+        410: {"description": "The link was used, declined or withdrawn", "content": _PAGE},
+    },
+)
 def show(token: str) -> Response[str]:
     config = wiring.config
     service = wiring.link_confirmation
@@ -82,7 +96,16 @@ def show(token: str) -> Response[str]:
     return _html(200, page)
 
 
-@app.post("/confirm/<token>")
+@app.post(
+    "/confirm/<token>",
+    summary="The person's answer: form field decision=confirm or decline",
+    responses={
+        200: {"description": "Confirmed or declined (the same answer again shows the same result)", "content": _PAGE},
+        400: {"description": "No readable decision in the form", "content": _PAGE},
+        404: {"description": "Unknown, foreign or expired link", "content": _PAGE},
+        410: {"description": "Already answered the other way, or withdrawn", "content": _PAGE},
+    },
+)
 def answer(token: str) -> Response[str]:
     config = wiring.config
     decision = _decision()

@@ -17,9 +17,15 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, WithJsonSchema
 
-from chatconsent.api import ErrorBody, domain_error_response, refused_body, register_error_handlers, rejected_response
+from chatconsent.api import (
+    ErrorBody,
+    domain_error_response,
+    refused_json_body,
+    register_error_handlers,
+    rejected_response,
+)
 from chatconsent.config import Language
 from chatconsent.errors import RateLimited
 from chatconsent.optin import CodeIssued, LinkAccepted, OptInAsk
@@ -37,12 +43,22 @@ WIDGET_FILE = FilePath(__file__).with_name("widget") / "index.html"
 # -- the API's models ------------------------------------------------------------------------------
 
 
+def _ticked(value: bool) -> bool:
+    if value is not True:
+        raise ValueError("a ticked box is the JSON literal true")
+    return value
+
+
+# A ticked box: the JSON literal true, never 1, 1.0 or "true" (pydantic's Literal[True] takes 1 even when strict).
+Ticked = Annotated[StrictBool, AfterValidator(_ticked), WithJsonSchema({"type": "boolean", "const": True})]
+
+
 class OptInBody(BaseModel):
     """What the widget sends: only ticked purposes, each explicitly ``true`` (no pre-ticked boxes)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    purposes: dict[str, Literal[True]] = Field(min_length=1, max_length=10, description="Ticked purposes, each true.")
+    purposes: dict[str, Ticked] = Field(min_length=1, max_length=10, description="Ticked purposes, each true.")
     channel: Literal["whatsapp"]
     language: Language
     notice_version: str = Field(pattern=r"^[0-9A-Za-z.\-]{1,32}$")
@@ -252,7 +268,7 @@ def start_optin(body: Annotated[OptInBody, Body()]) -> Response[OptInStarted | L
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    refused = refused_body(event, wiring.config.limits.max_api_body_bytes)
+    refused = refused_json_body(event, wiring.config.limits.max_api_body_bytes)
     if refused is not None:  # refused before any parsing
         return rejected_response(refused)
     return app.resolve(event, context)

@@ -176,7 +176,7 @@ def test_the_conversation_shows_both_directions_with_delivery_status(env: Env) -
     env.clock.advance(5)
     assert admin(env, "POST", "messages", subject, {"text": "It left the warehouse today."})["statusCode"] == 201
     reply_id = local_outbox().messages[-1].id
-    deliver(env, whatsapp.status(PERSON, reply_id, "read", phone_number_id=PHONE_NUMBER_ID, timestamp=1))
+    deliver(env, whatsapp.status(PERSON, reply_id, "read", phone_number_id=PHONE_NUMBER_ID, timestamp=int(env.clock())))
     messages = json_body(admin(env, "GET", "messages", subject))["messages"]
     assert [(m["direction"], m["text"], m["status"]) for m in messages] == [
         ("in", "where is my parcel?", None),

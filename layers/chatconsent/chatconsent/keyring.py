@@ -69,6 +69,14 @@ class SubjectKeyring:
             return self.key_for(subject, create=False)  # another container created it first
         return self._remember(subject, bytes(generated["Plaintext"]))
 
+    def has_key(self, subject: str) -> bool:
+        """Whether the subject has a data key already (cached, or stored and then cached); creates none."""
+        try:
+            self.key_for(subject, create=False)
+        except KeyShredded:
+            return False
+        return True
+
     def _unwrap(self, subject: str, wrapped: bytes) -> bytes:
         response = self._kms.decrypt(
             CiphertextBlob=wrapped, EncryptionContext={"subject": subject}, KeyId=self._kms_key_id

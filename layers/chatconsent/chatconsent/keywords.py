@@ -67,6 +67,31 @@ KEYWORDS: dict[Keyword, frozenset[str]] = {
 }
 
 
+# Withdrawing marketing only, as a whole message: the words of marketing templates' own quick-reply
+# buttons ("Stop promotions") and the same in it/de/en. The rest of the consent stays.
+MARKETING_STOP = frozenset(
+    {
+        "stop promotions",
+        "stop promotion",
+        "stop marketing",
+        "stop offers",
+        "stop werbung",
+        "keine werbung",
+        "werbung stopp",
+        "stopp werbung",
+        "basta promozioni",
+        "stop promozioni",
+        "basta pubblicità",
+        "basta offerte",
+    }
+)
+
+
+def is_marketing_stop(text: str) -> bool:
+    """The whole message asks to stop marketing only ("Stop promotions", "STOP WERBUNG")."""
+    return " ".join(normalise_word(text).split()) in MARKETING_STOP
+
+
 def keyword_of(text: str) -> Keyword | None:
     word = normalise_word(text)
     if not word or " " in word:

@@ -10,6 +10,7 @@ and the answer is the same whatever is known about the number (no enumeration).
 from __future__ import annotations
 
 import ipaddress
+import re
 import urllib.parse
 import uuid
 from collections.abc import Callable
@@ -26,6 +27,8 @@ from chatconsent.retention_classes import RetentionClass
 from chatconsent.store import OptInRequest, Store
 from chatconsent.texts import Texts
 from chatconsent.tokens import code_hash, new_code, new_link_token, token_hash
+
+_PHONE_CHARACTERS = re.compile(r"[0-9 +\-().]+")
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,8 @@ class OptInService:
 
     def _number(self, ask: OptInAsk, settings: LinkConfirmationConfig) -> str:
         """The typed number in E.164, from an allowed region."""
+        if not _PHONE_CHARACTERS.fullmatch(ask.phone or ""):  # letters are never read as keypad digits
+            raise InvalidInput("phone: only digits, spaces and + - ( ) . are allowed")
         try:
             number = normalize_phone(ask.phone or "", settings.allowed_countries[0])
         except InvalidIdentifier:

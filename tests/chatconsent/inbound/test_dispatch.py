@@ -27,6 +27,15 @@ def button(button_id: str) -> InboundMessage:
     return InboundMessage("whatsapp", "+491701234567", "wamid.1", 0, InboundKind.BUTTON, None, button_id)
 
 
+def quick_reply(title: str) -> InboundMessage:
+    """A template's quick-reply button: its payload is the business's, its title what the person chose."""
+    return InboundMessage("whatsapp", "+491701234567", "wamid.1", 0, InboundKind.BUTTON, title, "promo-stop-1")
+
+
+def changed() -> InboundMessage:
+    return InboundMessage("whatsapp", "+491701234567", "wamid.1", 0, InboundKind.NUMBER_CHANGED)
+
+
 def record(purpose: str, state: ConsentState = ConsentState.ACTIVE) -> ConsentRecord:
     return ConsentRecord(purpose, state, 1, "req-1", 0, 10**10)
 
@@ -45,6 +54,15 @@ ERASING = SubjectState(consents=ACTIVE.consents, erasure_request="nonce2")
 @pytest.mark.parametrize(
     ("message", "state", "role"),
     [
+        # the provider's number change beats everything; then marketing-only and full withdrawal words
+        (changed(), ASKED, Role.NUMBER_CHANGED),
+        (text("Stop promotions"), ACTIVE, Role.MARKETING_STOP),
+        (text("STOP WERBUNG"), ASKED, Role.MARKETING_STOP),
+        (text("basta  promozioni!"), ACTIVE, Role.MARKETING_STOP),
+        (quick_reply("Stop promotions"), ACTIVE, Role.MARKETING_STOP),  # a marketing template's button
+        (quick_reply("STOP"), ACTIVE, Role.WITHDRAWAL),
+        (quick_reply("Yes please"), ACTIVE, Role.CONVERSATION),  # any other template button: part of the chat
+        (text("stop promotions please"), ACTIVE, Role.CONVERSATION),  # a sentence, not the words alone
         # a withdrawal word beats everything, even an open question
         (text("STOP"), ACTIVE, Role.WITHDRAWAL),
         (text("stopp"), ASKED, Role.WITHDRAWAL),
@@ -86,7 +104,8 @@ def test_role_of(message: InboundMessage, state: SubjectState, role: Role) -> No
 
 
 def test_only_roles_that_change_nothing_record_their_delivery_first() -> None:
-    changing = {Role.WITHDRAWAL, Role.SPECIAL_YES, Role.SPECIAL_NO, Role.ERASE_YES, Role.ERASE_NO}
+    changing = {Role.NUMBER_CHANGED, Role.MARKETING_STOP, Role.WITHDRAWAL, Role.SPECIAL_YES, Role.SPECIAL_NO}
+    changing |= {Role.ERASE_YES, Role.ERASE_NO}
     changing |= {Role.CONSENT_YES, Role.CONSENT_NO, Role.CONVERSATION, Role.STALE_SPECIAL}
     assert changing.isdisjoint(RECORD_FIRST)
     assert changing | RECORD_FIRST == set(Role)

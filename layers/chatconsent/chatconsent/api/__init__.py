@@ -6,7 +6,14 @@ The domain never imports this package: it raises :mod:`chatconsent.errors` by me
 
 from __future__ import annotations
 
-from chatconsent.api.body import BodyRejected, gateway_response, raw_body, refused_body, rejected_response
+from chatconsent.api.body import (
+    BodyRejected,
+    gateway_response,
+    raw_body,
+    refused_body,
+    refused_json_body,
+    rejected_response,
+)
 from chatconsent.api.errors import (
     ErrorBody,
     domain_error_response,
@@ -23,6 +30,7 @@ __all__ = [
     "gateway_response",
     "raw_body",
     "refused_body",
+    "refused_json_body",
     "register_error_handlers",
     "rejected_response",
     "status_of",

@@ -14,7 +14,8 @@ from typing import Any
 
 
 class BodyRejected(ValueError):
-    """The body cannot be read: too large (413) or not the base64 it claims to be (400)."""
+    """The body cannot be read: too large (413), not the base64 it claims to be or not UTF-8 (400),
+    or not the media type the route reads (415)."""
 
     def __init__(self, status: int, reason: str) -> None:
         super().__init__(reason)
@@ -46,6 +47,30 @@ def refused_body(event: Mapping[str, Any], limit: int) -> BodyRejected | None:
         raw_body(event.get("body"), bool(event.get("isBase64Encoded")), limit)
     except BodyRejected as error:
         return error
+    return None
+
+
+def _is_json(content_type: str) -> bool:
+    return content_type.split(";", 1)[0].strip().lower() in ("", "application/json")
+
+
+def refused_json_body(event: Mapping[str, Any], limit: int) -> BodyRejected | None:
+    """Why a JSON route refuses the event's body before any parsing, or ``None`` when it may be parsed.
+
+    Besides the limits of :func:`refused_body`: a body must be sent as JSON (415 otherwise, so a form
+    or multipart body is never read as an empty object) and be UTF-8 (400).
+    """
+    refused = refused_body(event, limit)
+    if refused is not None or not event.get("body"):
+        return refused
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    if not _is_json(headers.get("content-type", "")):
+        return BodyRejected(415, "send the body as JSON (Content-Type: application/json)")
+    data = raw_body(event.get("body"), bool(event.get("isBase64Encoded")), limit)
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return BodyRejected(400, "request body is not valid UTF-8")
     return None
 
 

@@ -17,11 +17,13 @@ registers its own handler for that (more specific) class and answers with ``doma
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 
 from chatconsent.api.body import BodyRejected
@@ -73,11 +75,22 @@ def _not_utf8(_: UnicodeDecodeError) -> Response[Any]:
     return error_response(400, "request body is not valid UTF-8")
 
 
+def _invalid_request(error: RequestValidationError) -> Response[Any]:
+    """422 as the OpenAPI document declares it: where, what was expected, which kind of error; never the
+    input itself (it may hold a number or a message)."""
+    detail = [
+        {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+        for e in error.errors()
+    ]
+    return Response(422, content_types.APPLICATION_JSON, json.dumps({"statusCode": 422, "detail": detail}))
+
+
 def register_error_handlers(app: ApiGatewayResolver, *, parses_json: bool = False) -> None:
     """Answer domain errors and refused bodies by the table above; with ``parses_json``, also bodies the
     resolver cannot parse (nested too deeply for Python, or not UTF-8) with 400 rather than 500."""
     app.exception_handler(DomainError)(domain_error_response)
     app.exception_handler(BodyRejected)(_body_rejected)
+    app.exception_handler(RequestValidationError)(_invalid_request)
     if parses_json:
         app.exception_handler(RecursionError)(_too_deep)
         app.exception_handler(UnicodeDecodeError)(_not_utf8)

@@ -31,6 +31,7 @@ class InboundKind(StrEnum):
     TEXT = "text"
     BUTTON = "button"
     MEDIA = "media"
+    NUMBER_CHANGED = "number_changed"  # the sender moved to another number (the provider's system message)
     OTHER = "other"
 
 

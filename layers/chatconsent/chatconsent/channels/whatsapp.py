@@ -37,6 +37,7 @@ MAX_BUTTONS = 3
 MAX_BUTTON_TITLE = 20
 MAX_TEXT = 4096
 _MEDIA_TYPES = frozenset({"image", "audio", "video", "document", "sticker"})
+_NUMBER_CHANGES = frozenset({"user_changed_number", "customer_changed_number"})  # the newer name, the older
 
 
 class _Lenient(BaseModel):
@@ -63,6 +64,12 @@ class _TemplateButton(_Lenient):
     text: str = Field(default="", max_length=MAX_TEXT)
 
 
+class _System(_Lenient):
+    """A system message: only its type is read (its body names the person and both numbers)."""
+
+    type: str = Field(default="", max_length=64)
+
+
 class _Media(_Lenient):
     id: str = Field(max_length=256)
     mime_type: str = Field(default="", max_length=128)
@@ -82,6 +89,7 @@ class _Message(_Lenient):
     video: _Media | None = None
     document: _Media | None = None
     sticker: _Media | None = None
+    system: _System | None = None
 
 
 class _Status(_Lenient):
@@ -114,10 +122,21 @@ class _Value(_Lenient):
 _M = TypeVar("_M", bound=BaseModel)
 
 
+def _is_text(value: Any) -> bool:
+    """Whether every string in ``value`` can be stored and sent (a lone surrogate such as ``\\ud800`` cannot)."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _each(model: type[_M], items: list[Any]) -> tuple[list[_M], int]:
-    """The items that have the provider's shape, and how many did not."""
+    """The items that have the provider's shape and hold only storable text, and how many did not."""
     valid: list[_M] = []
     for item in items:
+        if not _is_text(item):
+            continue
         try:
             valid.append(model.model_validate(item))
         except ValidationError:
@@ -177,10 +196,11 @@ class WhatsAppChannel:
 
     def parse(self, raw_body: bytes) -> ParsedWebhook:
         """Every message and status of a (possibly batched) payload, for our phone number only."""
-        try:
-            payload = _Payload.model_validate_json(raw_body)
-        except ValidationError as error:
-            raise MalformedPayload(f"not a WhatsApp webhook payload ({error.error_count()} problems)") from None
+        try:  # Python's parser keeps a lone surrogate in one item instead of refusing the whole batch
+            payload = _Payload.model_validate(json.loads(raw_body))
+        except (ValueError, RecursionError) as error:  # not JSON, not UTF-8, or not the provider's shape
+            problems = error.error_count() if isinstance(error, ValidationError) else 1
+            raise MalformedPayload(f"not a WhatsApp webhook payload ({problems} problems)") from None
         if payload.object != "whatsapp_business_account":
             raise MalformedPayload("not a WhatsApp Business Account webhook")
         messages: list[InboundMessage] = []
@@ -233,6 +253,8 @@ class WhatsAppChannel:
                 kind, text, button_id = InboundKind.BUTTON, reply.title, reply.id
         elif message.type == "button" and message.button:
             kind, text, button_id = InboundKind.BUTTON, message.button.text, message.button.payload or None
+        elif message.type == "system" and message.system and message.system.type in _NUMBER_CHANGES:
+            kind = InboundKind.NUMBER_CHANGED
         elif message.type in _MEDIA_TYPES:
             kind = InboundKind.MEDIA
             item: _Media | None = getattr(message, message.type)

@@ -38,6 +38,9 @@ def keep(turn: Turn, state: SubjectState) -> Outcome:
     keyring = turn.parts.keyring
     if keyring is None:
         return Outcome.ACCEPTED if turn.record_delivery() else Outcome.DUPLICATE
+    if not keyring.has_key(turn.subject) and turn.parts.store.guards.was_delivered(turn.message_hash):
+        # a duplicate would otherwise create the person's data key (KMS and a write) before it is noticed
+        return Outcome.DUPLICATE
     plaintext = _content(turn)
     found = detect(turn.message.text) if turn.message.text else frozenset()
     purpose = special.special_purpose(turn)

@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from chatconsent.channels.base import InboundKind, InboundMessage
 from chatconsent.consent_state import SubjectState
-from chatconsent.keywords import NO, YES, Keyword, is_single_word, keyword_of
+from chatconsent.keywords import NO, YES, Keyword, is_marketing_stop, is_single_word, keyword_of
 
 BUTTON_YES = "optin:yes:"
 BUTTON_NO = "optin:no:"
@@ -20,9 +20,12 @@ ERASE_YES = "erase:yes:"
 ERASE_NO = "erase:no:"
 ART9_YES = "art9:yes:"
 ART9_NO = "art9:no:"
+OUR_BUTTONS = (BUTTON_YES, BUTTON_NO, ERASE_YES, ERASE_NO, ART9_YES, ART9_NO)
 
 
 class Role(StrEnum):
+    NUMBER_CHANGED = "number_changed"  # the sender moved to another number: the old one's consent ends
+    MARKETING_STOP = "marketing_stop"  # "Stop promotions" (a template's button, or typed): marketing only
     WITHDRAWAL = "withdrawal"  # STOP and its synonyms
     SPECIAL_YES = "special_yes"  # the answer to the open Art. 9 question
     SPECIAL_NO = "special_no"
@@ -74,8 +77,18 @@ def consent_answer(message: InboundMessage, state: SubjectState) -> bool | None:
     return None
 
 
+def words_of(message: InboundMessage) -> str | None:
+    """What the person wrote or chose: a text, or a template quick-reply's title (not our own buttons)."""
+    if message.kind is InboundKind.TEXT:
+        return message.text or None
+    if message.kind is InboundKind.BUTTON and not (message.button_id or "").startswith(OUR_BUTTONS):
+        return message.text or None
+    return None
+
+
 def keyword_in(message: InboundMessage) -> Keyword | None:
-    return keyword_of(message.text) if message.kind is InboundKind.TEXT and message.text else None
+    words = words_of(message)
+    return keyword_of(words) if words else None
 
 
 def _answer_role(message: InboundMessage, state: SubjectState) -> Role | None:
@@ -97,6 +110,11 @@ def _answer_role(message: InboundMessage, state: SubjectState) -> Role | None:
 
 def role_of(message: InboundMessage, state: SubjectState, conversation_purpose: str) -> Role:
     """What ``message`` means from a sender in ``state`` (a message carrying a code is handled before)."""
+    if message.kind is InboundKind.NUMBER_CHANGED:
+        return Role.NUMBER_CHANGED
+    words = words_of(message)
+    if words and is_marketing_stop(words):
+        return Role.MARKETING_STOP
     keyword = keyword_in(message)
     if keyword is Keyword.WITHDRAW:
         return Role.WITHDRAWAL

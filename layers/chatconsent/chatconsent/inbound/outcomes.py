@@ -34,3 +34,5 @@ class Outcome(StrEnum):
     QUARANTINED = "quarantined"
     SPECIAL_GRANTED = "special_granted"
     SPECIAL_DECLINED = "special_declined"
+    NUMBER_CHANGED = "number_changed"  # the old number's consent ended
+    OUTDATED = "outdated"  # dated outside the window a delivery can still arrive in: dropped, not stored

@@ -47,6 +47,52 @@ def withdraw(turn: Turn, state: SubjectState) -> Outcome:
     return outcome
 
 
+MARKETING = "marketing"  # the purpose a marketing stop withdraws (as WhatsApp's in-app stop does)
+
+
+def marketing_stop(turn: Turn, state: SubjectState) -> Outcome:
+    """ "Stop promotions" (a marketing template's button) or "STOP WERBUNG": marketing only; the answer says
+    what remains. With nothing else left it is a full withdrawal, as STOP is."""
+    parts = turn.parts
+    remaining = tuple(p for p in state.active_purposes if p != MARKETING)
+    if not remaining:
+        return withdraw(turn, state)
+    try:
+        withdrawn = parts.consents.withdraw(
+            turn.subject,
+            source="chat:marketing_stop",
+            purposes={MARKETING},
+            message_hash=turn.message_hash,
+            state=state,
+        )
+    except Duplicate:
+        return Outcome.DUPLICATE
+    if not withdrawn:
+        return Outcome.ALREADY_WITHDRAWN
+    texts = parts.texts
+    language = language_of(state)
+    text = texts.text("marketing_withdrawn", language, purposes=texts.purposes(remaining, language))
+    return turn.say(text, "marketing_withdrawn", Outcome.CONSENT_WITHDRAWN)
+
+
+def number_changed(turn: Turn, state: SubjectState) -> Outcome:
+    """The sender moved to another number: consent given for this number ends here, silently.
+
+    Consent is bound to the number the person proved was theirs; the new number starts without any
+    (the person opts in again from it). Nothing is sent to either number and neither is blocked:
+    the person objected to nothing, and the old number may soon belong to someone else.
+    """
+    parts = turn.parts
+    try:
+        parts.consents.withdraw(
+            turn.subject, source=f"{turn.message.channel}:number_changed", message_hash=turn.message_hash, state=state
+        )
+    except Duplicate:
+        return Outcome.DUPLICATE
+    parts.consents.settle_retention(turn.subject)
+    return Outcome.NUMBER_CHANGED
+
+
 def help_reply(turn: Turn, state: SubjectState) -> Outcome:
     """HELP from someone with a pending request or a consent: who we are, the notice, how to stop."""
     conversation = turn.parts.config.conversation_purpose in state.active_purposes

@@ -20,6 +20,10 @@ from chatconsent.tokens import find_code
 
 def _run(role: Role, turn: Turn, state: SubjectState) -> Outcome:
     """The step for ``role``: one line per role, in the dispatch order."""
+    if role is Role.NUMBER_CHANGED:
+        return rights_words.number_changed(turn, state)
+    if role is Role.MARKETING_STOP:
+        return rights_words.marketing_stop(turn, state)
     if role is Role.WITHDRAWAL:
         return rights_words.withdraw(turn, state)
     if role in (Role.SPECIAL_YES, Role.SPECIAL_NO):
@@ -57,20 +61,41 @@ def _after_delivery_record(role: Role, turn: Turn, state: SubjectState) -> Outco
     return unknown.info(turn, "help" if role is Role.INFO_HELP else "info")
 
 
+# A delivery can arrive late (the provider retries for up to 7 days) but only within the delivery records'
+# period less this margin: past it, a captured, validly signed body would no longer be recognised as a
+# duplicate. Ahead of the clock, only a little skew is tolerated.
+LATE_MARGIN_SECONDS = 86_400
+EARLY_TOLERANCE_SECONDS = 300
+
+
 class InboundService:
     def __init__(self, parts: InboundParts) -> None:
         self._parts = parts
+        period = parts.plan.period(RetentionClass.WEBHOOK_DEDUPE).total_seconds()
+        self._oldest_age = int(period) - LATE_MARGIN_SECONDS
 
     @property
     def parts(self) -> InboundParts:
         return self._parts
 
     def handle(self, parsed: ParsedWebhook) -> list[Outcome]:
-        """Every message, status and preference of a batched webhook, in order."""
-        outcomes = [self.handle_message(message) for message in parsed.messages]
-        outcomes += [self.handle_status(status) for status in parsed.statuses]
-        outcomes += [self.handle_preference(preference) for preference in parsed.preferences]
+        """Every message, status and preference of a batched webhook, in order (those dated outside the
+        window a delivery can still arrive in are counted as outdated, and nothing else happens)."""
+        outcomes = [
+            self.handle_message(m) if self.is_current(m.timestamp) else Outcome.OUTDATED for m in parsed.messages
+        ]
+        outcomes += [
+            self.handle_status(s) if self.is_current(s.timestamp) else Outcome.OUTDATED for s in parsed.statuses
+        ]
+        outcomes += [
+            self.handle_preference(p) if self.is_current(p.timestamp) else Outcome.OUTDATED for p in parsed.preferences
+        ]
         return outcomes
+
+    def is_current(self, timestamp: int) -> bool:
+        """Whether an item dated ``timestamp`` can still be told apart from a duplicate (and is not from the future)."""
+        now = int(self._parts.clock())
+        return now - self._oldest_age <= timestamp <= now + EARLY_TOLERANCE_SECONDS
 
     def handle_message(self, message: InboundMessage) -> Outcome:
         parts = self._parts

@@ -43,6 +43,11 @@ class Guards:
         """Record a webhook message as processed; False when it was before (a duplicate)."""
         return self._t.put_item(self.delivery_op(message_hash, self._t.now())[2])
 
+    def was_delivered(self, message_hash: str) -> bool:
+        """Whether a live delivery record says the message was processed (one consistent read)."""
+        item = self._t.get(keys.delivery(message_hash))
+        return item is not None and self._t.is_live(item)
+
     # -- the consent a write is kept under -------------------------------------------------------
 
     def still_active(self, subject: str, record: ConsentRecord) -> Operation:
