@@ -4,12 +4,13 @@ and the rendered text holds every element Art. 13 asks for."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from chatconsent.config import LANGUAGES, BusinessConfig, Language, current_config
+from chatconsent.config import LANGUAGES, BusinessConfig, Language, current_config, in_language
 from chatconsent.errors import NotFound
 from chatconsent.notice_render import render_notice
 from chatconsent.notices import NOTICE_DIR, NoticeRegistry, UnknownNotice, text_sha256
@@ -47,7 +48,15 @@ def test_latest_is_the_configured_version() -> None:
         "notice_version in the configuration is not the latest published notice: run `make notices`"
     )
     assert registry.latest_version in registry.versions()
-    assert registry.latest_version == max(registry.versions())  # versions are dates: the newest is the latest
+
+
+def test_the_latest_notice_is_not_dated_after_its_publication() -> None:
+    """A ledger entry must never point to a notice dated after it: a date-like version is at most its publish day."""
+    published = MANIFEST["published"]
+    assert set(published) == set(MANIFEST["versions"])
+    latest = MANIFEST["latest"]
+    assert latest <= published[latest]
+    assert all(published[v] <= time.strftime("%Y-%m-%d", time.gmtime()) for v in published)
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -122,22 +131,22 @@ def test_notice_holds_the_art_13_elements(language: Language) -> None:
     text = render_notice(config, language)
     # controller and DPO contact
     assert config.controller.name in text and config.controller.email in text
-    assert config.dpo.email in text
+    assert config.dpo is not None and config.dpo.email in text
     # each purpose with its legal basis, on one line
     lines = text.splitlines()
     for purpose in config.purposes:
-        [line] = [line for line in lines if purpose.title[language] in line]
+        [line] = [line for line in lines if line.startswith(f"- **{purpose.title[language]}**")]
         assert BASIS[language][purpose.legal_basis] in line, purpose.id
         assert purpose.description[language] in line
     # recipients and the third-country transfer basis
     assert "Meta Platforms" in text and "Amazon Web Services" in text
-    assert text.count("2023/1795") == 2
+    assert text.count("2023/1795") == 2 and text.count("2021/914") == 2  # DPF, and SCCs where it does not apply
     # the rights, the withdrawal and the supervisory authority
     for right in RIGHTS[language]:
         assert right in text, right
     for article in ARTICLES:
         assert f"{article})" in text or f"{article} " in text, article
-    assert config.supervisory_authority.name in text
+    assert in_language(config.authority(language).name, language) in text
     # whether providing data is required
     assert REQUIRED[language] in text
     assert text.endswith("\n")
@@ -155,19 +164,63 @@ def test_notice_has_a_line_per_retention_class(language: Language) -> None:
 
 def test_english_retention_lines() -> None:
     text = render_notice(current_config(), "en")
-    for line in [
-        "- Unconfirmed opt-in requests started in the chat: 1 hour from creation",
-        "- Unconfirmed opt-in requests confirmed by link: 1 day from creation",
-        "- Chat messages: 90 days from the last contact",
-        "- Messages with health or bank data: 30 days from receipt",
-        "- Messages with health data awaiting your explicit consent: 1 hour from receipt",
-        "- Technical receipt records of incoming messages (no content): 8 days from receipt",
-        "- Abuse-protection counters (keyed hashes): 1 day from its start",
-        "- Deletion receipts (counts only, no personal data): 400 days from creation",
-        "A consent is valid for at most 2 years; after that we ask you to renew it.",
+    lines = text.splitlines()
+    for start in [
+        "- Opt-in requests started in the chat and not yet confirmed: 1 hour from creation; legal basis: ",
+        "- Chat messages: 90 days from receipt; legal basis: your consent (Art. 6(1)(a) GDPR)",
+        "- Messages with health or bank data: 30 days from receipt; legal basis: ",
+        "- Block list entry: a coded form of your number that cannot be turned back into it, so that we do not",
+        "- Abuse-protection counters, in a coded form of the IP address or number range: 1 day from its start; ",
+        "- Deletion receipts (counts only, no personal data): 400 days from creation; legal basis: ",
+        "A consent lapses after 2 years at the latest; we then no longer use it, and you can give it again.",
     ]:
-        assert line in text.splitlines(), line
+        assert any(line.startswith(start) for line in lines), start
     assert "3 years after the consent ends" in text and "3 years from withdrawal" in text
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_processing_the_notice_lists_has_its_legal_basis(language: Language) -> None:
+    config = current_config()
+    lines = render_notice(config, language).splitlines()
+    for retention in config.retention.values():
+        [line] = [line for line in lines if line.startswith(f"- {retention.description[language]}: ")]
+        assert line.endswith(retention.legal_basis[language]), retention.description["en"]
+        assert "GDPR" in line or "DSGVO" in line
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_notice_says_what_is_done_in_clear_language(language: Language) -> None:
+    text = render_notice(current_config(), language)
+    assert "`" not in text  # no internal ids
+    assert "keyed hash" not in text and "Hash" not in text and "hash " not in text  # no jargon
+    assert "at most:" not in text and "höchstens:" not in text
+    assert {"en": "IP address", "de": "IP-Adresse", "it": "indirizzo IP"}[language] in text  # IP addresses
+    assert {"en": "checked automatically", "de": "automatisch", "it": "automaticamente"}[language] in text
+    assert {"en": "decrypted", "de": "entschlüsselt", "it": "decifrati"}[language] in text  # Meta's copy
+    assert "end-to-end" not in text.lower()
+    if language != "en":  # fully translated
+        for english in ("Data Protection Officer", "Germany", "Berlin Commissioner"):
+            assert english not in text, english
+
+
+def test_the_italian_notice_names_the_italian_authority() -> None:
+    assert "Garante per la protezione dei dati personali" in render_notice(current_config(), "it")
+    assert "Berliner Beauftragte" in render_notice(current_config(), "de")
+
+
+def test_dpo_and_representative_are_optional() -> None:
+    config = current_config()
+    assert "## Representative in the EU" not in render_notice(config, "en")
+    representative = {
+        "name": {"en": "EU Rep", "de": "EU-Vertreter", "it": "Rappresentante UE"},
+        "address": "Rue 1, Brussels",
+        "email": "rep@example.eu",
+    }
+    raw = config.model_dump(mode="json") | {"dpo": None, "representative": representative}
+    changed = type(config).model_validate(raw)
+    text = render_notice(changed, "de")
+    assert "## Datenschutzbeauftragter" not in text and "## Vertreter in der EU (Art. 27 DSGVO)" in text
+    assert "EU-Vertreter, Rue 1, Brussels, rep@example.eu" in text
 
 
 def test_notice_follows_the_configuration() -> None:
@@ -177,7 +230,7 @@ def test_notice_follows_the_configuration() -> None:
     controller = config.controller.model_copy(update={"email": "privacy@other.example"})
     changed = config.model_copy(update={"retention": retention, "controller": controller, "notice_version": "v9"})
     text = render_notice(changed, "en")
-    assert "Chat messages: 30 days from the last contact" in text
+    assert "Chat messages: 30 days from receipt" in text
     assert "privacy@other.example" in text and "privacy@example.com" not in text
     assert "Version v9" in text
 

@@ -21,7 +21,13 @@ def test_record_covers_every_purpose_class_recipient_and_transfer() -> None:
     assert health["legal_basis"] == "Art. 9(2)(a) GDPR"
     json.dumps(record)  # machine-readable as it is
     markdown = render_markdown(record)
-    assert "| `conversation` | Chat messages | 90 days | last contact |" in markdown
+    assert "| `conversation` | Chat messages | 90 days | receipt |" in markdown
+    # every other processing with its legal basis; IP addresses, health and bank data; processor agreements
+    assert {a["activity"] for a in record["other_activities"]} == REQUIRED_CLASSES
+    assert all("GDPR" in a["legal_basis"] for a in record["other_activities"])
+    categories = " ".join(record["data_categories"])
+    assert "IP addresses" in categories and "health" in categories and "bank data" in categories
+    assert all(r["agreement"] for r in record["recipients"])
 
 
 def test_one_change_to_the_plan_changes_purge_notice_and_record() -> None:
@@ -31,6 +37,6 @@ def test_one_change_to_the_plan_changes_purge_notice_and_record() -> None:
     changed = config.model_copy(update={"retention": retention})
     plan = RetentionPlan.from_config(changed)
     assert plan.expires_at(RetentionClass.CONVERSATION, 0) == 60 * 86_400
-    assert "Chat messages: 60 days from the last contact" in render_notice(changed, "en")
-    assert "Chat-Nachrichten: 60 Tage ab dem letzten Kontakt" in render_notice(changed, "de")
-    assert "| `conversation` | Chat messages | 60 days | last contact |" in render_markdown(build_record(changed))
+    assert "Chat messages: 60 days from receipt" in render_notice(changed, "en")
+    assert "Chat-Nachrichten: 60 Tage ab Eingang" in render_notice(changed, "de")
+    assert "| `conversation` | Chat messages | 60 days | receipt |" in render_markdown(build_record(changed))

@@ -61,10 +61,20 @@ def test_after_withdrawal_nothing_is_sent_and_stop_again_is_a_no_op(env: Env) ->
     deliver(env, stop)  # replayed webhook
     deliver(env, text(env, "STOP"))  # repeated STOP
     deliver(env, text(env, "where is my parcel?"))
-    deliver(env, text(env, "INFO"))
     env.clock.advance(86_400)
     deliver(env, text(env, "hello again"))
     assert len(local_outbox().messages) == sent
+    assert states(env) == {ConsentState.WITHDRAWN}
+
+
+def test_info_is_answered_after_stop_and_changes_nothing(env: Env) -> None:
+    """The notice promises INFO in the chat: it answers after a withdrawal too, and nothing is kept of it."""
+    activate(env)
+    deliver(env, text(env, "STOP"))
+    before = [i for i in env.items() if not str(i["PK"]).startswith("DEDUPE#")]
+    deliver(env, text(env, "INFO"))
+    assert "Privacy notice" in reply_text(replies_to()[-1])
+    assert [i for i in env.items() if not str(i["PK"]).startswith("DEDUPE#")] == before
     assert states(env) == {ConsentState.WITHDRAWN}
 
 

@@ -31,17 +31,32 @@ class _Strict(BaseModel):
 
 
 Localized = dict[Language, str]
+Localizable = str | Localized  # the same in every language (a name), or one text per language
+
+
+def in_language(value: Localizable, language: Language) -> str:
+    return value if isinstance(value, str) else value[language]
 
 
 class Contact(_Strict):
+    """The controller: its name is the same in every language, its address may be written per language."""
+
     name: str
-    address: str
+    address: Localizable
     email: str
     website: HttpUrl | None = None
 
 
+class Officer(_Strict):
+    """A data protection officer (Art. 37) or an EU representative (Art. 27): a role, so its name is translated."""
+
+    name: Localizable
+    address: Localizable
+    email: str
+
+
 class Authority(_Strict):
-    name: str
+    name: Localizable
     website: HttpUrl
 
 
@@ -66,6 +81,9 @@ class Recipient(_Strict):
     role: Localized
     country: str
     transfer_basis: Localized | None = None
+    agreement: str | None = Field(
+        default=None, description="The processing agreement (Art. 28) with a processor, for the Art. 30 record."
+    )
 
 
 class RetentionClassConfig(_Strict):
@@ -79,6 +97,7 @@ class RetentionClassConfig(_Strict):
         "window_start",
     ]
     description: Localized
+    legal_basis: Localized = Field(description="Why keeping it is lawful (Art. 6 or 9), as the notice says it.")
 
     @field_validator("period")
     @classmethod
@@ -174,8 +193,12 @@ class BusinessConfig(_Strict):
         default=LANGUAGES, min_length=1, description="The languages offered to people (chat, pages, widget)."
     )
     controller: Contact
-    dpo: Contact
+    dpo: Officer | None = Field(default=None, description="Only where Art. 37 requires or the business appoints one.")
+    representative: Officer | None = Field(default=None, description="Art. 27: a controller outside the EU.")
     supervisory_authority: Authority
+    supervisory_authorities: dict[Language, Authority] = Field(
+        default_factory=dict, description="The authority named in each notice language, where not the default one."
+    )
     public_base_url: HttpUrl = Field(description="Where the widget and notices are reachable.")
     purposes: tuple[Purpose, ...]
     conversation_purpose: str = Field(
@@ -209,16 +232,26 @@ class BusinessConfig(_Strict):
         missing = sorted(REQUIRED_CLASSES - self.retention.keys())
         if missing:
             raise ValueError(f"retention plan lacks classes: {', '.join(missing)}")
-        texts: list[tuple[str, Localized | None]] = []
+        for where, text in self._translated():
+            if isinstance(text, dict) and set(text) != set(LANGUAGES):
+                raise ValueError(f"{where}: a text is needed in each of {', '.join(LANGUAGES)}")
+        return self
+
+    def _translated(self) -> list[tuple[str, Localizable | None]]:
+        """Every text that may be written per language, with where it is (for the check above)."""
+        texts: list[tuple[str, Localizable | None]] = []
         for p in self.purposes:
             texts += [(f"purpose {p.id} title", p.title), (f"purpose {p.id} description", p.description)]
         for r in self.recipients:
             texts += [(f"recipient {r.name} role", r.role), (f"recipient {r.name} transfer basis", r.transfer_basis)]
         texts += [(f"retention {name} description", c.description) for name, c in self.retention.items()]
-        for where, text in texts:
-            if text is not None and set(text) != set(LANGUAGES):
-                raise ValueError(f"{where}: a text is needed in each of {', '.join(LANGUAGES)}")
-        return self
+        texts += [(f"retention {name} legal basis", c.legal_basis) for name, c in self.retention.items()]
+        for role, officer in (("dpo", self.dpo), ("representative", self.representative)):
+            if officer is not None:
+                texts += [(f"{role} name", officer.name), (f"{role} address", officer.address)]
+        texts += [("controller address", self.controller.address)]
+        texts += [(f"supervisory authority ({lang})", a.name) for lang, a in self.supervisory_authorities.items()]
+        return [*texts, ("supervisory authority", self.supervisory_authority.name)]
 
     def purpose(self, purpose_id: str) -> Purpose:
         for purpose in self.purposes:
@@ -229,6 +262,10 @@ class BusinessConfig(_Strict):
     @property
     def purpose_ids(self) -> tuple[str, ...]:
         return tuple(p.id for p in self.purposes)
+
+    def authority(self, language: Language) -> Authority:
+        """The supervisory authority the notice in ``language`` names."""
+        return self.supervisory_authorities.get(language, self.supervisory_authority)
 
     def notice_url(self, language: str) -> str:
         return f"{str(self.public_base_url).rstrip('/')}/notices/{language}"

@@ -8,8 +8,31 @@ which then needs a new notice version.
 
 from __future__ import annotations
 
-from chatconsent.config import BusinessConfig, Language
+from collections.abc import Callable
+
+from chatconsent.config import BusinessConfig, Language, Officer, in_language
 from chatconsent.texts import format_period, raw
+
+
+def _officer(heading: str, officer: Officer | None, language: Language) -> list[str]:
+    if officer is None:
+        return []
+    name, address = in_language(officer.name, language), in_language(officer.address, language)
+    return [f"## {heading}", "", f"{name}, {address}, {officer.email}", ""]
+
+
+def _retention(config: BusinessConfig, language: Language, t: Callable[..., str]) -> list[str]:
+    lines = []
+    for retention in config.retention.values():
+        period = format_period(retention.period, language)
+        basis = t("retention_basis", basis=retention.legal_basis[language])
+        lines.append(f"- {retention.description[language]}: {period} {t(f'starts_{retention.starts}')}; {basis}")
+    return lines
+
+
+def _transfers(config: BusinessConfig, language: Language, t: Callable[..., str]) -> list[str]:
+    transfers = [(r.name, r.transfer_basis) for r in config.recipients if r.transfer_basis]
+    return [f"- {name}: {basis[language]}" for name, basis in transfers] or [t("transfer_none")]
 
 
 def render_notice(config: BusinessConfig, language: Language) -> str:
@@ -19,6 +42,9 @@ def render_notice(config: BusinessConfig, language: Language) -> str:
         return raw(f"notice_{key}", language).format(**values)
 
     c = config.controller
+    address = in_language(c.address, language)
+    authority = config.authority(language)
+    links = config.channels.whatsapp.enabled and config.channels.whatsapp.link_confirmation.enabled
     lines = [
         f"# {t('title', controller=c.name)}",
         "",
@@ -30,33 +56,22 @@ def render_notice(config: BusinessConfig, language: Language) -> str:
         "",
         f"## {t('controller_h')}",
         "",
-        f"{c.name}, {c.address}, {c.email}" + (f", {c.website}" if c.website else ""),
+        f"{c.name}, {address}, {c.email}" + (f", {c.website}" if c.website else ""),
         "",
-        f"## {t('dpo_h')}",
-        "",
-        f"{config.dpo.name}, {config.dpo.address}, {config.dpo.email}",
-        "",
+        *_officer(t("dpo_h"), config.dpo, language),
+        *_officer(t("representative_h"), config.representative, language),
         f"## {t('purposes_h')}",
         "",
     ]
     for purpose in config.purposes:
         basis = t(f"basis_{purpose.legal_basis}")
-        lines.append(f"- **{purpose.title[language]}** (`{purpose.id}`): {purpose.description[language]} ({basis})")
-    lines += ["", f"## {t('data_h')}", "", t("data"), "", f"## {t('recipients_h')}", ""]
-    for recipient in config.recipients:
-        lines.append(f"- {recipient.name}: {recipient.role[language]} ({recipient.country})")
-    lines += ["", f"## {t('transfer_h')}", ""]
-    transfers = [r for r in config.recipients if r.transfer_basis]
-    if transfers:
-        for recipient in transfers:
-            assert recipient.transfer_basis is not None
-            lines.append(f"- {recipient.name}: {recipient.transfer_basis[language]}")
-    else:
-        lines.append(t("transfer_none"))
-    lines += ["", f"## {t('retention_h')}", "", t("retention_intro"), ""]
-    for retention in config.retention.values():
-        period = format_period(retention.period, language)
-        lines.append(f"- {retention.description[language]}: {period} {t(f'starts_{retention.starts}')}")
+        lines.append(f"- **{purpose.title[language]}**: {purpose.description[language]} ({basis})")
+    lines += ["", f"## {t('data_h')}", "", t("data"), ""]
+    lines += [t("data_link"), ""] if links else []
+    lines += [t("data_abuse"), "", t("data_scan"), "", f"## {t('recipients_h')}", ""]
+    lines += [f"- {r.name}: {r.role[language]} ({r.country})" for r in config.recipients]
+    lines += ["", f"## {t('transfer_h')}", "", *_transfers(config, language, t)]
+    lines += ["", f"## {t('retention_h')}", "", t("retention_intro"), "", *_retention(config, language, t)]
     lines += [
         "",
         t("validity", period=format_period(config.consent_validity, language)),
@@ -65,11 +80,7 @@ def render_notice(config: BusinessConfig, language: Language) -> str:
         "",
         t("rights"),
         "",
-        t(
-            "complaint",
-            authority=config.supervisory_authority.name,
-            url=str(config.supervisory_authority.website),
-        ),
+        t("complaint", authority=in_language(authority.name, language), url=str(authority.website)),
         "",
         f"## {t('required_h')}",
         "",

@@ -86,6 +86,7 @@ class SubjectRights:
             "controller": record["controller"],
             "art_15": {
                 "purposes": record["processing_activities"],  # (a)
+                "other_purposes": record["other_activities"],  # (a), what is kept on another legal basis
                 "categories": record["data_categories"],  # (b)
                 "recipients": record["recipients"],  # (c)
                 "third_country_transfers": record["third_country_transfers"],  # Art. 15(2)

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from chatconsent.config import BusinessConfig
+from chatconsent.config import BusinessConfig, Officer, in_language
 from chatconsent.texts import format_period
 
 DATA_SUBJECTS = ["Customers and prospects who opt in through the widget and write to the business's messenger accounts"]
 DATA_CATEGORIES = [
-    "Messenger identifier (phone number), stored only as a keyed pseudonym (HMAC-SHA256)",
-    "Messages and their timestamps",
+    "Messenger identifier (phone number), stored only as a keyed pseudonym (HMAC-SHA256); in clear only inside"
+    " sealed messages (the address replies go to) and, for at most an hour, in a queued confirmation-link job",
+    "Messages and their timestamps (text, button ids, media metadata), sealed with the person's own data key",
+    "Special categories (Art. 9): health information in messages; bank data (IBANs, card numbers) in messages",
     "Consent records: purpose, notice version and hash, keyed hashes of message ids",
-    "Technical records: webhook receipts, abuse-protection counters (keyed hashes)",
+    "IP addresses of widget and form requests, only as keyed hashes in abuse-protection counters",
+    "Technical records: webhook receipts, abuse-protection counters, admin audit entries (keyed hashes)",
 ]
 SECURITY_MEASURES = [
     "Encryption at rest with a customer-managed AWS KMS key (rotation enabled); TLS in transit",
@@ -29,11 +32,24 @@ SECURITY_MEASURES = [
 ]
 
 
+def _officer(officer: Officer | None) -> dict[str, str] | None:
+    if officer is None:
+        return None
+    return {
+        "name": in_language(officer.name, "en"),
+        "address": in_language(officer.address, "en"),
+        "email": officer.email,
+    }
+
+
 def build_record(config: BusinessConfig) -> dict[str, Any]:
     """Art. 30(1)(a)-(g) as data."""
+    controller = config.controller.model_dump(mode="json")
+    controller["address"] = in_language(config.controller.address, "en")
     return {
-        "controller": config.controller.model_dump(mode="json"),
-        "data_protection_officer": config.dpo.model_dump(mode="json"),
+        "controller": controller,
+        "data_protection_officer": _officer(config.dpo),
+        "representative": _officer(config.representative),
         "notice_version": config.notice_version,
         "processing_activities": [
             {
@@ -47,9 +63,17 @@ def build_record(config: BusinessConfig) -> dict[str, Any]:
             }
             for purpose in config.purposes
         ],
+        # every other processing, with its own legal basis: what is kept, why, and for how long
+        "other_activities": [
+            {"activity": name, "description": retention.description["en"], "legal_basis": retention.legal_basis["en"]}
+            for name, retention in config.retention.items()
+        ],
         "data_subjects": DATA_SUBJECTS,
         "data_categories": DATA_CATEGORIES,
-        "recipients": [{"name": r.name, "role": r.role["en"], "country": r.country} for r in config.recipients],
+        "recipients": [
+            {"name": r.name, "role": r.role["en"], "country": r.country, "agreement": r.agreement}
+            for r in config.recipients
+        ],
         "third_country_transfers": [
             {"recipient": r.name, "basis": r.transfer_basis["en"]} for r in config.recipients if r.transfer_basis
         ],
@@ -69,14 +93,21 @@ def build_record(config: BusinessConfig) -> dict[str, Any]:
 
 
 def render_markdown(record: dict[str, Any]) -> str:
-    c, dpo = record["controller"], record["data_protection_officer"]
+    c = record["controller"]
     lines = [
         "# Record of processing activities (Art. 30 GDPR)",
         "",
         f"Generated from the configuration; notice version {record['notice_version']}.",
         "",
         f"**Controller:** {c['name']}, {c['address']}, {c['email']}  ",
-        f"**Data protection officer:** {dpo['name']}, {dpo['email']}",
+    ]
+    for label, key in (
+        ("Data protection officer", "data_protection_officer"),
+        ("Representative (Art. 27)", "representative"),
+    ):
+        if record[key]:
+            lines.append(f"**{label}:** {record[key]['name']}, {record[key]['email']}  ")
+    lines += [
         "",
         "## Purposes and legal basis",
         "",
@@ -86,9 +117,15 @@ def render_markdown(record: dict[str, Any]) -> str:
     for a in record["processing_activities"]:
         special = "yes" if a["special_category"] else "no"
         lines.append(f"| {a['title']} (`{a['purpose']}`) | {a['description']} | {a['legal_basis']} | {special} |")
+    lines += ["", "## Other processing and its legal basis", "", "| what | legal basis |", "| --- | --- |"]
+    lines += [f"| {a['description']} | {a['legal_basis']} |" for a in record["other_activities"]]
     lines += ["", "## Data subjects", ""] + [f"- {s}" for s in record["data_subjects"]]
     lines += ["", "## Categories of personal data", ""] + [f"- {s}" for s in record["data_categories"]]
-    lines += ["", "## Recipients", ""] + [f"- {r['name']}: {r['role']} ({r['country']})" for r in record["recipients"]]
+    lines += ["", "## Recipients", ""]
+    lines += [
+        f"- {r['name']}: {r['role']} ({r['country']})" + (f"; agreement: {r['agreement']}" if r["agreement"] else "")
+        for r in record["recipients"]
+    ]
     lines += ["", "## Transfers to third countries", ""]
     lines += [f"- {t['recipient']}: {t['basis']}" for t in record["third_country_transfers"]] or ["- none"]
     lines += ["", "## Time limits for erasure", "", "| class | what | kept for | from |", "| --- | --- | --- | --- |"]

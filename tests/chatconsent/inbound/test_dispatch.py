@@ -93,7 +93,7 @@ ERASING = SubjectState(consents=ACTIVE.consents, erasure_request="nonce2")
         (text("LÖSCHEN"), ACTIVE, Role.ERASE_ASK),
         (text("HELP"), ACTIVE, Role.HELP),
         (text("HELP"), ASKED, Role.HELP),
-        (text("HELP"), WITHDRAWN, Role.SUPPRESSED),
+        (text("HELP"), WITHDRAWN, Role.HELP),  # INFO is answered after STOP too
         (text("HELP"), UNKNOWN, Role.INFO_HELP),
         (text("DATA"), UNKNOWN, Role.INFO),
         (text("hello"), UNKNOWN, Role.INFO),

@@ -128,7 +128,7 @@ def role_of(message: InboundMessage, state: SubjectState, conversation_purpose: 
         return Role.ACCESS
     if keyword is Keyword.ERASE and known:
         return Role.ERASE_ASK
-    if keyword is Keyword.HELP and (state.pending or state.active_purposes):
+    if keyword is Keyword.HELP and known:  # answered after STOP too: who we are and the notice
         return Role.HELP
     if state.pending is not None:
         return Role.REMINDER

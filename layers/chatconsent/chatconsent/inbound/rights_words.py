@@ -94,11 +94,13 @@ def number_changed(turn: Turn, state: SubjectState) -> Outcome:
 
 
 def help_reply(turn: Turn, state: SubjectState) -> Outcome:
-    """HELP from someone with a pending request or a consent: who we are, the notice, how to stop."""
-    conversation = turn.parts.config.conversation_purpose in state.active_purposes
-    # the reply's delivery record lives with the conversation, or with the request
-    retention = RetentionClass.CONVERSATION if conversation else RetentionClass.PENDING_OPTIN_CHAT
-    return turn.reply("help", language_of(state), Outcome.HELP_REPLIED, retention=retention)
+    """INFO/HELP from someone we know, also after STOP: who we are, the notice, how to stop."""
+    language = language_of(state)
+    if turn.parts.config.conversation_purpose in state.active_purposes:  # its delivery record lives with the chat
+        return turn.reply("help", language, Outcome.HELP_REPLIED, retention=RetentionClass.CONVERSATION)
+    if state.pending is not None:  # or with the request
+        return turn.reply("help", language, Outcome.HELP_REPLIED, retention=RetentionClass.PENDING_OPTIN_CHAT)
+    return turn.reply("help", language, Outcome.HELP_REPLIED, record=False)  # withdrawn: nothing kept
 
 
 def access(turn: Turn, state: SubjectState) -> Outcome:
