@@ -20,7 +20,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from chatconsent.api import gateway_response, refused_body, register_error_handlers
 from chatconsent.config import Language
 from chatconsent.confirmation import LinkDecision, LinkOutcome
-from chatconsent.pages import confirmation_page, result_page
+from chatconsent.pages import result_page
 from chatconsent.wiring import Wiring
 
 logger = Logger(service="confirmation")
@@ -92,8 +92,7 @@ def show(token: str) -> Response[str]:
     language = wiring.texts.language(request.language)
     if not service.is_open(request):
         return _html(410, result_page(config, language, "closed"))
-    page = confirmation_page(config, language, request.purposes, request.channel, request.notice_version)
-    return _html(200, page)
+    return _html(200, service.page(request))
 
 
 @app.post(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import threading
@@ -225,6 +226,7 @@ def test_post_confirms_once_with_proof_in_the_ledger(env: Env) -> None:
     token = sent_token()
     [request] = env.items_with_prefix(f"OPTIN#{token_hash(token)}")
     env.clock.advance(120)
+    shown = page(env, "GET", token)["body"]
     response = confirm(env, token)
     assert response["statusCode"] == 200 and "confirmed" in response["body"]
     subject = subject_of(env)
@@ -241,6 +243,7 @@ def test_post_confirms_once_with_proof_in_the_ledger(env: Env) -> None:
     assert entry.evidence["form_requested_at"] == str(START)
     assert entry.evidence["link_message"] == request["sent_message"]
     assert entry.evidence["confirmed_at"] == str(START + 120)
+    assert entry.evidence["page_sha256"] == hashlib.sha256(shown.encode("utf-8")).hexdigest()  # what was answered
     [request] = env.items_with_prefix(f"OPTIN#{token_hash(token)}")
     assert request["status"] == "confirmed" and "subject" not in request  # no longer links to the person
 
@@ -306,7 +309,7 @@ def services(env: Env, client: Any) -> tuple[LinkConfirmation, ConsentService]:
     runtime = Wiring(clock=env.clock, dynamodb=client, kms=env.wiring._kms)
     table: Store = runtime.store
     consents = ConsentService(table, runtime.config, env.clock)
-    return LinkConfirmation(table, consents, env.clock), consents
+    return LinkConfirmation(table, consents, env.clock, env.wiring.link_confirmation.page), consents
 
 
 @pytest.mark.parametrize("seed", range(40))

@@ -7,7 +7,9 @@ with its request and stops working when the person writes STOP first.
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections.abc import Callable
 from enum import StrEnum
 
 from chatconsent.clock import Clock
@@ -31,10 +33,17 @@ class LinkOutcome(StrEnum):
 
 
 class LinkConfirmation:
-    def __init__(self, store: Store, consents: ConsentService, clock: Clock) -> None:
+    def __init__(
+        self, store: Store, consents: ConsentService, clock: Clock, page: Callable[[OptInRequest], str]
+    ) -> None:
         self._store = store
         self._consents = consents
         self._clock = clock
+        self._page = page
+
+    def page(self, request: OptInRequest) -> str:
+        """The confirmation page of ``request``, exactly as shown (its hash goes into the proof)."""
+        return self._page(request)
 
     def request_for(self, token: str) -> OptInRequest | None:
         """The live link request behind ``token``; a read, never a write."""
@@ -59,7 +68,11 @@ class LinkConfirmation:
                 return LinkOutcome(request.status), request
             return LinkOutcome.CLOSED, request
         if decision is LinkDecision.CONFIRM:
-            evidence = {"confirmed_at": str(int(self._clock())), "confirmed_by": "link"}
+            evidence = {
+                "confirmed_at": str(int(self._clock())),
+                "confirmed_by": "link",
+                "page_sha256": hashlib.sha256(self._page(request).encode("utf-8")).hexdigest(),  # what was answered
+            }
             confirmed = self._consents.confirm_link(request, evidence)
             return (LinkOutcome.CONFIRMED if confirmed else LinkOutcome.CLOSED), request
         try:

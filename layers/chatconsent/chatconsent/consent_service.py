@@ -70,6 +70,8 @@ class ConsentService:
             evidence_given = {
                 "code_message": pending.code_message,
                 "code_received_at": str(pending.bound_at),
+                **({"form_requested_at": str(pending.requested_at)} if pending.requested_at else {}),
+                **({"question_sha256": pending.question_sha256} if pending.question_sha256 else {}),
                 "confirmation_message": message_hash,
                 **evidence,
             }

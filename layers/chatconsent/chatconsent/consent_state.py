@@ -51,6 +51,8 @@ class PendingConfirmation:
     code_message: str
     bound_at: int
     expires_at: int
+    requested_at: int = 0  # when the widget's form asked for the code (kept in the proof after the request goes)
+    question_sha256: str = ""  # the exact yes/no question the person answers
 
 
 @dataclass(frozen=True)

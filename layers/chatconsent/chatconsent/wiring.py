@@ -22,7 +22,7 @@ from chatconsent.identity import Pseudonymizer
 from chatconsent.retention import RetentionPlan
 from chatconsent.secrets import Secrets, load_secrets
 from chatconsent.settings import Settings, config_path
-from chatconsent.store import Store
+from chatconsent.store import OptInRequest, Store
 
 if TYPE_CHECKING:
     from chatconsent.agents import AgentDesk
@@ -217,8 +217,15 @@ class Wiring:
     @cached_property
     def link_confirmation(self) -> LinkConfirmation:
         from chatconsent.confirmation import LinkConfirmation
+        from chatconsent.pages import confirmation_page
 
-        return LinkConfirmation(self.store, self.consents, self.clock)
+        config, texts = self.config, self.texts
+
+        def page(request: OptInRequest) -> str:
+            language = texts.language(request.language)
+            return confirmation_page(config, language, request.purposes, request.channel, request.notice_version)
+
+        return LinkConfirmation(self.store, self.consents, self.clock, page)
 
     @cached_property
     def link_queue(self) -> LinkQueue:

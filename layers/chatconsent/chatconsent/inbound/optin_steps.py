@@ -7,6 +7,8 @@ Wrong, used, foreign or expired codes change nothing (the sender gets the short 
 
 from __future__ import annotations
 
+import hashlib
+
 from chatconsent.channels.base import InboundKind
 from chatconsent.consent_service import Activation
 from chatconsent.consent_state import SubjectState
@@ -33,8 +35,9 @@ def code(turn: Turn, found: str) -> Outcome:
     purposes = list(request.purposes)
     suppression = turn.parts.pseudonymizer.suppression(turn.message.channel, turn.message.sender)
     while True:
+        question = _question(turn, tuple(purposes), request.language)
         try:
-            store.consents.bind(request, turn.subject, purposes, turn.message_hash, suppression)
+            store.consents.bind(request, turn.subject, purposes, turn.message_hash, suppression, _sha256(question))
             break
         except Duplicate:
             return Outcome.DUPLICATE
@@ -62,9 +65,18 @@ def _code_again(turn: Turn, request: OptInRequest) -> Outcome:
     return Outcome.CODE_REPEATED
 
 
-def _ask(turn: Turn, request_id: str, purposes: tuple[str, ...], language: str) -> Outcome:
+def _question(turn: Turn, purposes: tuple[str, ...], language: str) -> str:
+    """The yes/no question exactly as sent (its hash goes into the proof)."""
     texts = turn.parts.texts
-    text = texts.text("confirm_question", language, purposes=texts.purposes(purposes, language))
+    return texts.text("confirm_question", language, purposes=texts.purposes(purposes, language))
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _ask(turn: Turn, request_id: str, purposes: tuple[str, ...], language: str) -> Outcome:
+    text = _question(turn, purposes, language)
     buttons = turn.yes_no((BUTTON_YES + request_id, BUTTON_NO + request_id), ("button_yes", "button_no"), language)
     # its delivery record goes with the request unless the person says yes
     if not turn.ask(text, buttons, "confirmation_question", RetentionClass.PENDING_OPTIN_CHAT):

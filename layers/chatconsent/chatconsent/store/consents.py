@@ -45,11 +45,18 @@ class Transitions:
 
 class Consents(Transitions):
     def bind(
-        self, request: OptInRequest, subject: str, purposes: Sequence[str], message_hash: str, suppression_hash: str
+        self,
+        request: OptInRequest,
+        subject: str,
+        purposes: Sequence[str],
+        message_hash: str,
+        suppression_hash: str,
+        question_sha256: str = "",
     ) -> None:
         """pending request → bound to ``subject``; its purposes → pending. Atomic, single-use.
 
-        ``message_hash`` is the code message's (kept as evidence and recorded as delivered).
+        ``message_hash`` is the code message's (kept as evidence and recorded as delivered);
+        ``question_sha256`` the hash of the yes/no question that will be asked (kept as evidence too).
         Raises Duplicate, or Conflict with ``request`` (code used/expired/foreign) or
         ``consent:<purpose>`` (that purpose is active: bind again without it).
         """
@@ -67,6 +74,8 @@ class Consents(Transitions):
                 "notice_sha256": request.notice_sha256,
                 "code_message": message_hash,
                 "bound_at": now,
+                "requested_at": request.created_at,
+                "question_sha256": question_sha256,
             },
             RetentionClass.PENDING_OPTIN_CHAT,
             request.expires_at,

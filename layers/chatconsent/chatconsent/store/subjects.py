@@ -71,6 +71,8 @@ def _pending(data: Mapping[str, Any]) -> PendingConfirmation:
         code_message=data["code_message"],
         bound_at=data["bound_at"],
         expires_at=data["expires_at"],
+        requested_at=data.get("requested_at", 0),
+        question_sha256=data.get("question_sha256", ""),
     )
 
 
