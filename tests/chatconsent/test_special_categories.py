@@ -161,3 +161,12 @@ def test_health_and_bank_data_together() -> None:
         SpecialCategory.HEALTH,
         SpecialCategory.BANK,
     }
+
+
+def test_card_numbers_are_masked_to_their_last_four_digits() -> None:
+    from chatconsent.special_categories import mask_cards
+
+    assert mask_cards("pay with 4111-1111-1111-1111 please") == ("pay with •••• 1111 please", 1)
+    assert mask_cards("4111111111111111 and 5500 0000 0000 0004") == ("•••• 1111 and •••• 0004", 2)
+    assert mask_cards("order 1234 5678 9012 3456 7") == ("order 1234 5678 9012 3456 7", 0)  # fails Luhn: kept
+    assert mask_cards("") == ("", 0)

@@ -300,3 +300,27 @@ def test_reading_a_shredded_conversation_is_gone_not_an_error(env: Env) -> None:
     )
     response = env.invoke("admin", event)
     assert response["statusCode"] == 410
+
+
+def test_a_card_number_is_never_stored_and_the_person_is_told_once(env: Env) -> None:
+    activate(env)
+    subject = subject_of(env)
+    deliver(env, text(env, "my card is 4111 1111 1111 1111, can you refund it?"))
+    [item] = env.inbound_items(subject)
+    content = json.loads(env.wiring.keyring.decrypt(subject, item["SK"], item["sealed"]))  # type: ignore[union-attr]
+    assert content["text"] == "my card is •••• 1111, can you refund it?"
+    assert "4111 1111 1111" not in content["text"] and "bank" not in (item.get("sensitive") or [])
+    assert "do not send payment card numbers" in reply_text(replies_to()[-1])
+    sent = len(replies_to())
+    env.clock.advance(10)
+    deliver(env, text(env, "or this one 5500-0000-0000-0004"))
+    assert len(replies_to()) == sent  # told once
+    assert "•••• 0004" in json.loads(env.wiring.keyring.decrypt(subject, *_sealed(env, subject)))["text"]  # type: ignore[union-attr]
+    env.clock.advance(10)
+    deliver(env, text(env, "order 1234 5678 9012 3456 7"))  # not a valid card number: kept as written
+    assert "1234 5678 9012 3456 7" in json.loads(env.wiring.keyring.decrypt(subject, *_sealed(env, subject)))["text"]  # type: ignore[union-attr]
+
+
+def _sealed(env: Env, subject: str) -> tuple[str, bytes]:
+    last = env.inbound_items(subject)[-1]
+    return str(last["SK"]), last["sealed"]

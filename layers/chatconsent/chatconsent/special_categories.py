@@ -321,6 +321,23 @@ def contains_iban(text: str) -> bool:
     return False
 
 
+def mask_cards(text: str) -> tuple[str, int]:
+    """``text`` with every valid card number replaced by its last four digits (``•••• 1111``), and how many.
+
+    Card numbers are never stored: a message keeps only what identifies the card to the person.
+    """
+    masked = 0
+
+    def mask(match: re.Match[str]) -> str:
+        nonlocal masked
+        if not luhn_valid(match.group(0)):
+            return match.group(0)
+        masked += 1
+        return "•••• " + "".join(c for c in match.group(0) if c.isdigit())[-4:]
+
+    return _CARD.sub(mask, text), masked
+
+
 def detect(text: str) -> frozenset[SpecialCategory]:
     found = set()
     if mentions_health(text):

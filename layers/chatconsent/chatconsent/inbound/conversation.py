@@ -2,8 +2,10 @@
 
 Only an allow-list of fields is kept (Art. 5(1)(c)): the sender's address (to reply), the text,
 the button id, and for media only type, id, MIME type and size; never a profile name, caption or
-file. Health and bank data go under the special-category class; health data without explicit
-consent goes to quarantine and the person is asked (:mod:`chatconsent.inbound.special`).
+file. A payment card number in the text is replaced by its last four digits before sealing, and the
+person is told once not to send card data in the chat. Health and bank data go under the
+special-category class; health data without explicit consent goes to quarantine and the person is
+asked (:mod:`chatconsent.inbound.special`).
 """
 
 from __future__ import annotations
@@ -13,18 +15,18 @@ import json
 from chatconsent.consent_state import SubjectState
 from chatconsent.inbound import special
 from chatconsent.inbound.outcomes import Outcome
-from chatconsent.inbound.parts import Turn
+from chatconsent.inbound.parts import Turn, language_of
 from chatconsent.retention import RetentionClass
-from chatconsent.special_categories import SpecialCategory, detect
+from chatconsent.special_categories import SpecialCategory, detect, mask_cards
 from chatconsent.store import Conflict, Duplicate
 
 
-def _content(turn: Turn) -> bytes:
+def _content(turn: Turn, text: str | None) -> bytes:
     message = turn.message
     media = message.media
     content = {
         "from": message.sender,
-        "text": message.text,
+        "text": text,
         "button": message.button_id,
         "media": {"type": media.type, "id": media.id, "mime_type": media.mime_type, "size": media.size}
         if media
@@ -41,8 +43,9 @@ def keep(turn: Turn, state: SubjectState) -> Outcome:
     if not keyring.has_key(turn.subject) and turn.parts.store.guards.was_delivered(turn.message_hash):
         # a duplicate would otherwise create the person's data key (KMS and a write) before it is noticed
         return Outcome.DUPLICATE
-    plaintext = _content(turn)
-    found = detect(turn.message.text) if turn.message.text else frozenset()
+    text, cards = mask_cards(turn.message.text) if turn.message.text else (turn.message.text, 0)
+    plaintext = _content(turn, text)  # a card number is never stored, only its last four digits
+    found = detect(text) if text else frozenset()
     purpose = special.special_purpose(turn)
     quarantined = SpecialCategory.HEALTH in found and purpose not in state.active_purposes
     if quarantined:
@@ -66,6 +69,8 @@ def keep(turn: Turn, state: SubjectState) -> Outcome:
         return Outcome.DUPLICATE
     except Conflict:  # withdrawn a moment ago: nothing is kept
         return Outcome.SUPPRESSED if turn.record_delivery() else Outcome.DUPLICATE
+    if cards and turn.parts.store.messages.first_card_warning(subject):  # told once
+        turn.reply("card_warning", language_of(state), Outcome.STORED)
     if quarantined and purpose is not None:
         return special.ask(turn, state, purpose)
     return Outcome.STORED

@@ -174,6 +174,19 @@ class Messages:
             shortened += t.update_item(request)  # purged or shortened meanwhile: not counted
         return shortened
 
+    def first_card_warning(self, subject: str) -> bool:
+        """Mark that the person was told not to send card numbers; False when they were told before."""
+        t = self._t
+        now = t.now()
+        return t.update_item(
+            t.update(
+                keys.conversation(subject),
+                "SET card_warned_at = :now",
+                {":now": now},
+                "attribute_exists(PK) AND attribute_not_exists(card_warned_at)",
+            )
+        )
+
     # -- the conversation list -------------------------------------------------------------------
 
     def _conversation_update(self, subject: str, now: int, inbound: bool) -> dict[str, Any]:
