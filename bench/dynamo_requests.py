@@ -26,6 +26,9 @@ TARGET = 3
 START = 1_795_000_000  # 2026-11-18, the tests' fixed "now"
 PERSON = "491701234567"  # fictitious sender; only inside payloads, never printed
 STRANGER = "393471234567"  # fictitious sender; only inside payloads, never printed
+SHORT_HISTORY = "491709876543"  # fictitious sender with 1 stored message; never printed
+LONG_HISTORY = "491705555555"  # fictitious sender with 1,000 stored messages; never printed
+LONG = 1_000
 
 
 @dataclass
@@ -139,9 +142,10 @@ def run() -> tuple[list[str], bool]:
     from chatconsent.config import current_config
     from chatconsent.inbound import InboundService, Outcome
     from chatconsent.notices import NoticeRegistry
+    from chatconsent.store import keys
     from chatconsent.wiring import Wiring, local_outbox
     from localrun import whatsapp
-    from localrun.aws import create_data_key, create_tables, seed_secrets
+    from localrun.aws import StreamPoller, create_data_key, create_tables, seed_secrets
     from localrun.events import http_event
     from localrun.functions import LambdaContext, load_function
     from localrun.template import routes
@@ -193,8 +197,18 @@ def run() -> tuple[list[str], bool]:
         wiring = new_container("first")
         optin.wiring = inbound.wiring = wiring
 
+        stream = StreamPoller(dynamodb)  # the table's stream, as Lambda's event source reads it
+        retention: Any = load_function("functions/retention")
+        retention.wiring = wiring
+
         def deliver(
-            key: str, scenario: str, payload: dict[str, Any], expected: Outcome, target: int | None = None
+            key: str,
+            scenario: str,
+            payload: dict[str, Any],
+            expected: Outcome,
+            target: int | None = None,
+            *,
+            record: bool = True,
         ) -> dict[str, Any]:
             body, headers = whatsapp.signed(payload, app_secret)
             event = http_event("POST", "/webhooks/whatsapp", body=body, headers=headers)
@@ -203,9 +217,16 @@ def run() -> tuple[list[str], bool]:
             response = inbound.lambda_handler(event, LambdaContext())
             tally = counter.reset()
             outcome = ",".join(outcomes) or "-"
-            rows.append(Row(key, scenario, expected.value, outcome, int(response["statusCode"]), tally, target))
+            if record:
+                rows.append(Row(key, scenario, expected.value, outcome, int(response["statusCode"]), tally, target))
             clock.advance(30)
             return payload
+
+        def drain_stream() -> Tally:
+            """What the retention function does off the request path (the table's stream)."""
+            counter.reset()
+            stream.drain(retention.lambda_handler, LambdaContext())
+            return counter.reset()
 
         def text(sender: str, body: str) -> dict[str, Any]:
             return whatsapp.text(sender, body, phone_number_id=phone_number_id, timestamp=int(clock()))
@@ -286,6 +307,68 @@ def run() -> tuple[list[str], bool]:
             text(PERSON, "STOP"),
             Outcome.CONSENT_WITHDRAWN,
         )
+        drain_stream()
+
+        # STOP with a short and with a long history: the same requests on the webhook; the re-dating of
+        # the stored items happens in the retention function (the table's stream), reported apart.
+        def opted_in(sender: str) -> str:
+            """A subject with an active consent and one stored message; returns its pseudonym."""
+            started = optin.lambda_handler(
+                http_event("POST", "/optin", body=json.dumps(body), headers={"content-type": "application/json"}),
+                LambdaContext(),
+            )
+            code = json.loads(started["body"])["code"]
+            deliver("", "", text(sender, f"My code: {code}"), Outcome.CODE_BOUND, record=False)
+            _, question = last_to(sender, lambda p: p.get("type") == "interactive")
+            yes_id = str(question["interactive"]["action"]["buttons"][0]["reply"]["id"])
+            yes = whatsapp.button_reply(sender, yes_id, "Yes", phone_number_id=phone_number_id, timestamp=int(clock()))
+            deliver("", "", yes, Outcome.CONSENT_ACTIVATED, record=False)
+            deliver("", "", text(sender, "a question"), Outcome.STORED, record=False)
+            return wiring.pseudonymizer.subject("whatsapp", "+" + sender)
+
+        def stored_messages(subject: str) -> int:
+            return int(
+                dynamodb.query(
+                    TableName=wiring.settings.table_name,
+                    KeyConditionExpression="#pk = :pk AND begins_with(#sk, :in)",
+                    ExpressionAttributeNames={"#pk": keys.PARTITION, "#sk": keys.SORT},
+                    ExpressionAttributeValues={
+                        ":pk": {"S": keys.subject_pk(subject)},
+                        ":in": {"S": keys.INBOUND_PREFIX},
+                    },
+                    Select="COUNT",
+                )["Count"]
+            )
+
+        short = opted_in(SHORT_HISTORY)
+        long = opted_in(LONG_HISTORY)
+        first = dynamodb.query(
+            TableName=wiring.settings.table_name,
+            KeyConditionExpression="#pk = :pk AND begins_with(#sk, :in)",
+            ExpressionAttributeNames={"#pk": keys.PARTITION, "#sk": keys.SORT},
+            ExpressionAttributeValues={":pk": {"S": keys.subject_pk(long)}, ":in": {"S": keys.INBOUND_PREFIX}},
+        )["Items"][0]
+        copies = []
+        for n in range(1, LONG):  # 999 more stored messages, as a long conversation leaves them
+            copy = dict(first)
+            copy[keys.SORT] = {"S": keys.inbound(long, START - n, f"{n:064x}").sk}
+            copies.append({"PutRequest": {"Item": copy}})
+        for start in range(0, len(copies), 25):
+            dynamodb.batch_write_item(RequestItems={wiring.settings.table_name: copies[start : start + 25]})
+        drain_stream()
+        for sender, subject in ((SHORT_HISTORY, short), (LONG_HISTORY, long)):
+            held = stored_messages(subject)
+            deliver(
+                "+",
+                f"STOP from a subject with {held:,} stored message{'' if held == 1 else 's'}",
+                text(sender, "STOP"),
+                Outcome.CONSENT_WITHDRAWN,
+            )
+            off_path = drain_stream()
+            notes.append(
+                f"off the request path, the retention function after that STOP ({held:,} stored message{'' if held == 1 else 's'}):"
+                f" {off_path.requests} DynamoDB requests ({off_path.describe()})"
+            )
 
     rows.sort(key=lambda r: (r.key == "+", r.key))
     lines = [

@@ -79,7 +79,7 @@ def run() -> list[str]:
         clock = FrozenClock(NOW)
         tables = {}
         for name in ("bench-large", "bench-small"):
-            client.create_table(**table_definition("ChatconsentTable", name))
+            client.create_table(**table_definition("ChatconsentTable", name, stream=False))
             tables[name] = Store(client, name, plan, clock)
         started = time.perf_counter()
         _fill(client, tables["bench-large"], "bench-large", _items(tables["bench-large"], "live", LIVE, expired=False))

@@ -1,6 +1,6 @@
 """``make bench``: the benchmarks, printed as tables. A report, not a test.
 
-    python bench/run.py                    # cold start and DynamoDB requests per message (~1.5 min)
+    python bench/run.py                    # cold start, requests per message, warm webhook time (~2 min)
     python bench/run.py purge              # the purge benchmark (~3 min on moto: 100,000 live items)
     python bench/run.py coldstart requests purge
 
@@ -21,17 +21,21 @@ ROOT = BENCH.parent
 sys.path[:0] = [p for p in (str(BENCH), str(ROOT), str(ROOT / "layers" / "chatconsent")) if p not in sys.path]
 
 import coldstart  # noqa: E402
+import detector  # noqa: E402
 import dynamo_requests  # noqa: E402
 import link_answers  # noqa: E402
 import purge  # noqa: E402
+import webhook_warm  # noqa: E402
 
 SECTIONS: dict[str, Callable[[], int]] = {
     "coldstart": coldstart.main,
     "requests": dynamo_requests.main,
+    "warm": webhook_warm.main,
     "links": link_answers.main,
     "purge": purge.main,
+    "detector": detector.main,
 }
-DEFAULT = ("coldstart", "requests", "links", "purge")
+DEFAULT = ("coldstart", "requests", "warm", "links", "detector", "purge")
 
 
 def main(argv: list[str]) -> int:

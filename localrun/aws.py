@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from localrun.template import table_definition, ttl_attribute
+from localrun.template import matches, stream_consumers, table_definition, ttl_attribute
 
 REGION = "eu-central-1"
 TABLE_NAME = "chatconsent-local"
@@ -41,9 +41,11 @@ LOCAL_ENVIRONMENT = {
 }
 
 
-def create_tables(dynamodb: Any, table_name: str = TABLE_NAME, key_table_name: str = KEY_TABLE_NAME) -> None:
+def create_tables(
+    dynamodb: Any, table_name: str = TABLE_NAME, key_table_name: str = KEY_TABLE_NAME, stream: bool = True
+) -> None:
     for logical_id, name in (("ChatconsentTable", table_name), ("SubjectKeyTable", key_table_name)):
-        dynamodb.create_table(**table_definition(logical_id, name))
+        dynamodb.create_table(**table_definition(logical_id, name, stream))
         if attribute := ttl_attribute(logical_id):
             dynamodb.update_time_to_live(
                 TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute}
@@ -84,3 +86,50 @@ def drain_link_queue(sqs: Any, handler: Any, context: Any, url: str = LINK_QUEUE
         delivered += len(messages) - len(failed)
         if failed:
             return delivered  # retried on a later drain, as SQS would after the visibility timeout
+
+
+class StreamPoller:
+    """Lambda's DynamoDB stream event source for the main table's consumer (the retention function).
+
+    Records after the last delivered one, filtered by the template's ``FilterCriteria``, in batches of
+    its ``BatchSize``. A handler that raises leaves the position where it was: the batch is delivered
+    again on the next drain, as Lambda retries a failed batch.
+    """
+
+    def __init__(self, dynamodb: Any, table_name: str = TABLE_NAME) -> None:
+        import boto3
+
+        (self.consumer,) = stream_consumers("ChatconsentTable")
+        # The regional endpoint: moto does not answer botocore's account-based one for streams.
+        self._streams = boto3.client("dynamodbstreams", endpoint_url=f"https://streams.dynamodb.{REGION}.amazonaws.com")
+        self._arn = dynamodb.describe_table(TableName=table_name)["Table"]["LatestStreamArn"]
+        shards = self._streams.describe_stream(StreamArn=self._arn)["StreamDescription"]["Shards"]
+        self._shard = shards[0]["ShardId"]
+        self._after: str | None = None  # the last sequence number handed over
+
+    def _pending(self) -> list[dict[str, Any]]:
+        position: dict[str, Any] = {"ShardIteratorType": "TRIM_HORIZON"}
+        if self._after is not None:
+            position = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": self._after}
+        iterator = self._streams.get_shard_iterator(StreamArn=self._arn, ShardId=self._shard, **position)
+        records: list[dict[str, Any]] = []
+        while True:
+            page = self._streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=1000)
+            records += page["Records"]
+            if not page["Records"]:
+                return records
+            iterator = {"ShardIterator": page["NextShardIterator"]}
+
+    def drain(self, handler: Any, context: Any) -> int:
+        """Deliver what arrived since the last drain; returns how many records were delivered."""
+        delivered = 0
+        records = self._pending()
+        size = self.consumer.batch_size
+        for start in range(0, len(records), size):
+            batch = records[start : start + size]
+            chosen = [r for r in batch if any(matches(p, r) for p in self.consumer.patterns)]
+            if chosen:
+                handler({"Records": chosen}, context)  # raises: the position stays, the batch comes again
+            self._after = batch[-1]["dynamodb"]["SequenceNumber"]
+            delivered += len(chosen)
+        return delivered

@@ -25,6 +25,7 @@ from localrun.aws import (
     DEV_SECRETS,
     LOCAL_ADMIN_TOKEN,
     LOCAL_ENVIRONMENT,
+    StreamPoller,
     create_data_key,
     create_link_queue,
     create_tables,
@@ -86,6 +87,7 @@ class LocalApi:
         self.modules = {c.route.code_uri: load_function(c.route.code_uri) for c in self.routes}
         self.lock = threading.Lock()  # one invocation at a time, like one warm Lambda container
         self.link_sender = load_function("functions/linksender")
+        self.retention = load_function("functions/retention")
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         for compiled in self.routes:
@@ -138,6 +140,18 @@ def poll_link_queue(api: LocalApi, sqs: Any, stop: threading.Event, interval: fl
     while not stop.wait(interval):
         with api.lock:
             drain_link_queue(sqs, api.link_sender.lambda_handler, LambdaContext())
+
+
+def poll_stream(api: LocalApi, stream: StreamPoller, stop: threading.Event, interval: float = 0.5) -> None:
+    """Lambda's DynamoDB stream event source for the retention function (a failed batch comes again)."""
+    from localrun.functions import LambdaContext
+
+    while not stop.wait(interval):
+        with api.lock:
+            try:
+                stream.drain(api.retention.lambda_handler, LambdaContext())
+            except Exception as error:  # logged and retried, as Lambda retries a failed batch
+                print(f"retention function failed, retried: {type(error).__name__}", file=sys.stderr)
 
 
 class LocalHandler(BaseHTTPRequestHandler):
@@ -262,7 +276,8 @@ def main(argv: list[str] | None = None) -> int:
     with mock_aws():
         import boto3
 
-        create_tables(boto3.client("dynamodb"))
+        dynamodb = boto3.client("dynamodb")
+        create_tables(dynamodb)
         seed_secrets(boto3.client("ssm"))
         create_data_key(boto3.client("kms"))
         sqs = boto3.client("sqs")
@@ -274,6 +289,7 @@ def main(argv: list[str] | None = None) -> int:
         server.RequestHandlerClass = make_handler(api)
         stop = threading.Event()
         threading.Thread(target=poll_link_queue, args=(api, sqs, stop), daemon=True).start()
+        threading.Thread(target=poll_stream, args=(api, StreamPoller(dynamodb), stop), daemon=True).start()
         print(f"chatconsent local API on {base} (embedded backend, outbox channel)")
         for compiled in api.routes:
             print(f"  {compiled.route.method:6} {base}{compiled.route.path}  -> {compiled.route.function}")

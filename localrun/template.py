@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -43,8 +44,9 @@ def resources(kind: str) -> dict[str, dict[str, Any]]:
     return {name: r for name, r in load_template()["Resources"].items() if r["Type"] == kind}
 
 
-def table_definition(logical_id: str, table_name: str) -> dict[str, Any]:
-    """``CreateTable`` arguments from the template's table (encryption and PITR left to AWS)."""
+def table_definition(logical_id: str, table_name: str, stream: bool = True) -> dict[str, Any]:
+    """``CreateTable`` arguments from the template's table (encryption and PITR left to AWS); its stream
+    unless ``stream`` is false (a benchmark that only fills a table need not record every write)."""
     props = load_template()["Resources"][logical_id]["Properties"]
     definition: dict[str, Any] = {
         "TableName": table_name,
@@ -54,7 +56,52 @@ def table_definition(logical_id: str, table_name: str) -> dict[str, Any]:
     }
     if "GlobalSecondaryIndexes" in props:
         definition["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+    if stream and "StreamSpecification" in props:
+        definition["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
     return definition
+
+
+@dataclass(frozen=True)
+class StreamConsumer:
+    """A function fed by a table's stream (an ``AWS::Lambda::EventSourceMapping`` of the template)."""
+
+    function: str  # logical id
+    code_uri: str
+    batch_size: int
+    patterns: tuple[dict[str, Any], ...]  # FilterCriteria: a record is delivered when one matches
+
+
+def stream_consumers(table_logical_id: str) -> list[StreamConsumer]:
+    """The functions that read the table's stream, with their batch size and filters."""
+    found = []
+    functions = resources("AWS::Serverless::Function")
+    for mapping in resources("AWS::Lambda::EventSourceMapping").values():
+        props = mapping["Properties"]
+        if props.get("EventSourceArn") != {"Fn::GetAtt": [table_logical_id, "StreamArn"]}:
+            continue
+        target = props["FunctionName"]["Ref"].split(".", 1)[0]  # "<Function>.Alias" or "<Function>"
+        filters = props.get("FilterCriteria", {}).get("Filters", [])
+        found.append(
+            StreamConsumer(
+                function=target,
+                code_uri=functions[target]["Properties"]["CodeUri"],
+                batch_size=int(props.get("BatchSize", 100)),
+                patterns=tuple(json.loads(f["Pattern"]) for f in filters),
+            )
+        )
+    return found
+
+
+def matches(pattern: Any, value: Any) -> bool:
+    """Lambda's event filtering, the part the template uses: nested keys, lists of values, ``prefix``."""
+    if isinstance(pattern, dict):
+        return isinstance(value, dict) and all(k in value and matches(p, value[k]) for k, p in pattern.items())
+    if isinstance(pattern, list):
+        return any(
+            isinstance(value, str) and value.startswith(p["prefix"]) if isinstance(p, dict) else p == value
+            for p in pattern
+        )
+    return bool(pattern == value)
 
 
 def ttl_attribute(logical_id: str) -> str | None:

@@ -20,6 +20,7 @@ import pytest
 from localrun.aws import (
     LOCAL_ENVIRONMENT,
     TABLE_NAME,
+    StreamPoller,
     create_data_key,
     create_link_queue,
     create_tables,
@@ -52,6 +53,7 @@ class Env:
     clock: FrozenClock
     wiring: Wiring
     sqs: Any = None
+    stream: StreamPoller | None = None
 
     @property
     def store(self) -> Store:
@@ -87,12 +89,20 @@ class Env:
         """Run the link sender on the queued jobs, as Lambda's SQS event source would."""
         return drain_link_queue(self.sqs, lambda event, context: self.invoke("linksender", event), None)
 
+    def drain_stream(self) -> int:
+        """Run the retention function on the table's new stream records, as Lambda's event source would."""
+        if self.stream is None:
+            return 0
+        return self.stream.drain(lambda event, context: self.invoke("retention", event), None)
+
     def invoke(self, function: str, event: dict[str, Any]) -> dict[str, Any]:
         module = load_function(f"functions/{function}")
         module.wiring = self.wiring
         # Powertools binds its handler to the sys.stdout of import time; follow pytest's capture.
         module.logger.registered_handler.stream = sys.stdout
         response: dict[str, Any] = module.lambda_handler(event, LambdaContext())
+        if function != "retention":
+            self.drain_stream()  # Lambda delivers a stream's records within a second or so
         return response
 
 
@@ -170,7 +180,8 @@ def env() -> Iterator[Env]:
         clock = FrozenClock(START)
         wiring = Wiring(clock=clock, dynamodb=SerializedClient(dynamodb), kms=kms)
         local_outbox().clear()
-        yield Env(dynamodb=dynamodb, ssm=ssm, clock=clock, wiring=wiring, sqs=sqs)
+        stream = StreamPoller(dynamodb)
+        yield Env(dynamodb=dynamodb, ssm=ssm, clock=clock, wiring=wiring, sqs=sqs, stream=stream)
 
 
 @pytest.fixture

@@ -33,6 +33,7 @@ FUNCTIONS = {
     "admin": "AdminFunction",
     "purge": "PurgeFunction",
     "linksender": "LinkSenderFunction",
+    "retention": "RetentionFunction",
 }
 
 Grant = tuple[str, str, str | None]  # action, table logical id, index name ("*" for all indexes)

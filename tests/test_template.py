@@ -91,3 +91,25 @@ def test_routes_point_at_existing_functions() -> None:
     for route in routes():
         assert (ROOT / route.code_uri / "handler.py").exists()
         assert Path(route.code_uri).parts[0] == "functions"
+
+
+API_FUNCTIONS = sorted({route.function for route in routes()})
+
+
+def test_api_functions_start_from_a_snapshot_and_every_event_invokes_the_alias() -> None:
+    """SnapStart works on published versions only: every function publishes one behind the alias ``live``
+    (SAM then points the routes, the schedule and the queue at the alias), and the parameter turns it off."""
+    template = load_template()
+    assert template["Globals"]["Function"]["AutoPublishAlias"] == "live"
+    assert template["Parameters"]["SnapStart"]["AllowedValues"] == ["Enabled", "Disabled"]
+    assert template["Conditions"]["SnapStartEnabled"] == {"Fn::Equals": [{"Ref": "SnapStart"}, "Enabled"]}
+    assert set(API_FUNCTIONS) == {"OptInFunction", "InboundFunction", "AdminFunction", "ConfirmationFunction"}
+    for name, function in FUNCTIONS.items():
+        props = function["Properties"]
+        assert props.get("AutoPublishAliasAllProperties") is True, name  # a new layer publishes a new version
+        assert "AutoPublishAlias" not in props or props["AutoPublishAlias"] == "live", name
+        snap_start = props.get("SnapStart")
+        if name in API_FUNCTIONS:
+            assert snap_start == {"ApplyOn": {"Fn::If": ["SnapStartEnabled", "PublishedVersions", "None"]}}, name
+        else:
+            assert snap_start is None, name  # the queue and the schedule wait on nobody

@@ -41,7 +41,9 @@ def build_document() -> dict[str, Any]:
         "components": {"schemas": {}},
     }
     for code_uri in sorted({route.code_uri for route in routes()}):
-        app = load_function(code_uri).app
+        module = load_function(code_uri)
+        # A function that serves its routes without the resolver declares them in ``openapi_app()``.
+        app = module.openapi_app() if hasattr(module, "openapi_app") else module.app
         schema = app.get_openapi_schema(title=TITLE, version=_version())
         part = json.loads(schema.model_dump_json(by_alias=True, exclude_none=True))
         for path, operations in part.get("paths", {}).items():

@@ -22,13 +22,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from chatconsent.agents import ReplyRefused
-from chatconsent.api import (
-    ErrorBody,
-    domain_error_response,
-    refused_json_body,
-    register_error_handlers,
-    rejected_response,
-)
+from chatconsent.api.body import refused_json_body, rejected_response
+from chatconsent.api.errors import ErrorBody, domain_error_response, register_error_handlers
 from chatconsent.errors import InvalidInput
 from chatconsent.wiring import Wiring
 

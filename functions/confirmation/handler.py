@@ -17,7 +17,8 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from chatconsent.api import gateway_response, refused_body, register_error_handlers
+from chatconsent.api.body import gateway_response, refused_body
+from chatconsent.api.errors import register_error_handlers
 from chatconsent.config import Language
 from chatconsent.confirmation import LinkDecision, LinkOutcome
 from chatconsent.pages import result_page

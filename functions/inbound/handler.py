@@ -2,87 +2,92 @@
 
 The signature is checked on the raw bytes before anything is parsed or written; a forged request
 gets 401 and leaves no trace. Every message and status of a batch is processed; duplicates have no second effect.
+
+The lean path (the request Meta waits on): the two routes are dispatched on API Gateway's ``routeKey``
+without Powertools' resolver, whose package imports every resolver and ``asyncio``, and without its
+request validation, which builds pydantic models of the query: the body is opaque signed bytes that
+the channel verifies and parses itself, and the handshake's three query strings are checked here
+with the limits and the 422 answer the resolver gave. ``openapi_app`` declares the same routes, with
+the same answers, for the OpenAPI document (``tools/openapi.py``); nothing else imports it.
 """
 
 from __future__ import annotations
 
 import hmac
+import json
 from collections import Counter
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
 
-from chatconsent.api import ErrorBody, error_response, raw_body, register_error_handlers
+from chatconsent.api.body import BodyRejected, raw_body
 from chatconsent.channels.base import MalformedPayload
+from chatconsent.errors import DomainError
 from chatconsent.wiring import Wiring
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger(service="inbound")
 metrics = Metrics(service="inbound")
-app = APIGatewayHttpResolver(enable_validation=True)
 wiring = Wiring()
 
-
-class WebhookAccepted(BaseModel):
-    processed: int
-
-
-register_error_handlers(app)
-
-
-@app.exception_handler(MalformedPayload)
-def _malformed(error: MalformedPayload) -> Response[Any]:
-    """Authentic but not the provider's shape: nothing to retry."""
-    logger.warning("malformed webhook payload", extra={"reason": str(error)})
-    return error_response(400, str(error))
+HANDSHAKE = "GET /webhooks/whatsapp"
+WEBHOOK = "POST /webhooks/whatsapp"
+HANDSHAKE_QUERY = (("hub.mode", 32), ("hub.verify_token", 256), ("hub.challenge", 256))  # name, maximum length
+JSON = "application/json"
+TEXT = "text/plain"
 
 
-@app.get(
-    "/webhooks/whatsapp",
-    summary="WhatsApp webhook verification handshake",
-    responses={
-        200: {"description": "The challenge, echoed", "content": {"text/plain": {"schema": {"type": "string"}}}},
-        403: {"description": "Wrong mode or verify token", "content": {"text/plain": {"schema": {"type": "string"}}}},
-    },
-)
-def whatsapp_handshake(
-    mode: Annotated[str, Query(alias="hub.mode", max_length=32)] = "",
-    token: Annotated[str, Query(alias="hub.verify_token", max_length=256)] = "",
-    challenge: Annotated[str, Query(alias="hub.challenge", max_length=256)] = "",
-) -> Response[str]:
+def _answer(status: int, content_type: str, body: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """API Gateway's answer (payload 2.0), shaped as Powertools' resolver shapes it."""
+    return {
+        "statusCode": status,
+        "body": body,
+        "isBase64Encoded": False,
+        "headers": {**(headers or {}), "Content-Type": content_type},
+        "cookies": [],
+    }
+
+
+def _compact(document: dict[str, Any]) -> str:
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+
+
+def _error(status: int, reason: str) -> dict[str, Any]:
+    """The one error body of every handler (``chatconsent.api.error_response``)."""
+    return _answer(status, JSON, _compact({"error": reason}))
+
+
+# -- the routes ------------------------------------------------------------------------------------
+
+
+def whatsapp_handshake(event: dict[str, Any]) -> dict[str, Any]:
+    query = event.get("queryStringParameters") or {}
+    too_long = [
+        {"loc": ["query", name], "msg": f"String should have at most {limit} characters", "type": "string_too_long"}
+        for name, limit in HANDSHAKE_QUERY
+        if len(query.get(name, "")) > limit
+    ]
+    if too_long:  # as the resolver's validation answered (chatconsent.api's 422 body)
+        return _answer(422, JSON, json.dumps({"statusCode": 422, "detail": too_long}))
+    mode, token, challenge = (query.get(name, "") for name, _ in HANDSHAKE_QUERY)
     expected = wiring.secrets.whatsapp_verify_token.encode()
     if mode == "subscribe" and challenge and hmac.compare_digest(token.encode(), expected):
-        return Response(200, content_types.TEXT_PLAIN, challenge)
-    return Response(403, content_types.TEXT_PLAIN, "forbidden")
+        return _answer(200, TEXT, challenge)
+    return _answer(403, TEXT, "forbidden")
 
 
-@app.post(
-    "/webhooks/whatsapp",
-    summary="WhatsApp Cloud API webhook (messages and statuses)",
-    description="Signed with X-Hub-Signature-256 over the raw body; 401 without a valid signature.",
-    responses={
-        200: {
-            "description": "Processed (also for duplicates)",
-            "content": {"application/json": {"model": WebhookAccepted}},
-        },
-        400: {"description": "Malformed payload", "content": {"application/json": {"model": ErrorBody}}},
-        401: {"description": "Missing or invalid signature", "content": {"application/json": {"model": ErrorBody}}},
-        413: {"description": "Body too large", "content": {"application/json": {"model": ErrorBody}}},
-    },
-)
-def whatsapp_webhook() -> Response[Any]:
-    event = app.current_event
-    body = raw_body(event.body, bool(event.is_base64_encoded), wiring.config.limits.max_webhook_bytes)
+def whatsapp_webhook(event: dict[str, Any]) -> dict[str, Any]:
+    body = raw_body(event.get("body"), bool(event.get("isBase64Encoded")), wiring.config.limits.max_webhook_bytes)
     channel = wiring.whatsapp
-    if not channel.verify(event.headers, body):
+    if not channel.verify(event.get("headers") or {}, body):
         metrics.add_metric(name="WebhookRejected", unit=MetricUnit.Count, value=1)
         logger.warning("webhook signature rejected")
-        return error_response(401, "invalid signature")
+        return _error(401, "invalid signature")
     parsed = channel.parse(body)
     outcomes = Counter(wiring.inbound.handle(parsed))
     for outcome, count in outcomes.items():
@@ -90,10 +95,100 @@ def whatsapp_webhook() -> Response[Any]:
     logger.info(
         "webhook processed", extra={"outcomes": {k.value: v for k, v in outcomes.items()}, "skipped": parsed.skipped}
     )
-    return Response(200, content_types.APPLICATION_JSON, WebhookAccepted(processed=sum(outcomes.values())))
+    return _answer(200, JSON, _compact({"processed": sum(outcomes.values())}))
+
+
+ROUTES = {HANDSHAKE: whatsapp_handshake, WEBHOOK: whatsapp_webhook}
+
+
+def _domain_error(error: DomainError) -> dict[str, Any]:
+    """A domain error (rare here: e.g. a subject erased meanwhile) answers as in every handler."""
+    from chatconsent.api.errors import domain_error_response  # noqa: PLC0415 (the error path only: it loads the resolver)
+
+    response = domain_error_response(error)
+    headers = {name: str(value) for name, value in response.headers.items() if name != "Content-Type"}
+    return _answer(response.status_code, JSON, str(response.body), headers)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    route = ROUTES.get(str(event.get("routeKey", "")))
+    if route is None:
+        return _answer(404, JSON, _compact({"statusCode": 404, "message": "Not found"}))
+    try:
+        return route(event)
+    except BodyRejected as refused:
+        return _error(refused.status, refused.reason)
+    except MalformedPayload as error:  # authentic but not the provider's shape: nothing to retry
+        logger.warning("malformed webhook payload", extra={"reason": str(error)})
+        return _error(400, str(error))
+    except DomainError as error:
+        return _domain_error(error)
+
+
+# -- the OpenAPI document --------------------------------------------------------------------------
+
+
+def openapi_app() -> APIGatewayHttpResolver:
+    """The routes above as Powertools declares them, for the OpenAPI document only (``tools/openapi.py``).
+
+    The declarations' annotations are set as objects: this module's annotations are strings (``from
+    __future__ import annotations``), which Powertools would resolve in the module's globals.
+    """
+    from typing import Annotated  # noqa: PLC0415
+
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response  # noqa: PLC0415
+    from aws_lambda_powertools.event_handler.openapi.params import Query  # noqa: PLC0415
+    from pydantic import BaseModel  # noqa: PLC0415
+
+    from chatconsent.api.errors import ErrorBody  # noqa: PLC0415
+
+    class WebhookAccepted(BaseModel):
+        processed: int
+
+    app = APIGatewayHttpResolver(enable_validation=True)
+
+    def whatsapp_handshake(mode="", token="", challenge=""):  # type: ignore[no-untyped-def]
+        raise NotImplementedError("declared for the document; lambda_handler serves it")
+
+    whatsapp_handshake.__annotations__ = {
+        "mode": Annotated[str, Query(alias="hub.mode", max_length=32)],
+        "token": Annotated[str, Query(alias="hub.verify_token", max_length=256)],
+        "challenge": Annotated[str, Query(alias="hub.challenge", max_length=256)],
+        "return": Response[str],
+    }
+    app.get(
+        "/webhooks/whatsapp",
+        summary="WhatsApp webhook verification handshake",
+        responses={
+            200: {"description": "The challenge, echoed", "content": {"text/plain": {"schema": {"type": "string"}}}},
+            403: {
+                "description": "Wrong mode or verify token",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            },
+        },
+    )(whatsapp_handshake)
+
+    def whatsapp_webhook():  # type: ignore[no-untyped-def]
+        raise NotImplementedError("declared for the document; lambda_handler serves it")
+
+    whatsapp_webhook.__annotations__ = {"return": Response[Any]}
+    app.post(
+        "/webhooks/whatsapp",
+        summary="WhatsApp Cloud API webhook (messages and statuses)",
+        description="Signed with X-Hub-Signature-256 over the raw body; 401 without a valid signature.",
+        responses={
+            200: {
+                "description": "Processed (also for duplicates)",
+                "content": {"application/json": {"model": WebhookAccepted}},
+            },
+            400: {"description": "Malformed payload", "content": {"application/json": {"model": ErrorBody}}},
+            401: {
+                "description": "Missing or invalid signature",
+                "content": {"application/json": {"model": ErrorBody}},
+            },
+            413: {"description": "Body too large", "content": {"application/json": {"model": ErrorBody}}},
+        },
+    )(whatsapp_webhook)
+    return app

@@ -19,19 +19,14 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, WithJsonSchema
 
-from chatconsent.api import (
-    ErrorBody,
-    domain_error_response,
-    refused_json_body,
-    register_error_handlers,
-    rejected_response,
-)
+from chatconsent.api.body import refused_json_body, rejected_response
+from chatconsent.api.errors import ErrorBody, domain_error_response, register_error_handlers
 from chatconsent.config import Language
 from chatconsent.errors import RateLimited
 from chatconsent.optin import CodeIssued, LinkAccepted, OptInAsk
 from chatconsent.pages import notice_page
 from chatconsent.widget import widget_settings
-from chatconsent.wiring import Wiring
+from chatconsent.wiring import Wiring, snapshot_hooks
 
 logger = Logger(service="optin")
 metrics = Metrics(service="optin")
@@ -272,3 +267,24 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if refused is not None:  # refused before any parsing
         return rejected_response(refused)
     return app.resolve(event, context)
+
+
+def _prime() -> None:
+    """Before a SnapStart snapshot: two answers that need no AWS call and no secret (the widget's settings,
+    and an opt-in refused by validation), so that the snapshot holds what the resolver builds on a
+    route's first request (its validation models, the answers' serialisers)."""
+    for method, path, body in (("GET", "/optin/settings", None), ("POST", "/optin", "{}")):
+        event = {
+            "version": "2.0",
+            "routeKey": f"{method} {path}",
+            "rawPath": path,
+            "rawQueryString": "",
+            "headers": {"content-type": "application/json"},
+            "requestContext": {"http": {"method": method, "path": path, "sourceIp": "192.0.2.1"}, "stage": "$default"},
+            "body": body,
+            "isBase64Encoded": False,
+        }
+        app.resolve(event, LambdaContext())
+
+
+snapshot_hooks().register_before_snapshot(_prime)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
-from chatconsent.api import domain_error_response, error_response, register_error_handlers, status_of
+from chatconsent.api.errors import domain_error_response, error_response, register_error_handlers, status_of
 from chatconsent.errors import DomainError, Gone, InvalidInput, NotAllowed, NotFound, NoticeChanged, RateLimited
 from localrun.events import http_event
 from localrun.functions import LambdaContext

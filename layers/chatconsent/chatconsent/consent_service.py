@@ -204,8 +204,9 @@ class ConsentService:
     def settle_retention(self, subject: str) -> int:
         """Without the conversation's consent, its messages fall under the plan's withdrawn period.
 
-        Run after a withdrawal has been confirmed to the person, and again on a repeated STOP or a
-        redelivered webhook: idempotent, so a run cut short is completed by the next one.
+        Run off the request path by the retention function, for each subject whose consent records
+        changed (the table's stream), and by the admin API's withdrawal: idempotent, so a run cut short
+        is completed by the next one (the stream retries the batch).
         """
         state = self._store.subjects.state(subject)
         if not state.consents or self._config.conversation_purpose in state.active_purposes:

@@ -86,6 +86,10 @@ class SubjectKeyring:
     def forget(self, subject: str) -> None:
         self._cache.pop(subject, None)
 
+    def forget_all(self) -> None:
+        """Drop every cached key (and the times they were read): after a SnapStart restore."""
+        self._cache.clear()
+
     # -- field encryption ----------------------------------------------------------------------
 
     def encrypt(self, subject: str, item_id: str, plaintext: bytes) -> bytes:

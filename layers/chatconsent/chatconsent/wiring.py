@@ -5,16 +5,28 @@ request. The settings come from the environment (:mod:`chatconsent.settings`), r
 are fetched on first use and refreshed after ``SECRETS_MAX_AGE`` (rotation without a redeploy);
 the services that hold a secret (the pseudonymizer's pepper, the channel's tokens) are built
 again once per refresh, all others once per container.
+
+SnapStart (the API functions): Lambda runs the init phase once per published version, snapshots
+its memory and restores every new execution environment from that snapshot, so whatever the init
+created is shared by all of them. Each wiring registers two runtime hooks (``snapshot_restore_py``,
+shipped in Lambda's managed runtime; a local stand-in elsewhere): before the snapshot it builds
+everything that holds no secret and imports what the services need, so that the snapshot holds it;
+after a restore it forgets what must be unique or fresh per environment: the secrets and the time
+they were fetched, the pseudonymizer's derived keys, the cached data keys (and the times they were
+read), the random module's state, and the clients' open connections.
 """
 
 from __future__ import annotations
 
+import importlib
+import random
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
 
-from chatconsent.aws import client
+from chatconsent.aws import client, close_connections
 from chatconsent.channels.outbox import Outbox
 from chatconsent.clock import Clock, system_clock
 from chatconsent.config import BusinessConfig, current_config, load_config
@@ -53,6 +65,85 @@ def local_outbox() -> Outbox:
 @lru_cache(maxsize=2)
 def _pseudonymizer(pepper: bytes) -> Pseudonymizer:
     return Pseudonymizer(pepper)
+
+
+# -- SnapStart's runtime hooks -------------------------------------------------------------------
+
+Hook = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]
+
+
+class LocalSnapshotHooks:
+    """``snapshot_restore_py``'s interface where the managed runtime does not provide it: the hooks are
+    remembered (never run by anything but a test or a tool that calls them)."""
+
+    def __init__(self) -> None:
+        self.before: list[Hook] = []
+        self.after: list[Hook] = []
+
+    def register_before_snapshot(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[..., Any]:
+        self.before.append((func, args, kwargs))
+        return func
+
+    def register_after_restore(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[..., Any]:
+        self.after.append((func, args, kwargs))
+        return func
+
+    def get_before_snapshot(self) -> list[Hook]:
+        return self.before
+
+    def get_after_restore(self) -> list[Hook]:
+        return self.after
+
+
+@lru_cache(maxsize=1)
+def snapshot_hooks() -> Any:
+    """Lambda's ``snapshot_restore_py`` when present (SnapStart), else the local stand-in."""
+    try:
+        return importlib.import_module("snapshot_restore_py")
+    except ImportError:
+        return _LOCAL_HOOKS
+
+
+_LOCAL_HOOKS = LocalSnapshotHooks()
+
+
+def run_hooks(hooks: list[Hook]) -> None:
+    """Run registered hooks as the runtime does (tests: "take the snapshot", "restore")."""
+    for func, args, kwargs in list(hooks):
+        func(*args, **kwargs)
+
+
+# What a SnapStart snapshot should already hold: the modules the services import where they are built,
+# and the ones they import on first use.
+_SNAPSHOT_MODULES = (
+    "chatconsent.agents",
+    "chatconsent.channels.whatsapp",
+    "chatconsent.confirmation",
+    "chatconsent.inbound",
+    "chatconsent.link_sender",
+    "chatconsent.optin",
+    "chatconsent.rights",
+    "cryptography.hazmat.primitives.ciphers.aead",
+    "phonenumbers",
+    "segno",
+)
+
+
+def _register_snapshot_hooks(wiring: Wiring) -> None:
+    """Register the wiring's hooks without keeping it alive (tests build many wirings)."""
+    ref = weakref.ref(wiring)
+
+    def before_snapshot() -> None:
+        if (w := ref()) is not None:
+            w.before_snapshot()
+
+    def after_restore() -> None:
+        if (w := ref()) is not None:
+            w.after_restore()
+
+    hooks = snapshot_hooks()
+    hooks.register_before_snapshot(before_snapshot)
+    hooks.register_after_restore(after_restore)
 
 
 class _WithSecrets:
@@ -128,6 +219,35 @@ class Wiring:
         self._kms = kms
         self._fetched: tuple[float, _WithSecrets] | None = None
         self.dynamodb = client("dynamodb") if dynamodb is None else dynamodb
+        _register_snapshot_hooks(self)
+
+    # -- SnapStart -------------------------------------------------------------------------------
+
+    def before_snapshot(self) -> None:
+        """Build what holds no secret and import what the services use, so that the snapshot holds it.
+
+        Nothing is fetched or sent: no secret, no data key and no connection ends up in the snapshot.
+        Runs only where SnapStart takes a snapshot, so a function without it still imports only what
+        it uses.
+        """
+        for module in _SNAPSHOT_MODULES:
+            importlib.import_module(module)
+        self.store, self.notices, self.texts, self.consents, self.rights, self.link_confirmation  # noqa: B018
+        if self.settings.keeps_data_keys:
+            self.keyring  # noqa: B018 (and with it the KMS client)
+        client("ssm")  # the secrets are fetched through it on the first request
+        if self.settings.link_queue_url:
+            self.link_queue  # noqa: B018
+
+    def after_restore(self) -> None:
+        """Forget what must be unique or fresh in each environment restored from one snapshot."""
+        self._fetched = None  # the secrets, the time they were fetched and the services holding them
+        _pseudonymizer.cache_clear()
+        keyring = self.__dict__.get("keyring")
+        if keyring is not None:
+            keyring.forget_all()
+        random.seed()  # from os.urandom: each environment draws its own numbers
+        close_connections()
 
     @cached_property
     def config(self) -> BusinessConfig:

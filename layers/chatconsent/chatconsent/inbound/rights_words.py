@@ -20,9 +20,9 @@ from chatconsent.store import Duplicate
 def withdraw(turn: Turn, state: SubjectState) -> Outcome:
     """STOP: every consent withdrawn and the number blocked, one confirmation, then silence.
 
-    The confirmation goes out first; then the conversation moves to the withdrawn period. That
-    step is idempotent and also runs on a repeated STOP or a redelivery, so a run cut short is
-    completed later.
+    The conversation then moves to the withdrawn period off the request path: the withdrawal's
+    transaction reaches the retention function through the table's stream (``settle_retention``,
+    idempotent and retried until done), so the answer costs the same whatever the history.
     """
     parts, message = turn.parts, turn.message
     suppression = parts.pseudonymizer.suppression(message.channel, message.sender)
@@ -35,16 +35,12 @@ def withdraw(turn: Turn, state: SubjectState) -> Outcome:
             state=state,
         )
     except Duplicate:
-        parts.consents.settle_retention(turn.subject)
         return Outcome.DUPLICATE
     if not withdrawn:
         if not state.consents:  # someone we never had consent from asks not to be contacted
             parts.store.guards.suppress(suppression)
-        parts.consents.settle_retention(turn.subject)
         return Outcome.ALREADY_WITHDRAWN  # repeated STOP: nothing changes, nothing is sent
-    outcome = turn.reply("withdrawn", language_of(state), Outcome.CONSENT_WITHDRAWN, record=False)
-    parts.consents.settle_retention(turn.subject)
-    return outcome
+    return turn.reply("withdrawn", language_of(state), Outcome.CONSENT_WITHDRAWN, record=False)
 
 
 MARKETING = "marketing"  # the purpose a marketing stop withdraws (as WhatsApp's in-app stop does)
@@ -89,8 +85,7 @@ def number_changed(turn: Turn, state: SubjectState) -> Outcome:
         )
     except Duplicate:
         return Outcome.DUPLICATE
-    parts.consents.settle_retention(turn.subject)
-    return Outcome.NUMBER_CHANGED
+    return Outcome.NUMBER_CHANGED  # the withdrawn period follows through the table's stream, as after STOP
 
 
 def help_reply(turn: Turn, state: SubjectState) -> Outcome:
