@@ -23,8 +23,12 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
 
-test: $(VENV)/.installed $(CHROMIUM)  ## the test suite, browser tests included
-	$(PY) -m pytest
+# Branch coverage of the layer package, measured in the pytest process (the local servers that the
+# browser, localrun and schema tests start are not measured); the data file stays out of the tree.
+test: $(VENV)/.installed $(CHROMIUM)  ## the test suite, browser and fuzz tests included, with branch coverage
+	mkdir -p build
+	COVERAGE_FILE=build/.coverage $(PY) -m pytest --cov=chatconsent --cov-branch \
+		--cov-report=term-missing:skip-covered --cov-fail-under=90
 
 lint: $(VENV)/.installed  ## ruff, mypy and cfn-lint
 	$(VENV)/bin/ruff check .

@@ -174,6 +174,10 @@ def conversation(subject: Subject) -> ConversationView:
             "content": {"application/json": {"model": ErrorBody}},
         },
         409: {"description": "Refused", "content": {"application/json": {"model": ErrorBody}}},
+        415: {
+            "description": "Not sent as JSON (Content-Type: application/json)",
+            "content": {"application/json": {"model": ErrorBody}},
+        },
     },
 )
 def reply(subject: Subject, body: Annotated[ReplyBody, Body()]) -> Response[Any]:
@@ -210,6 +214,10 @@ class WithdrawalDone(BaseModel):
             "content": {"application/json": {"model": WithdrawalDone}},
         },
         400: {"description": "Unknown purpose", "content": {"application/json": {"model": ErrorBody}}},
+        415: {
+            "description": "Not sent as JSON (Content-Type: application/json)",
+            "content": {"application/json": {"model": ErrorBody}},
+        },
     },
 )
 def withdraw(subject: Subject, body: Annotated[WithdrawalBody, Body()]) -> Response[Any]:

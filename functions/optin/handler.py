@@ -243,6 +243,10 @@ def _qr_svg(link: str) -> str:
         400: {"description": "Rejected", "content": {"application/json": {"model": ErrorBody}}},
         409: {"description": "Notice changed", "content": {"application/json": {"model": ErrorBody}}},
         429: {"description": "Rate limited", "content": {"application/json": {"model": ErrorBody}}},
+        415: {
+            "description": "Not sent as JSON (Content-Type: application/json)",
+            "content": {"application/json": {"model": ErrorBody}},
+        },
     },
 )
 def start_optin(body: Annotated[OptInBody, Body()]) -> Response[OptInStarted | LinkRequested]:

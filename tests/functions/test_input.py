@@ -103,9 +103,9 @@ def test_the_usual_notations_are_still_accepted(env: Env, phone: str) -> None:
     assert env.invoke("optin", optin_event(phone=phone))["statusCode"] == 202
 
 
-def test_json_with_a_charset_is_read(env: Env) -> None:
+def test_json_with_a_charset_or_in_any_case_is_read(env: Env) -> None:
     body = json.loads(optin_event()["body"])
-    for content_type in ("application/json; charset=utf-8", "application/json;charset=UTF-8"):
+    for content_type in ("application/json; charset=utf-8", "APPLICATION/JSON", "Application/Json; charset=utf-8"):
         response = optin_post(env, json.dumps(body).encode(), {"content-type": content_type})
         assert response["statusCode"] == 201, content_type
     encoded = base64.b64encode(json.dumps(body).encode()).decode()
@@ -136,3 +136,13 @@ def test_a_validation_error_says_where_and_what_as_the_openapi_document_declares
     assert set(problem) == {"loc", "msg", "type"}  # HTTPValidationError's ValidationError items
     assert problem["loc"] == ["body", "purposes", "customer_service"] and problem["msg"]
     assert "1701234567" not in response["body"]  # never the input
+
+
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "multipart/form-data", "text/plain"])
+def test_an_empty_body_sent_as_a_form_is_never_withdraw_everything(env: Env, content_type: str) -> None:
+    activate(env, purposes={"customer_service": True, "marketing": True})
+    subject = subject_of(env)
+    response = admin_post(env, "withdrawal", subject, b"", {"content-type": content_type})
+    assert response["statusCode"] == 415
+    assert set(env.store.subjects.state(subject).active_purposes) == {"customer_service", "marketing"}
+    assert optin_post(env, b"", {"content-type": content_type})["statusCode"] == 415

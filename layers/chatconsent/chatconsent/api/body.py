@@ -54,18 +54,31 @@ def _is_json(content_type: str) -> bool:
     return content_type.split(";", 1)[0].strip().lower() in ("", "application/json")
 
 
-def refused_json_body(event: Mapping[str, Any], limit: int) -> BodyRejected | None:
+_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
+
+
+def refused_json_body(event: dict[str, Any], limit: int) -> BodyRejected | None:
     """Why a JSON route refuses the event's body before any parsing, or ``None`` when it may be parsed.
 
-    Besides the limits of :func:`refused_body`: a body must be sent as JSON (415 otherwise, so a form
-    or multipart body is never read as an empty object) and be UTF-8 (400).
+    Besides the limits of :func:`refused_body`: a request that names another media type is refused
+    (415), with a body or without one, so a form or multipart request is never read as an empty
+    object (which on the withdrawal route would mean "withdraw everything"); a body must be UTF-8
+    (400). A JSON media type in any case is passed on as ``application/json`` (media types are
+    case-insensitive; the resolver compares them exactly).
     """
     refused = refused_body(event, limit)
-    if refused is not None or not event.get("body"):
+    method = str(((event.get("requestContext") or {}).get("http") or {}).get("method", "")).upper()
+    if refused is not None or (method not in _WITH_BODY and not event.get("body")):
         return refused
-    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
-    if not _is_json(headers.get("content-type", "")):
+    headers = event.get("headers") or {}
+    name = next((k for k in headers if str(k).lower() == "content-type"), None)
+    content_type = str(headers[name]) if name is not None else ""
+    if not _is_json(content_type):
         return BodyRejected(415, "send the body as JSON (Content-Type: application/json)")
+    if name is not None and content_type.split(";", 1)[0].strip() != "application/json":
+        headers[name] = "application/json"
+    if not event.get("body"):
+        return None
     data = raw_body(event.get("body"), bool(event.get("isBase64Encoded")), limit)
     try:
         data.decode("utf-8")
