@@ -8,10 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -20,6 +16,8 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+
+from tests.local_server import running_server
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -33,7 +31,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-START_TIMEOUT = 90.0
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -57,51 +54,9 @@ def artifacts() -> Path:
 
 @pytest.fixture(scope="session")
 def server(artifacts: Path) -> Iterator[str]:
-    """``python -m localrun.server --port <free port>`` from the repository root; yields its base URL."""
-    env = {k: v for k, v in os.environ.items() if k != "CHATCONSENT_CONFIG"}  # the default configuration
-    env["PYTHONPATH"] = os.pathsep.join(["layers/chatconsent", "."])
-    env["PYTHONUNBUFFERED"] = "1"
-    log_path = artifacts / "browser-server.log"
-    port = _free_port()
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "localrun.server", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        yield _wait_until_serving(process, f"http://127.0.0.1:{port}", log_path)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _wait_until_serving(process: subprocess.Popen[bytes], base: str, log_path: Path) -> str:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the local server exited with {process.returncode}; see {log_path}")
-        try:
-            if get_json(f"{base}/notices/en", timeout=2)[0] == 200:
-                return base
-        except OSError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"the local server did not answer GET /notices/en within {START_TIMEOUT:.0f} s; see {log_path}")
+    """``python -m localrun.server`` on a free port (tests/local_server.py); yields its base URL."""
+    with running_server(artifacts / "browser-server.log") as base:
+        yield base
 
 
 @pytest.fixture(scope="session")

@@ -13,16 +13,13 @@ multiplies every test's example budget.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
+
+from tests.local_server import running_server
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -75,60 +72,11 @@ def _restore_hypothesis_printer() -> None:
 _restore_hypothesis_printer()
 
 
-# -- the local server, for schemathesis (as tests/browser/conftest.py starts it) -------------------
-
-START_TIMEOUT = 90.0
+# -- the local server, for schemathesis ----------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
 def server() -> Iterator[str]:
-    """``python -m localrun.server --port <free port>`` on loopback; yields its base URL.
-
-    Its output (request lines only, never bodies) goes to ``tests/artifacts/fuzz-server.log``.
-    """
-    env = {k: v for k, v in os.environ.items() if k != "CHATCONSENT_CONFIG"}  # the default configuration
-    env["PYTHONPATH"] = os.pathsep.join(["layers/chatconsent", "."])
-    env["PYTHONUNBUFFERED"] = "1"
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log_path = ARTIFACTS / "fuzz-server.log"
-    port = _free_port()
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "localrun.server", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        yield _wait_until_serving(process, f"http://127.0.0.1:{port}", log_path)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _wait_until_serving(process: subprocess.Popen[bytes], base: str, log_path: Path) -> str:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the local server exited with {process.returncode}; see {log_path}")
-        try:
-            with urllib.request.urlopen(f"{base}/notices/en", timeout=2) as response:
-                if response.status == 200:
-                    return base
-        except OSError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"the local server did not answer GET /notices/en within {START_TIMEOUT:.0f} s; see {log_path}")
+    """``python -m localrun.server`` on a free port (tests/local_server.py); yields its base URL."""
+    with running_server(ARTIFACTS / "fuzz-server.log") as base:
+        yield base
