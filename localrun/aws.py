@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from localrun.template import matches, stream_consumers, table_definition, ttl_attribute
 
@@ -14,6 +18,16 @@ KMS_ALIAS = "alias/chatconsent-local"
 LINK_QUEUE = "chatconsent-local-links"
 LINK_QUEUE_URL = f"https://sqs.{REGION}.amazonaws.com/123456789012/{LINK_QUEUE}"  # moto's default account
 
+PLAN_QUEUE = "chatconsent-local-campaign-plans"
+SEND_QUEUE = "chatconsent-local-campaign-sends"
+PLAN_QUEUE_URL = f"https://sqs.{REGION}.amazonaws.com/123456789012/{PLAN_QUEUE}"
+SEND_QUEUE_URL = f"https://sqs.{REGION}.amazonaws.com/123456789012/{SEND_QUEUE}"
+PLAN_QUEUE_ARN = f"arn:aws:sqs:{REGION}:123456789012:{PLAN_QUEUE}"
+# EventBridge Scheduler's role in AWS (the template's ``SchedulerRole``); locally only a name.
+SCHEDULER_ROLE_ARN = "arn:aws:iam::123456789012:role/chatconsent-local-scheduler"
+# The template's queues by logical id, as the local run creates them.
+QUEUE_URLS = {"LinkQueue": LINK_QUEUE_URL, "PlanQueue": PLAN_QUEUE_URL, "SendQueue": SEND_QUEUE_URL}
+
 # Development secrets of the local run (named in the README). Never use them anywhere else.
 DEV_SECRETS = {
     "pepper": "local-development-pepper-not-secret",
@@ -23,8 +37,14 @@ DEV_SECRETS = {
     "whatsapp/access-token": "local-access-token",
 }
 
-# Stands in for IAM authorisation on the admin routes in the local run (API Gateway does it in AWS).
+# Stand in for IAM authorisation on the admin routes in the local run (API Gateway does it in AWS):
+# each bearer token is one IAM principal, so that the campaigns' four-eyes rule can be exercised.
 LOCAL_ADMIN_TOKEN = "local-admin-token"  # noqa: S105
+LOCAL_APPROVER_TOKEN = "local-approver-token"  # noqa: S105
+LOCAL_PRINCIPALS = {
+    LOCAL_ADMIN_TOKEN: "arn:aws:iam::123456789012:user/local-admin",
+    LOCAL_APPROVER_TOKEN: "arn:aws:iam::123456789012:user/local-approver",
+}
 
 LOCAL_ENVIRONMENT = {
     "TABLE_NAME": TABLE_NAME,
@@ -33,6 +53,10 @@ LOCAL_ENVIRONMENT = {
     "SECRETS_PATH": SECRETS_PATH,
     "CHANNEL_SENDER": "outbox",
     "LINK_QUEUE_URL": LINK_QUEUE_URL,
+    "PLAN_QUEUE_URL": PLAN_QUEUE_URL,
+    "SEND_QUEUE_URL": SEND_QUEUE_URL,
+    "PLAN_QUEUE_ARN": PLAN_QUEUE_ARN,
+    "SCHEDULER_ROLE_ARN": SCHEDULER_ROLE_ARN,
     "POWERTOOLS_METRICS_NAMESPACE": "chatconsent",
     "POWERTOOLS_SERVICE_NAME": "chatconsent",
     "AWS_DEFAULT_REGION": REGION,
@@ -69,23 +93,121 @@ def create_link_queue(sqs: Any) -> str:
     return str(sqs.create_queue(QueueName=LINK_QUEUE)["QueueUrl"])
 
 
+def create_campaign_queues(sqs: Any) -> tuple[str, str]:
+    """The template's ``PlanQueue`` and ``SendQueue``: a campaign's planner and sender jobs."""
+    plan = str(sqs.create_queue(QueueName=PLAN_QUEUE)["QueueUrl"])
+    send = str(sqs.create_queue(QueueName=SEND_QUEUE)["QueueUrl"])
+    return plan, send
+
+
+def drain_campaign_queues(sqs: Any, planner: Any, sender: Any, context: Any, rounds: int = 10_000) -> int:
+    """Run the planner and the sender until both queues are empty (jobs delayed for later stay)."""
+    total = 0
+    for _ in range(rounds):
+        moved = drain_link_queue(sqs, planner, context, PLAN_QUEUE_URL)
+        moved += drain_link_queue(sqs, sender, context, SEND_QUEUE_URL)
+        total += moved
+        if not moved:
+            break
+    return total
+
+
 def drain_link_queue(sqs: Any, handler: Any, context: Any, url: str = LINK_QUEUE_URL) -> int:
     """Deliver queued jobs to the link sender as Lambda's SQS event source would; returns how many."""
-    from localrun.events import sqs_event
-
     delivered = 0
     while True:
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-        if not messages:
+        received, failed = deliver_batch(sqs, handler, context, url)
+        if not received:
             return delivered
-        response = handler(sqs_event(messages), context)
-        failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
-        for message in messages:
-            if message["MessageId"] not in failed:
-                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-        delivered += len(messages) - len(failed)
+        delivered += received - failed
         if failed:
             return delivered  # retried on a later drain, as SQS would after the visibility timeout
+
+
+def deliver_batch(sqs: Any, handler: Any, context: Any, url: str, batch_size: int = 10) -> tuple[int, int]:
+    """One invocation of Lambda's SQS event source: up to ``batch_size`` jobs to ``handler``, the ones it
+    did not report as failed (partial batch response) deleted; returns (received, failed)."""
+    from localrun.events import sqs_event
+
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=batch_size).get("Messages", [])
+    if not messages:
+        return 0, 0
+    response = handler(sqs_event(messages, queue=url.rsplit("/", 1)[-1]), context)
+    failed = {f["itemIdentifier"] for f in (response or {}).get("batchItemFailures", [])}
+    for message in messages:
+        if message["MessageId"] not in failed:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return len(messages), len(failed)
+
+
+class LocalScheduler:
+    """EventBridge Scheduler's part for the one-time schedules moto's ``scheduler`` holds.
+
+    moto stores schedules (create, get, list, delete) but never runs them; :meth:`fire_due` does:
+    each enabled ``at(YYYY-MM-DDTHH:MM:SS)`` schedule whose time (in its ``ScheduleExpressionTimezone``)
+    has come sends its target's ``Input`` to the target SQS queue, then is deleted when its
+    ``ActionAfterCompletion`` is ``DELETE`` (else it stays, done, as in AWS). Only SQS targets and
+    one-time schedules are supported locally; anything else is reported once and left alone.
+    """
+
+    def __init__(self, scheduler: Any, sqs: Any, warn: Callable[[str], object] = sys.stderr.write) -> None:
+        self._scheduler = scheduler
+        self._sqs = sqs
+        self._warn = warn
+        self._done: set[str] = set()  # fired schedules that stay (ActionAfterCompletion NONE)
+        self._warned: set[str] = set()
+
+    def schedules(self) -> list[dict[str, Any]]:
+        """Every enabled schedule in full (``GetSchedule``), with ``due``: its time in epoch seconds."""
+        found: list[dict[str, Any]] = []
+        request: dict[str, Any] = {"State": "ENABLED"}
+        while True:
+            page = self._scheduler.list_schedules(**request)
+            for summary in page.get("Schedules", []):
+                schedule = self._scheduler.get_schedule(Name=summary["Name"], GroupName=summary["GroupName"])
+                found.append({**schedule, "due": due_at(schedule)})
+            if not page.get("NextToken"):
+                return found
+            request["NextToken"] = page["NextToken"]
+
+    def fire_due(self, now: float) -> list[str]:
+        """Fire the schedules due at ``now`` (epoch seconds); returns their names."""
+        fired = []
+        for schedule in self.schedules():
+            arn = schedule["Arn"]
+            if arn in self._done:
+                continue
+            due, target = schedule["due"], schedule["Target"]
+            if due is None or not target["Arn"].startswith("arn:aws:sqs:"):
+                if arn not in self._warned:
+                    self._warned.add(arn)
+                    self._warn(f"schedule {schedule['Name']}: only one-time schedules to SQS run locally\n")
+                continue
+            if due > now:
+                continue
+            self._sqs.send_message(QueueUrl=self._queue_url(target["Arn"]), MessageBody=target.get("Input") or "{}")
+            if schedule.get("ActionAfterCompletion") == "DELETE":
+                self._scheduler.delete_schedule(Name=schedule["Name"], GroupName=schedule["GroupName"])
+            else:
+                self._done.add(arn)
+            fired.append(str(schedule["Name"]))
+        return fired
+
+    def _queue_url(self, arn: str) -> str:
+        _, _, _, _, account, name = arn.split(":", 5)
+        return str(self._sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"])
+
+
+def due_at(schedule: dict[str, Any]) -> float | None:
+    """When a one-time schedule (``at(...)``) is due, in epoch seconds; None for rate and cron schedules."""
+    expression = str(schedule.get("ScheduleExpression", ""))
+    if not (expression.startswith("at(") and expression.endswith(")")):
+        return None
+    zone = ZoneInfo(schedule.get("ScheduleExpressionTimezone") or "UTC")
+    try:
+        return datetime.strptime(expression[3:-1], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=zone).timestamp()
+    except ValueError:
+        return None
 
 
 class StreamPoller:

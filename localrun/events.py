@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import time
 import urllib.parse
 import uuid
@@ -21,6 +22,7 @@ def http_event(
     source_ip: str = "198.51.100.7",
     base64_body: bool = False,
     stage: str = "$default",
+    authorizer: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     raw = body.encode("utf-8") if isinstance(body, str) else body
     event: dict[str, Any] = {
@@ -49,6 +51,8 @@ def http_event(
         },
         "isBase64Encoded": False,
     }
+    if authorizer is not None:
+        event["requestContext"]["authorizer"] = authorizer
     if query:
         event["queryStringParameters"] = dict(query)
     if path_parameters:
@@ -60,6 +64,23 @@ def http_event(
         else:
             event["body"] = raw.decode("utf-8")
     return event
+
+
+def iam_authorizer(user_arn: str) -> dict[str, Any]:
+    """``requestContext.authorizer`` of a route with IAM authorisation, for the principal that signed."""
+    account = user_arn.split(":")[4]
+    user_id = "AIDA" + hashlib.sha256(user_arn.encode()).hexdigest()[:17].upper()
+    return {
+        "iam": {
+            "accessKey": "AKIA" + user_id[4:],
+            "accountId": account,
+            "callerId": user_id,
+            "cognitoIdentity": None,
+            "principalOrgId": None,
+            "userArn": user_arn,
+            "userId": user_id,
+        }
+    }
 
 
 def sqs_event(messages: list[dict[str, Any]], queue: str = "chatconsent-local-links") -> dict[str, Any]:

@@ -3,7 +3,11 @@
 Routes come from ``template.yaml`` and go to the same handlers Lambda would run, as API Gateway
 (payload v2) events. The backend is moto in this process; sends land in the local outbox.
 
-    python -m localrun.server [--port 3000]
+    python -m localrun.server [--port 3000] [--no-quiet-hours]
+
+Functions behind queues run as Lambda's SQS event sources would run them (the link sender, the
+campaign planner and sender), and due one-time schedules (a campaign's start) fire as EventBridge
+Scheduler would fire them: see :class:`localrun.aws.LocalScheduler`.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ import re
 import sys
 import tempfile
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,19 +29,36 @@ from urllib.parse import parse_qsl, urlsplit
 
 from localrun.aws import (
     DEV_SECRETS,
-    LOCAL_ADMIN_TOKEN,
     LOCAL_ENVIRONMENT,
+    LOCAL_PRINCIPALS,
+    QUEUE_URLS,
+    LocalScheduler,
     StreamPoller,
+    create_campaign_queues,
     create_data_key,
     create_link_queue,
     create_tables,
+    deliver_batch,
     drain_link_queue,
     seed_secrets,
 )
-from localrun.template import Route, routes
+from localrun.template import QueueConsumer, Route, queue_consumers, routes
 
 MAX_BODY = 10 * 1024 * 1024  # API Gateway's limit
-LOCAL_PAGES = ("/playground", "/_local/phone/send", "/_local/phone/messages")
+LOCAL_PAGES = (
+    "/playground",
+    "/_local/phone/send",
+    "/_local/phone/messages",
+    "/_local/campaign-setup",
+    "/_local/scheduler",
+    "/_local/scheduler/run",
+)
+# The campaign sender holds the shared lock for one send at a time, so that requests go on while a
+# campaign is sent (moto makes each DynamoDB transaction slow, and each send takes two): one send job
+# per invocation (Lambda's batches are "up to" the template's BatchSize), and one recipient per job
+# (the configuration's ``campaigns.recipients_per_job``, set by :func:`use_base_url`).
+LOCAL_BATCH_SIZE = {"SendQueue": 1}
+LOCAL_RECIPIENTS_PER_JOB = 1
 CORS_PREFLIGHT = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "GET, POST",
@@ -88,6 +111,8 @@ class LocalApi:
         self.lock = threading.Lock()  # one invocation at a time, like one warm Lambda container
         self.link_sender = load_function("functions/linksender")
         self.retention = load_function("functions/retention")
+        self.queue_consumers = {c.queue: c for c in queue_consumers()}
+        self.queue_functions = {c.queue: load_function(c.code_uri) for c in self.queue_consumers.values()}
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         for compiled in self.routes:
@@ -99,7 +124,7 @@ class LocalApi:
     def invoke(
         self, method: str, path: str, query: str, headers: dict[str, str], body: bytes, ip: str
     ) -> dict[str, Any]:
-        from localrun.events import http_event
+        from localrun.events import http_event, iam_authorizer
         from localrun.functions import LambdaContext
 
         matched = self.match(method, path)
@@ -110,12 +135,16 @@ class LocalApi:
                 "body": '{"message":"Not Found"}',
             }
         route, params = matched
-        if route.iam_auth and headers.get("authorization") != f"Bearer {LOCAL_ADMIN_TOKEN}":
-            return {
-                "statusCode": 403,
-                "headers": {"content-type": "application/json"},
-                "body": '{"message":"Forbidden"}',
-            }
+        authorizer = None
+        if route.iam_auth:  # API Gateway checks the request's IAM signature; a bearer token locally
+            principal = local_principal(headers.get("authorization", ""))
+            if principal is None:
+                return {
+                    "statusCode": 403,
+                    "headers": {"content-type": "application/json"},
+                    "body": '{"message":"Forbidden"}',
+                }
+            authorizer = iam_authorizer(principal)
         event = http_event(
             method,
             path,
@@ -126,6 +155,7 @@ class LocalApi:
             query=dict(parse_qsl(query)) or None,
             source_ip=ip,
             base64_body=not is_text(headers.get("content-type", ""), body),
+            authorizer=authorizer,
         )
         event["rawQueryString"] = query
         with self.lock:
@@ -140,6 +170,49 @@ def poll_link_queue(api: LocalApi, sqs: Any, stop: threading.Event, interval: fl
     while not stop.wait(interval):
         with api.lock:
             drain_link_queue(sqs, api.link_sender.lambda_handler, LambdaContext())
+
+
+def local_principal(authorization: str) -> str | None:
+    """The IAM principal a local bearer token stands for (None: API Gateway's 403)."""
+    scheme, _, token = authorization.partition(" ")
+    return LOCAL_PRINCIPALS.get(token.strip()) if scheme.lower() == "bearer" else None
+
+
+def poll_queue(api: LocalApi, sqs: Any, consumer: QueueConsumer, stop: threading.Event, interval: float = 0.2) -> None:
+    """Lambda's SQS event source for ``consumer``: batches from its queue while there are jobs, each
+    invocation under the shared lock, which is let go between batches (jobs delayed by SQS wait)."""
+    from localrun.functions import LambdaContext
+
+    handler = api.queue_functions[consumer.queue].lambda_handler
+    url = QUEUE_URLS[consumer.queue]
+    size = LOCAL_BATCH_SIZE.get(consumer.queue, consumer.batch_size)
+    while not stop.wait(interval):
+        while not stop.is_set():
+            with api.lock:
+                try:
+                    received, _ = deliver_batch(sqs, handler, LambdaContext(), url, size)
+                except Exception as error:  # the batch comes back after the visibility timeout, as in SQS
+                    print(f"{consumer.function} failed, retried: {type(error).__name__}", file=sys.stderr)
+                    received = 0
+            if not received:
+                break
+            time.sleep(0.005)  # let a waiting request have the lock before the next batch
+
+
+def poll_schedules(
+    api: LocalApi,
+    scheduler: LocalScheduler,
+    stop: threading.Event,
+    interval: float = 1.0,
+    clock: Callable[[], float] = time.time,
+) -> None:
+    """EventBridge Scheduler: fire the one-time schedules that are due (a campaign's start job)."""
+    while not stop.wait(interval):
+        with api.lock:
+            try:
+                scheduler.fire_due(clock())
+            except Exception as error:  # tried again on the next round
+                print(f"schedules not fired, retried: {type(error).__name__}", file=sys.stderr)
 
 
 def poll_stream(api: LocalApi, stream: StreamPoller, stop: threading.Event, interval: float = 0.5) -> None:
@@ -158,6 +231,7 @@ class LocalHandler(BaseHTTPRequestHandler):
     """API Gateway's part in the local run: HTTP in, payload v2 events to the functions, HTTP out."""
 
     api: LocalApi
+    scheduler: LocalScheduler | None = None
     server_version = "chatconsent-local"
 
     def _serve(self) -> None:
@@ -207,8 +281,42 @@ class LocalHandler(BaseHTTPRequestHandler):
             if path == "/_local/phone/messages" and self.command == "GET":
                 to = dict(parse_qsl(query)).get("to", "")
                 return self._send(200, json_type, json.dumps(playground.messages(to)).encode())
+            if path == "/_local/campaign-setup" and self.command == "GET":
+                return self._send(200, json_type, json.dumps(playground.campaign_setup()).encode())
+            if path.startswith("/_local/scheduler") and self.scheduler is not None:
+                return self._local_scheduler(path, body, self.scheduler)
         except playground.PhoneInputError as error:
             return self._send(400, json_type, json.dumps({"error": str(error)}).encode())
+        return self._send(405, json_type, b'{"message":"Method Not Allowed"}')
+
+    def _local_scheduler(self, path: str, body: bytes, scheduler: LocalScheduler) -> None:
+        """The schedules moto holds (GET), and firing the ones due by a given time (POST ``{"until": epoch}``,
+        by default now): a local way to skip ahead to a scheduled campaign's start."""
+        json_type = {"content-type": "application/json"}
+        if path == "/_local/scheduler" and self.command == "GET":
+            with self.api.lock:
+                found = scheduler.schedules()
+            shown = [
+                {
+                    "name": s["Name"],
+                    "expression": s["ScheduleExpression"],
+                    "due": s["due"],
+                    "target": s["Target"]["Arn"],
+                }
+                for s in found
+            ]
+            return self._send(200, json_type, json.dumps({"now": time.time(), "schedules": shown}).encode())
+        if path == "/_local/scheduler/run" and self.command == "POST":
+            try:
+                until = json.loads(body or b"{}").get("until", time.time())
+            except (ValueError, AttributeError):
+                until = None
+            if isinstance(until, bool) or not isinstance(until, int | float):
+                error = {"error": 'body: {"until": <epoch seconds>} expected'}
+                return self._send(400, json_type, json.dumps(error).encode())
+            with self.api.lock:
+                fired = scheduler.fire_due(float(until))
+            return self._send(200, json_type, json.dumps({"fired": fired}).encode())
         return self._send(405, json_type, b'{"message":"Method Not Allowed"}')
 
     def _local_outbox(self) -> None:
@@ -234,8 +342,8 @@ class LocalHandler(BaseHTTPRequestHandler):
             sys.stderr.write(access_line(self.api, args[0], args[1] if len(args) > 1 else "") + "\n")
 
 
-def make_handler(api: LocalApi) -> type[BaseHTTPRequestHandler]:
-    return type("Handler", (LocalHandler,), {"api": api})
+def make_handler(api: LocalApi, scheduler: LocalScheduler | None = None) -> type[BaseHTTPRequestHandler]:
+    return type("Handler", (LocalHandler,), {"api": api, "scheduler": scheduler})
 
 
 def access_line(api: LocalApi, request_line: str, status: object) -> str:
@@ -248,15 +356,22 @@ def access_line(api: LocalApi, request_line: str, status: object) -> str:
     return f"{parts[0]} {shown} -> {status}"
 
 
-def use_base_url(base: str) -> None:
-    """Links the product sends (confirmation links, notice links) point at this server."""
+def use_base_url(base: str, quiet_hours: bool = True) -> None:
+    """The local run's changes to the configuration (a copy in a temporary file; the product reads it
+    from ``CHATCONSENT_CONFIG`` as in AWS): links the product sends (confirmation links, notice links)
+    point at this server; campaign send jobs carry one recipient each (``LOCAL_RECIPIENTS_PER_JOB``);
+    without ``quiet_hours``, campaigns send at any hour (``campaigns.quiet_hours`` off)."""
     from chatconsent.config import current_config, load_config
 
     config = load_config(os.environ.get("CHATCONSENT_CONFIG") or None)
-    if str(config.public_base_url).rstrip("/") == base:
-        return
     data = config.model_dump(mode="json")
+    original = json.dumps(data, sort_keys=True)
     data["public_base_url"] = base
+    data["campaigns"]["recipients_per_job"] = LOCAL_RECIPIENTS_PER_JOB
+    if not quiet_hours:
+        data["campaigns"]["quiet_hours"] = None
+    if json.dumps(data, sort_keys=True) == original:
+        return
     handle, path = tempfile.mkstemp(prefix="chatconsent-local-", suffix=".json")
     with os.fdopen(handle, "w", encoding="utf-8") as file:
         json.dump(data, file)
@@ -268,6 +383,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
+    parser.add_argument(
+        "--no-quiet-hours",
+        action="store_true",
+        help="campaigns send at any hour (the configured quiet hours, in the recipient's time zone, are off)",
+    )
     args = parser.parse_args(argv)
 
     os.environ.update(LOCAL_ENVIRONMENT)
@@ -282,20 +402,30 @@ def main(argv: list[str] | None = None) -> int:
         create_data_key(boto3.client("kms"))
         sqs = boto3.client("sqs")
         create_link_queue(sqs)
+        create_campaign_queues(sqs)
+        scheduler = LocalScheduler(boto3.client("scheduler"), sqs)
         server = ThreadingHTTPServer((args.host, args.port), BaseHTTPRequestHandler)
         base = f"http://{args.host}:{server.server_port}"
-        use_base_url(base)
+        use_base_url(base, quiet_hours=not args.no_quiet_hours)
         api = LocalApi()
-        server.RequestHandlerClass = make_handler(api)
+        server.RequestHandlerClass = make_handler(api, scheduler)
         stop = threading.Event()
         threading.Thread(target=poll_link_queue, args=(api, sqs, stop), daemon=True).start()
         threading.Thread(target=poll_stream, args=(api, StreamPoller(dynamodb), stop), daemon=True).start()
+        for queue in ("PlanQueue", "SendQueue"):
+            consumer = api.queue_consumers[queue]
+            threading.Thread(target=poll_queue, args=(api, sqs, consumer, stop), daemon=True).start()
+        threading.Thread(target=poll_schedules, args=(api, scheduler, stop), daemon=True).start()
         print(f"chatconsent local API on {base} (embedded backend, outbox channel)")
         for compiled in api.routes:
             print(f"  {compiled.route.method:6} {base}{compiled.route.path}  -> {compiled.route.function}")
         print(f"  GET    {base}/_local/outbox  (messages the product sent)")
-        print(f"Playground (widget and a simulated phone): {base}/playground")
-        print(f"Admin routes: Authorization: Bearer {LOCAL_ADMIN_TOKEN} (IAM in AWS)")
+        print(f"  GET    {base}/_local/scheduler  (schedules; POST .../run fires the ones due)")
+        print(f"Playground (widget, a simulated phone, campaigns): {base}/playground")
+        principals = ", ".join(f"Bearer {token} = {arn}" for token, arn in LOCAL_PRINCIPALS.items())
+        print(f"Admin routes (IAM in AWS): Authorization: {principals}")
+        if args.no_quiet_hours:
+            print("Campaigns send at any hour (--no-quiet-hours)")
         secret, token = DEV_SECRETS["whatsapp/app-secret"], DEV_SECRETS["whatsapp/verify-token"]
         print(f"WhatsApp app secret {secret!r}, verify token {token!r} (development only)")
         sys.stdout.flush()

@@ -92,6 +92,39 @@ def stream_consumers(table_logical_id: str) -> list[StreamConsumer]:
     return found
 
 
+@dataclass(frozen=True)
+class QueueConsumer:
+    """A function fed by an SQS queue (a SAM ``SQS`` event of the template)."""
+
+    function: str  # logical id
+    code_uri: str
+    queue: str  # the queue's logical id
+    batch_size: int
+    max_concurrency: int | None = None
+
+
+def queue_consumers() -> list[QueueConsumer]:
+    """The functions the template's SQS event sources invoke, with their queue and batch size."""
+    found = []
+    for name, resource in resources("AWS::Serverless::Function").items():
+        props = resource["Properties"]
+        for event in props.get("Events", {}).values():
+            if event["Type"] != "SQS":
+                continue
+            source = event["Properties"]
+            scaling = source.get("ScalingConfig", {})
+            found.append(
+                QueueConsumer(
+                    function=name,
+                    code_uri=props["CodeUri"],
+                    queue=source["Queue"]["Fn::GetAtt"][0],
+                    batch_size=int(source.get("BatchSize", 10)),
+                    max_concurrency=scaling.get("MaximumConcurrency"),
+                )
+            )
+    return found
+
+
 def matches(pattern: Any, value: Any) -> bool:
     """Lambda's event filtering, the part the template uses: nested keys, lists of values, ``prefix``."""
     if isinstance(pattern, dict):

@@ -21,9 +21,11 @@ from localrun.aws import (
     LOCAL_ENVIRONMENT,
     TABLE_NAME,
     StreamPoller,
+    create_campaign_queues,
     create_data_key,
     create_link_queue,
     create_tables,
+    drain_campaign_queues,
     drain_link_queue,
     seed_secrets,
 )
@@ -88,6 +90,15 @@ class Env:
     def drain_links(self) -> int:
         """Run the link sender on the queued jobs, as Lambda's SQS event source would."""
         return drain_link_queue(self.sqs, lambda event, context: self.invoke("linksender", event), None)
+
+    def drain_campaigns(self) -> int:
+        """Run the campaign planner and sender until their queues are empty, as Lambda's SQS sources would."""
+        return drain_campaign_queues(
+            self.sqs,
+            lambda event, context: self.invoke("campaignplanner", event),
+            lambda event, context: self.invoke("campaignsender", event),
+            None,
+        )
 
     def drain_stream(self) -> int:
         """Run the retention function on the table's new stream records, as Lambda's event source would."""
@@ -177,6 +188,7 @@ def env() -> Iterator[Env]:
         create_data_key(kms)
         sqs = boto3.client("sqs")
         create_link_queue(sqs)
+        create_campaign_queues(sqs)
         clock = FrozenClock(START)
         wiring = Wiring(clock=clock, dynamodb=SerializedClient(dynamodb), kms=kms)
         local_outbox().clear()

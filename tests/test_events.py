@@ -34,9 +34,20 @@ EXPECTED_STATUS = {
     "admin-audit": 200,
     "admin-conversations": 200,
     "admin-withdrawal": 200,  # nothing to withdraw under that pseudonym: a no-op
+    "campaign-create": 201,
+    "campaign-list": 200,
+    "campaign-show": 404,  # a campaign nobody created
+    "campaign-audience": 404,
+    "campaign-approval": 404,
+    "campaign-schedule": 404,
+    "campaign-start": 404,
+    "campaign-pause": 404,
+    "campaign-resume": 404,
+    "campaign-cancel": 404,
+    "campaign-results": 404,
 }
 SCHEDULED = {"purge-schedule": "purge", "purge-schedule-after-outage": "purge"}
-QUEUED = {"link-job": "linksender"}
+QUEUED = {"link-job": "linksender", "campaign-plan-job": "campaignplanner"}
 FILES = sorted(EVENTS.glob("*.json"))
 
 

@@ -13,11 +13,24 @@ from typing import Any
 
 import pytest
 
+from chatconsent.wiring import local_outbox
+from localrun import whatsapp
 from localrun.aws import KEY_TABLE_NAME, TABLE_NAME
 from localrun.events import http_event
 from localrun.template import resources
 from tests.conftest import Env
-from tests.flow import OTHER, PERSON, activate, button, deliver, last_buttons, optin_event, subject_of, text
+from tests.flow import (
+    OTHER,
+    PERSON,
+    PHONE_NUMBER_ID,
+    activate,
+    button,
+    deliver,
+    last_buttons,
+    optin_event,
+    subject_of,
+    text,
+)
 
 TABLES = {TABLE_NAME: "ChatconsentTable", KEY_TABLE_NAME: "SubjectKeyTable"}
 TRANSACT_ACTIONS = {
@@ -34,6 +47,9 @@ FUNCTIONS = {
     "purge": "PurgeFunction",
     "linksender": "LinkSenderFunction",
     "retention": "RetentionFunction",
+    "campaigns": "CampaignsFunction",
+    "campaignplanner": "CampaignPlannerFunction",
+    "campaignsender": "CampaignSenderFunction",
 }
 
 Grant = tuple[str, str, str | None]  # action, table logical id, index name ("*" for all indexes)
@@ -140,6 +156,16 @@ def every_flow(env: Env) -> None:
         subject=subject,
     )
     admin(env, "GET", "/admin/conversations", "/admin/conversations")
+    # a campaign: draft, audience, four-eyes approval, start, planner and sender, a status, results
+    from tests.campaigns.helpers import create, get, run
+
+    campaign = create(env)
+    get(env, campaign, "audience")
+    run(env, campaign)
+    sent = [m for m in local_outbox().messages if m.payload.get("type") == "template"][-1]
+    deliver(
+        env, whatsapp.status(PERSON, sent.id, "delivered", phone_number_id=PHONE_NUMBER_ID, timestamp=int(env.clock()))
+    )
     admin(
         env,
         "POST",
@@ -165,8 +191,6 @@ def every_flow(env: Env) -> None:
     # link-confirmed opt-in for another number: request, show, confirm; then STOP and DELETE in the chat
     env.invoke("optin", optin_event(phone="+" + OTHER))
     env.drain_links()
-    from chatconsent.wiring import local_outbox
-
     template = [m for m in local_outbox().messages if m.payload.get("type") == "template"][-1]
     token = template.payload["template"]["components"][1]["parameters"][0]["text"]  # type: ignore[index]
     for method, body in (("GET", None), ("POST", "decision=confirm")):

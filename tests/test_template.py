@@ -103,7 +103,13 @@ def test_api_functions_start_from_a_snapshot_and_every_event_invokes_the_alias()
     assert template["Globals"]["Function"]["AutoPublishAlias"] == "live"
     assert template["Parameters"]["SnapStart"]["AllowedValues"] == ["Enabled", "Disabled"]
     assert template["Conditions"]["SnapStartEnabled"] == {"Fn::Equals": [{"Ref": "SnapStart"}, "Enabled"]}
-    assert set(API_FUNCTIONS) == {"OptInFunction", "InboundFunction", "AdminFunction", "ConfirmationFunction"}
+    assert set(API_FUNCTIONS) == {
+        "OptInFunction",
+        "InboundFunction",
+        "AdminFunction",
+        "ConfirmationFunction",
+        "CampaignsFunction",
+    }
     for name, function in FUNCTIONS.items():
         props = function["Properties"]
         assert props.get("AutoPublishAliasAllProperties") is True, name  # a new layer publishes a new version

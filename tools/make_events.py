@@ -166,6 +166,38 @@ def build() -> dict[str, dict[str, Any]]:
     admin["admin-audit"] = http_event(
         "GET", "/admin/audit/2026-11-18", route_path="/admin/audit/{day}", path_parameters={"day": "2026-11-18"}
     )
+    campaign = "5f1c0d8e2a7b4c39a1e6f0b2d4c8e917"  # a campaign nobody created
+    admin["campaign-create"] = http_event(
+        "POST",
+        "/admin/campaigns",
+        body=json.dumps({"template": "weekly_offers", "parameters": ["Winter sale"], "languages": ["de"]}),
+        headers=json_headers,
+    )
+    admin["campaign-list"] = http_event("GET", "/admin/campaigns", query={"limit": "20"})
+    for name, method, suffix in (
+        ("campaign-show", "GET", ""),
+        ("campaign-audience", "GET", "/audience"),
+        ("campaign-approval", "POST", "/approval"),
+        ("campaign-start", "POST", "/start"),
+        ("campaign-pause", "POST", "/pause"),
+        ("campaign-resume", "POST", "/resume"),
+        ("campaign-cancel", "POST", "/cancel"),
+        ("campaign-results", "GET", "/results"),
+    ):
+        admin[name] = http_event(
+            method,
+            f"/admin/campaigns/{campaign}{suffix}",
+            route_path=f"/admin/campaigns/{{campaign_id}}{suffix}",
+            path_parameters={"campaign_id": campaign},
+        )
+    admin["campaign-schedule"] = http_event(
+        "POST",
+        f"/admin/campaigns/{campaign}/schedule",
+        route_path="/admin/campaigns/{campaign_id}/schedule",
+        path_parameters={"campaign_id": campaign},
+        body=json.dumps({"at": "2026-12-01T09:00:00+01:00"}),
+        headers=json_headers,
+    )
     for event in admin.values():  # what API Gateway adds after IAM authorisation
         event["requestContext"]["authorizer"] = {
             "iam": {"accountId": "123456789012", "userArn": "arn:aws:iam::123456789012:user/agent", "userId": "AIDA"}
@@ -184,6 +216,12 @@ def build() -> dict[str, dict[str, Any]]:
             [{"MessageId": "00000000-0000-4000-8000-000000000001", "ReceiptHandle": "sample", "Body": json.dumps(job)}]
         )
     }
+    # The plan queue: a campaign's start job (what the one-time schedule puts there), and a send job.
+    start = {"kind": "start", "campaign": campaign}
+    queued["campaign-plan-job"] = sqs_event(
+        [{"MessageId": "00000000-0000-4000-8000-000000000002", "ReceiptHandle": "sample", "Body": json.dumps(start)}],
+        queue="chatconsent-local-campaign-plans",
+    )
     return {**http, **schedules, **queued}
 
 

@@ -1,6 +1,7 @@
 """Admin API for agents (IAM-authorised routes): consent state, the conversation, replies, rights.
 
-Subjects are addressed by pseudonym only. Replies are refused without an active consent and,
+Subjects are addressed by pseudonym only. Replies are refused without an active consent (for a
+template, the consent its category needs: a marketing template, the campaigns' purpose) and,
 outside WhatsApp's 24-hour window, free text is refused (409 with the reason). Every action is
 recorded in the audit trail (who, what, when, outcome; the subject as a keyed hash).
 """

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from chatconsent.keywords import KEYWORDS, NO, YES, Keyword, is_single_word, keyword_of, normalise_word
+from chatconsent.keywords import (
+    KEYWORDS,
+    MARKETING_STOP,
+    NO,
+    YES,
+    Keyword,
+    is_marketing_stop,
+    is_single_word,
+    keyword_of,
+    marketing_stop_words,
+    normalise_word,
+)
 
 
 @pytest.mark.parametrize(
@@ -141,3 +152,17 @@ def test_full_width_stop_withdraws(text: str) -> None:
 
 def test_full_width_yes_is_a_yes() -> None:
     assert is_single_word("ＹＥＳ", YES) and is_single_word("ｊａ", YES)
+
+
+def test_configured_marketing_stop_words_are_normalised_as_messages_are() -> None:
+    words = marketing_stop_words(["  Werbe-Stopp! ", "BASTA   Newsletter", "", "👍"])
+    assert words > MARKETING_STOP
+    assert words - MARKETING_STOP == {"werbe-stopp", "basta newsletter"}
+    assert is_marketing_stop("werbe-stopp", words) and is_marketing_stop("Basta newsletter.", words)
+    assert not is_marketing_stop("werbe-stopp")  # not one of the built-in words
+    assert not is_marketing_stop("werbe-stopp bitte", words)  # the whole message only
+
+
+@pytest.mark.parametrize("word", ["STOP", "stopp", "Help", "DATEN", "löschen", "ja", "No"])
+def test_a_configured_stop_word_that_already_means_something_is_left_out(word: str) -> None:
+    assert marketing_stop_words([word]) == MARKETING_STOP

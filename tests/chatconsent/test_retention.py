@@ -26,6 +26,10 @@ DEFAULT_PERIODS = {
     RetentionClass.PURGE_RECEIPT: 400 * DAY,
     RetentionClass.ADMIN_AUDIT: 730 * DAY,
     RetentionClass.CONVERSATION_WITHDRAWN: 30 * DAY,
+    RetentionClass.REACH: 730 * DAY,
+    RetentionClass.CAMPAIGN_SEND: 365 * DAY,
+    RetentionClass.CAMPAIGN_RESULTS: 730 * DAY,
+    RetentionClass.SEND_RATE: DAY,
 }
 
 

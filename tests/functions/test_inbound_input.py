@@ -55,14 +55,29 @@ def test_one_unstorable_item_does_not_spoil_the_batch(env: Env) -> None:
     assert env.inbound_items(subject_of(env, OTHER)) == []
 
 
-def test_a_template_stop_button_withdraws_everything(env: Env) -> None:
+def test_a_template_stop_button_stops_marketing_and_typed_stop_ends_everything(env: Env) -> None:
     activate(env, purposes={"customer_service": True, "marketing": True})
+    subject = subject_of(env)
     stop = whatsapp.template_reply(
         PERSON, "STOP", "promo-1", phone_number_id=PHONE_NUMBER_ID, timestamp=int(env.clock())
     )
+    deliver(env, stop)  # the stop button of a marketing template
+    assert env.store.subjects.state(subject).active_purposes == ("customer_service",)
+    assert "Customer service" in reply_text(replies_to()[-1])  # says what continues
+    assert env.inbound_items(subject) == []  # handled, not kept as a message
+    deliver(env, text(env, "STOP"))  # typed: everything
+    assert env.store.subjects.state(subject).active_purposes == ()
+    assert "withdrawn" in reply_text(replies_to()[-1])
+
+
+def test_a_template_stop_button_without_marketing_to_stop_withdraws_everything(env: Env) -> None:
+    activate(env, purposes={"customer_service": True})
+    stop = whatsapp.template_reply(
+        PERSON, "STOP", "follow-up-1", phone_number_id=PHONE_NUMBER_ID, timestamp=int(env.clock())
+    )
     deliver(env, stop)
     assert env.store.subjects.state(subject_of(env)).active_purposes == ()
-    assert env.inbound_items(subject_of(env)) == []  # handled, not kept as a message
+    assert "withdrawn" in reply_text(replies_to()[-1])
 
 
 def test_stop_promotions_withdraws_marketing_only_and_says_what_remains(env: Env) -> None:

@@ -1,8 +1,10 @@
 """The agents' desk: list conversations, read one, and reply, only under consent.
 
 Agents see pseudonymous subjects and message texts, never the number: replies go to the address
-sealed in the subject's last message. WhatsApp allows free-form text only within 24 hours of the
-person's last message; outside that window only a template the business configured may be sent.
+sealed with the covering consent (or, for consents given before it was kept, in the subject's last
+message). WhatsApp allows free-form text only within 24 hours of the person's last message; outside
+that window only a template the business configured may be sent, and only under the consent its
+category needs (a marketing template: the campaigns' purpose; any other: the purpose it serves).
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ from chatconsent.channels.base import Channel
 from chatconsent.clock import Clock
 from chatconsent.config import BusinessConfig
 from chatconsent.consent_service import ConsentService
-from chatconsent.consent_state import ConsentRecord
+from chatconsent.consent_state import ConsentRecord, ConsentState
 from chatconsent.errors import InvalidInput, NotAllowed
 from chatconsent.identity import Pseudonymizer
+from chatconsent.inbound.dispatch import MARKETING_STOP_BUTTON
 from chatconsent.keyring import SubjectKeyring
 from chatconsent.retention import RetentionClass
 from chatconsent.store import Conflict, InboundRecord, OutboundRecord, Store
+from chatconsent.store.keys import ADDRESS_ID
 from chatconsent.texts import Texts
 
 SERVICE_WINDOW_SECONDS = 24 * 3600
@@ -141,37 +145,54 @@ class AgentDesk:
             expires_at=record.expires_at,
         )
 
-    def _address(self, subject: str, template: bool) -> tuple[str, ConsentRecord]:
-        """Where a reply goes, and the consent it goes under (as read)."""
-        state = self._store.subjects.state(subject)
-        if self._config.conversation_purpose not in state.active_purposes:
-            raise ReplyRefused("no active consent for customer service")
+    def _covering(self, subject: str, purpose: str, why: str = "") -> ConsentRecord:
+        """The active consent for ``purpose`` a reply goes under (as read), or ReplyRefused."""
+        record = self._store.subjects.state(subject).consents.get(purpose)
+        if record is None or record.state is not ConsentState.ACTIVE:
+            raise ReplyRefused(f"no active consent for {purpose!r}{why}")
+        return record
+
+    def _last_inbound(self, subject: str) -> InboundRecord:
         messages = self._store.messages.inbound(subject)
         if not messages:
             raise ReplyRefused("the person has not written yet")
-        last = messages[-1]
-        if not template and self._clock() - last.received_at > SERVICE_WINDOW_SECONDS:
-            raise ReplyRefused("outside WhatsApp's 24-hour window: only a configured template may be sent")
-        address = str(self._open(subject, last)["from"])
-        return address, state.consents[self._config.conversation_purpose]
+        return messages[-1]
+
+    def _address(self, subject: str, covering: ConsentRecord, last: InboundRecord | None = None) -> str:
+        """Where a reply goes: the number sealed with the covering consent, else the last message's sender."""
+        if covering.address is not None:
+            return self._keyring.decrypt(subject, ADDRESS_ID, covering.address).decode("utf-8")
+        return str(self._open(subject, last or self._last_inbound(subject))["from"])
 
     def reply(self, subject: str, text: str) -> str:
         """Send ``text``; raises ReplyRefused without consent or outside the service window."""
-        address, covering = self._address(subject, template=False)
-        sent = self._channel.send_text(address, text)
+        covering = self._covering(subject, self._config.conversation_purpose)
+        last = self._last_inbound(subject)
+        if self._clock() - last.received_at > SERVICE_WINDOW_SECONDS:
+            raise ReplyRefused("outside WhatsApp's 24-hour window: only a configured template may be sent")
+        sent = self._channel.send_text(self._address(subject, covering, last), text)
         self._record(subject, sent, "agent_reply", {"text": text}, covering)
         return sent
 
     def reply_template(self, subject: str, name: str, parameters: Sequence[str]) -> str:
-        """Send a configured template (the only way to write outside the 24-hour window)."""
-        template = self._config.channels.whatsapp.reply_template(name)
+        """Send a configured template (the only way to write outside the 24-hour window).
+
+        Only under an active consent for the purpose its category needs (``config.template_purpose``):
+        a marketing template never goes to someone who agreed to customer service only.
+        """
+        template = self._config.channels.whatsapp.template(name)
         if template is None:
             raise ReplyInvalid(f"template {name!r} is not configured")
         if len(parameters) != template.parameters:
             raise ReplyInvalid(f"template {name!r} takes {template.parameters} parameters")
-        address, covering = self._address(subject, template=True)
+        purpose = self._config.template_purpose(template)
+        why = f": template {name!r} is a {template.category.lower()} template and needs it"
+        covering = self._covering(subject, purpose, why)
+        address = self._address(subject, covering)
         code = template.languages[self._texts.language(covering.notice_language or None)]
-        sent = self._channel.send_template(address, name, code, list(parameters))
+        # a marketing template's stop button answers as a campaign's does: one tap stops marketing
+        stop = (template.stop_button, MARKETING_STOP_BUTTON) if template.stop_button is not None else None
+        sent = self._channel.send_template(address, name, code, list(parameters), quick_reply=stop)
         self._record(subject, sent, "agent_template", {"template": name, "text": " | ".join(parameters)}, covering)
         return sent
 

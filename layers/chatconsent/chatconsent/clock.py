@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 
@@ -14,6 +15,12 @@ class Clock(Protocol):
 
 def system_clock() -> float:
     return time.time()
+
+
+def sleeper(clock: Clock) -> Callable[[float], None]:
+    """How to wait on ``clock``: a controlled clock moves forward instead of the process sleeping."""
+    advance = getattr(clock, "advance", None)
+    return advance if callable(advance) else time.sleep
 
 
 class FrozenClock:

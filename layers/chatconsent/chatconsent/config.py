@@ -60,6 +60,13 @@ class Authority(_Strict):
     website: HttpUrl
 
 
+class FrequencyCap(_Strict):
+    """At most ``messages`` business-started messages per ``period`` (a window that opens with its first send)."""
+
+    messages: int = Field(ge=1, le=1000)
+    period: timedelta = Field(gt=timedelta(0))
+
+
 class Purpose(_Strict):
     """A processing purpose the person ticks separately (Planet49: one box each)."""
 
@@ -68,6 +75,9 @@ class Purpose(_Strict):
     special_category: bool = False
     title: Localized
     description: Localized
+    frequency_cap: FrequencyCap | None = Field(
+        default=None, description="What the purpose's text promises about how often campaigns may write."
+    )
 
     @model_validator(mode="after")
     def _explicit_for_special(self) -> Purpose:
@@ -134,17 +144,34 @@ class LinkConfirmationConfig(_Strict):
         return self
 
 
-class ReplyTemplate(_Strict):
-    """An approved template agents may send outside WhatsApp's 24-hour service window."""
+TemplateCategory = Literal["MARKETING", "UTILITY", "AUTHENTICATION"]
+
+
+class Template(_Strict):
+    """An approved WhatsApp template: agents send it outside the 24-hour window, campaigns to their audience.
+
+    Its category decides the consent it needs: a marketing template the campaigns' purpose, any
+    other the purpose it serves (``purpose``; by default the conversation's).
+    """
 
     name: str = Field(pattern=r"^[a-z0-9_]{1,512}$")
+    category: TemplateCategory
+    purpose: str | None = Field(default=None, description="The purpose it is sent under (derived when absent).")
     languages: dict[Language, str] = Field(description="WhatsApp template language code per notice language.")
     parameters: int = Field(default=0, ge=0, le=10, description="How many body parameters it takes.")
+    stop_button: int | None = Field(
+        default=None,
+        ge=0,
+        le=9,
+        description="Index of its quick-reply button that stops marketing (tapped: withdrawn).",
+    )
 
     @model_validator(mode="after")
-    def _every_language(self) -> ReplyTemplate:
+    def _every_language(self) -> Template:
         if set(self.languages) != set(LANGUAGES):
-            raise ValueError(f"reply template {self.name}: a code is needed for each of {', '.join(LANGUAGES)}")
+            raise ValueError(f"template {self.name}: a code is needed for each of {', '.join(LANGUAGES)}")
+        if self.category == "MARKETING" and self.stop_button is None:
+            raise ValueError(f"template {self.name}: a marketing template needs a stop button (stop_button)")
         return self
 
 
@@ -155,10 +182,13 @@ class WhatsAppConfig(_Strict):
     api_version: str = "v21.0"
     provider: str = "Meta Platforms Ireland Ltd."
     link_confirmation: LinkConfirmationConfig = LinkConfirmationConfig()
-    reply_templates: tuple[ReplyTemplate, ...] = ()
+    templates: tuple[Template, ...] = ()
+    messages_per_second: int = Field(
+        default=80, ge=1, le=1000, description="The number's throughput at WhatsApp (80 by default, up to 1,000)."
+    )
 
-    def reply_template(self, name: str) -> ReplyTemplate | None:
-        return next((t for t in self.reply_templates if t.name == name), None)
+    def template(self, name: str) -> Template | None:
+        return next((t for t in self.templates if t.name == name), None)
 
 
 class ChannelsConfig(_Strict):
@@ -175,6 +205,33 @@ class Limits(_Strict):
     info_replies_per_day: int = Field(default=1, ge=0)
     max_webhook_bytes: int = Field(default=262_144, ge=1024, le=6_000_000)
     max_api_body_bytes: int = Field(default=16_384, ge=256, le=1_000_000)
+
+
+class QuietHours(_Strict):
+    """No campaign message between ``start`` and ``end`` o'clock in the recipient's local time."""
+
+    start: int = Field(ge=0, le=23)
+    end: int = Field(ge=0, le=23)
+
+    def covers(self, hour: int) -> bool:
+        if self.start <= self.end:
+            return self.start <= hour < self.end
+        return hour >= self.start or hour < self.end
+
+
+class CampaignSettings(_Strict):
+    """Messenger marketing: which purpose campaigns need, the words that stop them, when not to send."""
+
+    purpose: str = Field(default="marketing", description="The purpose marketing templates are sent under.")
+    stop_words: tuple[str, ...] = Field(
+        default=("stop werbung", "basta promozioni", "stop promotions"),
+        description="Whole messages that withdraw marketing only (besides a marketing template's stop button).",
+    )
+    quiet_hours: QuietHours | None = None
+    recipients_per_job: int = Field(default=25, ge=1, le=100, description="Recipients per queued send job.")
+    outage_pause_after: int = Field(
+        default=5, ge=1, description="Consecutive provider outages after which a running campaign pauses itself."
+    )
 
 
 class PurgeSettings(_Strict):
@@ -215,6 +272,7 @@ class BusinessConfig(_Strict):
     channels: ChannelsConfig
     limits: Limits = Limits()
     purge: PurgeSettings = PurgeSettings()
+    campaigns: CampaignSettings = CampaignSettings()
 
     @model_validator(mode="after")
     def _consistent(self) -> BusinessConfig:
@@ -232,10 +290,36 @@ class BusinessConfig(_Strict):
         missing = sorted(REQUIRED_CLASSES - self.retention.keys())
         if missing:
             raise ValueError(f"retention plan lacks classes: {', '.join(missing)}")
+        self._templates_consistent(ids)
         for where, text in self._translated():
             if isinstance(text, dict) and set(text) != set(LANGUAGES):
                 raise ValueError(f"{where}: a text is needed in each of {', '.join(LANGUAGES)}")
         return self
+
+    def _templates_consistent(self, ids: list[str]) -> None:
+        if self.campaigns.purpose not in ids:
+            raise ValueError(f"campaigns.purpose {self.campaigns.purpose!r} is not one of the purposes")
+        for template in self.channels.whatsapp.templates:
+            purpose = self.template_purpose(template)
+            if purpose not in ids:
+                raise ValueError(f"template {template.name}: purpose {purpose!r} is not one of the purposes")
+            if (template.category == "MARKETING") != (purpose == self.campaigns.purpose):
+                raise ValueError(
+                    f"template {template.name}: a {template.category} template cannot be sent under {purpose!r}"
+                )
+
+    def template_purpose(self, template: Template) -> str:
+        """The purpose whose active consent a template needs: its category decides."""
+        if template.category == "MARKETING":
+            return template.purpose or self.campaigns.purpose
+        return template.purpose or self.conversation_purpose
+
+    def frequency_cap(self, purpose_id: str) -> FrequencyCap | None:
+        """How often campaigns may write under a purpose; marketing defaults to the promise "at most weekly"."""
+        cap = self.purpose(purpose_id).frequency_cap
+        if cap is None and purpose_id == self.campaigns.purpose:
+            return FrequencyCap(messages=1, period=timedelta(days=7))
+        return cap
 
     def _translated(self) -> list[tuple[str, Localizable | None]]:
         """Every text that may be written per language, with where it is (for the check above)."""

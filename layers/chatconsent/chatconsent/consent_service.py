@@ -50,9 +50,20 @@ class ConsentService:
         self._new_ledger_id = new_ledger_id
 
     def activate(
-        self, subject: str, state: SubjectState, request_id: str, message_hash: str, evidence: Mapping[str, str]
+        self,
+        subject: str,
+        state: SubjectState,
+        request_id: str,
+        message_hash: str,
+        evidence: Mapping[str, str],
+        seal_address: Callable[[], bytes] | None = None,
     ) -> Activation:
-        """pending → active for every purpose of the subject's pending request ``request_id``."""
+        """pending → active for every purpose of the subject's pending request ``request_id``.
+
+        ``seal_address`` seals where the yes came from, called only when there is something to activate
+        (a replayed yes costs no data key).
+        """
+        address: bytes | None = None
         for attempt in retry_on_conflict():
             if attempt:
                 state = self._store.subjects.state(subject)
@@ -76,9 +87,11 @@ class ConsentService:
                 **evidence,
             }
             facts = [self._given(purpose, source, evidence_given) for purpose in pending.purposes]
+            if address is None and seal_address is not None:
+                address = seal_address()
             try:
                 self._store.consents.activate(
-                    subject, pending, state.consents, self._append(state, facts), message_hash
+                    subject, pending, state.consents, self._append(state, facts), message_hash, address
                 )
             except Duplicate:
                 return Activation.DUPLICATE

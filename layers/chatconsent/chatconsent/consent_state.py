@@ -35,6 +35,11 @@ class ConsentRecord:
     notice_sha256: str = ""
     channel: str = ""
     suppression_hash: str = ""  # the number's block-list key, for a withdrawal that does not come from it
+    # Where the person can be written to first, sealed with their data key (see ``keys.ADDRESS_ID``);
+    # kept only while this consent is active.
+    address: bytes | None = field(default=None, repr=False)
+    proof_hash: str = ""  # the ledger entry that recorded this consent being given
+    last_campaign: str = ""  # the campaign that last wrote under it (for "withdrawn after")
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any
 
 from chatconsent.errors import Gone
@@ -68,6 +69,16 @@ class SubjectKeyring:
         if not self._data_keys.create(subject, bytes(generated["CiphertextBlob"])):
             return self.key_for(subject, create=False)  # another container created it first
         return self._remember(subject, bytes(generated["Plaintext"]))
+
+    def preload(self, subjects: Sequence[str]) -> None:
+        """Read the wrapped keys of ``subjects`` not cached yet in batches (one request per 100), and unwrap them.
+
+        A subject without a key (erased) stays uncached: its reads raise KeyShredded as usual.
+        """
+        now = time.monotonic()
+        missing = [s for s in dict.fromkeys(subjects) if not (c := self._cache.get(s)) or now - c[0] > self._max_age]
+        for subject, wrapped in self._data_keys.wrapped_many(missing).items():
+            self._remember(subject, self._unwrap(subject, wrapped))
 
     def has_key(self, subject: str) -> bool:
         """Whether the subject has a data key already (cached, or stored and then cached); creates none."""

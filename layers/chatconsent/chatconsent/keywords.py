@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from enum import StrEnum
 
 YES = frozenset({"yes", "y", "ok", "okay", "agree", "ja", "j", "einverstanden", "si", "sì", "acconsento", "certo"})
@@ -68,7 +69,8 @@ KEYWORDS: dict[Keyword, frozenset[str]] = {
 
 
 # Withdrawing marketing only, as a whole message: the words of marketing templates' own quick-reply
-# buttons ("Stop promotions") and the same in it/de/en. The rest of the consent stays.
+# buttons ("Stop promotions") and the same in it/de/en. The rest of the consent stays. The business
+# adds its own (``config.campaigns.stop_words``): see :func:`marketing_stop_words`.
 MARKETING_STOP = frozenset(
     {
         "stop promotions",
@@ -87,9 +89,30 @@ MARKETING_STOP = frozenset(
 )
 
 
-def is_marketing_stop(text: str) -> bool:
-    """The whole message asks to stop marketing only ("Stop promotions", "STOP WERBUNG")."""
-    return " ".join(normalise_word(text).split()) in MARKETING_STOP
+def whole_message(text: str) -> str:
+    """A whole message as the phrase lists hold it: normalised, words separated by one space."""
+    return " ".join(normalise_word(text).split())
+
+
+def _means_something_else(phrase: str) -> bool:
+    """A single word that already has a meaning here (STOP withdraws everything, "no" declines, ...)."""
+    return " " not in phrase and (phrase in YES or phrase in NO or any(phrase in w for w in KEYWORDS.values()))
+
+
+def marketing_stop_words(configured: Iterable[str] = ()) -> frozenset[str]:
+    """The built-in marketing stops and the business's own, normalised as messages are.
+
+    A configured word that already means something else (STOP, HELP, yes, no) is left out: a typed
+    STOP stays the full withdrawal whatever the configuration says.
+    """
+    own = {whole_message(word) for word in configured}
+    return MARKETING_STOP | {phrase for phrase in own if phrase and not _means_something_else(phrase)}
+
+
+def is_marketing_stop(text: str, words: frozenset[str] = MARKETING_STOP) -> bool:
+    """The whole message asks to stop marketing only ("Stop promotions", "STOP WERBUNG"); ``words`` are
+    the phrases that do (by default the built-in ones, see :func:`marketing_stop_words`)."""
+    return whole_message(text) in words
 
 
 def keyword_of(text: str) -> Keyword | None:

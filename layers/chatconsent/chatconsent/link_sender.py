@@ -17,7 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from chatconsent.channels.base import Channel, ChannelError, ChannelRejected
 from chatconsent.config import BusinessConfig, Language
 from chatconsent.identity import Pseudonymizer
+from chatconsent.keyring import SubjectKeyring
 from chatconsent.store import Store
+from chatconsent.store.keys import ADDRESS_ID
 from chatconsent.tokens import LINK_TOKEN_PATTERN, token_hash
 
 
@@ -61,11 +63,13 @@ class LinkSender:
         pseudonymizer: Pseudonymizer,
         config: BusinessConfig,
         channel: Callable[[], Channel],
+        keyring: SubjectKeyring | None = None,
     ) -> None:
         self._store = store
         self._pseudonymizer = pseudonymizer
         self._config = config
         self._channel = channel
+        self._keyring = keyring
 
     def send(self, job: LinkJob) -> SendOutcome:
         request = self._store.optins.request(token_hash(job.token))
@@ -87,5 +91,10 @@ class LinkSender:
             return SendOutcome.REJECTED
         except ChannelError:
             return SendOutcome.UNKNOWN
-        self._store.optins.record_link_sent(request.code_hash, self._pseudonymizer.message(job.channel, message_id))
+        # The number, sealed with the person's key: a click keeps it with the consent (campaigns write to it).
+        address = None
+        if self._keyring is not None and request.subject:
+            address = self._keyring.encrypt(request.subject, ADDRESS_ID, job.number.encode("utf-8"))
+        message_hash = self._pseudonymizer.message(job.channel, message_id)
+        self._store.optins.record_link_sent(request.code_hash, message_hash, address)
         return SendOutcome.SENT

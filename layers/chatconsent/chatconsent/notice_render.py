@@ -68,7 +68,12 @@ def render_notice(config: BusinessConfig, language: Language) -> str:
         lines.append(f"- **{purpose.title[language]}**: {purpose.description[language]} ({basis})")
     lines += ["", f"## {t('data_h')}", "", t("data"), ""]
     lines += [t("data_link"), ""] if links else []
-    lines += [t("data_abuse"), "", t("data_scan"), "", f"## {t('recipients_h')}", ""]
+    lines += [t("data_abuse"), "", t("data_scan"), ""]
+    if config.channels.whatsapp.templates:  # campaigns can write first: how, and what is kept
+        quiet = config.campaigns.quiet_hours
+        night = f" {t('data_quiet', start=str(quiet.start), end=str(quiet.end))}" if quiet else ""
+        lines += [t("data_campaigns") + night, ""]
+    lines += [f"## {t('recipients_h')}", ""]
     lines += [f"- {r.name}: {r.role[language]} ({r.country})" for r in config.recipients]
     lines += ["", f"## {t('transfer_h')}", "", *_transfers(config, language, t)]
     lines += ["", f"## {t('retention_h')}", "", t("retention_intro"), "", *_retention(config, language, t)]

@@ -18,6 +18,10 @@ class RetentionClass(StrEnum):
     RATE_LIMIT = "rate_limit"
     PURGE_RECEIPT = "purge_receipt"
     ADMIN_AUDIT = "admin_audit"
+    REACH = "reach"  # the sealed address kept with an active consent
+    CAMPAIGN_SEND = "campaign_send"  # per recipient: sent under which consent, and its status
+    CAMPAIGN_RESULTS = "campaign_results"  # a campaign and its aggregate counts
+    SEND_RATE = "send_rate"  # the shared send-rate bucket (no personal data)
 
 
 REQUIRED_CLASSES = frozenset(c.value for c in RetentionClass)

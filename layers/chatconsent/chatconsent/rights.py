@@ -21,7 +21,7 @@ from chatconsent.notices import NoticeRegistry, UnknownNotice
 from chatconsent.retention import RetentionPlan
 from chatconsent.ropa import build_record
 from chatconsent.store import Store, SubjectItem
-from chatconsent.store.keys import SUBJECT_ITEM_KINDS
+from chatconsent.store.keys import ADDRESS_ID, SUBJECT_ITEM_KINDS
 
 
 class SubjectRights:
@@ -47,6 +47,14 @@ class SubjectRights:
         except KeyShredded:
             return None
 
+    def _address(self, subject: str, sealed: bytes) -> str | None:
+        if self._keyring is None:
+            return None
+        try:
+            return self._keyring.decrypt(subject, ADDRESS_ID, sealed).decode("utf-8")
+        except KeyShredded:
+            return None
+
     def _sections(self, subject: str, now: int) -> dict[str, list[dict[str, Any]]]:
         sections: dict[str, list[dict[str, Any]]] = {name: [] for name in SUBJECT_ITEM_KINDS.values()}
         for item in self._store.subjects.items(subject):
@@ -57,6 +65,8 @@ class SubjectRights:
             entry = dict(item.attributes)
             if item.sealed is not None:
                 entry["content"] = self._open(subject, item)
+            if item.address is not None:  # where we may write to the person: their own number, unsealed
+                entry["address"] = self._address(subject, item.address)
             sections[item.kind].append(entry)
         return sections
 

@@ -36,6 +36,11 @@ class Settings(BaseModel):
     kms_key_id: str | None = Field(default=None, alias="KMS_KEY_ID")
     secrets_path: str = Field(alias="SECRETS_PATH")
     link_queue_url: str | None = Field(default=None, alias="LINK_QUEUE_URL")
+    plan_queue_url: str | None = Field(default=None, alias="PLAN_QUEUE_URL")
+    send_queue_url: str | None = Field(default=None, alias="SEND_QUEUE_URL")
+    plan_queue_arn: str | None = Field(default=None, alias="PLAN_QUEUE_ARN")
+    scheduler_role_arn: str | None = Field(default=None, alias="SCHEDULER_ROLE_ARN")
+    schedule_group: str = Field(default="default", alias="SCHEDULE_GROUP")
     channel_sender: Literal["graph", "outbox"] = Field(default="graph", alias="CHANNEL_SENDER")
     config_path: str | None = Field(default=None, alias=CONFIG_VARIABLE)
 

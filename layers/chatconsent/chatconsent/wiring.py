@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from chatconsent.aws import client, close_connections
 from chatconsent.channels.outbox import Outbox
-from chatconsent.clock import Clock, system_clock
+from chatconsent.clock import Clock, sleeper, system_clock
 from chatconsent.config import BusinessConfig, current_config, load_config
 from chatconsent.identity import Pseudonymizer
 from chatconsent.retention import RetentionPlan
@@ -38,6 +38,8 @@ from chatconsent.store import OptInRequest, Store
 
 if TYPE_CHECKING:
     from chatconsent.agents import AgentDesk
+    from chatconsent.broadcast import Planner, Sender, SqsQueue
+    from chatconsent.campaigns import CampaignService
     from chatconsent.channels.whatsapp import WhatsAppChannel
     from chatconsent.confirmation import LinkConfirmation
     from chatconsent.consent_service import ConsentService
@@ -195,11 +197,28 @@ class _WithSecrets:
         )
 
     @cached_property
+    def campaign_sender(self) -> Sender:
+        from chatconsent.broadcast import Sender, SenderParts
+
+        w = self._w
+        if w.keyring is None:
+            raise RuntimeError("KMS_KEY_ID and KEY_TABLE_NAME are required for campaigns")
+        pseudonymizer = self.pseudonymizer
+        parts = SenderParts(
+            w.keyring,
+            lambda: self.whatsapp,
+            w.campaign_queue,
+            lambda mid: pseudonymizer.message("whatsapp", mid),
+            sleeper(w.clock),
+        )
+        return Sender(w.store, parts, w.config, w.clock)
+
+    @cached_property
     def link_sender(self) -> LinkSender:
         from chatconsent.link_sender import LinkSender
 
         w = self._w
-        return LinkSender(w.store, self.pseudonymizer, w.config, lambda: self.whatsapp)
+        return LinkSender(w.store, self.pseudonymizer, w.config, lambda: self.whatsapp, w.keyring)
 
 
 class Wiring:
@@ -310,6 +329,10 @@ class Wiring:
     def link_sender(self) -> LinkSender:
         return self._with_secrets().link_sender
 
+    @property
+    def campaign_sender(self) -> Sender:
+        return self._with_secrets().campaign_sender
+
     # -- the rest, once per container ------------------------------------------------------------
 
     @cached_property
@@ -355,6 +378,30 @@ class Wiring:
         if not self.settings.link_queue_url:
             raise RuntimeError("LINK_QUEUE_URL is required for link-confirmed opt-ins")
         return LinkQueue(client("sqs"), self.settings.link_queue_url)
+
+    @cached_property
+    def campaign_queue(self) -> SqsQueue:
+        """The planner's and the senders' queues (``PLAN_QUEUE_URL``, ``SEND_QUEUE_URL``)."""
+        from chatconsent.broadcast import SqsQueue
+
+        s = self.settings
+        if not s.plan_queue_url or not s.send_queue_url:
+            raise RuntimeError("PLAN_QUEUE_URL and SEND_QUEUE_URL are required for campaigns")
+        return SqsQueue(client("sqs"), s.plan_queue_url, s.send_queue_url)
+
+    @cached_property
+    def campaigns(self) -> CampaignService:
+        from chatconsent.campaigns import CampaignService, SchedulerSchedules
+
+        s = self.settings
+        schedules = SchedulerSchedules(client("scheduler"), s.plan_queue_arn, s.scheduler_role_arn, s.schedule_group)
+        return CampaignService(self.store, self.config, self.clock, self.campaign_queue, schedules)
+
+    @cached_property
+    def planner(self) -> Planner:
+        from chatconsent.broadcast import Planner
+
+        return Planner(self.store, self.config, self.clock, self.campaign_queue)
 
     def purge_job(self, time_left_ms: Callable[[], int] | None, lookback_seconds: int | None = None) -> PurgeJob:
         from chatconsent.purge import PurgeJob

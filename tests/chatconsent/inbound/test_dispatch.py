@@ -12,11 +12,19 @@ from chatconsent.consent_state import (
     SpecialRequest,
     SubjectState,
 )
-from chatconsent.inbound.dispatch import RECORD_FIRST, Role, role_of
+from chatconsent.inbound.dispatch import (
+    MARKETING_STOP_BUTTON,
+    RECORD_FIRST,
+    Role,
+    campaign_of,
+    marketing_stops,
+    role_of,
+)
 
 pytestmark = pytest.mark.unit
 
 CONVERSATION = "customer_service"
+MARKETING = marketing_stops("marketing", ("Werbestopp", "stop offerte!"))  # as config.campaigns gives them
 
 
 def text(body: str) -> InboundMessage:
@@ -27,9 +35,14 @@ def button(button_id: str) -> InboundMessage:
     return InboundMessage("whatsapp", "+491701234567", "wamid.1", 0, InboundKind.BUTTON, None, button_id)
 
 
-def quick_reply(title: str) -> InboundMessage:
+def quick_reply(title: str, payload: str = "promo-stop-1") -> InboundMessage:
     """A template's quick-reply button: its payload is the business's, its title what the person chose."""
-    return InboundMessage("whatsapp", "+491701234567", "wamid.1", 0, InboundKind.BUTTON, title, "promo-stop-1")
+    return InboundMessage("whatsapp", "+491701234567", "wamid.1", 0, InboundKind.BUTTON, title, payload)
+
+
+def campaign_stop(campaign: str = "c-2026-11", title: str = "Stop promotions") -> InboundMessage:
+    """The stop button a campaign message carries."""
+    return quick_reply(title, MARKETING_STOP_BUTTON + campaign)
 
 
 def changed() -> InboundMessage:
@@ -45,6 +58,7 @@ SPECIAL = SpecialRequest("nonce1", "health_data", "en", "v1", "s" * 64, 0)
 UNKNOWN = SubjectState()
 ACTIVE = SubjectState(consents={CONVERSATION: record(CONVERSATION)})
 MARKETING_ONLY = SubjectState(consents={"marketing": record("marketing")})
+BOTH = SubjectState(consents={CONVERSATION: record(CONVERSATION), "marketing": record("marketing")})
 WITHDRAWN = SubjectState(consents={CONVERSATION: record(CONVERSATION, ConsentState.WITHDRAWN)})
 ASKED = SubjectState(consents={CONVERSATION: record(CONVERSATION, ConsentState.PENDING)}, pending=PENDING)
 QUARANTINE = SubjectState(consents=ACTIVE.consents, special_request=SPECIAL)
@@ -60,9 +74,26 @@ ERASING = SubjectState(consents=ACTIVE.consents, erasure_request="nonce2")
         (text("STOP WERBUNG"), ASKED, Role.MARKETING_STOP),
         (text("basta  promozioni!"), ACTIVE, Role.MARKETING_STOP),
         (quick_reply("Stop promotions"), ACTIVE, Role.MARKETING_STOP),  # a marketing template's button
-        (quick_reply("STOP"), ACTIVE, Role.WITHDRAWAL),
+        # the business's own stop words (config.campaigns.stop_words), normalised as messages are
+        (text("WERBESTOPP"), BOTH, Role.MARKETING_STOP),
+        (text("Stop   Offerte"), ACTIVE, Role.MARKETING_STOP),
+        (quick_reply("Werbestopp"), BOTH, Role.MARKETING_STOP),
+        # a campaign's stop button, whatever its title and whatever is still active
+        (campaign_stop(), BOTH, Role.MARKETING_STOP),
+        (campaign_stop(title="STOP"), BOTH, Role.MARKETING_STOP),
+        (campaign_stop(title="Yes please"), ACTIVE, Role.MARKETING_STOP),
+        (campaign_stop(campaign="../not an id"), BOTH, Role.MARKETING_STOP),
+        (campaign_stop(), ASKED, Role.MARKETING_STOP),
+        # a template's quick-reply "STOP" stops marketing while it is on; typed STOP withdraws everything
+        (quick_reply("STOP"), BOTH, Role.MARKETING_STOP),
+        (quick_reply("Abmelden"), MARKETING_ONLY, Role.MARKETING_STOP),
+        (text("STOP"), BOTH, Role.WITHDRAWAL),
+        (quick_reply("STOP"), ACTIVE, Role.WITHDRAWAL),  # no marketing to stop: everything
+        (quick_reply("STOP"), UNKNOWN, Role.WITHDRAWAL),
+        (quick_reply("STOP", "optin:no:req-9"), BOTH, Role.CONVERSATION),  # our own buttons' titles are not words
         (quick_reply("Yes please"), ACTIVE, Role.CONVERSATION),  # any other template button: part of the chat
         (text("stop promotions please"), ACTIVE, Role.CONVERSATION),  # a sentence, not the words alone
+        (text("Werbestopp bitte"), BOTH, Role.CONVERSATION),
         # a withdrawal word beats everything, even an open question
         (text("STOP"), ACTIVE, Role.WITHDRAWAL),
         (text("stopp"), ASKED, Role.WITHDRAWAL),
@@ -100,7 +131,43 @@ ERASING = SubjectState(consents=ACTIVE.consents, erasure_request="nonce2")
     ],
 )
 def test_role_of(message: InboundMessage, state: SubjectState, role: Role) -> None:
-    assert role_of(message, state, CONVERSATION) is role
+    assert role_of(message, state, CONVERSATION, MARKETING) is role
+
+
+def test_the_built_in_stop_words_stay_without_configured_ones() -> None:
+    built_in = marketing_stops("marketing")
+    assert role_of(text("Stop promotions"), BOTH, CONVERSATION, built_in) is Role.MARKETING_STOP
+    assert role_of(text("Werbestopp"), BOTH, CONVERSATION, built_in) is Role.CONVERSATION
+
+
+def test_the_marketing_purpose_is_the_configured_one() -> None:
+    offers = SubjectState(consents={CONVERSATION: record(CONVERSATION), "offers": record("offers")})
+    stops = marketing_stops("offers")
+    assert role_of(quick_reply("STOP"), offers, CONVERSATION, stops) is Role.MARKETING_STOP
+    assert role_of(quick_reply("STOP"), BOTH, CONVERSATION, stops) is Role.WITHDRAWAL  # "marketing" is not it
+
+
+@pytest.mark.parametrize("word", ["stop", "STOPP", "help", "ja", "no", "delete"])
+def test_a_configured_stop_word_never_takes_a_words_meaning_away(word: str) -> None:
+    stops = marketing_stops("marketing", (word,))
+    assert role_of(text(word), BOTH, CONVERSATION, stops) is role_of(text(word), BOTH, CONVERSATION, MARKETING)
+    assert role_of(text("STOP"), BOTH, CONVERSATION, stops) is Role.WITHDRAWAL
+
+
+@pytest.mark.parametrize(
+    ("message", "campaign"),
+    [
+        (campaign_stop("c-2026-11"), "c-2026-11"),
+        (campaign_stop("0f3a9c"), "0f3a9c"),
+        (campaign_stop(""), None),
+        (campaign_stop("x" * 65), None),
+        (campaign_stop("a#b"), None),
+        (quick_reply("STOP"), None),
+        (text(MARKETING_STOP_BUTTON + "c-1"), None),  # typed, not tapped
+    ],
+)
+def test_campaign_of(message: InboundMessage, campaign: str | None) -> None:
+    assert campaign_of(message) == campaign
 
 
 def test_only_roles_that_change_nothing_record_their_delivery_first() -> None:

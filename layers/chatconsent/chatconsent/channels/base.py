@@ -20,7 +20,16 @@ class ChannelError(RuntimeError):
 
 
 class ChannelRejected(ChannelError):
-    """The provider answered with an error: the message was certainly not sent."""
+    """The provider answered with an error: the message was certainly not sent.
+
+    ``code`` is the provider's error code when it gave one (WhatsApp: 130429 rate limit, 131026
+    undeliverable, ...); ``unavailable`` says the provider itself is down (5xx, refused connection).
+    """
+
+    def __init__(self, message: str, code: int | None = None, unavailable: bool = False) -> None:
+        super().__init__(message)
+        self.code = code
+        self.unavailable = unavailable
 
 
 class MalformedPayload(ValueError):
@@ -109,5 +118,11 @@ class Channel(Protocol):
     def send_buttons(self, to: str, text: str, buttons: Sequence[Button]) -> str: ...
 
     def send_template(
-        self, to: str, name: str, language: str, parameters: Sequence[str], url_suffix: str | None = None
+        self,
+        to: str,
+        name: str,
+        language: str,
+        parameters: Sequence[str],
+        url_suffix: str | None = None,
+        quick_reply: tuple[int, str] | None = None,
     ) -> str: ...

@@ -285,9 +285,16 @@ class WhatsAppChannel:
         return self._send(to, {"type": "interactive", "interactive": interactive})
 
     def send_template(
-        self, to: str, name: str, language: str, parameters: Sequence[str], url_suffix: str | None = None
+        self,
+        to: str,
+        name: str,
+        language: str,
+        parameters: Sequence[str],
+        url_suffix: str | None = None,
+        quick_reply: tuple[int, str] | None = None,
     ) -> str:
-        """An approved template; ``url_suffix`` fills the dynamic part of its first URL button."""
+        """An approved template; ``url_suffix`` fills the dynamic part of its first URL button and
+        ``quick_reply`` (index, payload) the payload its quick-reply button answers with."""
         template: dict[str, Any] = {"name": name, "language": {"code": language}}
         components: list[dict[str, Any]] = []
         if parameters:
@@ -301,9 +308,28 @@ class WhatsAppChannel:
                     "parameters": [{"type": "text", "text": url_suffix}],
                 }
             )
+        if quick_reply is not None:
+            index, payload = quick_reply
+            components.append(
+                {
+                    "type": "button",
+                    "sub_type": "quick_reply",
+                    "index": str(index),
+                    "parameters": [{"type": "payload", "payload": payload}],
+                }
+            )
         if components:
             template["components"] = components
         return self._send(to, {"type": "template", "template": template})
+
+
+def _error_code(error: urllib.error.HTTPError) -> int | None:
+    """The Graph API's error code from an error answer (``{"error": {"code": 131026, ...}}``)."""
+    try:
+        code = json.loads(error.read(65_536))["error"]["code"]
+    except (ValueError, KeyError, TypeError, OSError):
+        return None
+    return code if isinstance(code, int) and not isinstance(code, bool) else None
 
 
 class GraphApiSender:
@@ -325,9 +351,16 @@ class GraphApiSender:
             with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310
                 body = json.loads(response.read())
         except urllib.error.HTTPError as error:
-            raise ChannelRejected(f"WhatsApp API answered {error.code}") from None
-        except (urllib.error.URLError, TimeoutError, ValueError):
-            raise ChannelError("WhatsApp API unreachable or answered garbage") from None
+            code = _error_code(error)
+            raise ChannelRejected(
+                f"WhatsApp API answered {error.code} ({code})", code, unavailable=error.code >= 500 and code is None
+            ) from None
+        except urllib.error.URLError as error:
+            if isinstance(error.reason, ConnectionRefusedError):  # nothing was sent
+                raise ChannelRejected("WhatsApp API refused the connection", unavailable=True) from None
+            raise ChannelError("WhatsApp API unreachable") from None
+        except (TimeoutError, ValueError):
+            raise ChannelError("WhatsApp API timed out or answered garbage") from None
         try:
             return str(body["messages"][0]["id"])
         except (KeyError, IndexError, TypeError):

@@ -4,15 +4,31 @@
 means; the service then runs that role's step. The order matters and is tested case by case:
 a withdrawal word beats everything; an answer to an open question beats ordinary text; a message
 is kept only in a conversation under consent with no open request and no rights word in it.
+
+Marketing stops before everything but a number change, in one tap: the stop button campaigns carry
+(payload ``MARKETING_STOP_BUTTON`` + campaign id), a marketing template's quick-reply whose title is a
+withdrawal word ("STOP"), or a whole message of the built-in or configured marketing stop words. A
+typed STOP stays the full withdrawal.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from enum import StrEnum
 
 from chatconsent.channels.base import InboundKind, InboundMessage
 from chatconsent.consent_state import SubjectState
-from chatconsent.keywords import NO, YES, Keyword, is_marketing_stop, is_single_word, keyword_of
+from chatconsent.keywords import (
+    NO,
+    YES,
+    Keyword,
+    is_marketing_stop,
+    is_single_word,
+    keyword_of,
+    marketing_stop_words,
+)
 
 BUTTON_YES = "optin:yes:"
 BUTTON_NO = "optin:no:"
@@ -20,12 +36,29 @@ ERASE_YES = "erase:yes:"
 ERASE_NO = "erase:no:"
 ART9_YES = "art9:yes:"
 ART9_NO = "art9:no:"
-OUR_BUTTONS = (BUTTON_YES, BUTTON_NO, ERASE_YES, ERASE_NO, ART9_YES, ART9_NO)
+# Campaign messages carry a quick-reply button with this payload and the campaign's id: tapped, marketing stops.
+MARKETING_STOP_BUTTON = "marketing:stop:"
+OUR_BUTTONS = (BUTTON_YES, BUTTON_NO, ERASE_YES, ERASE_NO, ART9_YES, ART9_NO, MARKETING_STOP_BUTTON)
+# What a campaign id may look like to be written to the ledger (the payload comes back from the person's app).
+_CAMPAIGN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+@dataclass(frozen=True)
+class MarketingStops:
+    """What stops marketing only: the purpose campaigns write under and the whole messages that stop it."""
+
+    purpose: str
+    words: frozenset[str]
+
+
+def marketing_stops(purpose: str, configured: Iterable[str] = ()) -> MarketingStops:
+    """``config.campaigns.purpose`` and its ``stop_words``, besides the built-in ones."""
+    return MarketingStops(purpose, marketing_stop_words(configured))
 
 
 class Role(StrEnum):
     NUMBER_CHANGED = "number_changed"  # the sender moved to another number: the old one's consent ends
-    MARKETING_STOP = "marketing_stop"  # "Stop promotions" (a template's button, or typed): marketing only
+    MARKETING_STOP = "marketing_stop"  # a campaign's stop button, "Stop promotions" (or typed): marketing only
     WITHDRAWAL = "withdrawal"  # STOP and its synonyms
     SPECIAL_YES = "special_yes"  # the answer to the open Art. 9 question
     SPECIAL_NO = "special_no"
@@ -91,6 +124,33 @@ def keyword_in(message: InboundMessage) -> Keyword | None:
     return keyword_of(words) if words else None
 
 
+def campaign_of(message: InboundMessage) -> str | None:
+    """The campaign whose stop button this is, if the message is one and its id looks like one."""
+    button_id = message.button_id or ""
+    if message.kind is not InboundKind.BUTTON or not button_id.startswith(MARKETING_STOP_BUTTON):
+        return None
+    campaign = button_id[len(MARKETING_STOP_BUTTON) :]
+    return campaign if _CAMPAIGN_ID.fullmatch(campaign) else None
+
+
+def stops_marketing(message: InboundMessage, state: SubjectState, marketing: MarketingStops) -> bool:
+    """Whether the message stops marketing only (see the module's docstring)."""
+    if message.kind is InboundKind.BUTTON and (message.button_id or "").startswith(MARKETING_STOP_BUTTON):
+        return True
+    words = words_of(message)
+    if not words:
+        return False
+    if is_marketing_stop(words, marketing.words):
+        return True
+    # A template's quick-reply "STOP" is a marketing template's stop button while marketing is on; without
+    # marketing to stop it withdraws everything, as typed STOP does.
+    return (
+        message.kind is InboundKind.BUTTON
+        and keyword_of(words) is Keyword.WITHDRAW
+        and marketing.purpose in state.active_purposes
+    )
+
+
 def _answer_role(message: InboundMessage, state: SubjectState) -> Role | None:
     """An answer to one of the questions the product asked, if the message is one."""
     special = state.special_request
@@ -108,12 +168,11 @@ def _answer_role(message: InboundMessage, state: SubjectState) -> Role | None:
     return None
 
 
-def role_of(message: InboundMessage, state: SubjectState, conversation_purpose: str) -> Role:
+def role_of(message: InboundMessage, state: SubjectState, conversation_purpose: str, marketing: MarketingStops) -> Role:
     """What ``message`` means from a sender in ``state`` (a message carrying a code is handled before)."""
     if message.kind is InboundKind.NUMBER_CHANGED:
         return Role.NUMBER_CHANGED
-    words = words_of(message)
-    if words and is_marketing_stop(words):
+    if stops_marketing(message, state, marketing):
         return Role.MARKETING_STOP
     keyword = keyword_in(message)
     if keyword is Keyword.WITHDRAW:

@@ -18,6 +18,7 @@ from chatconsent.inbound.parts import Turn
 from chatconsent.inbound.unknown import info
 from chatconsent.retention import RetentionClass
 from chatconsent.store import Conflict, Duplicate, OptInRequest
+from chatconsent.store.keys import ADDRESS_ID
 from chatconsent.tokens import code_hash
 
 
@@ -89,8 +90,19 @@ def activate(turn: Turn, state: SubjectState) -> Outcome:
     pending = state.pending
     assert pending is not None
     method = "button" if turn.message.kind is InboundKind.BUTTON else "text"
+    keyring = turn.parts.keyring
+
+    def seal() -> bytes:  # where the person can be written to first, kept with the consent
+        assert keyring is not None
+        return keyring.encrypt(turn.subject, ADDRESS_ID, turn.message.sender.encode("utf-8"))
+
     result = turn.parts.consents.activate(
-        turn.subject, state, pending.request_id, turn.message_hash, {"confirmation_method": method}
+        turn.subject,
+        state,
+        pending.request_id,
+        turn.message_hash,
+        {"confirmation_method": method},
+        seal if keyring is not None else None,
     )
     if result is Activation.DUPLICATE:
         return Outcome.DUPLICATE

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 
 from chatconsent.consent_state import SubjectState
-from chatconsent.inbound.dispatch import ERASE_NO, ERASE_YES
+from chatconsent.inbound.dispatch import ERASE_NO, ERASE_YES, campaign_of
 from chatconsent.inbound.outcomes import Outcome
 from chatconsent.inbound.parts import Turn, language_of
 from chatconsent.retention import RetentionClass
@@ -43,21 +43,24 @@ def withdraw(turn: Turn, state: SubjectState) -> Outcome:
     return turn.reply("withdrawn", language_of(state), Outcome.CONSENT_WITHDRAWN, record=False)
 
 
-MARKETING = "marketing"  # the purpose a marketing stop withdraws (as WhatsApp's in-app stop does)
+MARKETING_STOP_SOURCE = "chat:marketing_stop"  # the ledger's source; a campaign's stop button adds ":<campaign id>"
 
 
 def marketing_stop(turn: Turn, state: SubjectState) -> Outcome:
-    """ "Stop promotions" (a marketing template's button) or "STOP WERBUNG": marketing only; the answer says
-    what remains. With nothing else left it is a full withdrawal, as STOP is."""
+    """A campaign's stop button, a marketing template's "STOP", "Stop promotions" or "STOP WERBUNG": the
+    campaigns' purpose only (as WhatsApp's in-app stop does); the answer says what remains. With nothing
+    else left it is a full withdrawal, as STOP is. Delivered twice, it changes and says nothing more."""
     parts = turn.parts
-    remaining = tuple(p for p in state.active_purposes if p != MARKETING)
+    marketing = parts.config.campaigns.purpose
+    remaining = tuple(p for p in state.active_purposes if p != marketing)
     if not remaining:
         return withdraw(turn, state)
+    campaign = campaign_of(turn.message)
     try:
         withdrawn = parts.consents.withdraw(
             turn.subject,
-            source="chat:marketing_stop",
-            purposes={MARKETING},
+            source=f"{MARKETING_STOP_SOURCE}:{campaign}" if campaign else MARKETING_STOP_SOURCE,
+            purposes={marketing},
             message_hash=turn.message_hash,
             state=state,
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from chatconsent.channels.base import InboundKind, InboundMessage, ParsedWebhook, PreferenceUpdate, StatusUpdate
 from chatconsent.consent_state import SubjectState
 from chatconsent.inbound import conversation, optin_steps, rights_words, special, unknown
-from chatconsent.inbound.dispatch import RECORD_FIRST, Role, role_of
+from chatconsent.inbound.dispatch import RECORD_FIRST, Role, marketing_stops, role_of
 from chatconsent.inbound.outcomes import Outcome
 from chatconsent.inbound.parts import InboundParts, Turn
 from chatconsent.retention import RetentionClass
@@ -73,6 +73,8 @@ class InboundService:
         self._parts = parts
         period = parts.plan.period(RetentionClass.WEBHOOK_DEDUPE).total_seconds()
         self._oldest_age = int(period) - LATE_MARGIN_SECONDS
+        campaigns = parts.config.campaigns
+        self._marketing = marketing_stops(campaigns.purpose, campaigns.stop_words)
 
     @property
     def parts(self) -> InboundParts:
@@ -105,7 +107,7 @@ class InboundService:
         if code:  # before the state is read: the code names the request
             return optin_steps.code(turn, code)
         state = parts.store.subjects.state(subject)
-        role = role_of(message, state, parts.config.conversation_purpose)
+        role = role_of(message, state, parts.config.conversation_purpose, self._marketing)
         if role in RECORD_FIRST and not turn.record_delivery():
             return Outcome.DUPLICATE
         return _run(role, turn, state)
@@ -120,11 +122,12 @@ class InboundService:
         return Outcome.STATUS_UPDATED if updated else Outcome.STATUS_IGNORED
 
     def handle_preference(self, preference: PreferenceUpdate) -> Outcome:
-        """WhatsApp's in-app "stop marketing messages" withdraws the marketing purpose (nothing is sent)."""
+        """WhatsApp's in-app "stop marketing messages" withdraws the campaigns' purpose (nothing is sent)."""
         if preference.category != "marketing_messages" or preference.value != "stop":
             return Outcome.IGNORED
-        subject = self._parts.pseudonymizer.subject(preference.channel, preference.sender)
-        withdrawn = self._parts.consents.withdraw(
-            subject, source=f"{preference.channel}:user_preferences", purposes={"marketing"}
+        parts = self._parts
+        subject = parts.pseudonymizer.subject(preference.channel, preference.sender)
+        withdrawn = parts.consents.withdraw(
+            subject, source=f"{preference.channel}:user_preferences", purposes={parts.config.campaigns.purpose}
         )
         return Outcome.CONSENT_WITHDRAWN if withdrawn else Outcome.ALREADY_WITHDRAWN

@@ -17,6 +17,8 @@ module              what is stored there
 ``audit``           the admin audit trail
 ``purge``           the expiry index, batch deletes and receipts for the purge
 ``data_keys``       the per-person key table
+``campaigns``       campaigns, their results and the audience index
+``sends``           each send of a campaign (claim, close, release) and the shared send rate
 ==================  ==========================================================================
 
 :class:`Store` puts them together for one table; services take the store and use its parts
@@ -30,6 +32,7 @@ from typing import Any
 from chatconsent.clock import Clock
 from chatconsent.retention import RetentionPlan
 from chatconsent.store.audit import AuditTrail
+from chatconsent.store.campaigns import Campaign, Campaigns, CampaignStatus, Cap, Claim, Recipient
 from chatconsent.store.consents import Consents
 from chatconsent.store.data_keys import DataKeys
 from chatconsent.store.grants import Grants
@@ -50,6 +53,7 @@ from chatconsent.store.records import (
     SubjectItem,
     Withdrawal,
 )
+from chatconsent.store.sends import Sends
 from chatconsent.store.subjects import ErasureCounts, Subjects
 from chatconsent.store.table import Conflict, Duplicate, Table, retry_on_conflict
 
@@ -57,6 +61,10 @@ __all__ = [
     "STATUS_RANK",
     "AuditRecord",
     "BadCursor",
+    "Campaign",
+    "CampaignStatus",
+    "Cap",
+    "Claim",
     "Conflict",
     "ConversationRow",
     "Duplicate",
@@ -67,6 +75,7 @@ __all__ = [
     "OptInRequest",
     "OutboundRecord",
     "RateCounter",
+    "Recipient",
     "Store",
     "SubjectItem",
     "Withdrawal",
@@ -92,6 +101,8 @@ class Store:
         self.subjects = Subjects(self.table, self.guards, self.data_keys)
         self.audit = AuditTrail(self.table)
         self.purge = PurgeAccess(self.table, self.data_keys)
+        self.campaigns = Campaigns(self.table, self.guards)
+        self.sends = Sends(self.table, self.guards)
 
     @property
     def plan(self) -> RetentionPlan:

@@ -9,11 +9,13 @@ message's delivery record in the same transaction (a duplicate raises Duplicate)
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from chatconsent.consent_state import ConsentRecord, ConsentState, PendingConfirmation
 from chatconsent.retention import RetentionClass
 from chatconsent.store import keys
+from chatconsent.store.campaigns import count_update
 from chatconsent.store.guards import Guards
 from chatconsent.store.ledger import Ledger
 from chatconsent.store.optins import OptIns
@@ -25,6 +27,45 @@ ACTIVATE = (
     "SET #state = :active, updated_at = :now, activated_at = :now,"
     " notice_version = :nv, notice_language = :nl, notice_sha256 = :ns, #channel = :ch,"
 )
+
+
+@dataclass(frozen=True)
+class Reach:
+    """How an activated consent can be written under: the sealed address and where it came from."""
+
+    language: str
+    address: bytes | None
+    proof: LedgerAppend
+    suppression_hash: str = ""
+
+
+def reach_op(table: Table, subject: str, purpose: str, rev: int, reach: Reach, now: int) -> Operation | None:
+    """The reach record of a consent just activated (at revision ``rev``), if it came with an address.
+
+    It keeps the sealed address, the hash of the ledger entry that proves the consent, and the
+    campaigns' frequency cap, and it is what the sparse audience index holds (by purpose, language
+    and shard; sorted by when the person may next be written to). A withdrawal deletes it, the
+    lapse of the consent ends it (same expiry), an erasure takes it with everything else.
+    """
+    if reach.address is None:
+        return None
+    proof_hash = next((e.entry_hash for e in reach.proof.entries if e.purpose == purpose), "")
+    _, expires = valid_until(table, now)
+    item = table.item(
+        keys.reach(subject, purpose),
+        {
+            keys.AUDIENCE: keys.audience(purpose, reach.language, subject),
+            keys.AUDIENCE_SORT: now,
+            "address": reach.address,
+            "proof_hash": proof_hash,
+            "consent_rev": rev,
+            "language": reach.language,
+            "suppression_hash": reach.suppression_hash,
+        },
+        RetentionClass.REACH,
+        expires,
+    )
+    return (f"reach:{purpose}", "Put", table.put(item))
 
 
 def valid_until(table: Table, now: int) -> tuple[RetentionClass, int]:
@@ -122,6 +163,13 @@ class Consents(Transitions):
         ops.append(self._guards.delivery_op(message_hash, now))
         t.transact(ops)
 
+    def _withdrawn_after(self, subject: str, record: ConsentRecord) -> Operation:
+        """Count the withdrawal in the results of the campaign that last wrote under the consent."""
+        t = self._t
+        counter = count_update(t, record.last_campaign, subject, {"withdrawn_after": 1})
+        assert counter is not None
+        return (f"results:{record.purpose}", "Update", counter)
+
     def _close_pending_ops(self, subject: str, pending: PendingConfirmation, status: str, now: int) -> list[Operation]:
         t = self._t
         values: dict[str, Any] = {f":{status}": status, ":bound": "bound"}
@@ -146,12 +194,20 @@ class Consents(Transitions):
         consents: Mapping[str, ConsentRecord],
         proof: LedgerAppend,
         message_hash: str,
+        address: bytes | None = None,
     ) -> None:
-        """pending → active for the request's purposes, with the proof appended to the ledger."""
+        """pending → active for the request's purposes, with the proof appended to the ledger.
+
+        ``address`` (the yes's sender, sealed) is kept with each consent (its reach record).
+        """
         t = self._t
         now = t.now()
         ops: list[Operation] = []
         for purpose in pending.purposes:
+            record = consents[purpose]
+            reach = Reach(pending.language, address, proof, record.suppression_hash)
+            if (op := reach_op(t, subject, purpose, record.rev + 1, reach, now)) is not None:
+                ops.append(op)
             update = t.update(
                 keys.consent(subject, purpose),
                 ACTIVATE + " #rev = #rev + :one",
@@ -225,6 +281,9 @@ class Consents(Transitions):
             )
             for record in withdrawal.records
         ]
+        # Nobody is written to under a withdrawn consent: its reach record goes in the same transaction.
+        ops += [(f"reach:{r.purpose}", "Delete", t.delete(keys.reach(subject, r.purpose))) for r in withdrawal.records]
+        ops += [self._withdrawn_after(subject, r) for r in withdrawal.records if r.last_campaign]
         if pending:
             ops.append(
                 ("pending", "Delete", t.delete(keys.pending(subject), "#req = :req", {":req": pending.request_id}))

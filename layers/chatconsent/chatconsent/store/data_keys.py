@@ -57,6 +57,27 @@ class DataKeys:
         self._client.delete_item(TableName=self._table, Key=serialize(keys.data_key(subject)))
         return True
 
+    def wrapped_many(self, subjects: Sequence[str]) -> dict[str, bytes]:
+        """The wrapped keys of those of ``subjects`` that have one (BatchGetItem, 100 keys a call)."""
+        if not self._table or not subjects:
+            return {}
+        found: dict[str, bytes] = {}
+        ordered = sorted(set(subjects))
+        for offset in range(0, len(ordered), _BATCH_GET):
+            request: dict[str, Any] = {
+                self._table: {"Keys": [serialize(keys.data_key(s)) for s in ordered[offset : offset + _BATCH_GET]]}
+            }
+            for attempt in range(8):
+                if attempt:
+                    time.sleep(0.05 * 2**attempt)
+                response = self._client.batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(self._table, []):
+                    found[from_attribute(item[keys.KEY_TABLE_KEY])] = bytes(from_attribute(item["wrapped_key"]))
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+        return found
+
     def existing(self, subjects: Sequence[str]) -> set[str]:
         """Which of ``subjects`` still have a data-key item (BatchGetItem, 100 keys a call)."""
         if not self._table or not subjects:

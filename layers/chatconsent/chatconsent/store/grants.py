@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 
 from chatconsent.consent_state import ConsentRecord, ConsentState, SpecialRequest
 from chatconsent.store import keys
-from chatconsent.store.consents import ACTIVATE, Transitions, valid_until
+from chatconsent.store.consents import ACTIVATE, Reach, Transitions, reach_op, valid_until
 from chatconsent.store.records import LedgerAppend, OptInRequest
 from chatconsent.store.table import Operation
 
@@ -23,6 +23,7 @@ class Grants(Transitions):
         consents: Mapping[str, ConsentRecord],
         purposes: Sequence[str],
         source: OptInRequest,
+        proof: LedgerAppend,
         now: int,
     ) -> list[Operation]:
         """Purposes → active in one step (the person's explicit act was the confirmation itself).
@@ -35,6 +36,9 @@ class Grants(Transitions):
         sh = source.suppression_hash
         for purpose in purposes:
             record = consents.get(purpose)
+            reach = Reach(source.language, source.address, proof, sh or (record.suppression_hash if record else ""))
+            if (op := reach_op(t, subject, purpose, record.rev + 1 if record else 1, reach, now)) is not None:
+                ops.append(op)
             update = t.update(
                 keys.consent(subject, purpose),
                 ACTIVATE
@@ -94,7 +98,7 @@ class Grants(Transitions):
             self._quarantine.close_question_op(subject, request.nonce, now),
             self._guards.still_active(subject, covering),
         ]
-        ops += self._grant_ops(subject, consents, [request.purpose], source, now)
+        ops += self._grant_ops(subject, consents, [request.purpose], source, proof, now)
         ops += self._ledger.append_ops(subject, proof, now)
         ops.append(self._guards.delivery_op(message_hash, now))
         self._t.transact(ops)
@@ -111,6 +115,6 @@ class Grants(Transitions):
         ops = self._optins.close_link_ops(subject, request.code_hash, request.request_id, "confirmed", now)
         if request.suppression_hash:
             ops.append(self._guards.not_suppressed_check(request.suppression_hash, now))
-        ops += self._grant_ops(subject, consents, purposes, request, now)
+        ops += self._grant_ops(subject, consents, purposes, request, proof, now)
         ops += self._ledger.append_ops(subject, proof, now)
         self._t.transact(ops)

@@ -7,6 +7,7 @@ PK                                     SK                  item
 =====================================  ==================  ===================================
 ``OPTIN#<code hash>``                  ``REQUEST``         opt-in request with its single-use code or link token
 ``SUBJ#<pseudonym>``                   ``S#CONSENT#<p>``   consent state for purpose ``p``
+``SUBJ#<pseudonym>``                   ``S#REACH#<p>``     sealed address, proof hash, cap (``by_audience``)
 ``SUBJ#<pseudonym>``                   ``S#PENDING``       request bound to the subject, awaiting yes/no
 ``SUBJ#<pseudonym>``                   ``S#LEDGER``        ledger head (id, last seq, last hash)
 ``SUBJ#<pseudonym>``                   ``S#ERASE``         erasure asked in the chat, awaiting yes/no
@@ -15,6 +16,11 @@ PK                                     SK                  item
 ``SUBJ#<pseudonym>``                   ``S#CONV``          conversation summary (index ``by_activity``)
 ``SUBJ#<pseudonym>``                   ``M#OUT#<hash>``    outbound message and its delivery status
 ``SUBJ#<pseudonym>``                   ``M#IN#<t>#<hash>`` inbound message, sealed with the subject's key
+``SUBJ#<pseudonym>``                   ``M#CAMP#<id>``     send record: campaign ``id`` to this person (once)
+``CAMPAIGN#<id>``                      ``CAMPAIGN``        a campaign: template, audience, approval, status
+``CAMPAIGN#<id>``                      ``COUNT#<n>``       one shard of a campaign's aggregate results
+``CAMPAIGNS``                          ``<t>#<id>``        the list of campaigns, by creation
+``BUCKET#<name>``                      ``BUCKET``          the provider's send rate, shared by every sender
 ``LEDGER#<ledger id>``                 ``E#<seq>``         consent ledger entry (no personal data)
 ``DEDUPE#<hash>``                      ``DEDUPE``          delivery record: this webhook message was processed
 ``RATE#<scope>#<hash>#<window>``       ``RATE``            rate-limit counter
@@ -43,6 +49,12 @@ EXPIRY_SHARDS = 4
 ACTIVITY_INDEX = "by_activity"
 ACTIVITY_DAY = "activity_day"
 KEY_TABLE_KEY = "subject"
+AUDIENCE_INDEX = "by_audience"
+AUDIENCE = "audience"
+AUDIENCE_SORT = "reachable_at"
+AUDIENCE_SHARDS = 16
+# The associated data a sealed address is bound to (the same on each consent record that keeps it).
+ADDRESS_ID = "S#ADDRESS"
 
 _SUBJECT = "SUBJ#"
 
@@ -50,6 +62,7 @@ _SUBJECT = "SUBJ#"
 # must know them all (a test fails when a writer adds one that is missing here).
 SUBJECT_ITEM_KINDS = {
     "S#CONSENT#": "consents",
+    "S#REACH#": "reach",
     "S#PENDING": "pending_request",
     "S#LEDGER": "ledger_head",
     "S#ERASE": "erasure_request",
@@ -58,6 +71,7 @@ SUBJECT_ITEM_KINDS = {
     "S#CONV": "conversation_summary",
     "M#IN#": "inbound_messages",
     "M#OUT#": "outbound_messages",
+    "M#CAMP#": "campaign_sends",
 }
 CONSENT_PREFIX = "S#CONSENT#"
 STATE_PREFIX = "S#"  # the items the inbound path reads about a subject in one query
@@ -107,6 +121,17 @@ def consent(subject: str, purpose: str) -> ItemKey:
     return ItemKey(subject_pk(subject), CONSENT_PREFIX + purpose)
 
 
+REACH_PREFIX = "S#REACH#"
+
+
+def reach(subject: str, purpose: str) -> ItemKey:
+    return ItemKey(subject_pk(subject), REACH_PREFIX + purpose)
+
+
+def reach_purpose_of(sk: str) -> str:
+    return sk.removeprefix(REACH_PREFIX)
+
+
 def purpose_of(sk: str) -> str:
     return sk.removeprefix(CONSENT_PREFIX)
 
@@ -141,6 +166,53 @@ def outbound(subject: str, message_hash: str) -> ItemKey:
 
 def inbound(subject: str, received_at: int, message_hash: str) -> ItemKey:
     return ItemKey(subject_pk(subject), f"{INBOUND_PREFIX}{received_at:010d}#{message_hash[:24]}")
+
+
+SEND_PREFIX = "M#CAMP#"
+
+
+def send_record(subject: str, campaign_id: str) -> ItemKey:
+    return ItemKey(subject_pk(subject), f"{SEND_PREFIX}{campaign_id}")
+
+
+def campaign_pk(campaign_id: str) -> str:
+    return f"CAMPAIGN#{campaign_id}"
+
+
+def campaign(campaign_id: str) -> ItemKey:
+    return ItemKey(campaign_pk(campaign_id), "CAMPAIGN")
+
+
+CAMPAIGN_LIST = "CAMPAIGNS"
+
+
+def campaign_entry(created_at: int, campaign_id: str) -> ItemKey:
+    """A campaign's entry in the list of campaigns (newest last in key order)."""
+    return ItemKey(CAMPAIGN_LIST, f"{created_at:010d}#{campaign_id}")
+
+
+COUNTER_PREFIX = "COUNT#"
+COUNTER_SHARDS = 4
+
+
+def campaign_counter(campaign_id: str, subject: str) -> ItemKey:
+    """The results shard a subject's sends count into (a few shards: no hot item at full speed)."""
+    shard = int(hashlib.sha256(subject.encode("utf-8")).hexdigest()[:4], 16) % COUNTER_SHARDS
+    return ItemKey(campaign_pk(campaign_id), f"{COUNTER_PREFIX}{shard}")
+
+
+def bucket(name: str) -> ItemKey:
+    return ItemKey(f"BUCKET#{name}", "BUCKET")
+
+
+def audience(purpose: str, language: str, subject: str) -> str:
+    """The audience index partition of a subject's active consent for ``purpose``."""
+    shard = int(hashlib.sha256(subject.encode("utf-8")).hexdigest()[4:8], 16) % AUDIENCE_SHARDS
+    return f"{purpose}#{language}#{shard}"
+
+
+def audience_partitions(purpose: str, languages: tuple[str, ...]) -> list[str]:
+    return [f"{purpose}#{language}#{shard}" for language in languages for shard in range(AUDIENCE_SHARDS)]
 
 
 def ledger_pk(ledger_id: str) -> str:

@@ -10,10 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from chatconsent.consent_state import ConsentRecord
 from chatconsent.errors import InvalidInput
 from chatconsent.retention import RetentionClass
 from chatconsent.store import keys
+from chatconsent.store.campaigns import count_update
 from chatconsent.store.guards import Guards
 from chatconsent.store.records import ConversationRow, InboundRecord, OutboundRecord
 from chatconsent.store.table import Operation, Table
@@ -110,14 +113,31 @@ class Messages:
         """
         t = self._t
         rank = STATUS_RANK[status]
-        return t.update_item(
-            t.update(
-                keys.outbound(subject, message_hash),
-                "SET #status = :status, #rank = :rank, status_at = :now",
-                {":status": status, ":rank": rank, ":now": t.now()},
-                "attribute_exists(PK) AND #rank < :rank",
-            )
+        request = t.update(
+            keys.outbound(subject, message_hash),
+            "SET #status = :status, #rank = :rank, status_at = :now",
+            {":status": status, ":rank": rank, ":now": t.now()},
+            "attribute_exists(PK) AND #rank < :rank",
         )
+        request["ReturnValues"] = "ALL_OLD"
+        try:
+            old = t.client.update_item(**request).get("Attributes")
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            return False
+        if old and "campaign_id" in old:  # a campaign's message: its results count each status once
+            self._count_status(deserialize(old), subject, status)
+        return True
+
+    def _count_status(self, old: Mapping[str, Any], subject: str, status: str) -> None:
+        """Count what this status newly reached (a "read" that skipped "delivered" counts both)."""
+        before = int(old.get("status_rank", 0))
+        reached = [s for s in ("delivered", "read") if before < STATUS_RANK[s] <= STATUS_RANK[status] < 9]
+        counts = {name: 1 for name in reached} if status != "failed" else {"failed_delivery": 1}
+        request = count_update(self._t, str(old["campaign_id"]), subject, counts)
+        if request is not None:
+            self._t.client.update_item(**request)
 
     def inbound(self, subject: str) -> list[InboundRecord]:
         """The subject's live inbound messages, oldest first, still sealed."""
@@ -166,6 +186,8 @@ class Messages:
             key = keys.key_of(item)
             if not (key.sk.startswith(keys.MESSAGE_PREFIX) or key.sk == keys.CONVERSATION_SK):
                 continue
+            if item.get("retention_class") == RetentionClass.CAMPAIGN_SEND.value:
+                continue  # the proof that a campaign wrote under consent outlives the consent
             if not t.is_live(item, now) or item["expires_at"] <= cap:
                 continue
             request = t.update(

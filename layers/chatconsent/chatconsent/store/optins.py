@@ -16,7 +16,7 @@ from chatconsent.store.guards import Guards
 from chatconsent.store.records import OptInRequest
 from chatconsent.store.table import Conflict, Operation, Table, retry_on_conflict
 
-_EXPORT_HIDDEN = frozenset({keys.PARTITION, keys.EXPIRY_SHARD, "suppression_hash"})
+_EXPORT_HIDDEN = frozenset({keys.PARTITION, keys.EXPIRY_SHARD, "suppression_hash", "address"})
 
 
 def _request_attributes(request: OptInRequest) -> dict[str, Any]:
@@ -65,6 +65,7 @@ class OptIns:
             subject=data.get("subject", ""),
             sent_message=data.get("sent_message", ""),
             suppression_hash=data.get("suppression_hash", ""),
+            address=bytes(data["address"]) if data.get("address") is not None else None,
         )
 
     def exported(self, code_hashes: list[str]) -> list[dict[str, Any]]:
@@ -133,17 +134,21 @@ class OptIns:
             )
         )
 
-    def record_link_sent(self, token_hash: str, message_hash: str) -> None:
+    def record_link_sent(self, token_hash: str, message_hash: str, address: bytes | None = None) -> None:
         """Which provider message carried the link (its keyed hash): evidence for the ledger.
 
-        The link may already be used, declined or voided by then: that is no error.
+        With ``address`` (the number, sealed with the subject's key) a click can keep it with the
+        consent. The link may already be used, declined or voided by then: that is no error.
         """
         t = self._t
+        values: dict[str, Any] = {":m": message_hash, ":now": t.now(), ":pending": "pending"}
+        if address is not None:
+            values[":addr"] = address
         t.update_item(
             t.update(
                 keys.optin(token_hash),
-                "SET sent_message = :m, sent_at = :now",
-                {":m": message_hash, ":now": t.now(), ":pending": "pending"},
+                "SET sent_message = :m, sent_at = :now" + (", #addr = :addr" if address is not None else ""),
+                values,
                 "#status = :pending",
             )
         )
@@ -168,7 +173,7 @@ class OptIns:
                 "Update",
                 t.update(
                     keys.optin(token_hash),
-                    "SET #status = :status, closed_at = :now REMOVE #subject, suppression_hash",
+                    "SET #status = :status, closed_at = :now REMOVE #subject, suppression_hash, #addr",
                     {":status": status, ":pending": "pending", ":now": now, ":subject": subject},
                     "#status = :pending AND #exp > :now AND #subject = :subject",
                 ),

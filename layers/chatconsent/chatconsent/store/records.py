@@ -26,6 +26,7 @@ class OptInRequest:
     subject: str = ""
     sent_message: str = ""  # keyed hash of the provider's id of the message that carried the link
     suppression_hash: str = ""  # link flow: the number's block-list key, checked again on the click
+    address: bytes | None = field(default=None, repr=False)  # link flow: the number, sealed, once the link is sent
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,7 @@ class SubjectItem:
     attributes: dict[str, Any] = field(default_factory=dict)
     sealed: bytes | None = None
     expires_at: int = 0
+    address: bytes | None = field(default=None, repr=False)  # a reach record's sealed address
 
 
 @dataclass(frozen=True)

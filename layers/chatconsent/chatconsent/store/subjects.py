@@ -29,21 +29,23 @@ from chatconsent.store.keys import ItemKey
 from chatconsent.store.records import SubjectItem
 from chatconsent.store.table import Table
 
-_HIDDEN = frozenset({keys.PARTITION, keys.EXPIRY_SHARD, "sealed"})
+_HIDDEN = frozenset({keys.PARTITION, keys.EXPIRY_SHARD, "sealed", "address"})
 _ERASURE_ROUNDS = 3
 
 
 @dataclass
 class _StateParts:
-    consents: dict[str, ConsentRecord] = field(default_factory=dict)
+    consents: dict[str, Mapping[str, Any]] = field(default_factory=dict)  # as stored, joined with reach
     pending: PendingConfirmation | None = None
     head: LedgerHead | None = None
     erasure: str | None = None
     link: PendingLink | None = None
     special: SpecialRequest | None = None
+    reach: dict[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
-def _consent(purpose: str, data: Mapping[str, Any]) -> ConsentRecord:
+def _consent(purpose: str, data: Mapping[str, Any], reach: Mapping[str, Any] | None) -> ConsentRecord:
+    reach = reach if reach is not None and reach.get("consent_rev") == data["rev"] else {}
     return ConsentRecord(
         purpose=purpose,
         state=ConsentState(data["state"]),
@@ -56,6 +58,9 @@ def _consent(purpose: str, data: Mapping[str, Any]) -> ConsentRecord:
         notice_sha256=data.get("notice_sha256", ""),
         channel=data.get("channel", ""),
         suppression_hash=data.get("suppression_hash", ""),
+        address=bytes(reach["address"]) if reach.get("address") is not None else None,
+        proof_hash=reach.get("proof_hash", ""),
+        last_campaign=reach.get("last_campaign", ""),
     )
 
 
@@ -91,7 +96,9 @@ def _read_state_item(parts: _StateParts, kind: str | None, sk: str, data: Mappin
     if kind == "ledger_head":
         parts.head = LedgerHead(data["ledger_id"], data["seq"], data["hash"], data.get("last_at", 0))
     elif kind == "consents":
-        parts.consents[keys.purpose_of(sk)] = _consent(keys.purpose_of(sk), data)
+        parts.consents[keys.purpose_of(sk)] = data
+    elif kind == "reach":
+        parts.reach[keys.reach_purpose_of(sk)] = data
     elif kind == "pending_request":
         parts.pending = _pending(data)
     elif kind == "erasure_request":
@@ -124,8 +131,9 @@ class Subjects:
             if self._t.is_live(data, now):
                 sk = str(data[keys.SORT])
                 _read_state_item(parts, keys.kind_of(sk), sk, data)
+        consents = {p: _consent(p, data, parts.reach.get(p)) for p, data in parts.consents.items()}
         return SubjectState(
-            consents=parts.consents,
+            consents=consents,
             pending=parts.pending,
             ledger_head=parts.head,
             erasure_request=parts.erasure,
@@ -142,6 +150,7 @@ class Subjects:
                 attributes={k: v for k, v in data.items() if k not in _HIDDEN},
                 sealed=data.get("sealed"),
                 expires_at=int(data.get("expires_at", 0)),
+                address=bytes(data["address"]) if data.get("address") is not None else None,
             )
             for data in self._t.query(keys.subject_pk(subject))
         ]

@@ -38,6 +38,8 @@ _NAMES = {
     "#rank": "status_rank",
     "#hash": "hash",
     "#shard": keys.EXPIRY_SHARD,
+    "#aud": keys.AUDIENCE,
+    "#addr": "address",
 }
 
 # One operation of a transaction: (label, kind, request); the label names it in a Conflict.
@@ -248,10 +250,10 @@ class Table:
     def query_index(
         self, index: str, condition: str, values: Mapping[str, Any], **options: Any
     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-        """One page of an index query: the items and the raw key to continue from."""
+        """One page of an index query (``index`` empty: the table): the items and the raw key to continue from."""
         request: dict[str, Any] = {
             "TableName": self.name,
-            "IndexName": index,
+            **({"IndexName": index} if index else {}),
             "KeyConditionExpression": condition,
             "ExpressionAttributeValues": _values(values),
             **options,

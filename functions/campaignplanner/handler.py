@@ -1,0 +1,44 @@
+"""Campaign planner: starts a campaign and reads its audience, one index page per job.
+
+SQS-triggered (the plan queue; EventBridge Scheduler puts a scheduled campaign's start job there)
+with partial batch responses. A start job splits the audience into its index partitions; a
+partition job reads one page, queues its recipients for the senders and queues itself again with
+the page's cursor. Nothing is scanned and no run reads more than a page. A job delivered twice
+queues its recipients twice: their send records make the second delivery send nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
+
+from chatconsent.broadcast import PlanJob
+from chatconsent.wiring import Wiring
+
+logger = Logger(service="campaignplanner")
+metrics = Metrics(service="campaignplanner")
+processor = BatchProcessor(event_type=EventType.SQS)
+wiring = Wiring()
+
+
+def plan(record: SQSRecord) -> None:
+    try:
+        job = PlanJob.model_validate_json(record.body)
+    except ValidationError:  # retrying cannot help
+        metrics.add_metric(name="PlanJobMalformed", unit=MetricUnit.Count, value=1)
+        return
+    queued = wiring.planner.handle(job)  # raises: the job comes back, then the dead-letter queue
+    metrics.add_metric(name="RecipientsQueued", unit=MetricUnit.Count, value=queued)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return process_partial_response(event=event, record_handler=plan, processor=processor, context=context)
