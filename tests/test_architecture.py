@@ -28,7 +28,7 @@ HANDLER_FILES = sorted(FUNCTIONS.glob("*/handler.py"))
 
 KEY_PREFIXES = (
     "SUBJ#", "S#", "M#", "M#IN#", "M#OUT#", "OPTIN#", "LEDGER#", "E#",
-    "DEDUPE#", "RATE#", "SUPPRESS#", "RECEIPT#", "AUDIT#", "ACT#",
+    "DEDUPE#", "RATE#", "SUPPRESS#", "RECEIPT#", "AUDIT#", "ACT#", "ACCESS#",
 )  # fmt: skip
 KEY_NAMES = frozenset({"PK", "SK", "by_expiry", "by_activity", "expiry_shard", "activity_day"})
 HTTP_LITERALS = frozenset({"statusCode", "isBase64Encoded"})

@@ -19,6 +19,8 @@ EXPECTED_STATUS = {
     "widget": 200,
     "confirm-show": 404,  # a token issued to nobody
     "confirm-answer": 404,
+    "data-show": 404,  # an access link issued to nobody
+    "data-download": 404,
     "notice-latest": 200,
     "notice-version": 200,
     "whatsapp-handshake": 200,

@@ -140,6 +140,12 @@ def every_flow(env: Env) -> None:
     deliver(env, button(env, yes["id"], yes["title"]))
     deliver(env, text(env, "and I am diabetic too", sender=PERSON))
     deliver(env, text(env, "DATA"))
+    # the access link DATA gave: the page (GET), the download of the person's copy (POST)
+    [answer] = [m for m in local_outbox().to("+" + PERSON) if "/data/" in str(m.payload.get("text", ""))]
+    token = str(answer.payload["text"]["body"]).split("/data/", 1)[1][:43]  # type: ignore[index]
+    for method in ("GET", "POST"):
+        event = http_event(method, f"/data/{token}", route_path="/data/{token}", path_parameters={"token": token})
+        assert env.invoke("confirmation", event)["statusCode"] == 200
     subject = subject_of(env)
     for path, route in (
         (f"/admin/subjects/{subject}/consents", "/admin/subjects/{subject}/consents"),

@@ -20,7 +20,7 @@ from localrun.template import ROOT
 EVENTS = ROOT / "events"
 TIMESTAMP = 1_795_000_000
 SENDER = "491701234567"  # a fictitious number from the range used in tests
-UNKNOWN_TOKEN = "A" * 43  # the shape of a confirmation token, issued to nobody
+UNKNOWN_TOKEN = "A" * 43  # the shape of a confirmation or access token, issued to nobody
 
 
 def _fixed(event: dict[str, Any], name: str) -> dict[str, Any]:
@@ -70,6 +70,21 @@ def build() -> dict[str, dict[str, Any]]:
             route_path="/confirm/{token}",
             path_parameters={"token": UNKNOWN_TOKEN},
             body="decision=confirm",
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        ),
+        "data-show": http_event(
+            "GET",
+            f"/data/{UNKNOWN_TOKEN}",
+            route_path="/data/{token}",
+            path_parameters={"token": UNKNOWN_TOKEN},
+            headers={"accept": "text/html", "accept-language": "it-IT,it;q=0.9"},
+        ),
+        "data-download": http_event(
+            "POST",
+            f"/data/{UNKNOWN_TOKEN}",
+            route_path="/data/{token}",
+            path_parameters={"token": UNKNOWN_TOKEN},
+            body="download=download",
             headers={"content-type": "application/x-www-form-urlencoded"},
         ),
         "notice-latest": http_event(

@@ -249,7 +249,7 @@ def erase(subject: Subject) -> ErasureReceipt:
 
 class AuditEntry(BaseModel):
     at: int
-    actor: str = Field(description="The IAM principal that acted")
+    actor: str = Field(description="The IAM principal that acted; data_subject: the person downloaded their copy")
     action: str = Field(description="The route, e.g. DELETE /admin/subjects/{subject}")
     subject_ref: str | None = Field(description="Keyed hash of the subject (not the pseudonym), if any")
     status: int
@@ -271,7 +271,7 @@ def audit_trail(day: Annotated[str, Path(pattern=r"^\d{4}-\d{2}-\d{2}$")]) -> Au
 
 def audit_ref(subject: str) -> str:
     """How the audit trail names a subject: ask for the trail of one person with this."""
-    return wiring.pseudonymizer.keyed_hash("audit", subject)
+    return wiring.pseudonymizer.audit_ref(subject)
 
 
 def _agent(event: APIGatewayProxyEventV2 | None = None) -> str:

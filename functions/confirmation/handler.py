@@ -1,4 +1,6 @@
 """Confirmation links: ``GET /confirm/{token}`` shows what the person is asked, ``POST`` answers it.
+Access links (DATA in the chat): ``GET /data/{token}`` shows a download button, ``POST`` downloads
+the person's copy (Art. 15) once.
 
 A GET never changes state (link previews and scanners fetch links by themselves); the POST is
 the person's explicit, single-use answer. Unknown, foreign and expired tokens get one answer.
@@ -6,6 +8,8 @@ the person's explicit, single-use answer. Unknown, foreign and expired tokens ge
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs
@@ -17,11 +21,12 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from chatconsent.access import AccessOutcome
 from chatconsent.api.body import gateway_response, refused_body
 from chatconsent.api.errors import register_error_handlers
 from chatconsent.config import Language
 from chatconsent.confirmation import LinkDecision, LinkOutcome
-from chatconsent.pages import result_page
+from chatconsent.pages import access_page, access_result_page, result_page
 from chatconsent.wiring import Wiring
 
 logger = Logger(service="confirmation")
@@ -46,6 +51,16 @@ STATUS = {
     LinkOutcome.CLOSED: 410,
     LinkOutcome.INVALID: 404,
 }
+
+# The person's copy: a download, never cached, never rendered (it is JSON, and it holds their messages).
+DOWNLOAD_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex, nofollow",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+}
+ACCESS_STATUS = {AccessOutcome.USED: 410, AccessOutcome.INVALID: 404}
 
 register_error_handlers(app)
 
@@ -116,6 +131,50 @@ def answer(token: str) -> Response[str]:
     metrics.add_metric(name=f"Link{outcome.value.capitalize()}", unit=MetricUnit.Count, value=1)
     logger.info("confirmation link answered", extra={"outcome": outcome.value})
     return _html(STATUS[outcome], result_page(config, language, outcome.value))
+
+
+@app.get(
+    "/data/<token>",
+    summary="The access page: one button that downloads the person's copy (never changes anything)",
+    responses={
+        200: {"description": "What the file holds and the download button", "content": _PAGE},
+        404: {"description": "Unknown, foreign or expired link, or the person's data was erased", "content": _PAGE},
+        410: {"description": "The copy was downloaded with this link before", "content": _PAGE},
+    },
+)
+def show_access(token: str) -> Response[str]:
+    link = wiring.access_downloads.link_for(token)
+    if link is None:
+        return _html(404, access_result_page(_visitor_language(), AccessOutcome.INVALID.value))
+    language = wiring.texts.language(link.language)
+    if not link.is_open:
+        return _html(410, access_result_page(language, AccessOutcome.USED.value))
+    return _html(200, access_page(wiring.config, language))
+
+
+@app.post(
+    "/data/<token>",
+    summary="Download the person's copy (Art. 15) as a JSON file, once; the link is spent",
+    responses={
+        200: {
+            "description": "The export the admin API gives, as an attachment (no-store, no-referrer)",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        },
+        404: {"description": "Unknown, foreign or expired link, or the person's data was erased", "content": _PAGE},
+        410: {"description": "The copy was downloaded with this link before", "content": _PAGE},
+    },
+)
+def download_access(token: str) -> Response[str]:
+    outcome, link, document = wiring.access_downloads.download(token, app.current_event.route_key)
+    metrics.add_metric(name=f"Access{outcome.value.capitalize()}", unit=MetricUnit.Count, value=1)
+    logger.info("access link used", extra={"outcome": outcome.value})
+    if document is None:
+        language = wiring.texts.language(link.language) if link else _visitor_language()
+        return _html(ACCESS_STATUS[outcome], access_result_page(language, outcome.value))
+    day = time.strftime("%Y-%m-%d", time.gmtime(document["generated_at"]))
+    headers = {**DOWNLOAD_HEADERS, "Content-Disposition": f'attachment; filename="personal-data-{day}.json"'}
+    body = json.dumps(document, ensure_ascii=False, indent=2)
+    return Response(200, "application/json; charset=utf-8", body, headers)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

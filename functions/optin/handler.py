@@ -6,6 +6,8 @@ with one, the link-confirmed opt-in (one template message with a confirmation li
 
 from __future__ import annotations
 
+import json
+import re
 from functools import lru_cache
 from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
@@ -17,13 +19,13 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, WithJsonSchema, field_validator
 
 from chatconsent.api.body import refused_json_body, rejected_response
 from chatconsent.api.errors import ErrorBody, domain_error_response, register_error_handlers
 from chatconsent.config import Language
-from chatconsent.errors import RateLimited
-from chatconsent.optin import CodeIssued, LinkAccepted, OptInAsk
+from chatconsent.errors import RateLimited, TryAgain
+from chatconsent.optin import AgeNotConfirmed, CodeIssued, LinkAccepted, OptInAsk
 from chatconsent.pages import notice_page
 from chatconsent.widget import widget_settings
 from chatconsent.wiring import Wiring, snapshot_hooks
@@ -33,6 +35,8 @@ metrics = Metrics(service="optin")
 app = APIGatewayHttpResolver(enable_validation=True)
 wiring = Wiring()
 WIDGET_FILE = FilePath(__file__).with_name("widget") / "index.html"
+# The widget names its own version in the page (a copy opened as a file sends it too); the API reads it from there.
+_WIDGET_VERSION_META = re.compile(r'<meta name="widget-version" content="([0-9A-Za-z.\-]{1,32})">')
 
 
 # -- the API's models ------------------------------------------------------------------------------
@@ -66,6 +70,29 @@ class OptInBody(BaseModel):
         max_length=40,
         description="Link-confirmed opt-in: the number to send one confirmation link to.",
     )
+    age_confirmed: Annotated[
+        Ticked | None,
+        WithJsonSchema(
+            {
+                "type": "boolean",
+                "const": True,
+                "description": 'The box "I am at least N years old" is ticked: required (true) when the '
+                "settings name a minimum age (Art. 8 GDPR); otherwise optional, and only true if sent.",
+            }
+        ),
+    ] = None
+    widget_version: str | None = Field(
+        default=None,
+        pattern=r"^[0-9A-Za-z.\-]{1,32}$",
+        description="The version of the widget that sends the request (recorded in the proof).",
+    )
+
+    @field_validator("age_confirmed", mode="before")
+    @classmethod
+    def _age_ticked_if_sent(cls, value: object) -> object:
+        if value is None:  # absent is fine; null sent is no tick
+            raise ValueError("a ticked box is the JSON literal true")
+        return value
 
     def ask(self) -> OptInAsk:
         return OptInAsk(
@@ -75,6 +102,8 @@ class OptInBody(BaseModel):
             notice_version=self.notice_version,
             notice_sha256=self.notice_sha256,
             phone=self.phone,
+            age_confirmed=self.age_confirmed is True,
+            widget_version=self.widget_version,
         )
 
 
@@ -142,6 +171,15 @@ class ChannelChoice(BaseModel):
     link_confirmation: bool
 
 
+class AgeCheck(BaseModel):
+    """Art. 8 GDPR: the box the widget shows before any purpose; the opt-in then needs `age_confirmed`."""
+
+    minimum_age: int
+    statement: dict[str, str] = Field(description="What the person ticks, per language.")
+    hint: dict[str, str] = Field(description="Why it is asked, per language.")
+    need: dict[str, str] = Field(description="What to do while it is not ticked, per language.")
+
+
 class WidgetSettings(BaseModel):
     languages: list[str]
     default_language: str
@@ -151,6 +189,8 @@ class WidgetSettings(BaseModel):
     summary: dict[str, list[str]]
     code_ttl_seconds: int
     link_ttl_seconds: int
+    age_check: AgeCheck | None = Field(description="Present when the business sets a minimum age (Art. 8 GDPR).")
+    widget_version: str = Field(description="The version of the widget served at /widget.")
 
 
 # -- errors ----------------------------------------------------------------------------------------
@@ -162,6 +202,14 @@ register_error_handlers(app, parses_json=True)
 def _rate_limited(error: RateLimited) -> Response[Any]:
     metrics.add_metric(name="OptInRateLimited", unit=MetricUnit.Count, value=1)
     return domain_error_response(error)
+
+
+@app.exception_handler(AgeNotConfirmed)
+def _age_not_confirmed(error: AgeNotConfirmed) -> Response[Any]:
+    """422 like any other invalid field: this business needs the age confirmed, and the body does not."""
+    metrics.add_metric(name="OptInAgeNotConfirmed", unit=MetricUnit.Count, value=1)
+    detail = [{"loc": ["body", "age_confirmed"], "msg": error.reason, "type": "missing"}]
+    return Response(422, content_types.APPLICATION_JSON, json.dumps({"statusCode": 422, "detail": detail}))
 
 
 # -- routes ----------------------------------------------------------------------------------------
@@ -204,6 +252,15 @@ def _widget_html() -> str:
     return WIDGET_FILE.read_text(encoding="utf-8")
 
 
+@lru_cache(maxsize=1)
+def widget_version() -> str:
+    """The version the served widget names in its ``widget-version`` meta tag."""
+    found = _WIDGET_VERSION_META.search(_widget_html())
+    if found is None:
+        raise RuntimeError("the widget names no version (meta widget-version)")
+    return found.group(1)
+
+
 @app.get(
     "/widget",
     summary="The opt-in widget (one static HTML page)",
@@ -221,7 +278,8 @@ def widget() -> Response[str]:
 
 @app.get("/optin/settings", summary="What the widget shows: purposes, channels, the notice's first layer")
 def settings() -> Response[WidgetSettings]:
-    document = WidgetSettings.model_validate(widget_settings(wiring.config), from_attributes=True)
+    info = widget_settings(wiring.config, widget_version())
+    document = WidgetSettings.model_validate(info, from_attributes=True)
     return Response(200, content_types.APPLICATION_JSON, document, {"Cache-Control": "public, max-age=300"})
 
 
@@ -243,6 +301,10 @@ def _qr_svg(link: str) -> str:
         400: {"description": "Rejected", "content": {"application/json": {"model": ErrorBody}}},
         409: {"description": "Notice changed", "content": {"application/json": {"model": ErrorBody}}},
         429: {"description": "Rate limited", "content": {"application/json": {"model": ErrorBody}}},
+        503: {
+            "description": "The link could not be queued now (for any number alike): nothing was kept, try again",
+            "content": {"application/json": {"model": ErrorBody}},
+        },
         415: {
             "description": "Not sent as JSON (Content-Type: application/json)",
             "content": {"application/json": {"model": ErrorBody}},
@@ -254,8 +316,9 @@ def start_optin(body: Annotated[OptInBody, Body()]) -> Response[OptInStarted | L
     if body.phone is not None:
         accepted = wiring.optin.request_link(body.ask(), client_ip, wiring.link_queue.enqueue)
         metrics.add_metric(name="OptInLinkRequested", unit=MetricUnit.Count, value=1)
-        if not accepted.queued:  # the answer stays the same; operators see it here
+        if not accepted.queued:  # the queue is down (whatever the number): nothing kept, the widget tries again
             metrics.add_metric(name="OptInLinkNotQueued", unit=MetricUnit.Count, value=1)
+            raise TryAgain("the request could not be accepted now: try again")
         logger.info("opt-in link requested", extra={"purposes": sorted(body.purposes)})
         return Response(202, content_types.APPLICATION_JSON, LinkRequested.of(accepted), {"Cache-Control": "no-store"})
     started = OptInStarted.of(wiring.optin.start(body.ask(), client_ip))

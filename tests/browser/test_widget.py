@@ -80,6 +80,70 @@ def test_boxes_start_unticked_and_submit_needs_a_ticked_purpose(page: Page, serv
     expect(page.get_by_test_id("channel-whatsapp")).to_be_checked()
 
 
+def widget_version() -> str:
+    [version] = re.findall(r'<meta name="widget-version" content="([^"]+)">', WIDGET_FILE.read_text("utf-8"))
+    return version
+
+
+def with_age_check(page: Page, age: int = 16) -> None:
+    """The settings of a business that asks for a minimum age (the real settings, and the check)."""
+
+    def handler(route: Route) -> None:
+        response = route.fetch()
+        settings = response.json()
+        assert settings["age_check"] is None
+        settings["age_check"] = {
+            "minimum_age": age,
+            "statement": {
+                "en": f"I am at least {age} years old.",
+                "de": f"Ich bin mindestens {age} Jahre alt.",
+                "it": f"Ho almeno {age} anni.",
+            },
+            "hint": {"en": "Why: Art. 8", "de": "Warum: Art. 8", "it": "Perché: art. 8"},
+            "need": {"en": "Confirm your age first.", "de": "Bestätigen Sie zuerst Ihr Alter.", "it": "Confermi."},
+        }
+        route.fulfill(response=response, json=settings)
+
+    page.route("**/optin/settings", handler)
+
+
+def test_a_minimum_age_is_confirmed_before_any_purpose(page: Page, server: str) -> None:
+    with_age_check(page)
+    open_widget(page, server)
+    age, submit = page.get_by_test_id("age-confirm"), page.get_by_test_id("submit")
+    expect(age).to_be_visible()
+    expect(age).not_to_be_checked()
+    expect(page.get_by_label("I am at least 16 years old.", exact=True)).to_have_attribute("data-testid", "age-confirm")
+    order = page.evaluate("() => [...document.querySelectorAll('input[type=checkbox]')].map(i => i.dataset.testid)")
+    assert order == ["age-confirm", *(f"purpose-{p}" for p in PURPOSES)]  # its own box, before every purpose
+    for purpose in PURPOSES:
+        expect(page.get_by_test_id(f"purpose-{purpose}")).to_be_disabled()
+    expect(submit).to_be_disabled()
+    expect(page.locator("#need")).to_have_text("Confirm your age first.")
+    expect(age).to_have_attribute("aria-describedby", "age-hint")
+    expect(page.locator("#age-hint")).to_have_text("Why: Art. 8")
+
+    age.check()
+    page.get_by_test_id("purpose-customer_service").check()
+    expect(submit).to_be_enabled()
+    age.uncheck()  # taken back: nothing can be sent
+    expect(page.get_by_test_id("purpose-marketing")).to_be_disabled()
+    expect(submit).to_be_disabled()
+    page.get_by_test_id("lang-de").click()
+    expect(page.get_by_label("Ich bin mindestens 16 Jahre alt.", exact=True)).not_to_be_checked()
+    expect(page.locator("#need")).to_have_text("Bestätigen Sie zuerst Ihr Alter.")
+    wait_for_notice(page)
+    age.check()
+
+    with page.expect_request(is_optin_post) as captured:
+        submit.click()
+    body = posted(captured.value)
+    assert body["age_confirmed"] is True and body["purposes"] == {"customer_service": True}
+    assert body["widget_version"] == widget_version()
+    expect(page.get_by_test_id("code")).to_contain_text("CC-")  # the server takes the field (and the version)
+    expect(page.get_by_test_id("error")).to_be_empty()
+
+
 def test_screenshot_of_the_form(page: Page, server: str, artifacts: Path) -> None:
     open_widget(page, server)
     page.get_by_test_id("notice").locator("summary").click()
@@ -107,6 +171,9 @@ def test_posted_hash_is_the_hash_of_the_notice_shown_then_code_link_qr_countdown
     assert body["language"] == "en" and body["channel"] == "whatsapp"
     assert body["notice_version"] == notice["version"]
     assert "phone" not in body
+    _, settings = get_json(f"{server}/optin/settings")
+    assert body["widget_version"] == settings["widget_version"] == widget_version()  # recorded in the proof
+    assert "age_confirmed" not in body  # no minimum age configured: no question, no field
 
     link = page.get_by_test_id("link-whatsapp")
     expect(link).to_be_visible()

@@ -120,6 +120,17 @@ def test_limits_are_bounded(raw: dict[str, Any], section: str, field: str, value
         BusinessConfig.model_validate(raw)
 
 
+@pytest.mark.parametrize(("age", "valid"), [(12, False), (13, True), (14, True), (16, True), (17, False)])
+def test_a_minimum_age_is_optional_and_between_13_and_16(raw: dict[str, Any], age: Any, valid: bool) -> None:
+    assert BusinessConfig.model_validate(raw).minimum_age is None
+    raw["minimum_age"] = age
+    if valid:
+        assert BusinessConfig.model_validate(raw).minimum_age == age
+    else:
+        with pytest.raises(ValidationError, match="minimum_age"):
+            BusinessConfig.model_validate(raw)
+
+
 def test_configuration_is_immutable() -> None:
     config = current_config()
     with pytest.raises(ValidationError):

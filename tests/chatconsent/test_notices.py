@@ -15,7 +15,7 @@ from chatconsent.config import LANGUAGES, BusinessConfig, Language, current_conf
 from chatconsent.errors import NotFound
 from chatconsent.notice_render import render_notice
 from chatconsent.notices import NOTICE_DIR, NoticeRegistry, UnknownNotice, text_sha256
-from chatconsent.texts import format_period
+from chatconsent.texts import format_period, raw
 
 MANIFEST = json.loads((NOTICE_DIR / "manifest.json").read_text("utf-8"))
 PUBLISHED = [(version, language) for version, languages in MANIFEST["versions"].items() for language in languages]
@@ -224,6 +224,26 @@ def test_dpo_and_representative_are_optional() -> None:
     text = render_notice(changed, "de")
     assert "## Datenschutzbeauftragter" not in text and "## Vertreter in der EU (Art. 27 DSGVO)" in text
     assert "EU-Vertreter, Rue 1, Brussels, rep@example.eu" in text
+
+
+@pytest.mark.parametrize(
+    ("language", "sentence"),
+    [
+        ("en", "confirm that you are at least 14 years old"),
+        ("de", "dass Sie mindestens 14 Jahre alt sind"),
+        ("it", "di avere almeno 14 anni"),
+    ],
+)
+def test_a_minimum_age_is_announced_only_when_configured(language: Language, sentence: str) -> None:
+    config = current_config()
+    assert config.minimum_age is None  # the default notice (and its published version) does not change
+    default = render_notice(config, language)
+    assert not any(raw("notice_data_age", language).format(age=age) in default for age in range(13, 17))
+    aged = type(config).model_validate(config.model_dump(mode="json") | {"minimum_age": 14})
+    text = render_notice(aged, language)
+    assert sentence in text and "art. 8" in text.lower()
+    [data_section] = [s for s in text.split("\n## ") if s.startswith(raw("notice_data_h", language) + "\n")]
+    assert raw("notice_data_age", language).format(age="14") in data_section  # under "what we process"
 
 
 def test_notice_follows_the_configuration() -> None:

@@ -177,7 +177,10 @@ def test_a_chat_text_is_formatted_with_the_business_and_the_values() -> None:
 
 def test_every_chat_text_formats_with_what_its_callers_give() -> None:
     texts = Texts(current_config())
-    values = {"code": "C", "purposes": "P", "summary": "S", "purpose": "X", "period": "1 hour", "stored": "2"}
+    values = {
+        **{"code": "C", "purposes": "P", "summary": "S", "purpose": "X", "period": "1 hour", "stored": "2"},
+        **{"link": "https://example.com/data/T", "messages": "M", "count": "2"},  # DATA's answer
+    }
     chat = [key for key in document()["texts"] if not key.startswith(("page_", "notice_", "widget_", "unit_"))]
     for key in chat:
         for language in LANGUAGES:

@@ -29,6 +29,7 @@ OTHER_PARTITIONS = {
     "SUPPRESS": "block list: keyed hash, separate from the pseudonym",
     "RECEIPT": "purge and erasure receipts: counts only",
     "AUDIT": "admin actions: who acted, the route, the outcome; the subject only as a separately keyed hash",
+    "ACCESS": "access links (DATA): exported as access_links, found through the subject's S#ACCESS marker",
 }
 
 

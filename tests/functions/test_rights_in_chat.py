@@ -138,12 +138,13 @@ def test_whatsapp_in_app_marketing_stop_withdraws_marketing_only(env: Env) -> No
     assert entries[-1].evidence["source"] == "whatsapp:user_preferences"
 
 
-def test_data_keyword_answers_with_a_summary_and_how_to_get_the_export(env: Env) -> None:
+def test_data_keyword_answers_with_a_link_to_the_copy_and_a_summary(env: Env) -> None:
     activate(env)
     deliver(env, text(env, "where is my parcel?"))
     deliver(env, text(env, "DATEN"))
     answer = reply_text(replies_to()[-1])
-    assert "1 messages" in answer and "privacy@example.com" in answer
+    assert "/data/" in answer and "privacy@example.com" in answer  # tests/functions/test_access.py: the link
+    assert "messages kept 90 days from receipt: 1" in answer
     deliver(env, text(env, "DATA", sender=OTHER))  # someone unknown: only the generic information
     assert "privacy@example.com" not in reply_text(replies_to(OTHER)[-1])
 

@@ -269,6 +269,13 @@ class BusinessConfig(_Strict):
         gt=timedelta(0),
         description="An active consent lapses after this long without renewal.",
     )
+    minimum_age: int | None = Field(
+        default=None,
+        ge=13,
+        le=16,
+        description="Art. 8 GDPR (16 in Germany, 14 in Italy): the widget asks the person to confirm this age "
+        "before any purpose, and an opt-in without that confirmation is refused. Absent: no question.",
+    )
     channels: ChannelsConfig
     limits: Limits = Limits()
     purge: PurgeSettings = PurgeSettings()

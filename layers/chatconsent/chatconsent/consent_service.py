@@ -23,6 +23,15 @@ from chatconsent.store import Conflict, Duplicate, LedgerAppend, OptInRequest, S
 Source = tuple[str, str, str, str, str]
 
 
+def _form_evidence(age_confirmed: int, widget_version: str) -> dict[str, str]:
+    """What the widget's form adds to the proof, when it gave it: the minimum age the person confirmed
+    (``age_confirmed``, Art. 8) and the widget's version (``widget_version``)."""
+    return {
+        **({"age_confirmed": str(age_confirmed)} if age_confirmed else {}),
+        **({"widget_version": widget_version} if widget_version else {}),
+    }
+
+
 class Activation(StrEnum):
     ACTIVATED = "activated"
     STALE = "stale"  # declined, withdrawn, replaced or expired in the meantime
@@ -83,6 +92,7 @@ class ConsentService:
                 "code_received_at": str(pending.bound_at),
                 **({"form_requested_at": str(pending.requested_at)} if pending.requested_at else {}),
                 **({"question_sha256": pending.question_sha256} if pending.question_sha256 else {}),
+                **_form_evidence(pending.age_confirmed, pending.widget_version),
                 "confirmation_message": message_hash,
                 **evidence,
             }
@@ -283,6 +293,7 @@ class ConsentService:
                 "form_requested_at": str(request.created_at),
                 "token_sha256": request.code_hash,
                 "link_message": request.sent_message,
+                **_form_evidence(request.age_confirmed, request.widget_version),
                 **evidence,
             }
             facts = [self._given(purpose, source, link_evidence) for purpose in purposes]

@@ -58,6 +58,8 @@ class PendingConfirmation:
     expires_at: int
     requested_at: int = 0  # when the widget's form asked for the code (kept in the proof after the request goes)
     question_sha256: str = ""  # the exact yes/no question the person answers
+    age_confirmed: int = 0  # the minimum age confirmed in the widget's form (0: not asked)
+    widget_version: str = ""  # the version of the widget that sent the request ("": not given)
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,14 @@ class Gone(DomainError):
     """The data was erased (its key shredded): nothing can be read or sent any more."""
 
 
+class TryAgain(DomainError):
+    """A dependency is down for the moment: nothing was kept, the same request may simply be sent again."""
+
+    def __init__(self, reason: str, retry_after: int = 5) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
 class RateLimited(DomainError):
     """Too many requests from one source; try again after ``retry_after`` seconds."""
 

@@ -81,6 +81,10 @@ class Pseudonymizer:
         """Provider message ids (a WhatsApp ``wamid`` embeds the phone number) are hashed too."""
         return self.keyed_hash("message", f"{channel}:{message_id}")
 
+    def audit_ref(self, subject: str) -> str:
+        """How the audit trail names a subject: a separately keyed hash of the pseudonym, never the pseudonym."""
+        return self.keyed_hash("audit", subject)
+
     def suppression(self, channel: str, identifier: str) -> str:
         """The block-list key: separate from the subject pseudonym, so it outlives an erasure unlinked."""
         return self.keyed_hash("suppression", f"{channel}:{identifier}")

@@ -18,7 +18,7 @@ from chatconsent.channels.base import Channel, ChannelError, ChannelRejected
 from chatconsent.config import BusinessConfig, Language
 from chatconsent.identity import Pseudonymizer
 from chatconsent.keyring import SubjectKeyring
-from chatconsent.store import Store
+from chatconsent.store import OptInRequest, Store
 from chatconsent.store.keys import ADDRESS_ID
 from chatconsent.tokens import LINK_TOKEN_PATTERN, token_hash
 
@@ -76,6 +76,8 @@ class LinkSender:
         if request is None or request.flow != "link" or request.status != "pending":
             return SendOutcome.SKIPPED
         if not self._store.optins.claim_link_send(request.code_hash):
+            if request.address is None:  # the first delivery sent it but stopped before keeping the number
+                self._store.optins.record_link_address(request.code_hash, self._seal(request, job))
             return SendOutcome.SKIPPED  # delivered twice: the first delivery sent it
         settings = getattr(self._config.channels, job.channel).link_confirmation
         try:
@@ -91,10 +93,12 @@ class LinkSender:
             return SendOutcome.REJECTED
         except ChannelError:
             return SendOutcome.UNKNOWN
-        # The number, sealed with the person's key: a click keeps it with the consent (campaigns write to it).
-        address = None
-        if self._keyring is not None and request.subject:
-            address = self._keyring.encrypt(request.subject, ADDRESS_ID, job.number.encode("utf-8"))
         message_hash = self._pseudonymizer.message(job.channel, message_id)
-        self._store.optins.record_link_sent(request.code_hash, message_hash, address)
+        self._store.optins.record_link_sent(request.code_hash, message_hash, self._seal(request, job))
         return SendOutcome.SENT
+
+    def _seal(self, request: OptInRequest, job: LinkJob) -> bytes | None:
+        """The number, sealed with the person's key: a click keeps it with the consent (campaigns write to it)."""
+        if self._keyring is None or not request.subject:
+            return None
+        return self._keyring.encrypt(request.subject, ADDRESS_ID, job.number.encode("utf-8"))

@@ -67,6 +67,8 @@ def render_notice(config: BusinessConfig, language: Language) -> str:
         basis = t(f"basis_{purpose.legal_basis}")
         lines.append(f"- **{purpose.title[language]}**: {purpose.description[language]} ({basis})")
     lines += ["", f"## {t('data_h')}", "", t("data"), ""]
+    if config.minimum_age is not None:  # Art. 8: the form asks for the age before any purpose
+        lines += [t("data_age", age=str(config.minimum_age)), ""]
     lines += [t("data_link"), ""] if links else []
     lines += [t("data_abuse"), "", t("data_scan"), ""]
     if config.channels.whatsapp.templates:  # campaigns can write first: how, and what is kept

@@ -29,6 +29,17 @@ from chatconsent.texts import Texts
 from chatconsent.tokens import code_hash, new_code, new_link_token, token_hash
 
 _PHONE_CHARACTERS = re.compile(r"[0-9 +\-().]+")
+WIDGET_VERSION = re.compile(r"[0-9A-Za-z.\-]{1,32}")  # what a widget may call its version
+
+
+class AgeNotConfirmed(InvalidInput):
+    """The business asks for a minimum age (Art. 8 GDPR) and the request does not confirm it."""
+
+    def __init__(self, minimum_age: int) -> None:
+        super().__init__(
+            f"age_confirmed: the person must confirm being at least {minimum_age} years old (the JSON literal true)"
+        )
+        self.minimum_age = minimum_age
 
 
 @dataclass(frozen=True)
@@ -36,6 +47,8 @@ class OptInAsk:
     """What the person asked for: the ticked purposes, on which channel, having seen which notice.
 
     Without ``phone`` the chat-started opt-in (a code); with it, the link-confirmed one.
+    ``age_confirmed``: the person ticked "I am at least N years old" (required when the business
+    sets a minimum age); ``widget_version``: the version of the widget that asked, when it says.
     """
 
     purposes: tuple[str, ...]
@@ -44,6 +57,8 @@ class OptInAsk:
     notice_version: str
     notice_sha256: str | None = None
     phone: str | None = None
+    age_confirmed: bool = False
+    widget_version: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "purposes", tuple(self.purposes))  # any iterable of ids, kept as given
@@ -110,6 +125,10 @@ class OptInService:
             raise NoticeChanged("unknown notice version for this language: reload the page") from None
         if ask.notice_sha256 and ask.notice_sha256 != notice.sha256:
             raise NoticeChanged("the notice text shown differs from the published version: reload the page")
+        if self._config.minimum_age is not None and ask.age_confirmed is not True:
+            raise AgeNotConfirmed(self._config.minimum_age)
+        if ask.widget_version is not None and not WIDGET_VERSION.fullmatch(ask.widget_version):
+            raise InvalidInput("widget_version: letters, digits, dots and hyphens, at most 32")
         return notice, tuple(p for p in self._config.purpose_ids if p in ask.purposes)  # config order
 
     def _new_request(
@@ -130,6 +149,8 @@ class OptInService:
             status="pending",
             created_at=now,
             expires_at=self._plan.expires_at(retention, now),
+            age_confirmed=self._config.minimum_age or 0,  # confirmed (checked above) whenever one is set
+            widget_version=ask.widget_version or "",
         )
 
     def _consume(self, scope: str, key_hash: str, window: int, limit: int) -> None:

@@ -1,5 +1,6 @@
 """Server-rendered pages: the confirmation link's (who will message the person, about what, two
-buttons) and the notice for people who open its link in a browser.
+buttons), the access link's (one download button) and the notice for people who open its link in a
+browser.
 
 Plain, escaped HTML with no script: the pages must work in any mail or messenger browser. The texts
 are the catalogue's ``page_*`` entries; callers pass a language already resolved with ``Texts.language``.
@@ -16,7 +17,7 @@ _STYLE = (
     "body{font:1rem/1.5 system-ui,sans-serif;color:#1a1a1a;background:#fff;max-width:36rem;margin:2rem auto;"
     "padding:0 1rem}h1{font-size:1.4rem}li{margin:.4rem 0}.note{color:#444}"
     "button{font:inherit;padding:.6rem 1.2rem;margin:.4rem .4rem 0 0;border-radius:.4rem;border:2px solid #0b5c2a;"
-    "cursor:pointer}button[value=confirm]{background:#0b5c2a;color:#fff}button[value=decline]{background:#fff;"
+    "cursor:pointer}button[value=confirm],button[value=download]{background:#0b5c2a;color:#fff}button[value=decline]{background:#fff;"
     "color:#0b5c2a}button:focus-visible,a:focus-visible{outline:3px solid #1a4fd6;outline-offset:2px}a{color:#1a4fd6}"
 )
 
@@ -68,6 +69,27 @@ def result_page(config: BusinessConfig, language: Language, outcome: str) -> str
     title = _text(f"{outcome}_h", language)
     body = f"<h1>{title}</h1><p>{_text(outcome, language, controller=config.controller.name)}</p>"
     return _page(language, title, body)
+
+
+def access_page(config: BusinessConfig, language: Language) -> str:
+    """The access link's page: what the file holds and one button that downloads it (a POST, once)."""
+    controller = config.controller.name
+    title = _text("access_title", language, controller=controller)
+    body = (
+        f"<h1>{title}</h1>"
+        f"<p>{_text('access_intro', language, controller=controller)}</p>"
+        '<form method="post">'
+        f'<button type="submit" name="download" value="download">{_text("access_download", language)}</button>'
+        "</form>"
+        f'<p class="note">{_text("access_once", language)}</p>'
+    )
+    return _page(language, title, body)
+
+
+def access_result_page(language: Language, outcome: str) -> str:
+    """``outcome``: used (downloaded before) or invalid (unknown, expired or erased)."""
+    title = _text(f"access_{outcome}_h", language)
+    return _page(language, title, f"<h1>{title}</h1><p>{_text(f'access_{outcome}', language)}</p>")
 
 
 def channel_label(channel: str) -> str:

@@ -80,8 +80,29 @@ class PurgeJob:
         return self._time_left_ms is not None and self._time_left_ms() < self._safety_ms
 
     def run(self, run_id: str) -> PurgeReport:
+        """Delete what has expired; the receipts say what was deleted, also when the run fails midway
+        (then marked incomplete, and the exception goes on: the schedule runs it again)."""
         now = int(self._clock())
         report = PurgeReport(run_id=run_id, started_at=now)
+        failure: Exception | None = None
+        try:
+            self._purge(now, report)
+        except Exception as error:  # re-raised below, after the receipts
+            report.complete = False
+            failure = error
+        for attempt in range(self._max_attempts):  # receipts are puts under fixed keys: safe to repeat
+            try:
+                self._receipts(run_id, report)
+                break
+            except ClientError:
+                if attempt + 1 == self._max_attempts:
+                    raise
+                self._sleep(self._backoff_base * 2**attempt)
+        if failure is not None:
+            raise failure
+        return report
+
+    def _purge(self, now: int, report: PurgeReport) -> None:
         touched_subjects: set[str] = set()
         for partition in self._access.partitions(now, self._lookback):
             start_key = None
@@ -100,6 +121,8 @@ class PurgeJob:
         for subject in sorted(self._access.subjects_with_keys(sorted(touched_subjects))):
             if not self._access.subject_has_items(subject) and self._access.delete_subject_key(subject):
                 report.subjects_cleared += 1
+
+    def _receipts(self, run_id: str, report: PurgeReport) -> None:
         report.finished_at = int(self._clock())
         for retention_class, tally in sorted(report.by_class.items()):
             self._access.put_receipt(
@@ -113,7 +136,6 @@ class PurgeJob:
                     "complete": report.complete,
                 },
             )
-        return report
 
     def _delete(self, batch: Sequence[ExpiredItem], now: int, report: PurgeReport, subjects: set[str]) -> None:
         pending = list(batch)

@@ -108,6 +108,7 @@ class SubjectRights:
             },
             "items": sections,
             "optin_requests": self._store.optins.exported(hashes),
+            "access_links": self._store.access.exported([a["token_hash"] for a in sections["access_link"]]),
             "key_table": {"data_key": self._keyring is not None and self._has_key(subject)},
             "rate_counters": [
                 {"hits": c.hits, "expires_at": c.expires_at} for c in self._store.guards.subject_rate_counters(subject)
@@ -139,7 +140,9 @@ class SubjectRights:
             return False
         return True
 
-    def erase(self, subject: str, suppression_hash: str | None = None) -> dict[str, int]:
+    def erase(
+        self, subject: str, suppression_hash: str | None = None, keep_question: bool = False, erasure_id: str = ""
+    ) -> dict[str, int]:
         """Art. 17: delete every item, shred the key, keep a receipt; returns counts per kind.
 
         An open confirmation link is voided first, so a click cannot write after the erasure; the
@@ -149,10 +152,11 @@ class SubjectRights:
         link = self._store.subjects.state(subject).open_link
         if link is not None:
             self._store.optins.void_link(subject, link.token_hash, link.request_id, "erased")
-        erased = self._store.subjects.erase(subject)
+        erased = self._store.subjects.erase(subject, keep_question)
         if self._keyring is not None:
             self._keyring.forget(subject)
         if erased.had_withdrawn and suppression_hash:
             self._store.guards.suppress(suppression_hash)
-        self._store.subjects.put_erasure_receipt(uuid.uuid4().hex, erased.counts)
+        # one receipt per erasure: a chat erasure run again (the same question) keeps the first
+        self._store.subjects.put_erasure_receipt(erasure_id or uuid.uuid4().hex, erased.counts)
         return erased.counts

@@ -3,6 +3,8 @@
 The summary is the short first layer of the Art. 13 notice, built from the same configuration
 as the full text; the full, versioned text (whose hash the ledger records) is shown beneath it.
 Its wording is the catalogue's ``widget_*`` entries; the widget offers the business's ``languages``.
+With a minimum age configured (Art. 8 GDPR), the settings carry the age check: the statement the
+person ticks before any purpose, and why it is asked.
 """
 
 from __future__ import annotations
@@ -37,6 +39,16 @@ class ChannelInfo:
 
 
 @dataclass(frozen=True)
+class AgeCheckInfo:
+    """The box "I am at least N years old" that comes before every purpose, per language."""
+
+    minimum_age: int
+    statement: dict[str, str]
+    hint: dict[str, str]
+    need: dict[str, str]
+
+
+@dataclass(frozen=True)
 class WidgetInfo:
     """Everything the widget draws itself from; the opt-in function answers it as JSON."""
 
@@ -48,6 +60,19 @@ class WidgetInfo:
     summary: dict[str, list[str]]
     code_ttl_seconds: int
     link_ttl_seconds: int
+    age_check: AgeCheckInfo | None = None
+    widget_version: str = ""
+
+
+def _age_check(config: BusinessConfig) -> AgeCheckInfo | None:
+    age = config.minimum_age
+    if age is None:
+        return None
+
+    def texts(key: str) -> dict[str, str]:
+        return {language: raw(f"widget_age_{key}", language).format(age=age) for language in config.languages}
+
+    return AgeCheckInfo(minimum_age=age, statement=texts("statement"), hint=texts("hint"), need=texts("need"))
 
 
 def _summary(config: BusinessConfig, language: Language) -> list[str]:
@@ -66,8 +91,11 @@ def _summary(config: BusinessConfig, language: Language) -> list[str]:
     return [raw(f"widget_{key}", language).format(**values) for key in keys]
 
 
-def widget_settings(config: BusinessConfig) -> WidgetInfo:
-    """The widget's settings for this business: what it offers, and its notice's first layer per language."""
+def widget_settings(config: BusinessConfig, widget_version: str = "") -> WidgetInfo:
+    """The widget's settings for this business: what it offers, and its notice's first layer per language.
+
+    ``widget_version`` is the version of the widget this API serves (``GET /widget``).
+    """
     whatsapp = config.channels.whatsapp
     channels = (
         (ChannelInfo(id="whatsapp", name="WhatsApp", link_confirmation=whatsapp.link_confirmation.enabled),)
@@ -92,4 +120,6 @@ def widget_settings(config: BusinessConfig) -> WidgetInfo:
         summary={language: _summary(config, language) for language in config.languages},
         code_ttl_seconds=int(config.retention[RetentionClass.PENDING_OPTIN_CHAT.value].period.total_seconds()),
         link_ttl_seconds=int(config.retention[RetentionClass.PENDING_OPTIN_LINK.value].period.total_seconds()),
+        age_check=_age_check(config),
+        widget_version=widget_version,
     )

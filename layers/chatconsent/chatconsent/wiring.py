@@ -37,6 +37,7 @@ from chatconsent.settings import Settings, config_path
 from chatconsent.store import OptInRequest, Store
 
 if TYPE_CHECKING:
+    from chatconsent.access import AccessDownloads
     from chatconsent.agents import AgentDesk
     from chatconsent.broadcast import Planner, Sender, SqsQueue
     from chatconsent.campaigns import CampaignService
@@ -118,6 +119,7 @@ def run_hooks(hooks: list[Hook]) -> None:
 # What a SnapStart snapshot should already hold: the modules the services import where they are built,
 # and the ones they import on first use.
 _SNAPSHOT_MODULES = (
+    "chatconsent.access",
     "chatconsent.agents",
     "chatconsent.channels.whatsapp",
     "chatconsent.confirmation",
@@ -252,6 +254,7 @@ class Wiring:
         for module in _SNAPSHOT_MODULES:
             importlib.import_module(module)
         self.store, self.notices, self.texts, self.consents, self.rights, self.link_confirmation  # noqa: B018
+        self.access_downloads  # noqa: B018
         if self.settings.keeps_data_keys:
             self.keyring  # noqa: B018 (and with it the KMS client)
         client("ssm")  # the secrets are fetched through it on the first request
@@ -369,6 +372,13 @@ class Wiring:
             return confirmation_page(config, language, request.purposes, request.channel, request.notice_version)
 
         return LinkConfirmation(self.store, self.consents, self.clock, page)
+
+    @cached_property
+    def access_downloads(self) -> AccessDownloads:
+        """The one-time links to the person's copy (DATA in the chat): shown and downloaded once."""
+        from chatconsent.access import AccessDownloads
+
+        return AccessDownloads(self.store, self.rights.export)
 
     @cached_property
     def link_queue(self) -> LinkQueue:

@@ -27,7 +27,16 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from pydantic import BaseModel
 
 from chatconsent.api.body import BodyRejected
-from chatconsent.errors import DomainError, Gone, InvalidInput, NotAllowed, NotFound, NoticeChanged, RateLimited
+from chatconsent.errors import (
+    DomainError,
+    Gone,
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+    NoticeChanged,
+    RateLimited,
+    TryAgain,
+)
 
 # Most specific meaning first: an error that is both (say, invalid and not allowed) answers as the first.
 STATUS_OF: tuple[tuple[type[DomainError], int], ...] = (
@@ -37,6 +46,7 @@ STATUS_OF: tuple[tuple[type[DomainError], int], ...] = (
     (NotAllowed, 409),
     (Gone, 410),
     (RateLimited, 429),
+    (TryAgain, 503),
 )
 REFUSED = 400  # a DomainError of no kind above: the domain refused the request
 
@@ -59,7 +69,7 @@ def status_of(error: DomainError) -> int:
 
 def domain_error_response(error: DomainError) -> Response[Any]:
     """The answer for a domain error: its status, its reason, and when to retry a rate-limited request."""
-    headers = {"Retry-After": str(error.retry_after)} if isinstance(error, RateLimited) else None
+    headers = {"Retry-After": str(error.retry_after)} if isinstance(error, RateLimited | TryAgain) else None
     return error_response(status_of(error), error.reason, headers)
 
 

@@ -68,8 +68,8 @@ class Role(StrEnum):
     CONSENT_YES = "consent_yes"  # the answer to the pending opt-in request
     CONSENT_NO = "consent_no"
     CONVERSATION = "conversation"  # an ordinary message under consent: kept
+    ACCESS = "access"  # DATA: a one-time link to the person's copy, committed with the delivery record
     # The roles below change nothing but the delivery record (written first), and may answer.
-    ACCESS = "access"
     ERASE_ASK = "erase_ask"
     HELP = "help"
     REMINDER = "reminder"  # anything else while the opt-in question is open
@@ -80,7 +80,7 @@ class Role(StrEnum):
 
 
 RECORD_FIRST = frozenset(
-    {Role.ACCESS, Role.ERASE_ASK, Role.HELP, Role.REMINDER, Role.ACCEPTED, Role.SUPPRESSED, Role.INFO, Role.INFO_HELP}
+    {Role.ERASE_ASK, Role.HELP, Role.REMINDER, Role.ACCEPTED, Role.SUPPRESSED, Role.INFO, Role.INFO_HELP}
 )
 
 

@@ -27,7 +27,8 @@ class Outcome(StrEnum):
     SUPPRESSED = "suppressed"
     STORED = "stored"
     IGNORED = "ignored"
-    ACCESS_ANSWERED = "access_answered"
+    ACCESS_ANSWERED = "access_answered"  # DATA again within the period: told when a new link can be asked for
+    ACCESS_LINK_SENT = "access_link_sent"  # DATA: a one-time link to the person's copy
     ERASURE_ASKED = "erasure_asked"
     ERASURE_CANCELLED = "erasure_cancelled"
     ERASED = "erased"

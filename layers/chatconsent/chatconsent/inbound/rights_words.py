@@ -8,13 +8,16 @@ ledger; erasure asks yes/no first.
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 
+from chatconsent.access import access_url, issue_link
 from chatconsent.consent_state import SubjectState
 from chatconsent.inbound.dispatch import ERASE_NO, ERASE_YES, campaign_of
 from chatconsent.inbound.outcomes import Outcome
 from chatconsent.inbound.parts import Turn, language_of
 from chatconsent.retention import RetentionClass
 from chatconsent.store import Duplicate
+from chatconsent.tokens import token_hash
 
 
 def withdraw(turn: Turn, state: SubjectState) -> Outcome:
@@ -101,16 +104,68 @@ def help_reply(turn: Turn, state: SubjectState) -> Outcome:
     return turn.reply("help", language, Outcome.HELP_REPLIED, record=False)  # withdrawn: nothing kept
 
 
+# How the DATA reply names the messages kept under each class (in this order), each with the plan's period.
+_MESSAGE_TEXTS = {
+    RetentionClass.CONVERSATION: "access_messages",
+    RetentionClass.CONVERSATION_WITHDRAWN: "access_messages_withdrawn",
+    RetentionClass.SPECIAL_CATEGORY: "access_messages_special",
+    RetentionClass.SPECIAL_QUARANTINE: "access_messages_held",
+}
+
+
+def _stored_messages(turn: Turn, language: str) -> str:
+    """How many messages are kept, per retention class, each with its period from the retention plan."""
+    texts, plan = turn.parts.texts, turn.parts.plan
+    counts = Counter(RetentionClass(m.retention_class) for m in turn.parts.store.messages.inbound(turn.subject))
+    lines = [
+        texts.text(
+            _MESSAGE_TEXTS.get(kept, "access_messages"),
+            language,
+            count=str(counts[kept]),
+            period=texts.period(plan.period(kept), language),
+        )
+        for kept in RetentionClass
+        if counts[kept]
+    ]
+    return ", ".join(lines) if lines else texts.text("access_no_messages", language)
+
+
 def access(turn: Turn, state: SubjectState) -> Outcome:
-    """DATA: a summary of what is stored and how to get the full export (Art. 15)."""
-    texts = turn.parts.texts
+    """DATA: a one-time link to the person's full copy (Art. 15), and in short what is kept for how long.
+
+    The link works once, for the access link's period, and one is issued per person and period: a
+    second DATA within it is told so (the token was never stored, so the link cannot be sent again).
+    The link commits with the message's delivery record (a failure before leaves nothing, so the
+    redelivery answers); a link whose message could not be sent is withdrawn, so the person may ask
+    again at once. Every period in the answer comes from the retention plan.
+    """
+    parts = turn.parts
+    texts = parts.texts
     language = texts.language(language_of(state))
     purposes = texts.purposes(state.active_purposes, language) if state.active_purposes else "-"
-    stored = len(turn.parts.store.messages.inbound(turn.subject))
-    period = texts.period(turn.parts.plan.period(RetentionClass.CONVERSATION), language)
-    summary = texts.text("access_summary", language, stored=str(stored), period=period, purposes=purposes)
-    text = texts.text("access", language, summary=summary)
-    return turn.say(text, "access", Outcome.ACCESS_ANSWERED, record=bool(state.active_purposes))
+    summary = texts.text("access_summary", language, messages=_stored_messages(turn, language), purposes=purposes)
+    period = texts.period(parts.store.access.period, language)
+    record = bool(state.active_purposes)  # the reply's delivery record lives with the conversation
+    audit_ref = parts.pseudonymizer.audit_ref(turn.subject)
+    try:
+        token = issue_link(parts.store, turn.subject, language, audit_ref, turn.message_hash)
+    except Duplicate:
+        return Outcome.DUPLICATE
+    if token is None:
+        if not turn.record_delivery():
+            return Outcome.DUPLICATE
+        text = texts.text("access_again", language, period=period, summary=summary)
+        return turn.say(text, "access_again", Outcome.ACCESS_ANSWERED, record=record)
+    link = access_url(parts.config, token)
+    outcome = turn.say(
+        texts.text("access", language, link=link, period=period, summary=summary),
+        "access",
+        Outcome.ACCESS_LINK_SENT,
+        record=record,
+    )
+    if outcome is Outcome.SEND_FAILED:
+        parts.store.access.release(turn.subject, token_hash(token))
+    return outcome
 
 
 def ask_erasure(turn: Turn, state: SubjectState) -> Outcome:
@@ -135,7 +190,14 @@ def erase(turn: Turn, state: SubjectState, confirmed: bool) -> Outcome:
         except Duplicate:
             return Outcome.DUPLICATE
         return turn.reply("erase_cancelled", language, Outcome.ERASURE_CANCELLED, record=False)
-    if parts.rights is None or not turn.record_delivery():
+    if parts.rights is None or parts.store.guards.was_delivered(turn.message_hash):
         return Outcome.DUPLICATE
-    parts.rights.erase(turn.subject, parts.pseudonymizer.suppression(turn.message.channel, turn.message.sender))
+    # Everything but the question first, then the question with the answer's delivery record: an
+    # erasure cut short (a timeout, a crash) runs again, whole, when the provider delivers the answer again.
+    suppression = parts.pseudonymizer.suppression(turn.message.channel, turn.message.sender)
+    parts.rights.erase(turn.subject, suppression, keep_question=True, erasure_id=state.erasure_request or "")
+    try:
+        parts.store.subjects.close_erasure(turn.subject, turn.message_hash)
+    except Duplicate:
+        return Outcome.DUPLICATE
     return turn.reply("erased", language, Outcome.ERASED, record=False)

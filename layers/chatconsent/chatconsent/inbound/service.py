@@ -38,13 +38,13 @@ def _run(role: Role, turn: Turn, state: SubjectState) -> Outcome:
         return optin_steps.decline(turn, state)
     if role is Role.CONVERSATION:
         return conversation.keep(turn, state)
+    if role is Role.ACCESS:
+        return rights_words.access(turn, state)
     return _after_delivery_record(role, turn, state)
 
 
 def _after_delivery_record(role: Role, turn: Turn, state: SubjectState) -> Outcome:
     """The roles that change nothing but may answer (their delivery record is written first)."""
-    if role is Role.ACCESS:
-        return rights_words.access(turn, state)
     if role is Role.ERASE_ASK:
         return rights_words.ask_erasure(turn, state)
     if role is Role.HELP:

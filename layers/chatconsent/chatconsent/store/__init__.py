@@ -15,6 +15,7 @@ module              what is stored there
 ``messages``        messages in both directions, delivery statuses, the conversation list
 ``quarantine``      special-category quarantine and the Art. 9 question
 ``audit``           the admin audit trail
+``access``          one-time links to the person's Art. 15 copy (DATA in the chat)
 ``purge``           the expiry index, batch deletes and receipts for the purge
 ``data_keys``       the per-person key table
 ``campaigns``       campaigns, their results and the audience index
@@ -31,6 +32,7 @@ from typing import Any
 
 from chatconsent.clock import Clock
 from chatconsent.retention import RetentionPlan
+from chatconsent.store.access import AccessLink, AccessLinks
 from chatconsent.store.audit import AuditTrail
 from chatconsent.store.campaigns import Campaign, Campaigns, CampaignStatus, Cap, Claim, Recipient
 from chatconsent.store.consents import Consents
@@ -59,6 +61,7 @@ from chatconsent.store.table import Conflict, Duplicate, Table, retry_on_conflic
 
 __all__ = [
     "STATUS_RANK",
+    "AccessLink",
     "AuditRecord",
     "BadCursor",
     "Campaign",
@@ -100,6 +103,7 @@ class Store:
         self.grants = Grants(self.table, self.guards, self.ledger, self.optins, self.quarantine)
         self.subjects = Subjects(self.table, self.guards, self.data_keys)
         self.audit = AuditTrail(self.table)
+        self.access = AccessLinks(self.table, self.guards, self.audit)
         self.purge = PurgeAccess(self.table, self.data_keys)
         self.campaigns = Campaigns(self.table, self.guards)
         self.sends = Sends(self.table, self.guards)

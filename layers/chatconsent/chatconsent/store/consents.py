@@ -18,7 +18,7 @@ from chatconsent.store import keys
 from chatconsent.store.campaigns import count_update
 from chatconsent.store.guards import Guards
 from chatconsent.store.ledger import Ledger
-from chatconsent.store.optins import OptIns
+from chatconsent.store.optins import OptIns, form_attributes
 from chatconsent.store.quarantine import Quarantine
 from chatconsent.store.records import LedgerAppend, OptInRequest, Withdrawal
 from chatconsent.store.table import Operation, Table
@@ -117,6 +117,7 @@ class Consents(Transitions):
                 "bound_at": now,
                 "requested_at": request.created_at,
                 "question_sha256": question_sha256,
+                **form_attributes(request.age_confirmed, request.widget_version),
             },
             RetentionClass.PENDING_OPTIN_CHAT,
             request.expires_at,

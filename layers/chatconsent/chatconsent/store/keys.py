@@ -6,12 +6,14 @@ Single table, ``PK``/``SK`` strings:
 PK                                     SK                  item
 =====================================  ==================  ===================================
 ``OPTIN#<code hash>``                  ``REQUEST``         opt-in request with its single-use code or link token
+``ACCESS#<token hash>``                ``ACCESS``          one-time link to the person's Art. 15 copy (DATA in the chat)
 ``SUBJ#<pseudonym>``                   ``S#CONSENT#<p>``   consent state for purpose ``p``
 ``SUBJ#<pseudonym>``                   ``S#REACH#<p>``     sealed address, proof hash, cap (``by_audience``)
 ``SUBJ#<pseudonym>``                   ``S#PENDING``       request bound to the subject, awaiting yes/no
 ``SUBJ#<pseudonym>``                   ``S#LEDGER``        ledger head (id, last seq, last hash)
 ``SUBJ#<pseudonym>``                   ``S#ERASE``         erasure asked in the chat, awaiting yes/no
 ``SUBJ#<pseudonym>``                   ``S#LINK``          confirmation link sent (one per number and period)
+``SUBJ#<pseudonym>``                   ``S#ACCESS``        access link issued (one per person and period)
 ``SUBJ#<pseudonym>``                   ``S#ART9``          explicit consent asked for a quarantined message
 ``SUBJ#<pseudonym>``                   ``S#CONV``          conversation summary (index ``by_activity``)
 ``SUBJ#<pseudonym>``                   ``M#OUT#<hash>``    outbound message and its delivery status
@@ -67,6 +69,7 @@ SUBJECT_ITEM_KINDS = {
     "S#LEDGER": "ledger_head",
     "S#ERASE": "erasure_request",
     "S#LINK": "link_request",
+    "S#ACCESS": "access_link",
     "S#ART9": "special_category_request",
     "S#CONV": "conversation_summary",
     "M#IN#": "inbound_messages",
@@ -146,6 +149,16 @@ def erasure_request(subject: str) -> ItemKey:
 
 def link(subject: str) -> ItemKey:
     return ItemKey(subject_pk(subject), "S#LINK")
+
+
+def access_link(token_hash: str) -> ItemKey:
+    """A one-time link to the person's copy, by its token's hash (the token itself is never stored)."""
+    return ItemKey(f"ACCESS#{token_hash}", "ACCESS")
+
+
+def access_marker(subject: str) -> ItemKey:
+    """The subject's issued access link: one per period, and how the erasure finds the link."""
+    return ItemKey(subject_pk(subject), "S#ACCESS")
 
 
 def conversation(subject: str) -> ItemKey:

@@ -30,6 +30,15 @@ def _request_attributes(request: OptInRequest) -> dict[str, Any]:
         "notice_sha256": request.notice_sha256,
         "status": request.status,
         "created_at": request.created_at,
+        **form_attributes(request.age_confirmed, request.widget_version),
+    }
+
+
+def form_attributes(age_confirmed: int, widget_version: str) -> dict[str, Any]:
+    """What the form added (the age confirmed, the widget's version): stored only when given."""
+    return {
+        **({"age_confirmed": age_confirmed} if age_confirmed else {}),
+        **({"widget_version": widget_version} if widget_version else {}),
     }
 
 
@@ -66,6 +75,8 @@ class OptIns:
             sent_message=data.get("sent_message", ""),
             suppression_hash=data.get("suppression_hash", ""),
             address=bytes(data["address"]) if data.get("address") is not None else None,
+            age_confirmed=int(data.get("age_confirmed", 0)),
+            widget_version=data.get("widget_version", ""),
         )
 
     def exported(self, code_hashes: list[str]) -> list[dict[str, Any]]:
@@ -150,6 +161,20 @@ class OptIns:
                 "SET sent_message = :m, sent_at = :now" + (", #addr = :addr" if address is not None else ""),
                 values,
                 "#status = :pending",
+            )
+        )
+
+    def record_link_address(self, token_hash: str, address: bytes | None) -> None:
+        """Keep the sealed number on a pending link request that was sent without it (a cut-short send)."""
+        if address is None:
+            return
+        t = self._t
+        t.update_item(
+            t.update(
+                keys.optin(token_hash),
+                "SET #addr = :addr",
+                {":addr": address, ":pending": "pending"},
+                "#status = :pending AND attribute_not_exists(#addr)",
             )
         )
 

@@ -27,6 +27,8 @@ class OptInRequest:
     sent_message: str = ""  # keyed hash of the provider's id of the message that carried the link
     suppression_hash: str = ""  # link flow: the number's block-list key, checked again on the click
     address: bytes | None = field(default=None, repr=False)  # link flow: the number, sealed, once the link is sent
+    age_confirmed: int = 0  # the minimum age the person confirmed in the form (0: not asked)
+    widget_version: str = ""  # the version of the widget that sent the request ("": not given)
 
 
 @dataclass(frozen=True)

@@ -98,6 +98,7 @@ class Sends:
         if "consent" in failed:
             return Claim.WITHDRAWN
         if "suppression" in failed:
+            self._unreach(recipient)
             return Claim.BLOCKED
         if "send" in failed:  # the record exists and was not released: never a second send
             existing = self._t.get(keys.send_record(recipient.subject, campaign.campaign_id)) or {}
@@ -105,6 +106,15 @@ class Sends:
         if "reach" in failed:
             return Claim.CAPPED  # the cap moved since the index was read (another campaign wrote first)
         raise Conflict(failed)  # a transaction conflict: the job is retried
+
+    def _unreach(self, recipient: Recipient) -> None:
+        """A blocked number leaves the audience: its reach record (and the sealed address) goes, if still
+        the one read, so no later campaign reads it again. Opting in again from the chat brings it back."""
+        t = self._t
+        request = t.delete(
+            keys.reach(recipient.subject, recipient.purpose), "consent_rev = :rev", {":rev": recipient.consent_rev}
+        )
+        t.delete_item(request)
 
     def close(self, campaign_id: str, subject: str, message_hash: str, template: str) -> None:
         """The provider accepted the message: the record says so, and statuses find it by the message."""
@@ -169,33 +179,33 @@ class Sends:
 
     # -- the shared send rate ----------------------------------------------------------------------
 
-    def reserve(self, bucket: str, slots: int, interval_ms: int, now_ms: int, busy: bool) -> int:
-        """Reserve ``slots`` consecutive send slots of the shared rate; returns when the first starts (ms).
+    def reserve(self, bucket: str, slots: int, interval: int, now: int, busy: bool) -> int:
+        """Reserve ``slots`` consecutive send slots of the shared rate; returns when the first starts.
 
-        The bucket keeps the time its next free slot starts (generic cell rate algorithm): every
-        sender of every container takes its slots from it, so together they never exceed the rate.
-        ``busy`` says which of the two writes to try first (the other follows if its condition fails).
+        Times are epoch microseconds. The bucket keeps the time its next free slot starts (generic
+        cell rate algorithm): every sender of every container takes its slots from it, so together
+        they never exceed the rate. ``busy`` says which of the two writes to try first (the other
+        follows if its condition fails).
         """
         t = self._t
         key = keys.bucket(bucket)
-        span = slots * interval_ms
-        expiry = t.expires_at(RetentionClass.SEND_RATE, now_ms // 1000)
-        retention = (RetentionClass.SEND_RATE, expiry)
+        span = slots * interval
+        retention = (RetentionClass.SEND_RATE, t.expires_at(RetentionClass.SEND_RATE, now // 1_000_000))
         for attempt in range(2):
-            if busy != bool(attempt):
+            if busy != bool(attempt):  # the bucket is ahead of now: take the slots after the last one taken
                 request = t.update(
                     key,
                     "SET next_slot = next_slot + :span",
-                    {":span": span, ":nowms": now_ms},
-                    "next_slot > :nowms",
+                    {":span": span, ":now": now},
+                    "next_slot > :now",
                     retention,
                 )
-            else:
+            else:  # idle: the slots start now (never in the past: no burst after a pause)
                 request = t.update(
                     key,
                     "SET next_slot = :end",
-                    {":end": now_ms + span, ":nowms": now_ms},
-                    "attribute_not_exists(next_slot) OR next_slot <= :nowms",
+                    {":end": now + span, ":now": now},
+                    "attribute_not_exists(next_slot) OR next_slot <= :now",
                     retention,
                 )
             request["ReturnValues"] = "UPDATED_NEW"

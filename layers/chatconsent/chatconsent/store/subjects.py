@@ -78,6 +78,8 @@ def _pending(data: Mapping[str, Any]) -> PendingConfirmation:
         expires_at=data["expires_at"],
         requested_at=data.get("requested_at", 0),
         question_sha256=data.get("question_sha256", ""),
+        age_confirmed=int(data.get("age_confirmed", 0)),
+        widget_version=data.get("widget_version", ""),
     )
 
 
@@ -167,6 +169,18 @@ class Subjects:
         )
         t.client.put_item(**t.put(item))
 
+    def close_erasure(self, subject: str, message_hash: str) -> None:
+        """The erasure asked in the chat is done: its question goes, with the answer's delivery record.
+
+        Raises Duplicate when the answer was processed before.
+        """
+        t = self._t
+        ops = [
+            ("question", "Delete", t.delete(keys.erasure_request(subject))),
+            self._guards.delivery_op(message_hash, t.now()),
+        ]
+        t.transact(ops)
+
     def cancel_erasure(self, subject: str, message_hash: str) -> None:
         t = self._t
         t.transact(
@@ -178,16 +192,19 @@ class Subjects:
 
     # -- Art. 17 ---------------------------------------------------------------------------------
 
-    def erase(self, subject: str) -> ErasureCounts:
+    def erase(self, subject: str, keep_question: bool = False) -> ErasureCounts:
         """Delete every item of the subject: its partition, the requests and counters naming it, its data key.
 
         The partition is emptied until nothing is left (a chat answer racing the erasure may write
-        once more in between); the caller voids an open link first.
+        once more in between); the caller voids an open link first. With ``keep_question`` the
+        erasure question asked in the chat stays: :meth:`close_erasure` deletes it last, with the
+        answer's delivery record, so an erasure cut short runs again when the answer comes again.
         """
         counts: dict[str, int] = {}
         withdrew = False
+        question = keys.erasure_request(subject)
         for _ in range(_ERASURE_ROUNDS):
-            items = self.items(subject)
+            items = [i for i in self.items(subject) if not (keep_question and i.key == question)]
             if not items:
                 break
             withdrew |= any(
@@ -204,12 +221,16 @@ class Subjects:
 
     @staticmethod
     def _linked_requests(items: list[SubjectItem]) -> list[ItemKey]:
-        """Requests that still name the subject: a pending chat request, a link sent to them."""
+        """Requests that still name the subject: a pending chat request, a link sent to them, an access link."""
         found = [keys.optin(i.attributes["code_hash"]) for i in items if i.kind == "pending_request"]
+        found += [keys.access_link(i.attributes["token_hash"]) for i in items if i.kind == "access_link"]
         return found + [keys.optin(i.attributes["token_hash"]) for i in items if i.kind == "link_request"]
 
     def put_erasure_receipt(self, erasure_id: str, counts: Mapping[str, int]) -> None:
-        """A receipt without personal data: when, and how many items of which kind were erased."""
+        """A receipt without personal data: when, and how many items of which kind were erased.
+
+        One per ``erasure_id``: an erasure run again under the same id keeps the first receipt.
+        """
         t = self._t
         now = t.now()
         day = keys.utc_day(now)
@@ -220,4 +241,4 @@ class Subjects:
             RetentionClass.PURGE_RECEIPT,
             expires,
         )
-        t.client.put_item(**t.put(item))
+        t.put_item(t.put(item, "attribute_not_exists(PK)"))

@@ -210,6 +210,10 @@ class Table:
         """A conditional Put; False when its condition failed."""
         return self._conditional(self.client.put_item, request)
 
+    def delete_item(self, request: dict[str, Any]) -> bool:
+        """A conditional Delete; False when its condition failed."""
+        return self._conditional(self.client.delete_item, request)
+
     def update_item(self, request: dict[str, Any]) -> bool:
         """A conditional Update; False when its condition failed."""
         return self._conditional(self.client.update_item, request)
