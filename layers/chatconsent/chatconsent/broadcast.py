@@ -15,10 +15,9 @@ window left is a crash between the claim and the provider call: that person miss
 from __future__ import annotations
 
 import base64
-import json
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
@@ -419,15 +418,3 @@ def time_zone_of(number: str) -> Any:
         return None
     zone = next((z for z in zones if z != "Etc/Unknown"), None)
     return ZoneInfo(zone) if zone else None
-
-
-def counts_of(reports: Iterable[JobReport]) -> Mapping[str, int]:
-    total: Counter[str] = Counter()
-    for report in reports:
-        total.update(report.counts)
-    return dict(total)
-
-
-def decode_job(body: str) -> PlanJob | SendJob:
-    data = json.loads(body)
-    return SendJob.model_validate(data) if data.get("kind") == "send" else PlanJob.model_validate(data)
