@@ -200,6 +200,17 @@ def run() -> tuple[list[str], bool]:
         stream = StreamPoller(dynamodb)  # the table's stream, as Lambda's event source reads it
         retention: Any = load_function("functions/retention")
         retention.wiring = wiring
+        outbox: Any = load_function("functions/outbox")
+        outbox.wiring = wiring
+        sent: list[tuple[int, Tally]] = []  # per owed answer: the outbox sender's requests
+
+        def send_owed() -> None:
+            """The outbox sender, off the request path: the answers the webhook wrote with its change."""
+            counter.reset()
+            taken = stream.drain("OutboxFunction", outbox.lambda_handler, LambdaContext())
+            tally = counter.reset()
+            if taken:
+                sent.append((taken, tally))
 
         def deliver(
             key: str,
@@ -216,6 +227,7 @@ def run() -> tuple[list[str], bool]:
             counter.reset()
             response = inbound.lambda_handler(event, LambdaContext())
             tally = counter.reset()
+            send_owed()
             outcome = ",".join(outcomes) or "-"
             if record:
                 rows.append(Row(key, scenario, expected.value, outcome, int(response["statusCode"]), tally, target))
@@ -225,7 +237,7 @@ def run() -> tuple[list[str], bool]:
         def drain_stream() -> Tally:
             """What the retention function does off the request path (the table's stream)."""
             counter.reset()
-            stream.drain(retention.lambda_handler, LambdaContext())
+            stream.drain("RetentionFunction", retention.lambda_handler, LambdaContext())
             return counter.reset()
 
         def text(sender: str, body: str) -> dict[str, Any]:
@@ -368,6 +380,13 @@ def run() -> tuple[list[str], bool]:
             notes.append(
                 f"off the request path, the retention function after that STOP ({held:,} stored message{'' if held == 1 else 's'}):"
                 f" {off_path.requests} DynamoDB requests ({off_path.describe()})"
+            )
+        answers = sum(n for n, _ in sent)
+        if answers:
+            requests = sum(t.requests for _, t in sent)
+            notes.append(
+                f"off the request path, the outbox sender: {answers} answers sent with {requests} DynamoDB requests"
+                f" ({requests / answers:.1f} per answer: read the item, then delete it with its status record)"
             )
 
     rows.sort(key=lambda r: (r.key == "+", r.key))

@@ -211,28 +211,31 @@ def due_at(schedule: dict[str, Any]) -> float | None:
 
 
 class StreamPoller:
-    """Lambda's DynamoDB stream event source for the main table's consumer (the retention function).
+    """Lambda's DynamoDB stream event sources for the main table's consumers (the template's
+    ``AWS::Lambda::EventSourceMapping`` resources on its stream: retention, outbox).
 
-    Records after the last delivered one, filtered by the template's ``FilterCriteria``, in batches of
-    its ``BatchSize``. A handler that raises leaves the position where it was: the batch is delivered
-    again on the next drain, as Lambda retries a failed batch.
+    Each consumer gets the records after the last one it was handed, filtered by its
+    ``FilterCriteria``, in batches of its ``BatchSize``. A handler that raises leaves that
+    consumer's position where it was, and one that answers a partial batch response
+    (``batchItemFailures``) moves it to just before the first failed record: the rest comes again
+    on the next drain, as Lambda retries.
     """
 
     def __init__(self, dynamodb: Any, table_name: str = TABLE_NAME) -> None:
         import boto3
 
-        (self.consumer,) = stream_consumers("ChatconsentTable")
+        self.consumers = {c.function: c for c in stream_consumers("ChatconsentTable")}
         # The regional endpoint: moto does not answer botocore's account-based one for streams.
         self._streams = boto3.client("dynamodbstreams", endpoint_url=f"https://streams.dynamodb.{REGION}.amazonaws.com")
         self._arn = dynamodb.describe_table(TableName=table_name)["Table"]["LatestStreamArn"]
         shards = self._streams.describe_stream(StreamArn=self._arn)["StreamDescription"]["Shards"]
         self._shard = shards[0]["ShardId"]
-        self._after: str | None = None  # the last sequence number handed over
+        self._after: dict[str, str | None] = dict.fromkeys(self.consumers)  # the last sequence number handed over
 
-    def _pending(self) -> list[dict[str, Any]]:
+    def _pending(self, after: str | None) -> list[dict[str, Any]]:
         position: dict[str, Any] = {"ShardIteratorType": "TRIM_HORIZON"}
-        if self._after is not None:
-            position = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": self._after}
+        if after is not None:
+            position = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": after}
         iterator = self._streams.get_shard_iterator(StreamArn=self._arn, ShardId=self._shard, **position)
         records: list[dict[str, Any]] = []
         while True:
@@ -242,16 +245,25 @@ class StreamPoller:
                 return records
             iterator = {"ShardIterator": page["NextShardIterator"]}
 
-    def drain(self, handler: Any, context: Any) -> int:
-        """Deliver what arrived since the last drain; returns how many records were delivered."""
+    def drain(self, function: str, handler: Any, context: Any) -> int:
+        """Deliver to ``function`` (a logical id) what arrived since its last drain; returns how many
+        records were delivered and taken."""
+        consumer = self.consumers[function]
         delivered = 0
-        records = self._pending()
-        size = self.consumer.batch_size
+        records = self._pending(self._after[function])
+        size = consumer.batch_size
         for start in range(0, len(records), size):
             batch = records[start : start + size]
-            chosen = [r for r in batch if any(matches(p, r) for p in self.consumer.patterns)]
+            chosen = [r for r in batch if any(matches(p, r) for p in consumer.patterns)]
             if chosen:
-                handler({"Records": chosen}, context)  # raises: the position stays, the batch comes again
-            self._after = batch[-1]["dynamodb"]["SequenceNumber"]
+                answer = handler({"Records": chosen}, context)  # raises: the position stays, the batch comes again
+                failures = answer.get("batchItemFailures") if isinstance(answer, dict) else None
+                if failures:
+                    first = str(failures[0]["itemIdentifier"])
+                    index = next(i for i, r in enumerate(batch) if r["dynamodb"]["SequenceNumber"] == first)
+                    if index:
+                        self._after[function] = batch[index - 1]["dynamodb"]["SequenceNumber"]
+                    return delivered + sum(1 for r in batch[:index] if r in chosen)
+            self._after[function] = batch[-1]["dynamodb"]["SequenceNumber"]
             delivered += len(chosen)
         return delivered

@@ -111,6 +111,8 @@ class LocalApi:
         self.lock = threading.Lock()  # one invocation at a time, like one warm Lambda container
         self.link_sender = load_function("functions/linksender")
         self.retention = load_function("functions/retention")
+        self.outbox = load_function("functions/outbox")
+        self.stream: StreamPoller | None = None  # the table's stream, once the backend runs
         self.queue_consumers = {c.queue: c for c in queue_consumers()}
         self.queue_functions = {c.queue: load_function(c.code_uri) for c in self.queue_consumers.values()}
 
@@ -160,7 +162,21 @@ class LocalApi:
         event["rawQueryString"] = query
         with self.lock:
             response: dict[str, Any] = self.modules[route.code_uri].lambda_handler(event, LambdaContext())
+            self.drain_stream()  # Lambda delivers the stream's records within a second or so: answers at once
         return response
+
+    def drain_stream(self) -> None:
+        """Lambda's DynamoDB stream event sources (the retention function, the outbox sender); the
+        caller holds the lock. A failed batch is logged and comes again, as Lambda retries it."""
+        from localrun.functions import LambdaContext
+
+        if self.stream is None:
+            return
+        for function, module in (("RetentionFunction", self.retention), ("OutboxFunction", self.outbox)):
+            try:
+                self.stream.drain(function, module.lambda_handler, LambdaContext())
+            except Exception as error:  # retried on the next round
+                print(f"{function} failed, retried: {type(error).__name__}", file=sys.stderr)
 
 
 def poll_link_queue(api: LocalApi, sqs: Any, stop: threading.Event, interval: float = 0.2) -> None:
@@ -215,16 +231,12 @@ def poll_schedules(
                 print(f"schedules not fired, retried: {type(error).__name__}", file=sys.stderr)
 
 
-def poll_stream(api: LocalApi, stream: StreamPoller, stop: threading.Event, interval: float = 0.5) -> None:
-    """Lambda's DynamoDB stream event source for the retention function (a failed batch comes again)."""
-    from localrun.functions import LambdaContext
-
+def poll_stream(api: LocalApi, stop: threading.Event, interval: float = 0.5) -> None:
+    """The stream's event sources between requests too: what the queues' functions wrote, and the
+    batches that failed (they come again)."""
     while not stop.wait(interval):
         with api.lock:
-            try:
-                stream.drain(api.retention.lambda_handler, LambdaContext())
-            except Exception as error:  # logged and retried, as Lambda retries a failed batch
-                print(f"retention function failed, retried: {type(error).__name__}", file=sys.stderr)
+            api.drain_stream()
 
 
 class LocalHandler(BaseHTTPRequestHandler):
@@ -411,7 +423,8 @@ def main(argv: list[str] | None = None) -> int:
         server.RequestHandlerClass = make_handler(api, scheduler)
         stop = threading.Event()
         threading.Thread(target=poll_link_queue, args=(api, sqs, stop), daemon=True).start()
-        threading.Thread(target=poll_stream, args=(api, StreamPoller(dynamodb), stop), daemon=True).start()
+        api.stream = StreamPoller(dynamodb)
+        threading.Thread(target=poll_stream, args=(api, stop), daemon=True).start()
         for queue in ("PlanQueue", "SendQueue"):
             consumer = api.queue_consumers[queue]
             threading.Thread(target=poll_queue, args=(api, sqs, consumer, stop), daemon=True).start()

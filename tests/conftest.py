@@ -44,6 +44,7 @@ from chatconsent.wiring import Wiring, local_outbox
 
 ROOT = Path(__file__).resolve().parent.parent
 START = 1_795_000_000  # 2026-11-18, a fixed "now" for every test
+STREAM_FUNCTIONS = {"RetentionFunction": "retention", "OutboxFunction": "outbox"}  # the table stream's consumers
 
 
 @dataclass
@@ -101,10 +102,21 @@ class Env:
         )
 
     def drain_stream(self) -> int:
-        """Run the retention function on the table's new stream records, as Lambda's event source would."""
+        """Run the stream's consumers (retention, outbox) on the table's new records, as Lambda's event
+        sources would; a consumer that fails keeps its position (its records come again next time)."""
         if self.stream is None:
             return 0
-        return self.stream.drain(lambda event, context: self.invoke("retention", event), None)
+        delivered, failed = 0, None
+        for function, directory in STREAM_FUNCTIONS.items():  # each event source on its own, as in Lambda
+            try:
+                delivered += self.stream.drain(
+                    function, lambda event, context, d=directory: self.invoke(d, event), None
+                )
+            except Exception as error:  # raised below, once the other consumers had their turn
+                failed = failed or error
+        if failed is not None:
+            raise failed
+        return delivered
 
     def invoke(self, function: str, event: dict[str, Any]) -> dict[str, Any]:
         module = load_function(f"functions/{function}")
@@ -112,7 +124,7 @@ class Env:
         # Powertools binds its handler to the sys.stdout of import time; follow pytest's capture.
         module.logger.registered_handler.stream = sys.stdout
         response: dict[str, Any] = module.lambda_handler(event, LambdaContext())
-        if function != "retention":
+        if function not in STREAM_FUNCTIONS.values():
             self.drain_stream()  # Lambda delivers a stream's records within a second or so
         return response
 

@@ -50,6 +50,7 @@ FUNCTIONS = {
     "campaigns": "CampaignsFunction",
     "campaignplanner": "CampaignPlannerFunction",
     "campaignsender": "CampaignSenderFunction",
+    "outbox": "OutboxFunction",
 }
 
 Grant = tuple[str, str, str | None]  # action, table logical id, index name ("*" for all indexes)

@@ -101,6 +101,11 @@ class ReplyBody(BaseModel):
 
     text: str | None = Field(default=None, min_length=1, max_length=4096)
     template: TemplateReply | None = None
+    reply_id: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_-]{8,64}$",
+        description="The client's id for this reply: sending it again with the same id queues nothing more",
+    )
 
     @model_validator(mode="after")
     def _one_of(self) -> ReplyBody:
@@ -109,8 +114,11 @@ class ReplyBody(BaseModel):
         return self
 
 
-class ReplySent(BaseModel):
-    message_id: str
+class ReplyQueued(BaseModel):
+    reply_id: str = Field(description="The reply's id (the client's, or a new one)")
+    status: Literal["queued", "queued_before"] = Field(
+        description="queued: it will be sent in a moment; queued_before: a reply with this id was queued already"
+    )
 
 
 @app.get("/admin/subjects/<subject>/consents", summary="Consent state and ledger verification")
@@ -169,7 +177,11 @@ def conversation(subject: Subject) -> ConversationView:
     "/admin/subjects/<subject>/messages",
     summary="Reply to the subject",
     responses={
-        201: {"description": "Sent", "content": {"application/json": {"model": ReplySent}}},
+        201: {"description": "Queued: sent in a moment", "content": {"application/json": {"model": ReplyQueued}}},
+        200: {
+            "description": "A reply with this id was queued before: nothing more",
+            "content": {"application/json": {"model": ReplyQueued}},
+        },
         400: {
             "description": "Unknown template or wrong parameters",
             "content": {"application/json": {"model": ErrorBody}},
@@ -184,12 +196,13 @@ def conversation(subject: Subject) -> ConversationView:
 def reply(subject: Subject, body: Annotated[ReplyBody, Body()]) -> Response[Any]:
     desk = wiring.agents
     if body.template is not None:
-        sent = desk.reply_template(subject, body.template.name, body.template.parameters)
+        queued = desk.reply_template(subject, body.template.name, body.template.parameters, body.reply_id)
     else:
-        sent = desk.reply(subject, body.text or "")
-    metrics.add_metric(name="ReplySent", unit=MetricUnit.Count, value=1)
-    logger.info("agent reply sent", extra={"agent": _agent()})
-    return Response(201, content_types.APPLICATION_JSON, ReplySent(message_id=sent))
+        queued = desk.reply(subject, body.text or "", body.reply_id)
+    metrics.add_metric(name="ReplyQueued" if queued.new else "ReplyQueuedBefore", unit=MetricUnit.Count, value=1)
+    logger.info("agent reply queued", extra={"agent": _agent(), "new": queued.new})
+    view = ReplyQueued(reply_id=queued.reply_id, status="queued" if queued.new else "queued_before")
+    return Response(201 if queued.new else 200, content_types.APPLICATION_JSON, view)
 
 
 class WithdrawalBody(BaseModel):

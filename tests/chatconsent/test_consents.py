@@ -30,7 +30,14 @@ def services(env: Env, client: Any = None) -> tuple[InboundService, ConsentServi
     store = Store(client or wiring.dynamodb, "chatconsent-local", wiring.store.plan, env.clock)
     consents = ConsentService(store, wiring.config, env.clock)
     parts = InboundParts(
-        store, wiring.pseudonymizer, wiring.whatsapp, wiring.config, env.clock, consents, wiring.notices
+        store,
+        wiring.pseudonymizer,
+        wiring.whatsapp,
+        wiring.config,
+        env.clock,
+        consents,
+        wiring.notices,
+        wiring.outbox_sealer,
     )
     return InboundService(parts), consents
 

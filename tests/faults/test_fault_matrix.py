@@ -84,7 +84,9 @@ def agent_reply(env: Env, memory: dict[str, Any]) -> dict[str, Any]:
         f"/admin/subjects/{subject}/messages",
         route_path="/admin/subjects/{subject}/messages",
         path_parameters={"subject": subject},
-        body=json.dumps({"text": "On its way."}),
+        body=json.dumps(
+            {"text": "On its way.", "reply_id": "desk-reply-1"}
+        ),  # the desk's id: its retry is the same reply
         headers={"content-type": "application/json"},
     )
     return env.invoke("admin", event)

@@ -231,19 +231,23 @@ def test_erasure_between_opening_and_downloading_hands_out_nothing(env: Env) -> 
     assert env.store.audit.day("2026-11-18") == []
 
 
-def test_a_link_that_could_not_be_sent_is_withdrawn(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_link_the_messenger_did_not_take_is_sent_when_it_takes_it(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
     activate(env)
-    channel = env.wiring.inbound.parts.channel
+    channel = env.wiring.whatsapp
 
     def unreachable(*args: object, **kwargs: object) -> str:
         raise ChannelError("timed out")
 
     monkeypatch.setattr(channel, "send_text", unreachable)
+    before = len(replies_to())
     deliver(env, text(env, "DATA"))
-    assert env.items_with_prefix("ACCESS#") == []
-    assert not [i for i in env.subject_items(subject_of(env)) if i["SK"] == "S#ACCESS"]
+    assert len(replies_to()) == before  # not sent yet: owed, sealed in the outbox
+    assert [i["kind"] for i in env.items_with_prefix("OUTBOX#")] == ["access"]
     monkeypatch.undo()
-    assert LINK.search(ask_data(env))  # the person may ask again at once
+    env.drain_stream()  # the stream delivers the item again
+    assert LINK.search(reply_text(replies_to()[-1]))
+    assert len(replies_to()) == before + 1
+    assert env.items_with_prefix("OUTBOX#") == []
 
 
 def test_data_after_stop_still_gives_the_copy(env: Env) -> None:

@@ -310,3 +310,37 @@ def test_a_person_confirmed_by_link_is_blocked_by_a_withdrawal_on_behalf(env: En
     assert env.invoke("confirmation", event)["statusCode"] == 200
     admin(env, "POST", "withdrawal", subject_of(env), {})
     assert env.store.guards.is_suppressed(env.wiring.pseudonymizer.suppression("whatsapp", "+" + PERSON))
+
+
+def test_a_reply_sent_again_with_its_id_is_queued_once(env: Env) -> None:
+    """An agent (or the desk) whose request timed out sends it again: one message reaches the person."""
+    activate(env)
+    deliver(env, text(env, "where is my parcel?"))
+    subject = subject_of(env)
+    before = len(local_outbox().to("+" + PERSON))
+    body = {"text": "It left the warehouse today.", "reply_id": "desk-7f3a9c21"}
+    first = admin(env, "POST", "messages", subject, body)
+    again = admin(env, "POST", "messages", subject, body)
+    assert (first["statusCode"], again["statusCode"]) == (201, 200)
+    assert json_body(first) == {"reply_id": "desk-7f3a9c21", "status": "queued"}
+    assert json_body(again) == {"reply_id": "desk-7f3a9c21", "status": "queued_before"}
+    assert len(local_outbox().to("+" + PERSON)) == before + 1
+    kept = [m for m in json_body(admin(env, "GET", "messages", subject))["messages"] if m["direction"] == "out"]
+    assert [m["text"] for m in kept] == ["It left the warehouse today."]  # kept once, sealed, with its status
+    assert admin(env, "POST", "messages", subject, {"text": "x", "reply_id": "no spaces allowed"})["statusCode"] == 422
+
+
+def test_a_reply_owed_when_the_person_withdrew_is_sent_but_not_kept(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    activate(env)
+    deliver(env, text(env, "where is my parcel?"))
+    subject = subject_of(env)
+    monkeypatch.setattr(env, "drain_stream", lambda: 0)  # the outbox sender has not run yet
+    assert admin(env, "POST", "messages", subject, {"text": "It left the warehouse today."})["statusCode"] == 201
+    deliver(env, text(env, "STOP"))
+    monkeypatch.undo()
+    env.drain_stream()
+    sent = [reply_text(p.payload) for p in local_outbox().to("+" + PERSON) if p.payload["type"] == "text"]
+    assert "It left the warehouse today." not in sent  # the consent it was written under is gone
+    assert env.items_with_prefix("OUTBOX#") == []
+    outbound = [i for i in env.subject_items(subject) if str(i["SK"]).startswith("M#OUT#") and i.get("sealed")]
+    assert outbound == []  # its content is not kept: the consent it was written under changed

@@ -13,8 +13,9 @@ from chatconsent.agents import AgentDesk, DeskParts, ReplyRefused
 from chatconsent.channels.base import Button, Channel, ParsedWebhook
 from chatconsent.consent_state import SubjectState
 from chatconsent.inbound.dispatch import MARKETING_STOP_BUTTON
+from chatconsent.outbox import OutboxSender
 from chatconsent.store import Store
-from chatconsent.store.keys import ADDRESS_ID
+from chatconsent.store.keys import ADDRESS_ID, ItemKey
 from chatconsent.wiring import local_outbox
 from localrun import whatsapp
 from tests.conftest import Env, json_body
@@ -144,8 +145,16 @@ class StoreView:
 def desk(env: Env, channel: Channel, store: Store | StoreView | None = None) -> AgentDesk:
     w = env.wiring
     assert w.keyring is not None
-    parts = DeskParts(w.keyring, channel, w.pseudonymizer, w.consents)
+    parts = DeskParts(w.keyring, channel, w.pseudonymizer, w.consents, w.outbox_sealer)
     return AgentDesk(cast(Store, store or env.store), parts, env.clock, w.config)
+
+
+def send_owed(env: Env, channel: Channel) -> None:
+    """The outbox sender, through ``channel``: every reply the desk queued."""
+    w = env.wiring
+    sender = OutboxSender(env.store, w.outbox_sealer, lambda name: channel, w.pseudonymizer.message, w.keyring)
+    for item in sorted(env.items_with_prefix("OUTBOX#"), key=lambda i: int(i["created_at"])):
+        sender.deliver(ItemKey(item["PK"], item["SK"]))
 
 
 def test_replies_go_to_the_address_kept_with_the_covering_consent(env: Env) -> None:
@@ -157,7 +166,9 @@ def test_replies_go_to_the_address_kept_with_the_covering_consent(env: Env) -> N
     channel = RecordingChannel(env.wiring.whatsapp)
     agents = desk(env, channel, elsewhere)
     agents.reply_template(subject_of(env), "service_follow_up", ["order 1042"])
+    send_owed(env, channel)
     agents.reply(subject_of(env), "It left the warehouse today.")
+    send_owed(env, channel)
     assert channel.sent == [Sent("+" + OTHER, "service_follow_up"), Sent("+" + OTHER, "")]
 
 
@@ -171,6 +182,7 @@ def test_without_an_address_kept_with_the_consent_replies_go_to_the_last_sender(
     deliver(env, text(env, "where is my parcel?"))
     env.clock.advance(2 * 86_400)
     agents.reply_template(subject, "service_follow_up", ["order 1042"])
+    send_owed(env, channel)
     assert channel.sent == [Sent("+" + PERSON, "service_follow_up")]
 
 
@@ -182,8 +194,11 @@ def test_a_templates_content_is_kept_only_while_its_purposes_consent_lasts(env: 
     def withdraw_marketing() -> None:  # the person stops marketing while the template is on its way
         env.wiring.consents.withdraw(subject, source="test", purposes={"marketing"})
 
-    agents = desk(env, RecordingChannel(env.wiring.whatsapp, withdraw_marketing))
+    channel = RecordingChannel(env.wiring.whatsapp, withdraw_marketing)
+    agents = desk(env, channel)
     agents.reply_template(subject, template, ["x"])
+    send_owed(env, channel)
+    assert [s.name for s in channel.sent] == [template]  # sent: it was on its way
     assert [m.template for m in agents.conversation(subject)] == ([template] if kept else [])
 
 

@@ -329,6 +329,7 @@ def test_concurrent_duplicate_yes_activates_once(env: Env) -> None:
     state = env.store.subjects.state(subject_of(env))
     assert set(state.active_purposes) == {"customer_service", "marketing"}
     assert state.ledger_head is not None and state.ledger_head.seq == 2  # one proof per purpose, once
+    env.drain_stream()  # the outbox sender: the answer was written with the one activation
     activated = [p for p in replies_to() if p["type"] == "text" and "consent is recorded" in reply_text(p)]
     assert len(activated) == 1
 

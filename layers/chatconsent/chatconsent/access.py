@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from chatconsent.config import BusinessConfig
-from chatconsent.store import AccessLink, Store
+from chatconsent.store import AccessLink, OwedMessage, Store
 from chatconsent.tokens import LINK_TOKEN_PATTERN, new_link_token, token_hash
 
 _TOKEN = re.compile(LINK_TOKEN_PATTERN)
@@ -35,12 +35,20 @@ def access_url(config: BusinessConfig, token: str) -> str:
     return f"{str(config.public_base_url).rstrip('/')}{DATA_PATH}{token}"
 
 
-def issue_link(store: Store, subject: str, language: str, audit_ref: str, message_hash: str) -> str | None:
-    """A new link's token for ``subject``, recorded with the delivery of the message that asked for it;
-    None when one was issued within the period (nothing is written). Raises Duplicate for a message
+def issue_link(
+    store: Store,
+    subject: str,
+    language: str,
+    audit_ref: str,
+    message_hash: str,
+    answer: Callable[[str], OwedMessage],
+) -> bool:
+    """A new link for ``subject``, recorded with the delivery of the message that asked for it and
+    ``answer(token)``, the message owed that carries it (the token itself is never stored); False
+    when one was issued within the period (nothing is written). Raises Duplicate for a message
     processed before."""
     token = new_link_token()
-    return token if store.access.issue(subject, token_hash(token), language, audit_ref, message_hash) else None
+    return store.access.issue(subject, token_hash(token), language, audit_ref, message_hash, [answer(token)])
 
 
 class AccessDownloads:

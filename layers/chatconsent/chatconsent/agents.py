@@ -5,12 +5,16 @@ sealed with the covering consent (or, for consents given before it was kept, in 
 message). WhatsApp allows free-form text only within 24 hours of the person's last message; outside
 that window only a template the business configured may be sent, and only under the consent its
 category needs (a marketing template: the campaigns' purpose; any other: the purpose it serves).
+
+A reply is owed, not sent, by the desk (:mod:`chatconsent.outbox`): it is written under the consent as
+read, once per reply id (an agent's retry with the same id queues nothing more), and the outbox
+sender sends it and keeps its content with the conversation, sealed, if the consent still holds.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +28,7 @@ from chatconsent.errors import InvalidInput, NotAllowed
 from chatconsent.identity import Pseudonymizer
 from chatconsent.inbound.dispatch import MARKETING_STOP_BUTTON
 from chatconsent.keyring import SubjectKeyring
+from chatconsent.outbox import OutboxSealer, Owing, Reply
 from chatconsent.retention import RetentionClass
 from chatconsent.store import Conflict, InboundRecord, OutboundRecord, Store
 from chatconsent.store.keys import ADDRESS_ID
@@ -70,6 +75,15 @@ class DeskParts:
     channel: Channel
     pseudonymizer: Pseudonymizer
     consents: ConsentService
+    sealer: OutboxSealer
+
+
+@dataclass(frozen=True)
+class ReplyQueued:
+    """A reply owed to the person: ``reply_id`` names it; ``new`` is False when it was queued before."""
+
+    reply_id: str
+    new: bool
 
 
 class AgentDesk:
@@ -79,6 +93,7 @@ class AgentDesk:
         self._channel = parts.channel
         self._pseudonymizer = parts.pseudonymizer
         self._consents = parts.consents
+        self._sealer = parts.sealer
         self._clock = clock
         self._config = config
         self._texts = Texts(config)
@@ -164,17 +179,18 @@ class AgentDesk:
             return self._keyring.decrypt(subject, ADDRESS_ID, covering.address).decode("utf-8")
         return str(self._open(subject, last or self._last_inbound(subject))["from"])
 
-    def reply(self, subject: str, text: str) -> str:
-        """Send ``text``; raises ReplyRefused without consent or outside the service window."""
+    def reply(self, subject: str, text: str, reply_id: str | None = None) -> ReplyQueued:
+        """Owe ``text``; raises ReplyRefused without consent or outside the service window."""
         covering = self._covering(subject, self._config.conversation_purpose)
         last = self._last_inbound(subject)
         if self._clock() - last.received_at > SERVICE_WINDOW_SECONDS:
             raise ReplyRefused("outside WhatsApp's 24-hour window: only a configured template may be sent")
-        sent = self._channel.send_text(self._address(subject, covering, last), text)
-        self._record(subject, sent, "agent_reply", {"text": text}, covering)
-        return sent
+        address = self._address(subject, covering, last)
+        return self._queue(subject, address, Reply(text=text), "agent_reply", covering, reply_id)
 
-    def reply_template(self, subject: str, name: str, parameters: Sequence[str]) -> str:
+    def reply_template(
+        self, subject: str, name: str, parameters: Sequence[str], reply_id: str | None = None
+    ) -> ReplyQueued:
         """Send a configured template (the only way to write outside the 24-hour window).
 
         Only under an active consent for the purpose its category needs (``config.template_purpose``):
@@ -192,9 +208,8 @@ class AgentDesk:
         code = template.languages[self._texts.language(covering.notice_language or None)]
         # a marketing template's stop button answers as a campaign's does: one tap stops marketing
         stop = (template.stop_button, MARKETING_STOP_BUTTON) if template.stop_button is not None else None
-        sent = self._channel.send_template(address, name, code, list(parameters), quick_reply=stop)
-        self._record(subject, sent, "agent_template", {"template": name, "text": " | ".join(parameters)}, covering)
-        return sent
+        reply = Reply(template=name, language=code, parameters=tuple(parameters), quick_reply=stop)
+        return self._queue(subject, address, reply, "agent_template", covering, reply_id)
 
     def withdraw(self, subject: str, purposes: Sequence[str] | None) -> tuple[str, ...]:
         """Withdraw on the person's behalf (they asked by e-mail, phone, letter); returns what changed.
@@ -213,14 +228,23 @@ class AgentDesk:
         self._consents.settle_retention(subject)  # also completes an earlier run that was cut short
         return withdrawn
 
-    def _record(self, subject: str, sent: str, kind: str, content: Mapping[str, Any], covering: ConsentRecord) -> None:
-        """Keep the reply like an inbound message, unless the consent changed since it was read."""
-        sealed = json.dumps(dict(content)).encode("utf-8")
-        with contextlib.suppress(Conflict):  # withdrawn while the reply was on its way: content not kept
-            self._store.messages.record_outbound(
-                subject,
-                self._pseudonymizer.message(self._channel.name, sent),
-                kind,
-                lambda item_id: self._keyring.encrypt(subject, item_id, sealed),
-                covered_by=covering,
-            )
+    def _queue(
+        self, subject: str, address: str, reply: Reply, kind: str, covering: ConsentRecord, reply_id: str | None
+    ) -> ReplyQueued:
+        """Owe the reply under ``covering`` as read, once per ``reply_id`` (a new id when none is given)."""
+        reply_id = reply_id or uuid.uuid4().hex
+        message_hash = self._pseudonymizer.message("agent", f"{subject}:{reply_id}")
+        owing = Owing(
+            subject,
+            self._channel.name,
+            address,
+            reply,
+            kind,
+            RetentionClass.CONVERSATION,
+            (covering.purpose, covering.rev),
+        )
+        try:
+            new = self._store.messages.queue_reply(self._sealer.seal(owing, message_hash, 0), covering)
+        except Conflict:
+            raise ReplyRefused("the consent changed a moment ago: read the conversation again") from None
+        return ReplyQueued(reply_id, new)

@@ -25,7 +25,7 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from chatconsent.campaigns import campaign_partitions
-from chatconsent.channels.base import Channel, ChannelError, ChannelRejected
+from chatconsent.channels.base import RETRY_LATER, Channel, ChannelError, ChannelRejected
 from chatconsent.clock import Clock
 from chatconsent.config import BusinessConfig, Template
 from chatconsent.errors import Gone
@@ -34,8 +34,6 @@ from chatconsent.keyring import SubjectKeyring
 from chatconsent.store import Campaign, CampaignStatus, Cap, Claim, Recipient, Store
 from chatconsent.store.keys import ADDRESS_ID
 
-# WhatsApp's answers (../channels facts): try again later, or never.
-RETRY_LATER = frozenset({130429, 131056, 131000, 131016, 133004})
 RETRY_ATTEMPTS = 3
 RATE_SLOTS = 10  # slots reserved from the shared bucket at a time
 RETRY_DELAY_SECONDS = 60

@@ -8,7 +8,7 @@ that arrives after a withdrawal changes nothing.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
@@ -17,7 +17,16 @@ from chatconsent.config import BusinessConfig
 from chatconsent.consent_state import ConsentRecord, ConsentState, SubjectState
 from chatconsent.ledger import ConsentFact, LedgerEntry, LedgerEvent, LedgerHead, Verification, chain, verify
 from chatconsent.retention import RetentionClass, RetentionPlan
-from chatconsent.store import Conflict, Duplicate, LedgerAppend, OptInRequest, Store, Withdrawal, retry_on_conflict
+from chatconsent.store import (
+    Conflict,
+    Duplicate,
+    LedgerAppend,
+    OptInRequest,
+    OwedMessage,
+    Store,
+    Withdrawal,
+    retry_on_conflict,
+)
 
 # What a ledger fact is about: (notice version, notice language, notice hash, channel, request id).
 Source = tuple[str, str, str, str, str]
@@ -66,11 +75,12 @@ class ConsentService:
         message_hash: str,
         evidence: Mapping[str, str],
         seal_address: Callable[[], bytes] | None = None,
+        owed: Sequence[OwedMessage] = (),
     ) -> Activation:
         """pending → active for every purpose of the subject's pending request ``request_id``.
 
         ``seal_address`` seals where the yes came from, called only when there is something to activate
-        (a replayed yes costs no data key).
+        (a replayed yes costs no data key). ``owed`` is the answer, written with the activation.
         """
         address: bytes | None = None
         for attempt in retry_on_conflict():
@@ -101,7 +111,7 @@ class ConsentService:
                 address = seal_address()
             try:
                 self._store.consents.activate(
-                    subject, pending, state.consents, self._append(state, facts), message_hash, address
+                    subject, pending, state.consents, self._append(state, facts), message_hash, address, owed
                 )
             except Duplicate:
                 return Activation.DUPLICATE
@@ -118,11 +128,13 @@ class ConsentService:
         message_hash: str | None = None,
         suppression_hash: str | None = None,
         state: SubjectState | None = None,
+        owed: Sequence[OwedMessage] = (),
     ) -> tuple[str, ...]:
         """active or pending → withdrawn (all purposes, or ``purposes``); returns what changed.
 
         With ``suppression_hash`` the same transaction puts the person on the block list. Withdrawing
-        again is a no-op. Raises Duplicate when ``message_hash`` was processed before.
+        again is a no-op. Raises Duplicate when ``message_hash`` was processed before. ``owed`` (the
+        confirmation) is written with the withdrawal, and only when something was withdrawn.
         """
         detach_request = True
         for attempt in retry_on_conflict(attempts=8):
@@ -134,7 +146,7 @@ class ConsentService:
                     raise Duplicate()
                 return ()
             try:
-                self._store.consents.withdraw(replace(withdrawal, detach_request=detach_request))
+                self._store.consents.withdraw(replace(withdrawal, detach_request=detach_request, owed=tuple(owed)))
             except Conflict as conflict:
                 if conflict.failed == ("request",):  # the request item is already gone: nothing to detach
                     detach_request = False
@@ -236,7 +248,9 @@ class ConsentService:
             return 0
         return self._store.messages.shorten_conversation(subject, RetentionClass.CONVERSATION_WITHDRAWN)
 
-    def grant_special(self, subject: str, state: SubjectState, channel: str, message_hash: str) -> Activation:
+    def grant_special(
+        self, subject: str, state: SubjectState, channel: str, message_hash: str, owed: Sequence[OwedMessage] = ()
+    ) -> Activation:
         """The person's "yes" to the Art. 9 question asked in the chat: the special purpose → active."""
         for attempt in retry_on_conflict():
             if attempt:
@@ -260,7 +274,14 @@ class ConsentService:
             fact = self._given(request.purpose, source, evidence)
             try:
                 self._store.grants.grant_special(
-                    subject, request, state.consents, self._append(state, [fact]), channel, message_hash, covering
+                    subject,
+                    request,
+                    state.consents,
+                    self._append(state, [fact]),
+                    channel,
+                    message_hash,
+                    covering,
+                    owed,
                 )
             except Duplicate:
                 return Activation.DUPLICATE

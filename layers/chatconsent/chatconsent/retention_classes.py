@@ -22,6 +22,7 @@ class RetentionClass(StrEnum):
     CAMPAIGN_SEND = "campaign_send"  # per recipient: sent under which consent, and its status
     CAMPAIGN_RESULTS = "campaign_results"  # a campaign and its aggregate counts
     SEND_RATE = "send_rate"  # the shared send-rate bucket (no personal data)
+    OUTBOX = "outbox"  # a message owed in answer to one received, sealed, until it is sent
 
 
 REQUIRED_CLASSES = frozenset(c.value for c in RetentionClass)

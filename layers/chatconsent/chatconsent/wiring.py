@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from chatconsent.link_sender import LinkQueue, LinkSender
     from chatconsent.notices import NoticeRegistry
     from chatconsent.optin import OptInService
+    from chatconsent.outbox import OutboxSealer, OutboxSender
     from chatconsent.purge import PurgeJob
     from chatconsent.rights import SubjectRights
     from chatconsent.texts import Texts
@@ -183,7 +184,16 @@ class _WithSecrets:
 
         w = self._w
         parts = InboundParts(
-            w.store, self.pseudonymizer, self.whatsapp, w.config, w.clock, w.consents, w.notices, w.keyring, w.rights
+            w.store,
+            self.pseudonymizer,
+            self.whatsapp,
+            w.config,
+            w.clock,
+            w.consents,
+            w.notices,
+            w.outbox_sealer,
+            w.keyring,
+            w.rights,
         )
         return InboundService(parts)
 
@@ -195,7 +205,10 @@ class _WithSecrets:
         if w.keyring is None:
             raise RuntimeError("KMS_KEY_ID and KEY_TABLE_NAME are required for conversations")
         return AgentDesk(
-            w.store, DeskParts(w.keyring, self.whatsapp, self.pseudonymizer, w.consents), w.clock, w.config
+            w.store,
+            DeskParts(w.keyring, self.whatsapp, self.pseudonymizer, w.consents, w.outbox_sealer),
+            w.clock,
+            w.config,
         )
 
     @cached_property
@@ -214,6 +227,14 @@ class _WithSecrets:
             sleeper(w.clock),
         )
         return Sender(w.store, parts, w.config, w.clock)
+
+    @cached_property
+    def outbox_sender(self) -> OutboxSender:
+        from chatconsent.outbox import OutboxSender
+
+        w = self._w
+        channels = {"whatsapp": self.whatsapp}
+        return OutboxSender(w.store, w.outbox_sealer, channels.__getitem__, self.pseudonymizer.message, w.keyring)
 
     @cached_property
     def link_sender(self) -> LinkSender:
@@ -268,6 +289,9 @@ class Wiring:
         keyring = self.__dict__.get("keyring")
         if keyring is not None:
             keyring.forget_all()
+        sealer = self.__dict__.get("outbox_sealer")
+        if sealer is not None:
+            sealer.forget_all()
         random.seed()  # from os.urandom: each environment draws its own numbers
         close_connections()
 
@@ -336,6 +360,10 @@ class Wiring:
     def campaign_sender(self) -> Sender:
         return self._with_secrets().campaign_sender
 
+    @property
+    def outbox_sender(self) -> OutboxSender:
+        return self._with_secrets().outbox_sender
+
     # -- the rest, once per container ------------------------------------------------------------
 
     @cached_property
@@ -347,6 +375,15 @@ class Wiring:
             return None
         assert self.settings.kms_key_id is not None
         return SubjectKeyring(self.store.data_keys, self._kms or client("kms"), self.settings.kms_key_id)
+
+    @cached_property
+    def outbox_sealer(self) -> OutboxSealer:
+        """Seals the answers owed (``KMS_KEY_ID``): the webhook writes them, the outbox sender opens them."""
+        from chatconsent.outbox import OutboxSealer
+
+        if self.settings.kms_key_id is None:
+            raise RuntimeError("KMS_KEY_ID is required to answer in the chat")
+        return OutboxSealer(self._kms or client("kms"), self.settings.kms_key_id)
 
     @cached_property
     def consents(self) -> ConsentService:

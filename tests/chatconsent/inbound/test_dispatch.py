@@ -170,10 +170,12 @@ def test_campaign_of(message: InboundMessage, campaign: str | None) -> None:
     assert campaign_of(message) == campaign
 
 
-def test_only_roles_that_change_nothing_record_their_delivery_first() -> None:
+def test_only_roles_that_neither_change_nor_answer_record_their_delivery_first() -> None:
     changing = {Role.NUMBER_CHANGED, Role.MARKETING_STOP, Role.WITHDRAWAL, Role.SPECIAL_YES, Role.SPECIAL_NO}
     changing |= {Role.ERASE_YES, Role.ERASE_NO}
     changing |= {Role.CONSENT_YES, Role.CONSENT_NO, Role.CONVERSATION, Role.STALE_SPECIAL}
     changing |= {Role.ACCESS}  # DATA issues a link, with the delivery record in the same transaction
+    # the answer is owed in the transaction of the delivery record (the outbox): not recorded first
+    changing |= {Role.HELP, Role.REMINDER, Role.INFO, Role.INFO_HELP, Role.ERASE_ASK}
     assert changing.isdisjoint(RECORD_FIRST)
     assert changing | RECORD_FIRST == set(Role)

@@ -19,6 +19,11 @@ class ChannelError(RuntimeError):
     """
 
 
+# Provider error codes that mean "try again later" (WhatsApp: 130429 throughput, 131056 pair rate,
+# 131000 and 133004 temporary errors, 131016 service unavailable); every other refusal is final.
+RETRY_LATER = frozenset({130429, 131056, 131000, 131016, 133004})
+
+
 class ChannelRejected(ChannelError):
     """The provider answered with an error: the message was certainly not sent.
 

@@ -69,8 +69,9 @@ def keep(turn: Turn, state: SubjectState) -> Outcome:
         return Outcome.DUPLICATE
     except Conflict:  # withdrawn a moment ago: nothing is kept
         return Outcome.SUPPRESSED if turn.record_delivery() else Outcome.DUPLICATE
-    if cards and turn.parts.store.messages.first_card_warning(subject):  # told once
-        turn.reply("card_warning", language_of(state), Outcome.STORED)
+    if cards:  # told once
+        warning = turn.owe_text("card_warning", language_of(state))
+        turn.parts.store.messages.first_card_warning(subject, warning)
     if quarantined and purpose is not None:
         return special.ask(turn, state, purpose)
     return Outcome.STORED

@@ -79,9 +79,7 @@ class Role(StrEnum):
     INFO_HELP = "info_help"  # someone we know nothing about asks for help
 
 
-RECORD_FIRST = frozenset(
-    {Role.ERASE_ASK, Role.HELP, Role.REMINDER, Role.ACCEPTED, Role.SUPPRESSED, Role.INFO, Role.INFO_HELP}
-)
+RECORD_FIRST = frozenset({Role.ACCEPTED, Role.SUPPRESSED})
 
 
 def _button(message: InboundMessage, yes: str, no: str, nonce: str | None) -> bool | None:

@@ -16,8 +16,9 @@ from chatconsent.inbound.dispatch import BUTTON_NO, BUTTON_YES
 from chatconsent.inbound.outcomes import Outcome
 from chatconsent.inbound.parts import Turn
 from chatconsent.inbound.unknown import info
+from chatconsent.outbox import Reply
 from chatconsent.retention import RetentionClass
-from chatconsent.store import Conflict, Duplicate, OptInRequest
+from chatconsent.store import Conflict, Duplicate, OptInRequest, OwedMessage
 from chatconsent.store.keys import ADDRESS_ID
 from chatconsent.tokens import code_hash
 
@@ -29,16 +30,17 @@ def code(turn: Turn, found: str) -> Outcome:
     if request is not None and request.status == "bound" and request.subject == turn.subject:
         return _code_again(turn, request)
     if request is None or request.status != "pending" or request.channel != turn.message.channel:
-        if not turn.record_delivery():
-            return Outcome.DUPLICATE
-        info(turn, "info")
-        return Outcome.CODE_REJECTED
+        outcome = info(turn, "info")
+        return Outcome.DUPLICATE if outcome is Outcome.DUPLICATE else Outcome.CODE_REJECTED
     purposes = list(request.purposes)
     suppression = turn.parts.pseudonymizer.suppression(turn.message.channel, turn.message.sender)
     while True:
         question = _question(turn, tuple(purposes), request.language)
+        asked = _ask(turn, request.request_id, tuple(purposes), request.language)
         try:
-            store.consents.bind(request, turn.subject, purposes, turn.message_hash, suppression, _sha256(question))
+            store.consents.bind(
+                request, turn.subject, purposes, turn.message_hash, suppression, _sha256(question), [asked]
+            )
             break
         except Duplicate:
             return Outcome.DUPLICATE
@@ -49,21 +51,16 @@ def code(turn: Turn, found: str) -> Outcome:
                 return Outcome.CODE_REJECTED if turn.record_delivery() else Outcome.DUPLICATE
             purposes = [p for p in purposes if p not in active]
             if not purposes:
-                if not turn.record_delivery():
-                    return Outcome.DUPLICATE
-                return turn.reply("already_active", request.language, Outcome.ALREADY_ACTIVE)
-    return _ask(turn, request.request_id, tuple(purposes), request.language)
+                return turn.answer([turn.owe_text("already_active", request.language)], Outcome.ALREADY_ACTIVE)
+    return Outcome.CODE_BOUND
 
 
 def _code_again(turn: Turn, request: OptInRequest) -> Outcome:
     """The person sent their code again: ask again, change nothing."""
-    if not turn.record_delivery():
-        return Outcome.DUPLICATE
     state = turn.parts.store.subjects.state(turn.subject)
     if state.pending is None or state.pending.request_id != request.request_id:
-        return Outcome.CODE_REJECTED
-    _ask(turn, request.request_id, request.purposes, request.language)
-    return Outcome.CODE_REPEATED
+        return turn.answer([], Outcome.CODE_REJECTED)
+    return turn.answer([_ask(turn, request.request_id, request.purposes, request.language)], Outcome.CODE_REPEATED)
 
 
 def _question(turn: Turn, purposes: tuple[str, ...], language: str) -> str:
@@ -76,13 +73,13 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _ask(turn: Turn, request_id: str, purposes: tuple[str, ...], language: str) -> Outcome:
+def _ask(turn: Turn, request_id: str, purposes: tuple[str, ...], language: str) -> OwedMessage:
+    """The yes/no question, owed; its outbound record goes with the request unless the person says yes."""
     text = _question(turn, purposes, language)
     buttons = turn.yes_no((BUTTON_YES + request_id, BUTTON_NO + request_id), ("button_yes", "button_no"), language)
-    # its delivery record goes with the request unless the person says yes
-    if not turn.ask(text, buttons, "confirmation_question", RetentionClass.PENDING_OPTIN_CHAT):
-        return Outcome.SEND_FAILED
-    return Outcome.CODE_BOUND
+    return turn.owe(
+        Reply(text=text, buttons=tuple(buttons)), "confirmation_question", RetentionClass.PENDING_OPTIN_CHAT
+    )
 
 
 def activate(turn: Turn, state: SubjectState) -> Outcome:
@@ -103,22 +100,24 @@ def activate(turn: Turn, state: SubjectState) -> Outcome:
         turn.message_hash,
         {"confirmation_method": method},
         seal if keyring is not None else None,
+        [turn.owe_text("activated", pending.language)],
     )
     if result is Activation.DUPLICATE:
         return Outcome.DUPLICATE
     if result is Activation.STALE:
         return Outcome.STALE_ANSWER
-    return turn.reply("activated", pending.language, Outcome.CONSENT_ACTIVATED)
+    return Outcome.CONSENT_ACTIVATED
 
 
 def decline(turn: Turn, state: SubjectState) -> Outcome:
     """The person's no: the request is discarded, nothing about it is kept."""
     pending = state.pending
     assert pending is not None
+    declined = turn.owe_text("declined", pending.language, track=None)
     try:
-        turn.parts.store.consents.decline(turn.subject, pending, state.consents, turn.message_hash)
+        turn.parts.store.consents.decline(turn.subject, pending, state.consents, turn.message_hash, [declined])
     except Duplicate:
         return Outcome.DUPLICATE
     except Conflict:
         return Outcome.STALE_ANSWER if turn.record_delivery() else Outcome.DUPLICATE
-    return turn.reply("declined", pending.language, Outcome.CONSENT_DECLINED, record=False)
+    return Outcome.CONSENT_DECLINED

@@ -1,15 +1,18 @@
 """What every step of the inbound path works with, and how it answers in the chat.
 
 :class:`InboundParts` is built once per container by the wiring. :class:`Turn` is one message
-being handled: who sent it (as a pseudonym), its delivery's hash, and the replies to it, each
-recorded by delivery status only (the bot's own words are never kept).
+being handled: who sent it (as a pseudonym), its delivery's hash, and the answers it owes, each
+written with the change it answers and recorded by delivery status only once sent (the bot's own
+words are never kept).
 """
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from chatconsent.channels.base import Button, Channel, ChannelError, InboundMessage
+from chatconsent.channels.base import Button, Channel, InboundMessage
 from chatconsent.clock import Clock
 from chatconsent.config import BusinessConfig
 from chatconsent.consent_service import ConsentService
@@ -18,9 +21,10 @@ from chatconsent.identity import Pseudonymizer
 from chatconsent.inbound.outcomes import Outcome
 from chatconsent.keyring import SubjectKeyring
 from chatconsent.notices import NoticeRegistry
+from chatconsent.outbox import OutboxSealer, Owing, Reply
 from chatconsent.retention import RetentionClass, RetentionPlan
 from chatconsent.rights import SubjectRights
-from chatconsent.store import Store
+from chatconsent.store import OwedMessage, Store
 from chatconsent.texts import Texts
 
 
@@ -33,6 +37,7 @@ class InboundParts:
     clock: Clock
     consents: ConsentService
     notices: NoticeRegistry
+    sealer: OutboxSealer  # the answers owed, sealed for the outbox
     keyring: SubjectKeyring | None = None  # without it nothing is kept
     rights: SubjectRights | None = None  # without it erasure in the chat is not offered
     texts: Texts = field(init=False)
@@ -52,66 +57,41 @@ def language_of(state: SubjectState) -> str | None:
 
 @dataclass(frozen=True)
 class Turn:
-    """One inbound message being handled."""
+    """One inbound message being handled.
+
+    Its answers are owed, not sent: :meth:`owe` seals one for the outbox, and the step hands it to
+    the store call that commits the change it answers (or to :meth:`answer` when nothing changes),
+    so it is sent exactly when that change is kept (:mod:`chatconsent.outbox`).
+    """
 
     parts: InboundParts
     message: InboundMessage
     subject: str
     message_hash: str
+    _indexes: Iterator[int] = field(default_factory=itertools.count, repr=False, compare=False)
 
-    def record_delivery(self) -> bool:
-        """Record this message as processed; False for a duplicate."""
-        return self.parts.store.guards.record_delivery(self.message_hash)
+    def record_delivery(self, owed: Sequence[OwedMessage] = ()) -> bool:
+        """Record this message as processed, with the answers it owes; False for a duplicate."""
+        return self.parts.store.guards.record_delivery(self.message_hash, owed)
+
+    def answer(self, owed: Sequence[OwedMessage], outcome: Outcome) -> Outcome:
+        """A message that changes nothing but is answered: its delivery record with the answers."""
+        return outcome if self.record_delivery(owed) else Outcome.DUPLICATE
 
     def yes_no(self, ids: tuple[str, str], labels: tuple[str, str], language: str | None) -> list[Button]:
         """Two answer buttons: ``ids`` are their full ids, ``labels`` the catalogue keys of their titles."""
         texts = self.parts.texts
         return [Button(ids[0], texts.text(labels[0], language)), Button(ids[1], texts.text(labels[1], language))]
 
-    def send_buttons(self, text: str, buttons: list[Button]) -> str | None:
-        """Send a question with buttons; None when the provider refused or failed."""
-        try:
-            return self.parts.channel.send_buttons(self.message.sender, text, buttons)
-        except ChannelError:
-            return None
+    def owe(self, reply: Reply, kind: str, track: RetentionClass | None = RetentionClass.CONVERSATION) -> OwedMessage:
+        """An answer to this message's sender, sealed for the outbox; tracked by delivery status under
+        ``track`` (its content is never kept), or not at all when None."""
+        message = self.message
+        owing = Owing(self.subject, message.channel, message.sender, reply, kind, track)
+        return self.parts.sealer.seal(owing, self.message_hash, next(self._indexes))
 
-    def ask(self, text: str, buttons: list[Button], kind: str, retention: RetentionClass) -> bool:
-        """Send a question with buttons, tracked by delivery status only; False when it could not be sent."""
-        sent = self.send_buttons(text, buttons)
-        if sent is None:
-            return False
-        self.record_sent(sent, kind, retention)
-        return True
-
-    def record_sent(self, sent: str, kind: str, retention: RetentionClass) -> None:
-        """Track a message the product sent by its delivery status (its content is not kept)."""
-        message_hash = self.parts.pseudonymizer.message(self.message.channel, sent)
-        self.parts.store.messages.record_outbound(self.subject, message_hash, kind, retention=retention)
-
-    def say(
-        self,
-        text: str,
-        kind: str,
-        outcome: Outcome,
-        record: bool = True,
-        retention: RetentionClass = RetentionClass.CONVERSATION,
-    ) -> Outcome:
-        """Send ``text``; ``outcome`` when sent (recorded under ``retention`` if ``record``)."""
-        try:
-            sent = self.parts.channel.send_text(self.message.sender, text)
-        except ChannelError:
-            return Outcome.SEND_FAILED
-        if record:
-            self.record_sent(sent, kind, retention)
-        return outcome
-
-    def reply(
-        self,
-        key: str,
-        language: str | None,
-        outcome: Outcome,
-        record: bool = True,
-        retention: RetentionClass = RetentionClass.CONVERSATION,
-    ) -> Outcome:
-        """Send the catalogue's text ``key`` in ``language``."""
-        return self.say(self.parts.texts.text(key, language), key, outcome, record, retention)
+    def owe_text(
+        self, key: str, language: str | None, track: RetentionClass | None = RetentionClass.CONVERSATION
+    ) -> OwedMessage:
+        """The catalogue's text ``key`` in ``language``, owed."""
+        return self.owe(Reply(text=self.parts.texts.text(key, language)), key, track)

@@ -15,9 +15,9 @@ from chatconsent.consent_state import SubjectState
 from chatconsent.inbound.dispatch import ERASE_NO, ERASE_YES, campaign_of
 from chatconsent.inbound.outcomes import Outcome
 from chatconsent.inbound.parts import Turn, language_of
+from chatconsent.outbox import Reply
 from chatconsent.retention import RetentionClass
-from chatconsent.store import Duplicate
-from chatconsent.tokens import token_hash
+from chatconsent.store import Duplicate, OwedMessage
 
 
 def withdraw(turn: Turn, state: SubjectState) -> Outcome:
@@ -36,6 +36,7 @@ def withdraw(turn: Turn, state: SubjectState) -> Outcome:
             message_hash=turn.message_hash,
             suppression_hash=suppression,
             state=state,
+            owed=[turn.owe_text("withdrawn", language_of(state), track=None)],
         )
     except Duplicate:
         return Outcome.DUPLICATE
@@ -43,7 +44,7 @@ def withdraw(turn: Turn, state: SubjectState) -> Outcome:
         if not state.consents:  # someone we never had consent from asks not to be contacted
             parts.store.guards.suppress(suppression)
         return Outcome.ALREADY_WITHDRAWN  # repeated STOP: nothing changes, nothing is sent
-    return turn.reply("withdrawn", language_of(state), Outcome.CONSENT_WITHDRAWN, record=False)
+    return Outcome.CONSENT_WITHDRAWN
 
 
 MARKETING_STOP_SOURCE = "chat:marketing_stop"  # the ledger's source; a campaign's stop button adds ":<campaign id>"
@@ -59,6 +60,9 @@ def marketing_stop(turn: Turn, state: SubjectState) -> Outcome:
     if not remaining:
         return withdraw(turn, state)
     campaign = campaign_of(turn.message)
+    texts = parts.texts
+    language = language_of(state)
+    text = texts.text("marketing_withdrawn", language, purposes=texts.purposes(remaining, language))
     try:
         withdrawn = parts.consents.withdraw(
             turn.subject,
@@ -66,15 +70,13 @@ def marketing_stop(turn: Turn, state: SubjectState) -> Outcome:
             purposes={marketing},
             message_hash=turn.message_hash,
             state=state,
+            owed=[turn.owe(Reply(text=text), "marketing_withdrawn")],
         )
     except Duplicate:
         return Outcome.DUPLICATE
     if not withdrawn:
         return Outcome.ALREADY_WITHDRAWN
-    texts = parts.texts
-    language = language_of(state)
-    text = texts.text("marketing_withdrawn", language, purposes=texts.purposes(remaining, language))
-    return turn.say(text, "marketing_withdrawn", Outcome.CONSENT_WITHDRAWN)
+    return Outcome.CONSENT_WITHDRAWN
 
 
 def number_changed(turn: Turn, state: SubjectState) -> Outcome:
@@ -97,11 +99,12 @@ def number_changed(turn: Turn, state: SubjectState) -> Outcome:
 def help_reply(turn: Turn, state: SubjectState) -> Outcome:
     """INFO/HELP from someone we know, also after STOP: who we are, the notice, how to stop."""
     language = language_of(state)
-    if turn.parts.config.conversation_purpose in state.active_purposes:  # its delivery record lives with the chat
-        return turn.reply("help", language, Outcome.HELP_REPLIED, retention=RetentionClass.CONVERSATION)
-    if state.pending is not None:  # or with the request
-        return turn.reply("help", language, Outcome.HELP_REPLIED, retention=RetentionClass.PENDING_OPTIN_CHAT)
-    return turn.reply("help", language, Outcome.HELP_REPLIED, record=False)  # withdrawn: nothing kept
+    track: RetentionClass | None = None  # withdrawn: nothing kept
+    if turn.parts.config.conversation_purpose in state.active_purposes:  # its outbound record lives with the chat
+        track = RetentionClass.CONVERSATION
+    elif state.pending is not None:  # or with the request
+        track = RetentionClass.PENDING_OPTIN_CHAT
+    return turn.answer([turn.owe_text("help", language, track)], Outcome.HELP_REPLIED)
 
 
 # How the DATA reply names the messages kept under each class (in this order), each with the plan's period.
@@ -135,9 +138,9 @@ def access(turn: Turn, state: SubjectState) -> Outcome:
 
     The link works once, for the access link's period, and one is issued per person and period: a
     second DATA within it is told so (the token was never stored, so the link cannot be sent again).
-    The link commits with the message's delivery record (a failure before leaves nothing, so the
-    redelivery answers); a link whose message could not be sent is withdrawn, so the person may ask
-    again at once. Every period in the answer comes from the retention plan.
+    The link commits with the message's delivery record and its answer (a failure before leaves
+    nothing, so the redelivery answers); the outbox sends that answer however long the messenger
+    takes. Every period in the answer comes from the retention plan.
     """
     parts = turn.parts
     texts = parts.texts
@@ -145,38 +148,37 @@ def access(turn: Turn, state: SubjectState) -> Outcome:
     purposes = texts.purposes(state.active_purposes, language) if state.active_purposes else "-"
     summary = texts.text("access_summary", language, messages=_stored_messages(turn, language), purposes=purposes)
     period = texts.period(parts.store.access.period, language)
-    record = bool(state.active_purposes)  # the reply's delivery record lives with the conversation
+    # the reply's outbound record lives with the conversation
+    track = RetentionClass.CONVERSATION if state.active_purposes else None
     audit_ref = parts.pseudonymizer.audit_ref(turn.subject)
+
+    def answer(token: str) -> OwedMessage:
+        text = texts.text("access", language, link=access_url(parts.config, token), period=period, summary=summary)
+        return turn.owe(Reply(text=text), "access", track)
+
     try:
-        token = issue_link(parts.store, turn.subject, language, audit_ref, turn.message_hash)
+        issued = issue_link(parts.store, turn.subject, language, audit_ref, turn.message_hash, answer)
     except Duplicate:
         return Outcome.DUPLICATE
-    if token is None:
-        if not turn.record_delivery():
-            return Outcome.DUPLICATE
-        text = texts.text("access_again", language, period=period, summary=summary)
-        return turn.say(text, "access_again", Outcome.ACCESS_ANSWERED, record=record)
-    link = access_url(parts.config, token)
-    outcome = turn.say(
-        texts.text("access", language, link=link, period=period, summary=summary),
-        "access",
-        Outcome.ACCESS_LINK_SENT,
-        record=record,
-    )
-    if outcome is Outcome.SEND_FAILED:
-        parts.store.access.release(turn.subject, token_hash(token))
-    return outcome
+    if issued:
+        return Outcome.ACCESS_LINK_SENT
+    text = texts.text("access_again", language, period=period, summary=summary)
+    return turn.answer([turn.owe(Reply(text=text), "access_again", track)], Outcome.ACCESS_ANSWERED)
 
 
 def ask_erasure(turn: Turn, state: SubjectState) -> Outcome:
     """DELETE: ask yes/no before erasing everything."""
     texts = turn.parts.texts
     nonce = uuid.uuid4().hex[:16]
-    turn.parts.store.subjects.request_erasure(turn.subject, nonce)
     language = language_of(state)
     buttons = turn.yes_no((ERASE_YES + nonce, ERASE_NO + nonce), ("button_delete", "button_keep"), language)
-    if turn.send_buttons(texts.text("erase_question", language), buttons) is None:
-        return Outcome.SEND_FAILED
+    question = turn.owe(
+        Reply(text=texts.text("erase_question", language), buttons=tuple(buttons)), "erase_question", None
+    )
+    try:
+        turn.parts.store.subjects.request_erasure(turn.subject, nonce, turn.message_hash, [question])
+    except Duplicate:
+        return Outcome.DUPLICATE
     return Outcome.ERASURE_ASKED
 
 
@@ -185,11 +187,12 @@ def erase(turn: Turn, state: SubjectState, confirmed: bool) -> Outcome:
     parts = turn.parts
     language = language_of(state)
     if not confirmed:
+        cancelled = turn.owe_text("erase_cancelled", language, track=None)
         try:
-            parts.store.subjects.cancel_erasure(turn.subject, turn.message_hash)
+            parts.store.subjects.cancel_erasure(turn.subject, turn.message_hash, [cancelled])
         except Duplicate:
             return Outcome.DUPLICATE
-        return turn.reply("erase_cancelled", language, Outcome.ERASURE_CANCELLED, record=False)
+        return Outcome.ERASURE_CANCELLED
     if parts.rights is None or parts.store.guards.was_delivered(turn.message_hash):
         return Outcome.DUPLICATE
     # Everything but the question first, then the question with the answer's delivery record: an
@@ -197,7 +200,7 @@ def erase(turn: Turn, state: SubjectState, confirmed: bool) -> Outcome:
     suppression = parts.pseudonymizer.suppression(turn.message.channel, turn.message.sender)
     parts.rights.erase(turn.subject, suppression, keep_question=True, erasure_id=state.erasure_request or "")
     try:
-        parts.store.subjects.close_erasure(turn.subject, turn.message_hash)
+        parts.store.subjects.close_erasure(turn.subject, turn.message_hash, [turn.owe_text("erased", language, None)])
     except Duplicate:
         return Outcome.DUPLICATE
-    return turn.reply("erased", language, Outcome.ERASED, record=False)
+    return Outcome.ERASED

@@ -44,16 +44,15 @@ def _run(role: Role, turn: Turn, state: SubjectState) -> Outcome:
 
 
 def _after_delivery_record(role: Role, turn: Turn, state: SubjectState) -> Outcome:
-    """The roles that change nothing but may answer (their delivery record is written first)."""
+    """The roles that change nothing but may answer (their delivery record goes with the answer)."""
     if role is Role.ERASE_ASK:
         return rights_words.ask_erasure(turn, state)
     if role is Role.HELP:
         return rights_words.help_reply(turn, state)
     if role is Role.REMINDER:
         assert state.pending is not None
-        return turn.reply(
-            "answer_buttons", state.pending.language, Outcome.REMINDED, retention=RetentionClass.PENDING_OPTIN_CHAT
-        )
+        reminder = turn.owe_text("answer_buttons", state.pending.language, RetentionClass.PENDING_OPTIN_CHAT)
+        return turn.answer([reminder], Outcome.REMINDED)
     if role is Role.ACCEPTED:
         return Outcome.ACCEPTED
     if role is Role.SUPPRESSED:

@@ -15,6 +15,7 @@ from chatconsent.consent_state import SpecialRequest, SubjectState
 from chatconsent.inbound.dispatch import ART9_NO, ART9_YES
 from chatconsent.inbound.outcomes import Outcome
 from chatconsent.inbound.parts import Turn, language_of
+from chatconsent.outbox import Reply
 from chatconsent.retention import RetentionClass
 from chatconsent.store import Conflict, Duplicate
 
@@ -32,14 +33,13 @@ def ask(turn: Turn, state: SubjectState, purpose: str) -> Outcome:
     notice = parts.notices.get(language)
     nonce = uuid.uuid4().hex[:16]
     request = SpecialRequest(nonce, purpose, language, notice.version, notice.sha256, int(parts.clock()))
-    if not parts.store.quarantine.ask(turn.subject, request):
-        return Outcome.QUARANTINED  # already asked: this message waits with the others
     period = texts.period(parts.plan.period(RetentionClass.SPECIAL_QUARANTINE), language)
     text = texts.text("special_question", language, purpose=texts.purposes([purpose], language), period=period)
     buttons = turn.yes_no((ART9_YES + nonce, ART9_NO + nonce), ("button_consent", "button_discard"), language)
     # a neutral kind, gone with the quarantine
-    if not turn.ask(text, buttons, "consent_question", RetentionClass.SPECIAL_QUARANTINE):
-        return Outcome.SEND_FAILED
+    question = turn.owe(Reply(text=text, buttons=tuple(buttons)), "consent_question", RetentionClass.SPECIAL_QUARANTINE)
+    if not parts.store.quarantine.ask(turn.subject, request, [question]):
+        return Outcome.QUARANTINED  # already asked: this message waits with the others
     return Outcome.QUARANTINED
 
 
@@ -50,17 +50,22 @@ def answer(turn: Turn, state: SubjectState, granted: bool) -> Outcome:
     language = state.special_request.language
     quarantined = store.quarantine.messages(turn.subject)
     if not granted:
+        declined = turn.owe_text("special_declined", language, track=None)
+        nonce = state.special_request.nonce
         try:
-            store.quarantine.discard(turn.subject, state.special_request.nonce, quarantined, turn.message_hash)
+            store.quarantine.discard(turn.subject, nonce, quarantined, turn.message_hash, [declined])
         except Duplicate:
             return Outcome.DUPLICATE
         except Conflict:  # answered or expired a moment ago: the purge removes what is left
             return Outcome.STALE_ANSWER if turn.record_delivery() else Outcome.DUPLICATE
-        return turn.reply("special_declined", language, Outcome.SPECIAL_DECLINED, record=False)
-    result = turn.parts.consents.grant_special(turn.subject, state, turn.message.channel, turn.message_hash)
+        return Outcome.SPECIAL_DECLINED
+    granted_reply = turn.owe_text("special_granted", language)
+    result = turn.parts.consents.grant_special(
+        turn.subject, state, turn.message.channel, turn.message_hash, [granted_reply]
+    )
     if result is Activation.DUPLICATE:
         return Outcome.DUPLICATE
     if result is Activation.STALE:
         return Outcome.STALE_ANSWER
     store.quarantine.release(quarantined)
-    return turn.reply("special_granted", language, Outcome.SPECIAL_GRANTED)
+    return Outcome.SPECIAL_GRANTED

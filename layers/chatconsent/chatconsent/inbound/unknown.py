@@ -17,8 +17,10 @@ def info(turn: Turn, key: str) -> Outcome:
     limit = parts.config.limits.info_replies_per_day
     suppression = parts.pseudonymizer.suppression(message.channel, message.sender)
     if limit == 0 or parts.store.guards.is_suppressed(suppression):
-        return Outcome.SUPPRESSED
+        return turn.answer([], Outcome.SUPPRESSED)
+    if parts.store.guards.was_delivered(turn.message_hash):
+        return Outcome.DUPLICATE  # before the counter: a redelivery costs no reply of the day
     if not parts.store.guards.consume_rate("info-reply", turn.subject, 86_400, limit):
-        return Outcome.INFO_SUPPRESSED
+        return turn.answer([], Outcome.INFO_SUPPRESSED)
     language = parts.texts.language_for_region(region_of(message.sender))
-    return turn.reply(key, language, Outcome.INFO_REPLIED, record=False)
+    return turn.answer([turn.owe_text(key, language, track=None)], Outcome.INFO_REPLIED)

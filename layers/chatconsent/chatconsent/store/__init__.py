@@ -7,6 +7,7 @@ module              what is stored there
 ``values``          DynamoDB attribute values (encoding and decoding)
 ``table``           request builders, transactions, queries; the Duplicate and Conflict errors
 ``guards``          delivery records (dedupe), rate limits, the block list
+``outbox``          messages owed in answer to a delivery, until the outbox sender sends them
 ``subjects``        a subject's state in one query, all its items, erasure
 ``consents``        consent transitions: bind, activate, decline, withdraw
 ``grants``          one-step activations: a confirmation link's click, the Art. 9 "yes"
@@ -42,6 +43,7 @@ from chatconsent.store.guards import Guards, RateCounter
 from chatconsent.store.ledger import Ledger
 from chatconsent.store.messages import STATUS_RANK, BadCursor, Messages
 from chatconsent.store.optins import OptIns
+from chatconsent.store.outbox import Outbox, OutboxItem, OwedMessage
 from chatconsent.store.purge import PurgeAccess
 from chatconsent.store.quarantine import Quarantine
 from chatconsent.store.records import (
@@ -77,6 +79,8 @@ __all__ = [
     "LedgerAppend",
     "OptInRequest",
     "OutboundRecord",
+    "OutboxItem",
+    "OwedMessage",
     "RateCounter",
     "Recipient",
     "Store",
@@ -107,6 +111,7 @@ class Store:
         self.purge = PurgeAccess(self.table, self.data_keys)
         self.campaigns = Campaigns(self.table, self.guards)
         self.sends = Sends(self.table, self.guards)
+        self.outbox = Outbox(self.table)
 
     @property
     def plan(self) -> RetentionPlan:

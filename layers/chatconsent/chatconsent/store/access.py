@@ -11,6 +11,7 @@ transaction.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,6 +21,7 @@ from chatconsent.retention import RetentionClass
 from chatconsent.store import keys
 from chatconsent.store.audit import AuditTrail
 from chatconsent.store.guards import Guards
+from chatconsent.store.outbox import OwedMessage
 from chatconsent.store.table import Conflict, Table, retry_on_conflict
 
 # Reuses the confirmation link's 24-hour class: a link that opens something, kept as long as it works.
@@ -56,7 +58,15 @@ class AccessLinks:
         """How long a link works, and how long until the person may ask for another."""
         return self._t.plan.period(ACCESS_RETENTION)
 
-    def issue(self, subject: str, token_hash: str, language: str, audit_ref: str, message_hash: str) -> bool:
+    def issue(
+        self,
+        subject: str,
+        token_hash: str,
+        language: str,
+        audit_ref: str,
+        message_hash: str,
+        owed: Sequence[OwedMessage] = (),
+    ) -> bool:
         """The link, the subject's marker and the delivery record of the DATA that asked for it, atomically.
 
         False (nothing written) when a link was issued within the period (spent or not); Duplicate
@@ -86,7 +96,7 @@ class AccessLinks:
         ops = [
             ("access_link", "Put", t.put(link, "attribute_not_exists(PK)")),
             ("marker", "Put", t.put(marker, "attribute_not_exists(PK) OR #exp <= :now", {":now": now})),
-            self._guards.delivery_op(message_hash, now),
+            *self._guards.delivery_ops(message_hash, now, owed),
         ]
         for _ in retry_on_conflict():
             try:

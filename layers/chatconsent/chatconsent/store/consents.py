@@ -19,6 +19,7 @@ from chatconsent.store.campaigns import count_update
 from chatconsent.store.guards import Guards
 from chatconsent.store.ledger import Ledger
 from chatconsent.store.optins import OptIns, form_attributes
+from chatconsent.store.outbox import OwedMessage
 from chatconsent.store.quarantine import Quarantine
 from chatconsent.store.records import LedgerAppend, OptInRequest, Withdrawal
 from chatconsent.store.table import Operation, Table
@@ -93,6 +94,7 @@ class Consents(Transitions):
         message_hash: str,
         suppression_hash: str,
         question_sha256: str = "",
+        owed: Sequence[OwedMessage] = (),
     ) -> None:
         """pending request → bound to ``subject``; its purposes → pending. Atomic, single-use.
 
@@ -161,7 +163,7 @@ class Consents(Transitions):
             ops.append((f"consent:{purpose}", "Update", update))
         # The person opted in again themselves: lift their block-list entry.
         ops.append(self._guards.lift_suppression_op(suppression_hash))
-        ops.append(self._guards.delivery_op(message_hash, now))
+        ops += self._guards.delivery_ops(message_hash, now, owed)
         t.transact(ops)
 
     def _withdrawn_after(self, subject: str, record: ConsentRecord) -> Operation:
@@ -196,6 +198,7 @@ class Consents(Transitions):
         proof: LedgerAppend,
         message_hash: str,
         address: bytes | None = None,
+        owed: Sequence[OwedMessage] = (),
     ) -> None:
         """pending → active for the request's purposes, with the proof appended to the ledger.
 
@@ -230,11 +233,16 @@ class Consents(Transitions):
             ops.append((f"consent:{purpose}", "Update", update))
         ops += self._close_pending_ops(subject, pending, "confirmed", now)  # the request no longer links
         ops += self._ledger.append_ops(subject, proof, now)
-        ops.append(self._guards.delivery_op(message_hash, now))
+        ops += self._guards.delivery_ops(message_hash, now, owed)
         t.transact(ops)
 
     def decline(
-        self, subject: str, pending: PendingConfirmation, consents: Mapping[str, ConsentRecord], message_hash: str
+        self,
+        subject: str,
+        pending: PendingConfirmation,
+        consents: Mapping[str, ConsentRecord],
+        message_hash: str,
+        owed: Sequence[OwedMessage] = (),
     ) -> None:
         """pending → none: the request is discarded, nothing about it is kept."""
         t = self._t
@@ -252,7 +260,7 @@ class Consents(Transitions):
             for purpose in pending.purposes
         ]
         ops += self._close_pending_ops(subject, pending, "declined", now)
-        ops.append(self._guards.delivery_op(message_hash, now))
+        ops += self._guards.delivery_ops(message_hash, now, owed)
         t.transact(ops)
 
     def withdraw(self, withdrawal: Withdrawal) -> None:
@@ -306,5 +314,5 @@ class Consents(Transitions):
         if withdrawal.suppression_hash:
             ops.append(self._guards.suppression_op(withdrawal.suppression_hash, now))
         if withdrawal.message_hash:
-            ops.append(self._guards.delivery_op(withdrawal.message_hash, now))
+            ops += self._guards.delivery_ops(withdrawal.message_hash, now, withdrawal.owed)
         t.transact(ops)

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from chatconsent.consent_state import ConsentRecord, ConsentState, SpecialRequest
 from chatconsent.store import keys
 from chatconsent.store.consents import ACTIVATE, Reach, Transitions, reach_op, valid_until
+from chatconsent.store.outbox import OwedMessage
 from chatconsent.store.records import LedgerAppend, OptInRequest
 from chatconsent.store.table import Operation
 
@@ -65,7 +66,7 @@ class Grants(Transitions):
             ops.append((f"consent:{purpose}", "Update", update))
         return ops
 
-    def grant_special(
+    def grant_special(  # noqa: PLR0913 (the Art. 9 question, the consents, the proof, the answer and its reply)
         self,
         subject: str,
         request: SpecialRequest,
@@ -74,6 +75,7 @@ class Grants(Transitions):
         channel: str,
         message_hash: str,
         covering: ConsentRecord,
+        owed: Sequence[OwedMessage] = (),
     ) -> None:
         """The person's "yes" to the Art. 9 question: the special purpose → active, with proof, once.
 
@@ -100,7 +102,7 @@ class Grants(Transitions):
         ]
         ops += self._grant_ops(subject, consents, [request.purpose], source, proof, now)
         ops += self._ledger.append_ops(subject, proof, now)
-        ops.append(self._guards.delivery_op(message_hash, now))
+        ops += self._guards.delivery_ops(message_hash, now, owed)
         self._t.transact(ops)
 
     def confirm_link(

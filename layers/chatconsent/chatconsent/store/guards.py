@@ -9,13 +9,15 @@ hashes of withdrawn numbers only.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from chatconsent.consent_state import ConsentRecord, ConsentState
 from chatconsent.retention import RetentionClass
 from chatconsent.store import keys
 from chatconsent.store.keys import ItemKey
-from chatconsent.store.table import Operation, Table
+from chatconsent.store.outbox import Outbox, OwedMessage
+from chatconsent.store.table import Duplicate, Operation, Table
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class RateCounter:
 class Guards:
     def __init__(self, table: Table) -> None:
         self._t = table
+        self._outbox = Outbox(table)
 
     # -- delivery records ------------------------------------------------------------------------
 
@@ -39,9 +42,24 @@ class Guards:
         # An expired record no longer protects: the message id may be processed again.
         return ("delivery", "Put", t.put(item, "attribute_not_exists(PK) OR #exp <= :now", {":now": now}))
 
-    def record_delivery(self, message_hash: str) -> bool:
-        """Record a webhook message as processed; False when it was before (a duplicate)."""
-        return self._t.put_item(self.delivery_op(message_hash, self._t.now())[2])
+    def delivery_ops(self, message_hash: str, now: int, owed: Sequence[OwedMessage] = ()) -> list[Operation]:
+        """The delivery record and the answers it owes (:mod:`chatconsent.store.outbox`), for a transaction."""
+        return [self.delivery_op(message_hash, now), *self._outbox.ops(owed, now)]
+
+    def owed_ops(self, owed: Sequence[OwedMessage], now: int) -> list[Operation]:
+        """Answers owed by a change that is not a message's first (its delivery record was written before)."""
+        return self._outbox.ops(owed, now)
+
+    def record_delivery(self, message_hash: str, owed: Sequence[OwedMessage] = ()) -> bool:
+        """Record a webhook message as processed, with its answers; False when it was before (a duplicate)."""
+        now = self._t.now()
+        if not owed:
+            return self._t.put_item(self.delivery_op(message_hash, now)[2])
+        try:
+            self._t.transact(self.delivery_ops(message_hash, now, owed))
+        except Duplicate:
+            return False
+        return True
 
     def was_delivered(self, message_hash: str) -> bool:
         """Whether a live delivery record says the message was processed (one consistent read)."""
@@ -52,13 +70,17 @@ class Guards:
 
     def still_active(self, subject: str, record: ConsentRecord) -> Operation:
         """A transaction's condition: ``record``'s consent is still active, at the revision read."""
+        return self.still_active_at(subject, record.purpose, record.rev)
+
+    def still_active_at(self, subject: str, purpose: str, rev: int) -> Operation:
+        """A transaction's condition: the consent for ``purpose`` is active, at revision ``rev``."""
         return (
             "covering_consent",
             "ConditionCheck",
             self._t.delete(
-                keys.consent(subject, record.purpose),
+                keys.consent(subject, purpose),
                 "#state = :active AND #rev = :rev",
-                {":active": ConsentState.ACTIVE.value, ":rev": record.rev},
+                {":active": ConsentState.ACTIVE.value, ":rev": rev},
             ),
         )
 

@@ -25,6 +25,7 @@ PK                                     SK                  item
 ``BUCKET#<name>``                      ``BUCKET``          the provider's send rate, shared by every sender
 ``LEDGER#<ledger id>``                 ``E#<seq>``         consent ledger entry (no personal data)
 ``DEDUPE#<hash>``                      ``DEDUPE``          delivery record: this webhook message was processed
+``OUTBOX#<hash>``                      ``OUT#<n>``         a message owed in answer to delivery ``hash``, sealed
 ``RATE#<scope>#<hash>#<window>``       ``RATE``            rate-limit counter
 ``SUPPRESS#<hash>``                    ``SUPPRESS``        block list: withdrawn, do not contact (keyed hash)
 ``RECEIPT#<day>``                      ``<run>#<class>``   purge or erasure receipt (counts only)
@@ -241,6 +242,15 @@ def ledger_entry(ledger_id: str, seq: int) -> ItemKey:
 
 def delivery(message_hash: str) -> ItemKey:
     return ItemKey(f"DEDUPE#{message_hash}", "DEDUPE")
+
+
+OUTBOX_PK_PREFIX = "OUTBOX#"
+OUTBOX_PREFIX = "OUT#"  # the stream's filter for the outbox sender matches this sort-key prefix
+
+
+def outbox(message_hash: str, index: int) -> ItemKey:
+    """The ``index``-th message owed in answer to the delivery ``message_hash`` (written with it)."""
+    return ItemKey(f"{OUTBOX_PK_PREFIX}{message_hash}", f"{OUTBOX_PREFIX}{index}")
 
 
 def rate(scope: str, key_hash: str, window: int) -> ItemKey:

@@ -18,8 +18,9 @@ from chatconsent.retention import RetentionClass
 from chatconsent.store import keys
 from chatconsent.store.campaigns import count_update
 from chatconsent.store.guards import Guards
+from chatconsent.store.outbox import OwedMessage
 from chatconsent.store.records import ConversationRow, InboundRecord, OutboundRecord
-from chatconsent.store.table import Operation, Table
+from chatconsent.store.table import Conflict, Duplicate, Operation, Table
 from chatconsent.store.values import deserialize, serialize
 
 STATUS_RANK = {"accepted": 0, "sent": 1, "delivered": 2, "read": 3, "failed": 9}
@@ -73,37 +74,52 @@ class Messages:
         t.transact(self._covered(ops, subject, covered_by))
 
     def record_outbound(
+        self, subject: str, message_hash: str, kind: str, retention: RetentionClass = RetentionClass.CONVERSATION
+    ) -> None:
+        """An outbound message for status tracking (its content is not kept)."""
+        self._t.client.put_item(**self.outbound_op(subject, message_hash, kind, retention)[2])
+
+    def kept_outbound_ops(
         self,
         subject: str,
         message_hash: str,
         kind: str,
-        seal: Callable[[str], bytes] | None = None,
+        seal: Callable[[str], bytes],
         retention: RetentionClass = RetentionClass.CONVERSATION,
-        covered_by: ConsentRecord | None = None,
-    ) -> None:
-        """An outbound message for status tracking; with ``seal``, its content too (agent replies).
-
-        With ``covered_by`` the content is kept only if that consent is still as it was read.
-        """
+    ) -> list[Operation]:
+        """An outbound message kept with its content (an agent's reply is part of the conversation)."""
         t = self._t
         now = t.now()
         key = keys.outbound(subject, message_hash)
-        attributes = {
-            "kind": kind,
-            "status": "accepted",
-            "status_rank": 0,
-            "sent_at": now,
-            "sealed": seal(key.item_id) if seal else None,
-        }
+        attributes = {"kind": kind, "status": "accepted", "status_rank": 0, "sent_at": now, "sealed": seal(key.item_id)}
         item = t.item(key, attributes, retention, t.expires_at(retention, now))
-        if seal is None:
-            t.client.put_item(**t.put(item))
-            return
-        ops = [  # an agent's reply is part of the conversation
+        return [
             ("message", "Put", t.put(item)),
             ("conversation", "Update", self._conversation_update(subject, now, inbound=False)),
         ]
-        t.transact(self._covered(ops, subject, covered_by))
+
+    def queue_reply(self, owed: OwedMessage, covered_by: ConsentRecord) -> bool:
+        """An agent's reply, owed under ``covered_by`` as read, once per reply id (its hash is the
+        owed message's delivery record); False when that reply was queued before. Raises Conflict
+        when the consent changed since it was read."""
+        t = self._t
+        ops = [
+            *self._guards.delivery_ops(owed.message_hash, t.now(), [owed]),
+            self._guards.still_active(owed.subject, covered_by),
+        ]
+        try:
+            t.transact(ops)
+        except Duplicate:
+            return False
+        return True
+
+    def outbound_op(self, subject: str, message_hash: str, kind: str, retention: RetentionClass) -> Operation:
+        """An outbound message tracked by its delivery status only (the product's own words), for a transaction."""
+        t = self._t
+        now = t.now()
+        attributes = {"kind": kind, "status": "accepted", "status_rank": 0, "sent_at": now}
+        item = t.item(keys.outbound(subject, message_hash), attributes, retention, t.expires_at(retention, now))
+        return ("message", "Put", t.put(item))
 
     def update_status(self, subject: str, message_hash: str, status: str) -> bool:
         """Move a known outbound message forward (sent < delivered < read; failed is final).
@@ -196,18 +212,22 @@ class Messages:
             shortened += t.update_item(request)  # purged or shortened meanwhile: not counted
         return shortened
 
-    def first_card_warning(self, subject: str) -> bool:
-        """Mark that the person was told not to send card numbers; False when they were told before."""
+    def first_card_warning(self, subject: str, warning: OwedMessage) -> bool:
+        """Mark that the person was told not to send card numbers, with the ``warning`` owed;
+        False when they were told before (nothing is written)."""
         t = self._t
         now = t.now()
-        return t.update_item(
-            t.update(
-                keys.conversation(subject),
-                "SET card_warned_at = :now",
-                {":now": now},
-                "attribute_exists(PK) AND attribute_not_exists(card_warned_at)",
-            )
+        mark = t.update(
+            keys.conversation(subject),
+            "SET card_warned_at = :now",
+            {":now": now},
+            "attribute_exists(PK) AND attribute_not_exists(card_warned_at)",
         )
+        try:
+            t.transact([("conversation", "Update", mark), *self._guards.owed_ops([warning], now)])
+        except Conflict:
+            return False
+        return True
 
     # -- the conversation list -------------------------------------------------------------------
 

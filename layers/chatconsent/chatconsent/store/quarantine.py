@@ -14,8 +14,9 @@ from chatconsent.retention import RetentionClass
 from chatconsent.store import keys
 from chatconsent.store.guards import Guards
 from chatconsent.store.messages import Messages
+from chatconsent.store.outbox import OwedMessage
 from chatconsent.store.records import InboundRecord
-from chatconsent.store.table import Operation, Table
+from chatconsent.store.table import Conflict, Operation, Table
 
 _TRANSACTION_ROOM = 90  # a transaction holds 100 operations
 
@@ -26,8 +27,9 @@ class Quarantine:
         self._guards = guards
         self._messages = messages
 
-    def ask(self, subject: str, request: SpecialRequest) -> bool:
-        """Record the question; False when one is already open (ask once per quarantine period)."""
+    def ask(self, subject: str, request: SpecialRequest, owed: Sequence[OwedMessage] = ()) -> bool:
+        """Record the question, with the question owed; False when one is already open (ask once per
+        quarantine period)."""
         t = self._t
         item = t.item(
             keys.special_request(subject),
@@ -42,7 +44,15 @@ class Quarantine:
             RetentionClass.SPECIAL_QUARANTINE,
             t.expires_at(RetentionClass.SPECIAL_QUARANTINE, request.asked_at),
         )
-        return t.put_item(t.put(item, "attribute_not_exists(PK) OR #exp <= :now", {":now": t.now()}))
+        now = t.now()
+        question = t.put(item, "attribute_not_exists(PK) OR #exp <= :now", {":now": now})
+        if not owed:
+            return t.put_item(question)
+        try:
+            t.transact([("question", "Put", question), *self._guards.owed_ops(owed, now)])
+        except Conflict:
+            return False
+        return True
 
     def close_question_op(self, subject: str, nonce: str, now: int | None = None) -> Operation:
         """Close the open question (conditioned on its nonce; with ``now``, on it being live too)."""
@@ -73,13 +83,20 @@ class Quarantine:
                 )
             )
 
-    def discard(self, subject: str, nonce: str, messages: Sequence[InboundRecord], message_hash: str) -> None:
+    def discard(
+        self,
+        subject: str,
+        nonce: str,
+        messages: Sequence[InboundRecord],
+        message_hash: str,
+        owed: Sequence[OwedMessage] = (),
+    ) -> None:
         """The person's "no": the question and every quarantined message go, with the delivery record."""
         t = self._t
         first, rest = list(messages[:_TRANSACTION_ROOM]), list(messages[_TRANSACTION_ROOM:])
         ops = [self.close_question_op(subject, nonce, t.now())]
         ops += [("message", "Delete", t.delete(m.key)) for m in first]
-        ops.append(self._guards.delivery_op(message_hash, t.now()))
+        ops += self._guards.delivery_ops(message_hash, t.now(), owed)
         t.transact(ops)
         if rest:
             t.delete_all([m.key for m in rest])

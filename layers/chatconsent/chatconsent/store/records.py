@@ -8,6 +8,7 @@ from typing import Any
 from chatconsent.consent_state import ConsentRecord, PendingConfirmation, PendingLink, SpecialRequest
 from chatconsent.ledger import LedgerEntry, LedgerHead
 from chatconsent.store.keys import ItemKey
+from chatconsent.store.outbox import OwedMessage
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class Withdrawal:
     ``clear_pending`` deletes the subject's pending request (and detaches the request item from
     the subject when ``detach_request``); ``void_link`` closes a link awaiting a click;
     ``close_special`` withdraws an open Art. 9 question; ``suppression_hash`` puts the number on
-    the block list; ``message_hash`` records the delivery that carried the withdrawal.
+    the block list; ``message_hash`` records the delivery that carried the withdrawal, ``owed`` its answer.
     """
 
     subject: str
@@ -60,6 +61,7 @@ class Withdrawal:
     void_link: PendingLink | None = None
     close_special: SpecialRequest | None = None
     suppression_hash: str | None = None
+    owed: tuple[OwedMessage, ...] = ()  # the answers owed with ``message_hash`` (the confirmation)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ item that belongs to a subject, in its partition and outside it (requests, count
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,7 @@ from chatconsent.store import keys
 from chatconsent.store.data_keys import DataKeys
 from chatconsent.store.guards import Guards
 from chatconsent.store.keys import ItemKey
+from chatconsent.store.outbox import OwedMessage
 from chatconsent.store.records import SubjectItem
 from chatconsent.store.table import Table
 
@@ -159,17 +160,18 @@ class Subjects:
 
     # -- erasure asked in the chat ---------------------------------------------------------------
 
-    def request_erasure(self, subject: str, nonce: str) -> None:
-        """The person asked for erasure in the chat; their yes must follow within the hour."""
+    def request_erasure(self, subject: str, nonce: str, message_hash: str, owed: Sequence[OwedMessage] = ()) -> None:
+        """The person asked for erasure in the chat (their yes must follow within the hour), with the
+        asking message's delivery record and the question owed. Raises Duplicate for a message seen before."""
         t = self._t
         now = t.now()
         expires = t.expires_at(RetentionClass.PENDING_OPTIN_CHAT, now)
         item = t.item(
             keys.erasure_request(subject), {"nonce": nonce, "asked_at": now}, RetentionClass.PENDING_OPTIN_CHAT, expires
         )
-        t.client.put_item(**t.put(item))
+        t.transact([("question", "Put", t.put(item)), *self._guards.delivery_ops(message_hash, now, owed)])
 
-    def close_erasure(self, subject: str, message_hash: str) -> None:
+    def close_erasure(self, subject: str, message_hash: str, owed: Sequence[OwedMessage] = ()) -> None:
         """The erasure asked in the chat is done: its question goes, with the answer's delivery record.
 
         Raises Duplicate when the answer was processed before.
@@ -177,16 +179,16 @@ class Subjects:
         t = self._t
         ops = [
             ("question", "Delete", t.delete(keys.erasure_request(subject))),
-            self._guards.delivery_op(message_hash, t.now()),
+            *self._guards.delivery_ops(message_hash, t.now(), owed),
         ]
         t.transact(ops)
 
-    def cancel_erasure(self, subject: str, message_hash: str) -> None:
+    def cancel_erasure(self, subject: str, message_hash: str, owed: Sequence[OwedMessage] = ()) -> None:
         t = self._t
         t.transact(
             [
                 ("erasure", "Delete", t.delete(keys.erasure_request(subject))),
-                self._guards.delivery_op(message_hash, t.now()),
+                *self._guards.delivery_ops(message_hash, t.now(), owed),
             ]
         )
 
