@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from chatconsent.notices import NoticeRegistry
     from chatconsent.optin import OptInService
     from chatconsent.purge import PurgeJob
+    from chatconsent.renewal import RenewalJob
     from chatconsent.rights import SubjectRights
     from chatconsent.texts import Texts
 
@@ -216,6 +217,18 @@ class _WithSecrets:
         return Sender(w.store, parts, w.config, w.clock)
 
     @cached_property
+    def renewal_job(self) -> RenewalJob:
+        from chatconsent.renewal import RenewalJob, RenewalParts
+
+        w = self._w
+        if w.keyring is None:
+            raise RuntimeError("KMS_KEY_ID and KEY_TABLE_NAME are required for renewal asks")
+        pseudonymizer = self.pseudonymizer
+        parts = RenewalParts(w.keyring, lambda: self.whatsapp, lambda mid: pseudonymizer.message("whatsapp", mid))
+        lookback = int(w.config.purge.lookback.total_seconds())
+        return RenewalJob(w.store, w.config, w.clock, w.consents, w.notices, parts, lookback)
+
+    @cached_property
     def link_sender(self) -> LinkSender:
         from chatconsent.link_sender import LinkSender
 
@@ -335,6 +348,10 @@ class Wiring:
     @property
     def campaign_sender(self) -> Sender:
         return self._with_secrets().campaign_sender
+
+    @property
+    def renewal_job(self) -> RenewalJob:
+        return self._with_secrets().renewal_job
 
     # -- the rest, once per container ------------------------------------------------------------
 

@@ -1,0 +1,93 @@
+"""Renewal in the chat: the answer to a renewal or re-confirmation question, and the re-confirmation ask.
+
+"Yes" keeps the asked consents active under the notice the question named, with a new validity
+and a ``consent_renewed`` (or ``consent_reconfirmed``) ledger entry; "no" withdraws exactly those
+purposes, as a withdrawal would. A notice version marked material is asked about at the person's
+next message, once per version; until they answer, their consent stays as it was given.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from chatconsent.consent_service import Activation
+from chatconsent.consent_state import ConsentState, SubjectState
+from chatconsent.inbound.dispatch import RENEW_NO, RENEW_YES
+from chatconsent.inbound.outcomes import Outcome
+from chatconsent.inbound.parts import Turn, language_of
+from chatconsent.notices import NoticeRegistry
+from chatconsent.renewal_rules import new_request, notice_cycle, publication_order, reconfirmation_due
+from chatconsent.retention import RetentionClass
+from chatconsent.store import Asked, Conflict, Duplicate
+
+
+@cache
+def _order(notices: NoticeRegistry) -> tuple[str, ...]:
+    return tuple(publication_order(notices))
+
+
+def ask_reconfirmation(turn: Turn, state: SubjectState) -> None:
+    """At this contact: re-confirm consents given under a notice that has since changed materially (once)."""
+    parts = turn.parts
+    records = reconfirmation_due(parts.config, _order(parts.notices), state)
+    if not records:
+        return
+    texts = parts.texts
+    language = texts.language(language_of(state))
+    notice = parts.notices.get(language)
+    cycle = notice_cycle(parts.config.notice_version)
+    request = new_request(
+        "reconfirm", records, cycle, (notice.version, language, notice.sha256), int(parts.clock()), "chat"
+    )
+    asked = [Asked(record, cycle) for record in records]
+    try:
+        parts.store.renewals.ask(turn.subject, request, asked)
+    except Conflict:  # asked a moment ago, or changed
+        return
+    text = texts.text("reconfirm_question", language, purposes=texts.purposes([r.purpose for r in records], language))
+    buttons = turn.yes_no((RENEW_YES + request.nonce, RENEW_NO + request.nonce), ("button_yes", "button_no"), language)
+    if not turn.ask(text, buttons, "renewal_question", RetentionClass.CONVERSATION):
+        parts.store.renewals.withdraw_question(turn.subject, request.nonce)  # asked again next time
+        parts.store.renewals.unmark(turn.subject, asked)
+
+
+def answer(turn: Turn, state: SubjectState, renew: bool) -> Outcome:
+    """The person's answer to the open renewal or re-confirmation question."""
+    request = state.renewal_request
+    assert request is not None
+    parts = turn.parts
+    texts = parts.texts
+    purposes = [p for p in request.purposes if state.state_of(p) is ConsentState.ACTIVE]
+    if not renew:
+        try:
+            withdrawn = parts.consents.withdraw(
+                turn.subject, source="chat:renewal_declined", purposes=purposes, message_hash=turn.message_hash
+            )
+        except Duplicate:
+            return Outcome.DUPLICATE
+        parts.store.renewals.withdraw_question(turn.subject, request.nonce)
+        if not withdrawn:
+            return Outcome.STALE_ANSWER
+        remaining = [p for p in parts.store.subjects.state(turn.subject).active_purposes]
+        left = (
+            texts.purposes(remaining, request.language)
+            if remaining
+            else texts.text("renewal_nothing_left", request.language)
+        )
+        text = texts.text(
+            "renewal_declined", request.language, purposes=texts.purposes(withdrawn, request.language), remaining=left
+        )
+        return turn.say(text, "renewal_declined", Outcome.RENEWAL_DECLINED)
+    result = parts.consents.renew(turn.subject, state, turn.message_hash)
+    if result is Activation.DUPLICATE:
+        return Outcome.DUPLICATE
+    if result is Activation.STALE:
+        return Outcome.STALE_ANSWER
+    key = "renewed" if request.kind == "renewal" else "reconfirmed"
+    text = texts.text(
+        key,
+        request.language,
+        purposes=texts.purposes(purposes, request.language),
+        period=texts.period(parts.config.consent_validity, request.language),
+    )
+    return turn.say(text, key, Outcome.CONSENT_RENEWED)
