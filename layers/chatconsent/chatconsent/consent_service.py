@@ -22,7 +22,6 @@ from chatconsent.store import (
     Duplicate,
     LedgerAppend,
     OptInRequest,
-    Renewed,
     Store,
     Withdrawal,
     retry_on_conflict,
@@ -110,7 +109,7 @@ class ConsentService:
                 address = seal_address()
             try:
                 self._store.consents.activate(
-                    subject, pending, state.consents, self._append(state, facts), message_hash, address
+                    subject, pending, state.consents, self.append_proof(state, facts), message_hash, address
                 )
             except Duplicate:
                 return Activation.DUPLICATE
@@ -185,7 +184,7 @@ class ConsentService:
         return Withdrawal(
             subject=subject,
             records=targets,
-            proof=self._append(state, facts) if facts else None,
+            proof=self.append_proof(state, facts) if facts else None,
             message_hash=message_hash,
             clear_pending=clear_pending,
             void_link=void_link,
@@ -193,7 +192,7 @@ class ConsentService:
             suppression_hash=suppression_hash,
         )
 
-    def _fact(self, event: LedgerEvent, purpose: str, source: Source, evidence: Mapping[str, str]) -> ConsentFact:
+    def fact(self, event: LedgerEvent, purpose: str, source: Source, evidence: Mapping[str, str]) -> ConsentFact:
         """One ledger fact; ``source`` is (notice version, notice language, notice hash, channel, request id)."""
         version, language, sha256, channel, request_id = source
         return ConsentFact(
@@ -209,7 +208,7 @@ class ConsentService:
         )
 
     def _given(self, purpose: str, source: Source, evidence: Mapping[str, str]) -> ConsentFact:
-        return self._fact(LedgerEvent.CONSENT_GIVEN, purpose, source, evidence)
+        return self.fact(LedgerEvent.CONSENT_GIVEN, purpose, source, evidence)
 
     def _withdrawn(self, record: ConsentRecord, evidence: Mapping[str, str]) -> ConsentFact:
         source = (
@@ -219,9 +218,9 @@ class ConsentService:
             record.channel,
             record.request_id,
         )
-        return self._fact(LedgerEvent.CONSENT_WITHDRAWN, record.purpose, source, evidence)
+        return self.fact(LedgerEvent.CONSENT_WITHDRAWN, record.purpose, source, evidence)
 
-    def _append(self, state: SubjectState, facts: list[ConsentFact]) -> LedgerAppend:
+    def append_proof(self, state: SubjectState, facts: list[ConsentFact]) -> LedgerAppend:
         entries, head = chain(state.ledger_head, self._new_ledger_id(), int(self._clock()), facts)
         return LedgerAppend(state.ledger_head, head, tuple(entries))
 
@@ -269,7 +268,7 @@ class ConsentService:
             fact = self._given(request.purpose, source, evidence)
             try:
                 self._store.grants.grant_special(
-                    subject, request, state.consents, self._append(state, [fact]), channel, message_hash, covering
+                    subject, request, state.consents, self.append_proof(state, [fact]), channel, message_hash, covering
                 )
             except Duplicate:
                 return Activation.DUPLICATE
@@ -277,91 +276,6 @@ class ConsentService:
                 continue
             return Activation.ACTIVATED
         raise Conflict(["grant_retries_exhausted"])
-
-    def renew(self, subject: str, state: SubjectState, message_hash: str) -> Activation:
-        """The person's yes to the open renewal or re-confirmation question: the asked consents stay
-        active under the notice the question named, with a new validity and the proof, once.
-
-        STALE when nothing asked is still active (withdrawn or lapsed first) or no question is open.
-        """
-        for attempt in retry_on_conflict():
-            if attempt:
-                state = self._store.subjects.state(subject)
-            request = state.renewal_request
-            records = tuple(
-                record
-                for purpose in (request.purposes if request else ())
-                if (record := state.consents.get(purpose)) is not None and record.state is ConsentState.ACTIVE
-            )
-            if request is None or not records:
-                return Activation.STALE if self._store.guards.record_delivery(message_hash) else Activation.DUPLICATE
-            event = LedgerEvent.CONSENT_RENEWED if request.kind == "renewal" else LedgerEvent.CONSENT_RECONFIRMED
-            facts = [
-                self._fact(
-                    event,
-                    record.purpose,
-                    (
-                        request.notice_version,
-                        request.language,
-                        request.notice_sha256,
-                        record.channel,
-                        f"{request.kind}:{request.nonce}",
-                    ),
-                    {
-                        "method": request.method,
-                        "asked_at": str(request.asked_at),
-                        "confirmation_message": message_hash,
-                        "previous_notice_version": record.notice_version,
-                        "previous_valid_until": str(record.expires_at),
-                        **({"previous_proof": record.proof_hash} if record.proof_hash else {}),
-                    },
-                )
-                for record in records
-            ]
-            try:
-                self._store.renewals.renew(subject, Renewed(request, records, self._append(state, facts), message_hash))
-            except Duplicate:
-                return Activation.DUPLICATE
-            except Conflict:
-                continue
-            return Activation.ACTIVATED
-        raise Conflict(["renewal_retries_exhausted"])
-
-    def lapse(self, subject: str, purposes: Collection[str], ending_by: int) -> tuple[str, ...]:
-        """active → lapsed for ``purposes`` whose validity ends by ``ending_by``, with the proof; returns
-        what lapsed. A renewal committed first moved the validity: nothing lapses, nothing is written."""
-        for _ in retry_on_conflict(attempts=6):
-            state = self._store.subjects.state(subject, lapsing=True)
-            records = [
-                record
-                for purpose, record in state.consents.items()
-                if purpose in purposes and record.state is ConsentState.ACTIVE and record.expires_at <= ending_by
-            ]
-            if not records:
-                return ()
-            facts = [
-                self._fact(
-                    LedgerEvent.CONSENT_LAPSED,
-                    r.purpose,
-                    (r.notice_version, r.notice_language, r.notice_sha256, r.channel, r.request_id),
-                    {
-                        "source": "renewal_job",
-                        "valid_until": str(r.expires_at),
-                        "renewal_asked": r.renewal_asked or "-",
-                    },
-                )
-                for r in records
-            ]
-            question = state.renewal_request
-            lapsing = {r.purpose for r in records}
-            others = {p for p in question.purposes if state.state_of(p) is ConsentState.ACTIVE} if question else set()
-            close = question if question is not None and others <= lapsing else None
-            try:
-                self._store.renewals.lapse(subject, records, self._append(state, facts), close.nonce if close else None)
-            except Conflict:
-                continue
-            return tuple(sorted(lapsing))
-        raise Conflict(["lapse_retries_exhausted"])
 
     def confirm_link(self, request: OptInRequest, evidence: Mapping[str, str]) -> bool:
         """A click on the confirmation link: the request's purposes become active, once.
@@ -392,7 +306,7 @@ class ConsentService:
             }
             facts = [self._given(purpose, source, link_evidence) for purpose in purposes]
             try:
-                self._store.grants.confirm_link(request, purposes, state.consents, self._append(state, facts))
+                self._store.grants.confirm_link(request, purposes, state.consents, self.append_proof(state, facts))
             except Conflict as conflict:
                 if {"link_request", "link", "suppression"} & set(conflict.failed):
                     return False  # closed or blocked in the meantime: the click changes nothing

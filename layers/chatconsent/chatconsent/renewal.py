@@ -24,6 +24,7 @@ from enum import StrEnum
 from chatconsent.channels.base import Button, Channel, ChannelError, ChannelRejected
 from chatconsent.clock import Clock
 from chatconsent.config import BusinessConfig
+from chatconsent.consent_renewal import ConsentRenewal
 from chatconsent.consent_service import ConsentService
 from chatconsent.consent_state import ConsentRecord, ConsentState, RenewalRequest, SubjectState
 from chatconsent.inbound.dispatch import RENEW_NO, RENEW_YES
@@ -82,7 +83,7 @@ class RenewalJob:
         self._store = store
         self._config = config
         self._clock = clock
-        self._consents = consents
+        self._renewal = ConsentRenewal(store, consents)
         self._notices = notices
         self._parts = parts
         self._lookback = lookback_seconds
@@ -109,7 +110,7 @@ class RenewalJob:
         active = [state.consents[p] for p in sorted(purposes) if state.state_of(p) is ConsentState.ACTIVE]
         ending = [r.purpose for r in active if r.expires_at <= ending_by]
         if ending:
-            lapsed = self._consents.lapse(subject, ending, ending_by)
+            lapsed = self._renewal.lapse(subject, ending, ending_by)
             if lapsed:
                 report.count(RenewalOutcome.LAPSED, len(lapsed))
             if len(lapsed) < len(ending):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from functools import cache
 
+from chatconsent.consent_renewal import ConsentRenewal
 from chatconsent.consent_service import Activation
 from chatconsent.consent_state import ConsentState, SubjectState
 from chatconsent.inbound.dispatch import RENEW_NO, RENEW_YES
@@ -78,7 +79,7 @@ def answer(turn: Turn, state: SubjectState, renew: bool) -> Outcome:
             "renewal_declined", request.language, purposes=texts.purposes(withdrawn, request.language), remaining=left
         )
         return turn.say(text, "renewal_declined", Outcome.RENEWAL_DECLINED)
-    result = parts.consents.renew(turn.subject, state, turn.message_hash)
+    result = ConsentRenewal(parts.store, parts.consents).renew(turn.subject, state, turn.message_hash)
     if result is Activation.DUPLICATE:
         return Outcome.DUPLICATE
     if result is Activation.STALE:
