@@ -79,6 +79,7 @@ class Role(StrEnum):
     ERASE_NO = "erase_no"
     RENEWAL_YES = "renewal_yes"  # the answer to the open renewal or re-confirmation question
     RENEWAL_NO = "renewal_no"
+    STALE_RENEWAL = "stale_renewal"  # a renewal button whose question was answered, replaced or ended
     CONSENT_YES = "consent_yes"  # the answer to the pending opt-in request
     CONSENT_NO = "consent_no"
     CONVERSATION = "conversation"  # an ordinary message under consent: kept
@@ -182,6 +183,8 @@ def _answer_role(message: InboundMessage, state: SubjectState) -> Role | None:
     answer = renewal_answer(message, state)
     if answer is not None:
         return Role.RENEWAL_YES if answer else Role.RENEWAL_NO
+    if message.kind is InboundKind.BUTTON and (message.button_id or "").startswith((RENEW_YES, RENEW_NO)):
+        return Role.STALE_RENEWAL
     return None
 
 

@@ -28,7 +28,7 @@ def _run(role: Role, turn: Turn, state: SubjectState) -> Outcome:
         return rights_words.withdraw(turn, state)
     if role in (Role.SPECIAL_YES, Role.SPECIAL_NO):
         return special.answer(turn, state, granted=role is Role.SPECIAL_YES)
-    if role is Role.STALE_SPECIAL:  # an answer to a question that expired or was answered already
+    if role in (Role.STALE_SPECIAL, Role.STALE_RENEWAL):  # an answer to a question that expired or was answered
         return Outcome.STALE_ANSWER if turn.record_delivery() else Outcome.DUPLICATE
     if role in (Role.ERASE_YES, Role.ERASE_NO):
         return rights_words.erase(turn, state, confirmed=role is Role.ERASE_YES)
