@@ -15,7 +15,7 @@ from chatconsent.store import keys
 from chatconsent.wiring import Wiring
 from localrun.aws import TABLE_NAME
 from tests.conftest import Env
-from tests.flow import activate, button, deliver, replies_to, reply_text, subject_of, text
+from tests.flow import PERSON, activate, button, deliver, replies_to, reply_text, subject_of, text
 
 BOTH = {"customer_service": True, "marketing": True}
 DAY = 86_400
@@ -147,10 +147,13 @@ def test_no_withdraws_the_purposes_asked_about_like_a_withdrawal(env: Env) -> No
 def test_an_unanswered_consent_lapses_once_even_when_the_job_runs_twice(env: Env) -> None:
     activate(env, purposes=BOTH)
     subject = subject_of(env)
-    deliver(env, text(env, "where is my parcel?"))
     end = to_ask_time(env, subject)
     renewal(env)
     assert audience(env) == 1
+    env.clock.now = end - 2 * DAY
+    deliver(env, text(env, "where is my parcel?"))  # not an answer: kept as a message
+    kept = env.inbound_items(subject)
+    assert len(kept) == 1 and kept[0]["expires_at"] > end
     env.clock.now = end - 1800  # the last run before the validity ends
     first = renewal(env)
     second = renewal(env)
@@ -166,7 +169,8 @@ def test_an_unanswered_consent_lapses_once_even_when_the_job_runs_twice(env: Env
     # retention settled as for a withdrawal: the conversation falls under the withdrawn period
     plan = env.store.plan
     cap = plan.expires_at(plan_class("conversation_withdrawn"), env.clock.now)
-    assert all(i["expires_at"] <= cap for i in env.inbound_items(subject))
+    [message] = env.inbound_items(subject)
+    assert message["expires_at"] <= cap
     env.clock.now = end + 60  # TTL time: the job still writes nothing more
     assert renewal(env)["due"] == 0 and len([e for e in events(env, subject) if e[0] == "consent_lapsed"]) == 2
 
@@ -301,3 +305,20 @@ def test_consent_under_the_current_notice_is_not_asked_even_when_it_is_material(
     sent = len(replies_to())
     deliver(env, text(env, "where is my parcel?"))
     assert len(replies_to()) == sent
+
+
+def test_a_campaign_after_the_lapse_reaches_only_those_still_consenting(env: Env) -> None:
+    from tests.campaigns.helpers import campaign_messages, create, run
+    from tests.flow import OTHER
+
+    activate(env, purposes={"marketing": True})
+    subject = subject_of(env)
+    end = lapses_at(env, subject, "marketing")
+    env.clock.now = end - 10 * DAY
+    activate(env, purposes={"marketing": True}, sender=OTHER)  # consented later: still valid
+    env.clock.now = end - 1800
+    assert renewal(env)["outcomes"] == {"lapsed": 1}  # unasked (its ask was due while the job did not run)
+    env.clock.now = end + 3 * 3600  # daytime for the quiet hours
+    counts = run(env, create(env))
+    assert campaign_messages("+" + OTHER) and not campaign_messages("+" + PERSON)
+    assert counts.get("sent") == 1

@@ -225,7 +225,8 @@ class _WithSecrets:
             raise RuntimeError("KMS_KEY_ID and KEY_TABLE_NAME are required for renewal asks")
         pseudonymizer = self.pseudonymizer
         parts = RenewalParts(w.keyring, lambda: self.whatsapp, lambda mid: pseudonymizer.message("whatsapp", mid))
-        lookback = int(w.config.purge.lookback.total_seconds())
+        # an ask missed (the job down) is still found for the lapse: back to the ask time, and the purge's margin
+        lookback = int((w.config.consent_renewal.ask_before + w.config.purge.lookback).total_seconds())
         return RenewalJob(w.store, w.config, w.clock, w.consents, w.notices, parts, lookback)
 
     @cached_property

@@ -215,3 +215,11 @@ def test_without_an_open_renewal_question_yes_is_a_message_and_its_button_is_sta
 def test_a_pending_opt_in_is_answered_before_the_renewal_question() -> None:
     both = SubjectState(consents=ASKED.consents, pending=PENDING, renewal_request=RENEWAL)
     assert role_of(text("yes"), both, CONVERSATION, MARKETING) is Role.CONSENT_YES
+
+
+def test_after_a_withdrawal_the_open_renewal_question_takes_no_answer() -> None:
+    withdrawn = SubjectState(
+        consents={CONVERSATION: record(CONVERSATION, ConsentState.WITHDRAWN)}, renewal_request=RENEWAL
+    )
+    assert role_of(text("yes"), withdrawn, CONVERSATION, MARKETING) is Role.SUPPRESSED
+    assert role_of(button(RENEW_YES + "nonce2"), withdrawn, CONVERSATION, MARKETING) is Role.STALE_RENEWAL

@@ -192,8 +192,8 @@ def renewal_answer(message: InboundMessage, state: SubjectState) -> bool | None:
     """True/False for a yes/no to the open renewal question: its buttons, or a typed (or template
     quick-reply) yes or no word; None for anything else."""
     request = state.renewal_request
-    if request is None:
-        return None
+    if request is None or not any(p in state.active_purposes for p in request.purposes):
+        return None  # nothing it asked about is still active (withdrawn since): no answer to take
     answer = _button(message, RENEW_YES, RENEW_NO, request.nonce)
     if answer is not None:
         return answer
