@@ -5,8 +5,8 @@ reads the sparse renewal index for the active consents due now: it asks each per
 validity period (in WhatsApp's 24-hour window as a yes/no question, outside it by the configured
 utility template) and lapses what ends unrenewed (a ``consent_lapsed`` ledger entry, the reach
 record deleted), one transaction per person conditioned on the revision read. Outcomes become
-metrics (counts only, nobody named). Raises on a malformed event, so the scheduler retries and
-finally dead-letters it.
+metrics (counts only, nobody named). Raises on a malformed event or when a person's turn failed
+(after the others were handled), so the scheduler retries and finally dead-letters it.
 """
 
 from __future__ import annotations
@@ -44,4 +44,6 @@ def lambda_handler(event: RenewalSchedule, context: LambdaContext) -> dict[str, 
         metrics.add_metric(name=f"Renewal_{outcome}", unit=MetricUnit.Count, value=count)
     summary = {"due": report.due, "subjects": report.subjects, "outcomes": dict(sorted(report.counts.items()))}
     logger.info("renewal run finished", extra=summary)
+    if report.counts.get("failed"):
+        raise RuntimeError("renewal run incomplete: the schedule retries it")
     return summary

@@ -322,3 +322,51 @@ def test_a_campaign_after_the_lapse_reaches_only_those_still_consenting(env: Env
     counts = run(env, create(env))
     assert campaign_messages("+" + OTHER) and not campaign_messages("+" + PERSON)
     assert counts.get("sent") == 1
+
+
+def test_a_refused_send_is_asked_again_at_the_next_run_and_a_timeout_is_not(env: Env) -> None:
+    from chatconsent.channels.base import ChannelError
+    from chatconsent.wiring import local_outbox
+    from tests.campaigns.helpers import Provider, rejected, use_provider
+    from tests.flow import OTHER
+
+    activate(env)
+    activate(env, sender=OTHER)
+    subject = subject_of(env)
+    to_ask_time(env, subject)
+    provider = Provider(local_outbox(), [rejected(131026), ChannelError("timed out")])
+    use_provider(env, provider)
+    assert renewal(env)["outcomes"] == {"send_failed": 2}
+    # the refused one is unmarked and asked at the next run; the one that timed out may have arrived
+    states = [env.store.subjects.state(subject_of(env, who)) for who in (PERSON, OTHER)]
+    assert sorted(s.renewal_request is None for s in states) == [False, True]
+    assert renewal(env)["outcomes"] == {"asked_by_template": 1} and provider.calls == 3
+    assert renewal(env)["due"] == 0
+
+
+def test_one_persons_failure_fails_the_run_after_the_others_and_the_retry_completes(env: Env) -> None:
+    from tests.flow import OTHER
+
+    activate(env)
+    activate(env, sender=OTHER)
+    to_ask_time(env, subject_of(env))
+    keyring = env.wiring.keyring
+    assert keyring is not None
+    original, calls = keyring.decrypt, []
+
+    def first_fails(*args: Any) -> bytes:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("throttled")
+        return original(*args)
+
+    keyring.decrypt = first_fails  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError, match="incomplete"):
+        renewal(env)
+    assert len(renewal_templates()) + len(renewal_templates_to(OTHER)) == 1  # the other person was asked
+    assert renewal(env)["outcomes"] == {"asked_by_template": 1}  # the retry asks the one left: nothing was marked
+    assert len(renewal_templates()) + len(renewal_templates_to(OTHER)) == 2
+
+
+def renewal_templates_to(sender: str) -> list[dict[str, Any]]:
+    return [m for m in replies_to(sender) if m.get("type") == "template" and m["template"]["name"] == "consent_renewal"]

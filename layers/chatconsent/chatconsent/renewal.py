@@ -48,6 +48,7 @@ class RenewalOutcome(StrEnum):
     SEND_FAILED = "send_failed"  # the provider refused: the next run asks again
     LAPSED = "lapsed"
     RENEWED_FIRST = "renewed_first"  # due to lapse, but a renewal committed first
+    FAILED = "failed"  # this person's turn failed (a throttled call, a timeout): the schedule retries the run
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,10 @@ class RenewalJob:
             report.due += 1
         for subject, purposes in sorted(by_subject.items()):
             report.subjects += 1
-            self._handle(subject, purposes, now, report)
+            try:
+                self._handle(subject, purposes, now, report)
+            except Exception:  # one person's failure does not hold up the others
+                report.count(RenewalOutcome.FAILED)
         return report
 
     def _handle(self, subject: str, purposes: set[str], now: int, report: RenewalReport) -> None:
@@ -138,14 +142,17 @@ class RenewalJob:
             method if reachable else "none",
         )
         asked = [Asked(r, cycle_of(r), r.expires_at - self._lapse_ahead) for r in records]
+        # everything that can fail before the send happens before the mark: only the send itself comes after
+        to = self._address(subject, addressed) if reachable and addressed is not None else None
+        channel = self._parts.channel() if to is not None else None
         try:
             self._store.renewals.ask(subject, request, asked, question=reachable)
         except Conflict:
             return RenewalOutcome.ALREADY_ASKED
-        if not reachable or addressed is None:
+        if to is None or channel is None:
             return RenewalOutcome.UNREACHABLE
         try:
-            sent = self._send(subject, addressed, request, records, in_window)
+            sent = self._send(channel, to, request, records, in_window)
         except ChannelRejected:  # certainly not sent: ask again next run
             self._store.renewals.withdraw_question(subject, request.nonce)
             self._store.renewals.unmark(subject, asked)
@@ -155,17 +162,13 @@ class RenewalJob:
         self._store.messages.record_outbound(subject, self._parts.message_hash(sent), "renewal_question")
         return RenewalOutcome.ASKED_IN_WINDOW if in_window else RenewalOutcome.ASKED_BY_TEMPLATE
 
-    def _send(
-        self,
-        subject: str,
-        addressed: ConsentRecord,
-        request: RenewalRequest,
-        records: list[ConsentRecord],
-        in_window: bool,
-    ) -> str:
+    def _address(self, subject: str, addressed: ConsentRecord) -> str:
         assert addressed.address is not None
-        to = self._parts.keyring.decrypt(subject, ADDRESS_ID, addressed.address).decode("utf-8")
-        channel = self._parts.channel()
+        return self._parts.keyring.decrypt(subject, ADDRESS_ID, addressed.address).decode("utf-8")
+
+    def _send(
+        self, channel: Channel, to: str, request: RenewalRequest, records: list[ConsentRecord], in_window: bool
+    ) -> str:
         language = request.language
         if not in_window:
             template = self._config.channels.whatsapp.template(self._config.consent_renewal.template)
