@@ -129,19 +129,42 @@ def test_yes_renews_with_a_ledger_entry_and_moves_the_validity_and_the_reach_rec
     assert len([e for e in env.wiring.consents.proof(subject).entries if e.event is LedgerEvent.CONSENT_RENEWED]) == 2
 
 
-def test_no_withdraws_the_purposes_asked_about_like_a_withdrawal(env: Env) -> None:
+def test_no_withdraws_the_purposes_asked_about_and_says_what_remains(env: Env) -> None:
+    activate(env)
+    env.clock.advance(40 * DAY)
+    activate(env, purposes={"marketing": True})  # a later consent: its own validity
+    subject = subject_of(env)
+    to_ask_time(env, subject)
+    renewal(env)
+    assert list(asked_request(env, subject).purposes) == ["customer_service"]  # only what ends now
+    deliver(env, text(env, "Nein"))  # typed, or the template's second quick reply titled "No"
+    state = env.store.subjects.state(subject)
+    assert state.state_of("customer_service") is ConsentState.WITHDRAWN and state.renewal_request is None
+    assert state.active_purposes == ("marketing",)
+    assert events(env, subject)[-1] == ("consent_withdrawn", "customer_service")
+    assert env.wiring.consents.proof(subject).entries[-1].evidence["source"] == "chat:renewal_declined"
+    answer = reply_text(replies_to()[-1])
+    assert "Customer service" in answer and "has ended" in answer and "Still active: Offers" in answer
+    assert audience(env) == 1  # marketing goes on
+
+
+def test_no_to_everything_that_is_left_withdraws_like_stop(env: Env) -> None:
     activate(env, purposes={"marketing": True})
     subject = subject_of(env)
     to_ask_time(env, subject, "marketing")
     renewal(env)
-    deliver(env, text(env, "Nein"))  # typed, or the template's second quick reply titled "No"
+    deliver(env, text(env, "no"))
     state = env.store.subjects.state(subject)
     assert state.state_of("marketing") is ConsentState.WITHDRAWN and state.renewal_request is None
-    assert events(env, subject)[-1] == ("consent_withdrawn", "marketing")
-    assert env.wiring.consents.proof(subject).entries[-1].evidence["source"] == "chat:renewal_declined"
     assert not [i for i in env.subject_items(subject) if str(i["SK"]).startswith("S#REACH#")]
-    assert "has ended" in reply_text(replies_to()[-1])
-    assert audience(env) == 0
+    assert "withdrawn" in reply_text(replies_to()[-1]) and audience(env) == 0
+    assert env.store.guards.is_suppressed(env.wiring.pseudonymizer.suppression("whatsapp", "+" + PERSON))
+
+
+def asked_request(env: Env, subject: str) -> Any:
+    request = env.store.subjects.state(subject).renewal_request
+    assert request is not None
+    return request
 
 
 def test_an_unanswered_consent_lapses_once_even_when_the_job_runs_twice(env: Env) -> None:

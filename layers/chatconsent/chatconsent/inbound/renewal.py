@@ -52,6 +52,38 @@ def ask_reconfirmation(turn: Turn, state: SubjectState) -> None:
         parts.store.renewals.unmark(turn.subject, asked)
 
 
+def _decline(turn: Turn, state: SubjectState, purposes: list[str]) -> Outcome:
+    """No: those purposes are withdrawn as a withdrawal would; with nothing left, as STOP (the number blocked)."""
+    request = state.renewal_request
+    assert request is not None
+    parts, message = turn.parts, turn.message
+    texts, language = parts.texts, request.language
+    remaining = [p for p in state.active_purposes if p not in purposes]
+    suppression = None if remaining else parts.pseudonymizer.suppression(message.channel, message.sender)
+    try:
+        withdrawn = parts.consents.withdraw(
+            turn.subject,
+            source="chat:renewal_declined",
+            purposes=purposes,
+            message_hash=turn.message_hash,
+            suppression_hash=suppression,
+        )
+    except Duplicate:
+        return Outcome.DUPLICATE
+    parts.store.renewals.withdraw_question(turn.subject, request.nonce)
+    if not withdrawn:
+        return Outcome.STALE_ANSWER
+    if not remaining:
+        return turn.reply("withdrawn", language, Outcome.RENEWAL_DECLINED, record=False)
+    text = texts.text(
+        "renewal_declined",
+        language,
+        purposes=texts.purposes(withdrawn, language),
+        remaining=texts.purposes(remaining, language),
+    )
+    return turn.say(text, "renewal_declined", Outcome.RENEWAL_DECLINED)
+
+
 def answer(turn: Turn, state: SubjectState, renew: bool) -> Outcome:
     """The person's answer to the open renewal or re-confirmation question."""
     request = state.renewal_request
@@ -60,25 +92,7 @@ def answer(turn: Turn, state: SubjectState, renew: bool) -> Outcome:
     texts = parts.texts
     purposes = [p for p in request.purposes if state.state_of(p) is ConsentState.ACTIVE]
     if not renew:
-        try:
-            withdrawn = parts.consents.withdraw(
-                turn.subject, source="chat:renewal_declined", purposes=purposes, message_hash=turn.message_hash
-            )
-        except Duplicate:
-            return Outcome.DUPLICATE
-        parts.store.renewals.withdraw_question(turn.subject, request.nonce)
-        if not withdrawn:
-            return Outcome.STALE_ANSWER
-        remaining = [p for p in parts.store.subjects.state(turn.subject).active_purposes]
-        left = (
-            texts.purposes(remaining, request.language)
-            if remaining
-            else texts.text("renewal_nothing_left", request.language)
-        )
-        text = texts.text(
-            "renewal_declined", request.language, purposes=texts.purposes(withdrawn, request.language), remaining=left
-        )
-        return turn.say(text, "renewal_declined", Outcome.RENEWAL_DECLINED)
+        return _decline(turn, state, purposes)
     result = ConsentRenewal(parts.store, parts.consents).renew(turn.subject, state, turn.message_hash)
     if result is Activation.DUPLICATE:
         return Outcome.DUPLICATE
