@@ -6,8 +6,10 @@ Routes come from ``template.yaml`` and go to the same handlers Lambda would run,
     python -m localrun.server [--port 3000] [--no-quiet-hours]
 
 Functions behind queues run as Lambda's SQS event sources would run them (the link sender, the
-campaign planner and sender), and due one-time schedules (a campaign's start) fire as EventBridge
-Scheduler would fire them: see :class:`localrun.aws.LocalScheduler`.
+campaign planner and sender), due one-time schedules (a campaign's start) fire as EventBridge
+Scheduler would fire them (see :class:`localrun.aws.LocalScheduler`), and the template's recurring
+``rate(...)`` schedules (the purge, the consent renewal) run at their rate with their input;
+``POST /_local/jobs/run`` runs each of them once now.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from localrun.aws import (
     drain_link_queue,
     seed_secrets,
 )
-from localrun.template import QueueConsumer, Route, queue_consumers, routes
+from localrun.template import QueueConsumer, RateSchedule, Route, queue_consumers, rate_schedules, routes
 
 MAX_BODY = 10 * 1024 * 1024  # API Gateway's limit
 LOCAL_PAGES = (
@@ -52,6 +54,7 @@ LOCAL_PAGES = (
     "/_local/campaign-setup",
     "/_local/scheduler",
     "/_local/scheduler/run",
+    "/_local/jobs/run",
 )
 # The campaign sender holds the shared lock for one send at a time, so that requests go on while a
 # campaign is sent (moto makes each DynamoDB transaction slow, and each send takes two): one send job
@@ -115,6 +118,18 @@ class LocalApi:
         self.stream: StreamPoller | None = None  # the table's stream, once the backend runs
         self.queue_consumers = {c.queue: c for c in queue_consumers()}
         self.queue_functions = {c.queue: load_function(c.code_uri) for c in self.queue_consumers.values()}
+        self.recurring = {s.function: s for s in rate_schedules()}
+        self.recurring_functions = {s.function: load_function(s.code_uri) for s in self.recurring.values()}
+
+    def run_recurring(self, schedule: RateSchedule) -> dict[str, Any]:
+        """One run of a recurring schedule's function with the schedule's input (as EventBridge Scheduler)."""
+        from localrun.functions import LambdaContext
+
+        with self.lock:
+            result: dict[str, Any] = self.recurring_functions[schedule.function].lambda_handler(
+                dict(schedule.input), LambdaContext()
+            )
+        return result
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         for compiled in self.routes:
@@ -231,12 +246,41 @@ def poll_schedules(
                 print(f"schedules not fired, retried: {type(error).__name__}", file=sys.stderr)
 
 
+def poll_recurring(
+    api: LocalApi, schedule: RateSchedule, stop: threading.Event, clock: Callable[[], float] = time.time
+) -> None:
+    """EventBridge Scheduler's recurring schedule for one function: a run at start, then one per period."""
+    due = clock()
+    while not stop.wait(max(0.0, min(due - clock(), 1.0))):
+        if clock() < due:
+            continue
+        due += schedule.every_seconds
+        try:
+            api.run_recurring(schedule)
+        except Exception as error:  # the next period runs it again, as the schedule's retries would
+            print(f"{schedule.function} failed: {type(error).__name__}", file=sys.stderr)
+
+
 def poll_stream(api: LocalApi, stop: threading.Event, interval: float = 0.5) -> None:
     """The stream's event sources between requests too: what the queues' functions wrote, and the
     batches that failed (they come again)."""
     while not stop.wait(interval):
         with api.lock:
             api.drain_stream()
+
+
+def start_event_sources(api: LocalApi, sqs: Any, scheduler: LocalScheduler) -> threading.Event:
+    """Lambda's event sources and EventBridge's schedules, each a thread; set the event to stop them."""
+    stop = threading.Event()
+    threading.Thread(target=poll_link_queue, args=(api, sqs, stop), daemon=True).start()
+    threading.Thread(target=poll_stream, args=(api, stop), daemon=True).start()
+    for queue in ("PlanQueue", "SendQueue"):
+        consumer = api.queue_consumers[queue]
+        threading.Thread(target=poll_queue, args=(api, sqs, consumer, stop), daemon=True).start()
+    threading.Thread(target=poll_schedules, args=(api, scheduler, stop), daemon=True).start()
+    for recurring in api.recurring.values():
+        threading.Thread(target=poll_recurring, args=(api, recurring, stop), daemon=True).start()
+    return stop
 
 
 class LocalHandler(BaseHTTPRequestHandler):
@@ -295,6 +339,9 @@ class LocalHandler(BaseHTTPRequestHandler):
                 return self._send(200, json_type, json.dumps(playground.messages(to)).encode())
             if path == "/_local/campaign-setup" and self.command == "GET":
                 return self._send(200, json_type, json.dumps(playground.campaign_setup()).encode())
+            if path == "/_local/jobs/run" and self.command == "POST":
+                ran = {name: self.api.run_recurring(schedule) for name, schedule in sorted(self.api.recurring.items())}
+                return self._send(200, json_type, json.dumps({"ran": ran}).encode())
             if path.startswith("/_local/scheduler") and self.scheduler is not None:
                 return self._local_scheduler(path, body, self.scheduler)
         except playground.PhoneInputError as error:
@@ -421,19 +468,14 @@ def main(argv: list[str] | None = None) -> int:
         use_base_url(base, quiet_hours=not args.no_quiet_hours)
         api = LocalApi()
         server.RequestHandlerClass = make_handler(api, scheduler)
-        stop = threading.Event()
-        threading.Thread(target=poll_link_queue, args=(api, sqs, stop), daemon=True).start()
         api.stream = StreamPoller(dynamodb)
-        threading.Thread(target=poll_stream, args=(api, stop), daemon=True).start()
-        for queue in ("PlanQueue", "SendQueue"):
-            consumer = api.queue_consumers[queue]
-            threading.Thread(target=poll_queue, args=(api, sqs, consumer, stop), daemon=True).start()
-        threading.Thread(target=poll_schedules, args=(api, scheduler, stop), daemon=True).start()
+        stop = start_event_sources(api, sqs, scheduler)
         print(f"chatconsent local API on {base} (embedded backend, outbox channel)")
         for compiled in api.routes:
             print(f"  {compiled.route.method:6} {base}{compiled.route.path}  -> {compiled.route.function}")
         print(f"  GET    {base}/_local/outbox  (messages the product sent)")
         print(f"  GET    {base}/_local/scheduler  (schedules; POST .../run fires the ones due)")
+        print(f"  POST   {base}/_local/jobs/run  (the purge and the consent renewal, once now)")
         print(f"Playground (widget, a simulated phone, campaigns): {base}/playground")
         principals = ", ".join(f"Bearer {token} = {arn}" for token, arn in LOCAL_PRINCIPALS.items())
         print(f"Admin routes (IAM in AWS): Authorization: {principals}")

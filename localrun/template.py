@@ -125,6 +125,40 @@ def queue_consumers() -> list[QueueConsumer]:
     return found
 
 
+@dataclass(frozen=True)
+class RateSchedule:
+    """A function the template's EventBridge Scheduler schedule runs at a fixed rate, with its input."""
+
+    function: str  # logical id
+    code_uri: str
+    every_seconds: int
+    input: dict[str, Any]
+
+
+_RATE_UNITS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86_400, "days": 86_400}
+
+
+def rate_schedules() -> list[RateSchedule]:
+    """The functions the template's ``rate(...)`` schedules (``ScheduleV2`` events) invoke."""
+    found = []
+    for name, resource in resources("AWS::Serverless::Function").items():
+        props = resource["Properties"]
+        for event in props.get("Events", {}).values():
+            if event["Type"] != "ScheduleV2":
+                continue
+            expression = str(event["Properties"]["ScheduleExpression"])
+            value, _, unit = expression.removeprefix("rate(").removesuffix(")").partition(" ")
+            found.append(
+                RateSchedule(
+                    function=name,
+                    code_uri=props["CodeUri"],
+                    every_seconds=int(value) * _RATE_UNITS[unit],
+                    input=json.loads(event["Properties"].get("Input", "{}")),
+                )
+            )
+    return found
+
+
 def matches(pattern: Any, value: Any) -> bool:
     """Lambda's event filtering, the part the template uses: nested keys, lists of values, ``prefix``."""
     if isinstance(pattern, dict):

@@ -45,6 +45,7 @@ FUNCTIONS = {
     "inbound": "InboundFunction",
     "admin": "AdminFunction",
     "purge": "PurgeFunction",
+    "renewal": "RenewalFunction",
     "linksender": "LinkSenderFunction",
     "retention": "RetentionFunction",
     "campaigns": "CampaignsFunction",
@@ -216,8 +217,30 @@ def every_flow(env: Env) -> None:
     deliver(env, button(env, delete["id"], delete["title"], sender=OTHER))
     deliver(env, text(env, "STOP"))
     admin(env, "DELETE", f"/admin/subjects/{subject}", "/admin/subjects/{subject}", subject=subject)
+    renewals(env)
     env.clock.advance(400 * 86_400)
     env.invoke("purge", {"job": "purge", "lookback_days": 400})
+
+
+def renewals(env: Env) -> None:
+    """Consent renewal: asked in the window, renewed; asked by template, lapsed."""
+    fourth = "4917088888888"
+    activate(env, purposes={"customer_service": True, "marketing": True}, sender=fourth)
+    subject = subject_of(env, fourth)
+    for answer in (True, False):
+        end = env.store.subjects.state(subject).consents["marketing"].expires_at
+        env.clock.now = end - 31 * 86_400
+        if answer:
+            deliver(env, text(env, "hello", sender=fourth))  # the window is open
+        env.clock.now = end - 29 * 86_400
+        env.invoke("renewal", {"job": "renewal"})
+        if answer:
+            yes, _ = last_buttons(fourth)
+            deliver(env, button(env, yes["id"], yes["title"], sender=fourth))
+        else:
+            env.clock.now = end - 1800
+            env.invoke("renewal", {"job": "renewal"})
+    assert env.store.subjects.state(subject).active_purposes == ()
 
 
 def test_every_functions_policy_covers_its_dynamodb_calls(env: Env, calls: dict[str, set[Grant]]) -> None:

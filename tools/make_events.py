@@ -223,6 +223,7 @@ def build() -> dict[str, dict[str, Any]]:
     schedules: dict[str, dict[str, Any]] = {
         "purge-schedule": {"job": "purge"},
         "purge-schedule-after-outage": {"job": "purge", "lookback_days": 60},
+        "renewal-schedule": {"job": "renewal"},
     }
     # Lambda's SQS event source delivers link jobs; this one's token was issued to nobody.
     job = {"token": UNKNOWN_TOKEN, "number": "+491701234567", "channel": "whatsapp", "language": "en"}

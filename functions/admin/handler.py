@@ -52,7 +52,7 @@ def _reply_refused(error: ReplyRefused) -> Response[Any]:
 
 
 class ConsentView(BaseModel):
-    purposes: dict[str, str] = Field(description="State per purpose: pending, active or withdrawn")
+    purposes: dict[str, str] = Field(description="State per purpose: pending, active, withdrawn or lapsed")
     ledger_entries: int
     ledger_verified: bool
     ledger_starts_at: int

@@ -175,7 +175,7 @@ def test_english_retention_lines() -> None:
         "- Block list entry: a coded form of your number that cannot be turned back into it, so that we do not",
         "- Abuse-protection counters, in a coded form of the IP address or number range: 1 day from its start; ",
         "- Deletion receipts (counts only, no personal data): 400 days from creation; legal basis: ",
-        "A consent lapses after 2 years at the latest; we then no longer use it, and you can give it again.",
+        "A consent lapses after 2 years unless you renew it. About 30 days before that we ask you in the chat",
     ]:
         assert any(line.startswith(start) for line in lines), start
     assert "3 years after the consent ends" in text and "3 years from withdrawal" in text

@@ -40,3 +40,23 @@ def test_one_change_to_the_plan_changes_purge_notice_and_record() -> None:
     assert "Chat messages: 60 days from receipt" in render_notice(changed, "en")
     assert "Chat-Nachrichten: 60 Tage ab Eingang" in render_notice(changed, "de")
     assert "| `conversation` | Chat messages | 60 days | receipt |" in render_markdown(build_record(changed))
+
+
+def test_record_and_notice_describe_renewal_lapse_and_reconfirmation() -> None:
+    config = current_config()
+    changes = {
+        config.notice_version: config.notice_changes[config.notice_version].model_copy(update={"material": True})
+    }
+    record = build_record(config.model_copy(update={"notice_changes": changes}))
+    assert record["consent_renewal"] == {
+        "ask_before": "30 days",
+        "template": "consent_renewal",
+        "material_notice_versions": [config.notice_version],
+    }
+    markdown = render_markdown(record)
+    assert "30 days before it lapses the person is asked once" in markdown and "consent_lapsed" in markdown
+    assert f"(material: {config.notice_version})" in markdown
+    assert "(material: none)" in render_markdown(build_record(config))  # the current version only clarifies
+    for language, words in (("en", "renew"), ("de", "verlängern"), ("it", "rinnova")):
+        notice = render_notice(config, language)
+        assert words in notice and ("template" in notice or "Vorlage" in notice or "modello" in notice)

@@ -180,6 +180,7 @@ def test_every_chat_text_formats_with_what_its_callers_give() -> None:
     values = {
         **{"code": "C", "purposes": "P", "summary": "S", "purpose": "X", "period": "1 hour", "stored": "2"},
         **{"link": "https://example.com/data/T", "messages": "M", "count": "2"},  # DATA's answer
+        **{"remaining": "R"},  # the answer to "no" to the renewal question
     }
     chat = [key for key in document()["texts"] if not key.startswith(("page_", "notice_", "widget_", "unit_"))]
     for key in chat:

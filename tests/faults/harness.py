@@ -190,7 +190,8 @@ def known_gap(flow: str, extra: Counter[str], missing: Counter[str]) -> str | No
     with its status record failed; the stream delivers the item again and it is sent a second time
     (the one window of duplicate delivery the outbox leaves: between the provider's answer and one
     write). ``campaign close after send`` is the window the README names (never sent twice, so in
-    doubt); ``campaign results after crash``: a job that failed after its sends counts them again as
+    doubt), and ``campaign send timed out`` the same seen from the provider's side (no answer: perhaps
+    sent, so never sent again); ``campaign results after crash``: a job that failed after its sends counts them again as
     already sent when it comes back (the send records stay exact).
     """
     answers = flow != "campaign send" and all(shape.startswith("sent to ") for shape in extra)
@@ -198,6 +199,9 @@ def known_gap(flow: str, extra: Counter[str], missing: Counter[str]) -> str | No
         return "answer sent, then its settle failed"
     if flow == "campaign send" and _close_after_send(extra, missing):
         return "campaign close after send"
+    sent = {s for s in missing if s.startswith("sent to ")}
+    if flow == "campaign send" and sent and _close_after_send(extra, missing - Counter(sent)):
+        return "campaign send timed out"  # no answer from the provider: in doubt, so never sent again
     if flow == "campaign send" and set(extra) <= {"results skipped_in_doubt=1", "results skipped_sent_before=1"}:
         return "campaign results after crash"
     return None

@@ -113,7 +113,23 @@ def purge(env: Env, memory: dict[str, Any]) -> dict[str, Any]:
     return env.invoke("purge", {"job": "purge", "lookback_days": 32})  # 132 index partitions: each a call site
 
 
+def to_lapse_minus(seconds: int) -> Any:
+    """The clock to ``seconds`` before the person's consent lapses (remembered from the first read)."""
+
+    def step(env: Env, memory: dict[str, Any]) -> None:
+        if "lapse" not in memory:
+            memory["lapse"] = env.store.subjects.state(subject_of(env)).consents["customer_service"].expires_at
+        env.clock.now = memory["lapse"] - seconds
+
+    return step
+
+
+def renewal_job(env: Env, memory: dict[str, Any]) -> dict[str, Any]:
+    return env.invoke("renewal", {"job": "renewal"})  # raises on a failed turn: the schedule runs it again
+
+
 OPTED_IN = (ask_code, send_code, say("yes"))
+BEFORE_ASK = (to_lapse_minus(30 * 86_400 + 3600), say("where is my parcel?"), to_lapse_minus(30 * 86_400 - 60))
 
 FLOWS = [
     Flow("chat opt-in", (), (ask_code, send_code, say("yes"))),
@@ -126,6 +142,8 @@ FLOWS = [
     Flow("agent reply", (*OPTED_IN, say("where is my parcel?")), (agent_reply,)),
     Flow("campaign send", (*OPTED_IN, campaign_started), (drain_campaigns,)),
     Flow("purge", (*OPTED_IN, say("where is my parcel?"), say("STOP"), later), (purge,), ("throttled",)),
+    Flow("renewal asked and renewed", (*OPTED_IN, *BEFORE_ASK), (renewal_job, tap(0)), ("throttled",)),
+    Flow("lapse", (*OPTED_IN, to_lapse_minus(1800)), (renewal_job,), ("throttled",)),
 ]
 
 

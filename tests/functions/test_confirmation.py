@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from chatconsent.channels.base import ChannelError, ChannelRejected
 from chatconsent.confirmation import LinkConfirmation, LinkDecision, LinkOutcome
 from chatconsent.consent_service import ConsentService
 from chatconsent.consent_state import ConsentState
@@ -428,9 +429,17 @@ class _FailingChannel:
         raise self.error
 
 
-@pytest.mark.parametrize("certain", [True, False], ids=["rejected", "unknown"])
-def test_send_failures_release_the_request_only_when_nothing_went_out(env: Env, certain: bool) -> None:
-    from chatconsent.channels.base import ChannelError, ChannelRejected
+@pytest.mark.parametrize(
+    "error",
+    [
+        ChannelRejected("WhatsApp API answered 400", 131026),
+        ChannelRejected("WhatsApp API answered 429", 130429),
+        ChannelError("timed out"),
+    ],
+    ids=["refused", "throttled", "unknown"],
+)
+def test_a_link_is_sent_again_unless_the_messenger_refused_it_for_good(env: Env, error: Exception) -> None:
+    from chatconsent.errors import TryAgain
     from chatconsent.link_sender import LinkJob, LinkSender, SendOutcome
 
     jobs: list[LinkJob] = []
@@ -438,15 +447,21 @@ def test_send_failures_release_the_request_only_when_nothing_went_out(env: Env, 
     body = OptInAsk(**json.loads(optin_event(phone=NUMBER)["body"]))
     answer = service.request_link(body, "198.51.100.1", jobs.append)
     assert answer == LinkAccepted(expires_at=START + 86_400)
-    error = ChannelRejected("WhatsApp API answered 400") if certain else ChannelError("timed out")
     runtime = env.wiring
-    sender = LinkSender(runtime.store, runtime.pseudonymizer, runtime.config, lambda: _FailingChannel(error))  # type: ignore[arg-type,return-value]
+    failing = LinkSender(runtime.store, runtime.pseudonymizer, runtime.config, lambda: _FailingChannel(error))  # type: ignore[arg-type,return-value]
     [job] = jobs
-    assert sender.send(job) is (SendOutcome.REJECTED if certain else SendOutcome.UNKNOWN)
-    links = [i for i in env.items() if i["SK"] == "S#LINK"]
-    # certainly not sent: the person may try again at once; perhaps sent: no second link today
-    assert links == [] if certain else len(links) == 1
-    assert sender.send(job) is SendOutcome.SKIPPED  # a second delivery of the job sends nothing
+    refused = isinstance(error, ChannelRejected) and error.code == 131026
+    if refused:  # certainly not sent, never will be: the person may try again at once
+        assert failing.send(job) is SendOutcome.REJECTED
+        assert [i for i in env.items() if i["SK"] == "S#LINK"] == []
+        return
+    with pytest.raises(TryAgain):  # the queue delivers the job again
+        failing.send(job)
+    working = LinkSender(runtime.store, runtime.pseudonymizer, runtime.config, lambda: runtime.whatsapp)
+    before = len(local_outbox().messages)
+    assert working.send(job) is SendOutcome.SENT
+    assert working.send(job) is SendOutcome.SKIPPED  # a third delivery of the job sends nothing
+    assert len(local_outbox().messages) == before + 1
 
 
 def test_a_queue_failure_undoes_the_request_and_answers_the_same(env: Env) -> None:

@@ -206,3 +206,18 @@ def test_the_local_gateway_passes_binary_bodies_base64_encoded() -> None:
 
     assert is_text("application/json", b"{}") and is_text("", b"{}") and is_text("text/plain; charset=utf-8", b"x")
     assert not is_text("application/json", b"\xb0\xff") and not is_text("application/octet-stream", b"{}")
+
+
+def test_the_recurring_schedules_run_locally(server: str) -> None:
+    """The purge and the consent renewal run at their rate; ``/_local/jobs/run`` runs them once now."""
+    status, body = call(server, "POST", "/_local/jobs/run", b"{}", {"content-type": "application/json"})
+    assert status == 200 and set(body["ran"]) == {"PurgeFunction", "RenewalFunction"}
+    assert body["ran"]["RenewalFunction"] == {"due": 0, "subjects": 0, "outcomes": {}}
+    assert body["ran"]["PurgeFunction"]["complete"] is True
+
+
+def test_rate_schedules_come_from_the_template() -> None:
+    from localrun.template import rate_schedules
+
+    found = {s.function: (s.every_seconds, s.input) for s in rate_schedules()}
+    assert found == {"PurgeFunction": (1800, {"job": "purge"}), "RenewalFunction": (1800, {"job": "renewal"})}

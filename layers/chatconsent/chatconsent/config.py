@@ -243,6 +243,32 @@ class PurgeSettings(_Strict):
     page_size: int = Field(default=100, ge=25, le=1000)
 
 
+class RenewalSettings(_Strict):
+    """Consent renewal: the person is asked before their consent lapses, once per validity period."""
+
+    ask_before: timedelta = Field(
+        default=timedelta(days=30), gt=timedelta(0), description="How long before the lapse the person is asked."
+    )
+    lapse_ahead: timedelta = Field(
+        default=timedelta(hours=1),
+        gt=timedelta(0),
+        le=timedelta(days=1),
+        description="How long before the validity ends the scheduled job may write the lapse (at least one "
+        "run of the job falls in it: the schedule runs every 30 minutes).",
+    )
+    template: str = Field(
+        default="consent_renewal",
+        pattern=r"^[a-z0-9_]{1,512}$",
+        description="The UTILITY template that asks outside WhatsApp's 24-hour window (quick reply 0: yes).",
+    )
+
+
+class NoticeChange(_Strict):
+    """What a notice version changed: ``material`` (purposes or recipients) asks active subjects to re-confirm."""
+
+    material: bool = False
+
+
 class BusinessConfig(_Strict):
     notice_version: str = Field(pattern=r"^[0-9A-Za-z.\-]{1,32}$")
     default_language: Language = "en"
@@ -268,6 +294,11 @@ class BusinessConfig(_Strict):
         default=timedelta(days=730),
         gt=timedelta(0),
         description="An active consent lapses after this long without renewal.",
+    )
+    consent_renewal: RenewalSettings = RenewalSettings()
+    notice_changes: dict[str, NoticeChange] = Field(
+        default_factory=dict,
+        description="Per notice version: material (purposes or recipients changed) or, when absent, clarifying.",
     )
     minimum_age: int | None = Field(
         default=None,
@@ -314,6 +345,15 @@ class BusinessConfig(_Strict):
                 raise ValueError(
                     f"template {template.name}: a {template.category} template cannot be sent under {purpose!r}"
                 )
+
+        renewal = self.channels.whatsapp.template(self.consent_renewal.template)
+        if renewal is not None and renewal.category != "UTILITY":
+            raise ValueError(f"consent_renewal.template {renewal.name}: a renewal ask is a UTILITY template")
+
+    def is_material(self, notice_version: str) -> bool:
+        """Whether ``notice_version`` changed purposes or recipients (its subjects re-confirm)."""
+        change = self.notice_changes.get(notice_version)
+        return change is not None and change.material
 
     def template_purpose(self, template: Template) -> str:
         """The purpose whose active consent a template needs: its category decides."""

@@ -111,7 +111,7 @@ class ConsentService:
                 address = seal_address()
             try:
                 self._store.consents.activate(
-                    subject, pending, state.consents, self._append(state, facts), message_hash, address, owed
+                    subject, pending, state.consents, self.append_proof(state, facts), message_hash, address, owed
                 )
             except Duplicate:
                 return Activation.DUPLICATE
@@ -188,7 +188,7 @@ class ConsentService:
         return Withdrawal(
             subject=subject,
             records=targets,
-            proof=self._append(state, facts) if facts else None,
+            proof=self.append_proof(state, facts) if facts else None,
             message_hash=message_hash,
             clear_pending=clear_pending,
             void_link=void_link,
@@ -196,7 +196,7 @@ class ConsentService:
             suppression_hash=suppression_hash,
         )
 
-    def _fact(self, event: LedgerEvent, purpose: str, source: Source, evidence: Mapping[str, str]) -> ConsentFact:
+    def fact(self, event: LedgerEvent, purpose: str, source: Source, evidence: Mapping[str, str]) -> ConsentFact:
         """One ledger fact; ``source`` is (notice version, notice language, notice hash, channel, request id)."""
         version, language, sha256, channel, request_id = source
         return ConsentFact(
@@ -212,7 +212,7 @@ class ConsentService:
         )
 
     def _given(self, purpose: str, source: Source, evidence: Mapping[str, str]) -> ConsentFact:
-        return self._fact(LedgerEvent.CONSENT_GIVEN, purpose, source, evidence)
+        return self.fact(LedgerEvent.CONSENT_GIVEN, purpose, source, evidence)
 
     def _withdrawn(self, record: ConsentRecord, evidence: Mapping[str, str]) -> ConsentFact:
         source = (
@@ -222,9 +222,9 @@ class ConsentService:
             record.channel,
             record.request_id,
         )
-        return self._fact(LedgerEvent.CONSENT_WITHDRAWN, record.purpose, source, evidence)
+        return self.fact(LedgerEvent.CONSENT_WITHDRAWN, record.purpose, source, evidence)
 
-    def _append(self, state: SubjectState, facts: list[ConsentFact]) -> LedgerAppend:
+    def append_proof(self, state: SubjectState, facts: list[ConsentFact]) -> LedgerAppend:
         entries, head = chain(state.ledger_head, self._new_ledger_id(), int(self._clock()), facts)
         return LedgerAppend(state.ledger_head, head, tuple(entries))
 
@@ -277,7 +277,7 @@ class ConsentService:
                     subject,
                     request,
                     state.consents,
-                    self._append(state, [fact]),
+                    self.append_proof(state, [fact]),
                     channel,
                     message_hash,
                     covering,
@@ -319,7 +319,7 @@ class ConsentService:
             }
             facts = [self._given(purpose, source, link_evidence) for purpose in purposes]
             try:
-                self._store.grants.confirm_link(request, purposes, state.consents, self._append(state, facts))
+                self._store.grants.confirm_link(request, purposes, state.consents, self.append_proof(state, facts))
             except Conflict as conflict:
                 if {"link_request", "link", "suppression"} & set(conflict.failed):
                     return False  # closed or blocked in the meantime: the click changes nothing

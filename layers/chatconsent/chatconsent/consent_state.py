@@ -1,9 +1,11 @@
 """The consent state machine per subject and purpose.
 
 ``none → pending → active → withdrawn``; ``pending → expired`` when the request is not confirmed
-in time, and ``pending → none`` when the person declines. Each transition is one conditional
-write in ``store.consents`` (bind, activate, decline, withdraw), so two webhooks racing each other
-cannot both win; an expired record is invisible to every read, which is how ``expired`` shows.
+in time, and ``pending → none`` when the person declines. ``active → lapsed`` when the validity
+ends without renewal (``active → active`` with a new validity when the person renews). Each
+transition is one conditional write in ``store.consents`` (bind, activate, decline, withdraw), so
+two webhooks racing each other cannot both win; an expired record is invisible to every read,
+which is how ``expired`` shows.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ class ConsentState(StrEnum):
     ACTIVE = "active"
     WITHDRAWN = "withdrawn"
     EXPIRED = "expired"
+    LAPSED = "lapsed"  # the validity ended without renewal
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class ConsentRecord:
     address: bytes | None = field(default=None, repr=False)
     proof_hash: str = ""  # the ledger entry that recorded this consent being given
     last_campaign: str = ""  # the campaign that last wrote under it (for "withdrawn after")
+    renewal_asked: str = ""  # the cycle the person was last asked about (see ``RenewalRequest.cycle``)
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,25 @@ class SpecialRequest:
 
 
 @dataclass(frozen=True)
+class RenewalRequest:
+    """A renewal (before the lapse) or re-confirmation (after a material notice change) asked, awaiting yes/no.
+
+    ``purposes`` maps each purpose asked about to the consent revision it was asked at; ``cycle``
+    names what was asked (``lapse:<validity end>`` or ``notice:<version>``), once per consent.
+    """
+
+    nonce: str
+    kind: str  # "renewal" or "reconfirm"
+    purposes: dict[str, int]
+    cycle: str
+    language: str
+    notice_version: str
+    notice_sha256: str
+    asked_at: int
+    method: str  # "chat" (in the service window) or "template"
+
+
+@dataclass(frozen=True)
 class SubjectState:
     """Everything the inbound path needs about one subject, read in a single query."""
 
@@ -94,6 +117,7 @@ class SubjectState:
     erasure_request: str | None = None  # nonce of an erasure awaiting the person's yes
     link_request: PendingLink | None = None
     special_request: SpecialRequest | None = None
+    renewal_request: RenewalRequest | None = None
 
     @property
     def open_link(self) -> PendingLink | None:

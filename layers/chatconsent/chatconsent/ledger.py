@@ -20,6 +20,8 @@ class LedgerEvent(StrEnum):
     CONSENT_GIVEN = "consent_given"
     CONSENT_WITHDRAWN = "consent_withdrawn"
     CONSENT_LAPSED = "consent_lapsed"
+    CONSENT_RENEWED = "consent_renewed"  # the person said yes to continuing before the validity ended
+    CONSENT_RECONFIRMED = "consent_reconfirmed"  # the person said yes under a notice that changed materially
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chatconsent.channels.base import Channel, ChannelError, ChannelRejected
+from chatconsent.channels.base import RETRY_LATER, Channel, ChannelError, ChannelRejected
 from chatconsent.config import BusinessConfig, Language
+from chatconsent.errors import TryAgain
 from chatconsent.identity import Pseudonymizer
 from chatconsent.keyring import SubjectKeyring
 from chatconsent.store import OptInRequest, Store
@@ -38,7 +39,6 @@ class SendOutcome(StrEnum):
     SENT = "sent"
     SKIPPED = "skipped"  # closed, expired or already sent
     REJECTED = "rejected"  # the provider refused: the request is released, the person may try again
-    UNKNOWN = "unknown"  # perhaps sent (a timeout): kept, so no second link goes out
 
 
 NOTHING_TO_SEND = '{"send":false}'  # the job of a request that sends nothing (blocked, pending)
@@ -88,11 +88,17 @@ class LinkSender:
                 [self._config.controller.name],
                 url_suffix=job.token,
             )
-        except ChannelRejected:
+        except ChannelRejected as rejected:
+            if rejected.unavailable or rejected.code in RETRY_LATER:
+                self._store.optins.unclaim_link_send(request.code_hash)
+                raise TryAgain("the messenger did not take the link now; the job comes again") from None
             self._store.optins.release_link_request(request)
             return SendOutcome.REJECTED
         except ChannelError:
-            return SendOutcome.UNKNOWN
+            # No answer in time: perhaps sent. The job comes again and sends the same link once more
+            # rather than never (the token is single-use: a second copy opens nothing new).
+            self._store.optins.unclaim_link_send(request.code_hash)
+            raise TryAgain("the messenger did not answer in time; the job comes again") from None
         message_hash = self._pseudonymizer.message(job.channel, message_id)
         self._store.optins.record_link_sent(request.code_hash, message_hash, self._seal(request, job))
         return SendOutcome.SENT

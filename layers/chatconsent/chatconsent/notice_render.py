@@ -81,7 +81,11 @@ def render_notice(config: BusinessConfig, language: Language) -> str:
     lines += ["", f"## {t('retention_h')}", "", t("retention_intro"), "", *_retention(config, language, t)]
     lines += [
         "",
-        t("validity", period=format_period(config.consent_validity, language)),
+        t(
+            "validity",
+            period=format_period(config.consent_validity, language),
+            ask_before=format_period(config.consent_renewal.ask_before, language),
+        ),
         "",
         f"## {t('rights_h')}",
         "",

@@ -19,10 +19,19 @@ __all__ = ["REQUIRED_CLASSES", "RetentionClass", "RetentionPlan"]
 class RetentionPlan:
     classes: dict[str, RetentionClassConfig]
     consent_validity: timedelta
+    renewal_ask_before: timedelta = timedelta(days=30)
 
     @classmethod
     def from_config(cls, config: BusinessConfig) -> RetentionPlan:
-        return cls(classes=dict(config.retention), consent_validity=config.consent_validity)
+        return cls(
+            classes=dict(config.retention),
+            consent_validity=config.consent_validity,
+            renewal_ask_before=config.consent_renewal.ask_before,
+        )
+
+    def renewal_ask_at(self, lapses_at: int, now: int) -> int:
+        """When the person is asked to renew a consent that lapses at ``lapses_at`` (never before ``now``)."""
+        return max(now, lapses_at - int(self.renewal_ask_before.total_seconds()))
 
     def period(self, retention_class: RetentionClass) -> timedelta:
         return self.classes[retention_class.value].period

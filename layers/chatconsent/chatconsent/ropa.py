@@ -88,6 +88,11 @@ def build_record(config: BusinessConfig) -> dict[str, Any]:
             for name, retention in config.retention.items()
         ],
         "consent_validity": format_period(config.consent_validity, "en"),
+        "consent_renewal": {
+            "ask_before": format_period(config.consent_renewal.ask_before, "en"),
+            "template": config.consent_renewal.template,
+            "material_notice_versions": sorted(v for v, change in config.notice_changes.items() if change.material),
+        },
         "security_measures": SECURITY_MEASURES,
     }
 
@@ -133,7 +138,19 @@ def render_markdown(record: dict[str, Any]) -> str:
         f"| `{r['class']}` | {r['description']} | {r['period']} | {r['starts'].replace('_', ' ')} |"
         for r in record["retention"]
     ]
-    lines += ["", f"An active consent is valid for at most {record['consent_validity']}.", ""]
+    renewal = record["consent_renewal"]
+    material = ", ".join(renewal["material_notice_versions"]) or "none"
+    lines += [
+        "",
+        f"An active consent is valid for at most {record['consent_validity']}. {renewal['ask_before']} before it"
+        " lapses the person is asked once whether to renew it (a yes/no question in the chat within WhatsApp's"
+        f" 24-hour window, otherwise the utility template `{renewal['template']}`); a yes renews it for the same"
+        " period (ledger: consent_renewed), a no withdraws it, no answer lets it lapse (ledger: consent_lapsed;"
+        " its reach record is deleted and the conversation falls under the withdrawn period). Notice versions"
+        f" that changed purposes or recipients (material: {material}) are re-confirmed at the person's next"
+        " message (ledger: consent_reconfirmed); until then the consent stays valid.",
+        "",
+    ]
     lines += ["## Technical and organisational security measures (Art. 32)", ""] + [
         f"- {m}" for m in record["security_measures"]
     ]

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from chatconsent.optin import OptInService
     from chatconsent.outbox import OutboxSealer, OutboxSender
     from chatconsent.purge import PurgeJob
+    from chatconsent.renewal import RenewalJob
     from chatconsent.rights import SubjectRights
     from chatconsent.texts import Texts
 
@@ -237,6 +238,19 @@ class _WithSecrets:
         return OutboxSender(w.store, w.outbox_sealer, channels.__getitem__, self.pseudonymizer.message, w.keyring)
 
     @cached_property
+    def renewal_job(self) -> RenewalJob:
+        from chatconsent.renewal import RenewalJob, RenewalParts
+
+        w = self._w
+        if w.keyring is None:
+            raise RuntimeError("KMS_KEY_ID and KEY_TABLE_NAME are required for renewal asks")
+        pseudonymizer = self.pseudonymizer
+        parts = RenewalParts(w.keyring, lambda: self.whatsapp, lambda mid: pseudonymizer.message("whatsapp", mid))
+        # an ask missed (the job down) is still found for the lapse: back to the ask time, and the purge's margin
+        lookback = int((w.config.consent_renewal.ask_before + w.config.purge.lookback).total_seconds())
+        return RenewalJob(w.store, w.config, w.clock, w.consents, w.notices, parts, lookback)
+
+    @cached_property
     def link_sender(self) -> LinkSender:
         from chatconsent.link_sender import LinkSender
 
@@ -363,6 +377,10 @@ class Wiring:
     @property
     def outbox_sender(self) -> OutboxSender:
         return self._with_secrets().outbox_sender
+
+    @property
+    def renewal_job(self) -> RenewalJob:
+        return self._with_secrets().renewal_job
 
     # -- the rest, once per container ------------------------------------------------------------
 

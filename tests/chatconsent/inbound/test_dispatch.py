@@ -9,12 +9,15 @@ from chatconsent.consent_state import (
     ConsentRecord,
     ConsentState,
     PendingConfirmation,
+    RenewalRequest,
     SpecialRequest,
     SubjectState,
 )
 from chatconsent.inbound.dispatch import (
     MARKETING_STOP_BUTTON,
     RECORD_FIRST,
+    RENEW_NO,
+    RENEW_YES,
     Role,
     campaign_of,
     marketing_stops,
@@ -174,8 +177,51 @@ def test_only_roles_that_neither_change_nor_answer_record_their_delivery_first()
     changing = {Role.NUMBER_CHANGED, Role.MARKETING_STOP, Role.WITHDRAWAL, Role.SPECIAL_YES, Role.SPECIAL_NO}
     changing |= {Role.ERASE_YES, Role.ERASE_NO}
     changing |= {Role.CONSENT_YES, Role.CONSENT_NO, Role.CONVERSATION, Role.STALE_SPECIAL}
+    changing |= {Role.RENEWAL_YES, Role.RENEWAL_NO, Role.STALE_RENEWAL}
     changing |= {Role.ACCESS}  # DATA issues a link, with the delivery record in the same transaction
     # the answer is owed in the transaction of the delivery record (the outbox): not recorded first
     changing |= {Role.HELP, Role.REMINDER, Role.INFO, Role.INFO_HELP, Role.ERASE_ASK}
     assert changing.isdisjoint(RECORD_FIRST)
     assert changing | RECORD_FIRST == set(Role)
+
+
+# -- the renewal question ----------------------------------------------------------------------------
+
+RENEWAL = RenewalRequest("nonce2", "renewal", {CONVERSATION: 1}, "lapse:1", "en", "v1", "s" * 64, 0, "template")
+ASKED = SubjectState(consents={CONVERSATION: record(CONVERSATION)}, renewal_request=RENEWAL)
+
+
+@pytest.mark.parametrize(
+    ("message", "role"),
+    [
+        (button(RENEW_YES + "nonce2"), Role.RENEWAL_YES),
+        (button(RENEW_NO + "nonce2"), Role.RENEWAL_NO),
+        (text("Ja"), Role.RENEWAL_YES),
+        (text("no"), Role.RENEWAL_NO),
+        (quick_reply("Sì", RENEW_YES + "nonce2"), Role.RENEWAL_YES),  # the template's first quick reply
+        (quick_reply("No", "No"), Role.RENEWAL_NO),  # its second, titled "No"
+        (button(RENEW_YES + "older"), Role.STALE_RENEWAL),  # a question answered or replaced
+        (text("STOP"), Role.WITHDRAWAL),  # a withdrawal word beats the answer
+        (text("yes, but where is my parcel?"), Role.CONVERSATION),  # a sentence is a message
+    ],
+)
+def test_answers_to_the_renewal_question(message: InboundMessage, role: Role) -> None:
+    assert role_of(message, ASKED, CONVERSATION, MARKETING) is role
+
+
+def test_without_an_open_renewal_question_yes_is_a_message_and_its_button_is_stale() -> None:
+    assert role_of(text("yes"), ACTIVE, CONVERSATION, MARKETING) is Role.CONVERSATION
+    assert role_of(button(RENEW_YES + "nonce2"), ACTIVE, CONVERSATION, MARKETING) is Role.STALE_RENEWAL
+
+
+def test_a_pending_opt_in_is_answered_before_the_renewal_question() -> None:
+    both = SubjectState(consents=ASKED.consents, pending=PENDING, renewal_request=RENEWAL)
+    assert role_of(text("yes"), both, CONVERSATION, MARKETING) is Role.CONSENT_YES
+
+
+def test_after_a_withdrawal_the_open_renewal_question_takes_no_answer() -> None:
+    withdrawn = SubjectState(
+        consents={CONVERSATION: record(CONVERSATION, ConsentState.WITHDRAWN)}, renewal_request=RENEWAL
+    )
+    assert role_of(text("yes"), withdrawn, CONVERSATION, MARKETING) is Role.SUPPRESSED
+    assert role_of(button(RENEW_YES + "nonce2"), withdrawn, CONVERSATION, MARKETING) is Role.STALE_RENEWAL

@@ -36,9 +36,21 @@ ERASE_YES = "erase:yes:"
 ERASE_NO = "erase:no:"
 ART9_YES = "art9:yes:"
 ART9_NO = "art9:no:"
+RENEW_YES = "renew:yes:"  # the renewal or re-confirmation question (also the renewal template's first quick reply)
+RENEW_NO = "renew:no:"
 # Campaign messages carry a quick-reply button with this payload and the campaign's id: tapped, marketing stops.
 MARKETING_STOP_BUTTON = "marketing:stop:"
-OUR_BUTTONS = (BUTTON_YES, BUTTON_NO, ERASE_YES, ERASE_NO, ART9_YES, ART9_NO, MARKETING_STOP_BUTTON)
+OUR_BUTTONS = (
+    BUTTON_YES,
+    BUTTON_NO,
+    ERASE_YES,
+    ERASE_NO,
+    ART9_YES,
+    ART9_NO,
+    RENEW_YES,
+    RENEW_NO,
+    MARKETING_STOP_BUTTON,
+)
 # What a campaign id may look like to be written to the ledger (the payload comes back from the person's app).
 _CAMPAIGN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
@@ -65,6 +77,9 @@ class Role(StrEnum):
     STALE_SPECIAL = "stale_special"  # an Art. 9 button whose question expired or was answered
     ERASE_YES = "erase_yes"  # the answer to the open erasure question
     ERASE_NO = "erase_no"
+    RENEWAL_YES = "renewal_yes"  # the answer to the open renewal or re-confirmation question
+    RENEWAL_NO = "renewal_no"
+    STALE_RENEWAL = "stale_renewal"  # a renewal button whose question was answered, replaced or ended
     CONSENT_YES = "consent_yes"  # the answer to the pending opt-in request
     CONSENT_NO = "consent_no"
     CONVERSATION = "conversation"  # an ordinary message under consent: kept
@@ -163,6 +178,28 @@ def _answer_role(message: InboundMessage, state: SubjectState) -> Role | None:
     answer = consent_answer(message, state)
     if answer is not None:
         return Role.CONSENT_YES if answer else Role.CONSENT_NO
+    answer = renewal_answer(message, state)
+    if answer is not None:
+        return Role.RENEWAL_YES if answer else Role.RENEWAL_NO
+    if message.kind is InboundKind.BUTTON and (message.button_id or "").startswith((RENEW_YES, RENEW_NO)):
+        return Role.STALE_RENEWAL
+    return None
+
+
+def renewal_answer(message: InboundMessage, state: SubjectState) -> bool | None:
+    """True/False for a yes/no to the open renewal question: its buttons, or a typed (or template
+    quick-reply) yes or no word; None for anything else."""
+    request = state.renewal_request
+    if request is None or not any(p in state.active_purposes for p in request.purposes):
+        return None  # nothing it asked about is still active (withdrawn since): no answer to take
+    answer = _button(message, RENEW_YES, RENEW_NO, request.nonce)
+    if answer is not None:
+        return answer
+    words = words_of(message)
+    if words and is_single_word(words, YES):
+        return True
+    if words and is_single_word(words, NO):
+        return False
     return None
 
 

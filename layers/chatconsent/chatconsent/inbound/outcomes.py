@@ -35,5 +35,7 @@ class Outcome(StrEnum):
     QUARANTINED = "quarantined"
     SPECIAL_GRANTED = "special_granted"
     SPECIAL_DECLINED = "special_declined"
+    CONSENT_RENEWED = "consent_renewed"  # yes to the renewal or re-confirmation question
+    RENEWAL_DECLINED = "renewal_declined"  # no to it: those purposes withdrawn
     NUMBER_CHANGED = "number_changed"  # the old number's consent ended
     OUTDATED = "outdated"  # dated outside the window a delivery can still arrive in: dropped, not stored

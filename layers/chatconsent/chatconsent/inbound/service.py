@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from chatconsent.channels.base import InboundKind, InboundMessage, ParsedWebhook, PreferenceUpdate, StatusUpdate
 from chatconsent.consent_state import SubjectState
-from chatconsent.inbound import conversation, optin_steps, rights_words, special, unknown
+from chatconsent.inbound import conversation, optin_steps, renewal, rights_words, special, unknown
 from chatconsent.inbound.dispatch import RECORD_FIRST, Role, marketing_stops, role_of
 from chatconsent.inbound.outcomes import Outcome
 from chatconsent.inbound.parts import InboundParts, Turn
@@ -28,10 +28,12 @@ def _run(role: Role, turn: Turn, state: SubjectState) -> Outcome:
         return rights_words.withdraw(turn, state)
     if role in (Role.SPECIAL_YES, Role.SPECIAL_NO):
         return special.answer(turn, state, granted=role is Role.SPECIAL_YES)
-    if role is Role.STALE_SPECIAL:  # an answer to a question that expired or was answered already
+    if role in (Role.STALE_SPECIAL, Role.STALE_RENEWAL):  # an answer to a question that expired or was answered
         return Outcome.STALE_ANSWER if turn.record_delivery() else Outcome.DUPLICATE
     if role in (Role.ERASE_YES, Role.ERASE_NO):
         return rights_words.erase(turn, state, confirmed=role is Role.ERASE_YES)
+    if role in (Role.RENEWAL_YES, Role.RENEWAL_NO):
+        return renewal.answer(turn, state, renew=role is Role.RENEWAL_YES)
     if role is Role.CONSENT_YES:
         return optin_steps.activate(turn, state)
     if role is Role.CONSENT_NO:
@@ -109,7 +111,10 @@ class InboundService:
         role = role_of(message, state, parts.config.conversation_purpose, self._marketing)
         if role in RECORD_FIRST and not turn.record_delivery():
             return Outcome.DUPLICATE
-        return _run(role, turn, state)
+        outcome = _run(role, turn, state)
+        if outcome in (Outcome.STORED, Outcome.ACCEPTED):  # a contact under consent: re-confirm a material change
+            renewal.ask_reconfirmation(turn, state)
+        return outcome
 
     def handle_status(self, status: StatusUpdate) -> Outcome:
         if status.status not in STATUS_RANK:

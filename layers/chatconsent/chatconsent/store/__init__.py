@@ -15,6 +15,7 @@ module              what is stored there
 ``optins``          opt-in requests (codes and link tokens) and confirmation links
 ``messages``        messages in both directions, delivery statuses, the conversation list
 ``quarantine``      special-category quarantine and the Art. 9 question
+``renewals``        the renewal index, the renewal question, renewal and lapse
 ``audit``           the admin audit trail
 ``access``          one-time links to the person's Art. 15 copy (DATA in the chat)
 ``purge``           the expiry index, batch deletes and receipts for the purge
@@ -57,6 +58,7 @@ from chatconsent.store.records import (
     SubjectItem,
     Withdrawal,
 )
+from chatconsent.store.renewals import Asked, DueConsent, Renewals, Renewed
 from chatconsent.store.sends import Sends
 from chatconsent.store.subjects import ErasureCounts, Subjects
 from chatconsent.store.table import Conflict, Duplicate, Table, retry_on_conflict
@@ -64,6 +66,7 @@ from chatconsent.store.table import Conflict, Duplicate, Table, retry_on_conflic
 __all__ = [
     "STATUS_RANK",
     "AccessLink",
+    "Asked",
     "AuditRecord",
     "BadCursor",
     "Campaign",
@@ -72,6 +75,7 @@ __all__ = [
     "Claim",
     "Conflict",
     "ConversationRow",
+    "DueConsent",
     "Duplicate",
     "ErasureCounts",
     "ExpiredItem",
@@ -83,6 +87,7 @@ __all__ = [
     "OwedMessage",
     "RateCounter",
     "Recipient",
+    "Renewed",
     "Store",
     "SubjectItem",
     "Withdrawal",
@@ -105,6 +110,7 @@ class Store:
         self.quarantine = Quarantine(self.table, self.guards, self.messages)
         self.consents = Consents(self.table, self.guards, self.ledger, self.optins, self.quarantine)
         self.grants = Grants(self.table, self.guards, self.ledger, self.optins, self.quarantine)
+        self.renewals = Renewals(self.table, self.guards, self.ledger, self.optins, self.quarantine)
         self.subjects = Subjects(self.table, self.guards, self.data_keys)
         self.audit = AuditTrail(self.table)
         self.access = AccessLinks(self.table, self.guards, self.audit)

@@ -27,7 +27,10 @@ from chatconsent.store.table import Operation, Table
 ACTIVATE = (
     "SET #state = :active, updated_at = :now, activated_at = :now,"
     " notice_version = :nv, notice_language = :nl, notice_sha256 = :ns, #channel = :ch,"
+    " renewal_slot = :rslot, renewal_at = :rat,"
 )
+# An active consent leaves the renewal index when it ends (withdrawal, lapse).
+LEAVE_RENEWAL = " REMOVE renewal_slot, renewal_at"
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,19 @@ def reach_op(table: Table, subject: str, purpose: str, rev: int, reach: Reach, n
 def valid_until(table: Table, now: int) -> tuple[RetentionClass, int]:
     """An active consent's retention: it lapses after the configured validity."""
     return RetentionClass.CONSENT_LEDGER, now + int(table.plan.consent_validity.total_seconds())
+
+
+def renewal_values(subject: str, lapses_at: int, now: int, plan_ask_at: int | None = None) -> dict[str, Any]:
+    """The renewal index position (``:rslot``, ``:rat``) of a consent that lapses at ``lapses_at``:
+    the job next acts on it at ``plan_ask_at`` (when to ask), by default at the lapse itself."""
+    at = plan_ask_at if plan_ask_at is not None else lapses_at
+    return {":rslot": keys.renewal_slot(keys.subject_pk(subject), at), ":rat": at}
+
+
+def activation_renewal(table: Table, subject: str, now: int) -> dict[str, Any]:
+    """The renewal index position of a consent activated (or renewed) ``now``: asked before it lapses."""
+    _, lapses_at = valid_until(table, now)
+    return renewal_values(subject, lapses_at, now, table.plan.renewal_ask_at(lapses_at, now))
 
 
 class Transitions:
@@ -147,7 +163,7 @@ class Consents(Transitions):
             update = t.update(
                 keys.consent(subject, purpose),
                 "SET #state = :pending, #req = :req, updated_at = :now, suppression_hash = :sh,"
-                " #rev = if_not_exists(#rev, :zero) + :one",
+                " #rev = if_not_exists(#rev, :zero) + :one" + LEAVE_RENEWAL,
                 {
                     ":pending": ConsentState.PENDING.value,
                     ":active": ConsentState.ACTIVE.value,
@@ -226,6 +242,7 @@ class Consents(Transitions):
                     ":ns": pending.notice_sha256,
                     ":ch": pending.channel,
                     ":one": 1,
+                    **activation_renewal(t, subject, now),
                 },
                 "#state = :pending AND #req = :req AND #rev = :rev AND #exp > :now",
                 valid_until(self._t, now),
@@ -282,7 +299,8 @@ class Consents(Transitions):
                 "Update",
                 t.update(
                     keys.consent(subject, record.purpose),
-                    "SET #state = :withdrawn, updated_at = :now, withdrawn_at = :now, #rev = #rev + :one",
+                    "SET #state = :withdrawn, updated_at = :now, withdrawn_at = :now, #rev = #rev + :one"
+                    + LEAVE_RENEWAL,
                     {":withdrawn": ConsentState.WITHDRAWN.value, ":rev": record.rev, ":now": now, ":one": 1},
                     "#rev = :rev",
                     (RetentionClass.CONSENT_LEDGER, expires),

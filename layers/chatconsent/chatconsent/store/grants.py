@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 
 from chatconsent.consent_state import ConsentRecord, ConsentState, SpecialRequest
 from chatconsent.store import keys
-from chatconsent.store.consents import ACTIVATE, Reach, Transitions, reach_op, valid_until
+from chatconsent.store.consents import ACTIVATE, Reach, Transitions, activation_renewal, reach_op, valid_until
 from chatconsent.store.outbox import OwedMessage
 from chatconsent.store.records import LedgerAppend, OptInRequest
 from chatconsent.store.table import Operation
@@ -56,6 +56,7 @@ class Grants(Transitions):
                     ":ch": source.channel,
                     ":zero": 0,
                     ":one": 1,
+                    **activation_renewal(t, subject, now),
                     **({":rev": record.rev} if record else {}),
                     **({":sh": sh} if sh else {}),
                 },

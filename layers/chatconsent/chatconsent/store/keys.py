@@ -15,6 +15,7 @@ PK                                     SK                  item
 ``SUBJ#<pseudonym>``                   ``S#LINK``          confirmation link sent (one per number and period)
 ``SUBJ#<pseudonym>``                   ``S#ACCESS``        access link issued (one per person and period)
 ``SUBJ#<pseudonym>``                   ``S#ART9``          explicit consent asked for a quarantined message
+``SUBJ#<pseudonym>``                   ``S#RENEW``         renewal or re-confirmation asked, awaiting yes/no
 ``SUBJ#<pseudonym>``                   ``S#CONV``          conversation summary (index ``by_activity``)
 ``SUBJ#<pseudonym>``                   ``M#OUT#<hash>``    outbound message and its delivery status
 ``SUBJ#<pseudonym>``                   ``M#IN#<t>#<hash>`` inbound message, sealed with the subject's key
@@ -34,7 +35,9 @@ PK                                     SK                  item
 
 Indexes: ``by_expiry`` (partition ``expiry_shard`` = ``<expiry day>#<0..3>``, sort ``expires_at``)
 for the purge, and ``by_activity`` (partition ``activity_day`` = ``ACT#<UTC day>``, sort
-``last_activity``) for the conversation list. The key table holds one item per subject, keyed
+``last_activity``) for the conversation list, and ``by_renewal`` (partition ``renewal_slot`` =
+``<day>#<0..3>``, sort ``renewal_at``: when the renewal job must next act on an active consent,
+ask or lapse; sparse, only active consents carry it). The key table holds one item per subject, keyed
 by ``subject``.
 """
 
@@ -56,6 +59,10 @@ AUDIENCE_INDEX = "by_audience"
 AUDIENCE = "audience"
 AUDIENCE_SORT = "reachable_at"
 AUDIENCE_SHARDS = 16
+RENEWAL_INDEX = "by_renewal"
+RENEWAL_SLOT = "renewal_slot"
+RENEWAL_AT = "renewal_at"
+RENEWAL_SHARDS = 4
 # The associated data a sealed address is bound to (the same on each consent record that keeps it).
 ADDRESS_ID = "S#ADDRESS"
 
@@ -72,6 +79,7 @@ SUBJECT_ITEM_KINDS = {
     "S#LINK": "link_request",
     "S#ACCESS": "access_link",
     "S#ART9": "special_category_request",
+    "S#RENEW": "renewal_request",
     "S#CONV": "conversation_summary",
     "M#IN#": "inbound_messages",
     "M#OUT#": "outbound_messages",
@@ -168,6 +176,22 @@ def conversation(subject: str) -> ItemKey:
 
 def special_request(subject: str) -> ItemKey:
     return ItemKey(subject_pk(subject), "S#ART9")
+
+
+def renewal_request(subject: str) -> ItemKey:
+    return ItemKey(subject_pk(subject), "S#RENEW")
+
+
+def renewal_slot(pk: str, at: int) -> str:
+    """The renewal index's partition of a consent the job must act on at ``at``: its day and a shard."""
+    shard = int(hashlib.sha256(pk.encode("utf-8")).hexdigest()[8:12], 16) % RENEWAL_SHARDS
+    return f"{at // 86_400}#{shard}"
+
+
+def renewal_partitions(now: int, lookback_seconds: int) -> list[str]:
+    """Renewal-index partitions that can hold consents due by ``now``, oldest first."""
+    first, last = (now - lookback_seconds) // 86_400, now // 86_400
+    return [f"{day}#{shard}" for day in range(first, last + 1) for shard in range(RENEWAL_SHARDS)]
 
 
 def ledger_head(subject: str) -> ItemKey:

@@ -212,6 +212,14 @@ class Messages:
             shortened += t.update_item(request)  # purged or shortened meanwhile: not counted
         return shortened
 
+    def last_inbound_at(self, subject: str) -> int | None:
+        """When the person last wrote (what opens WhatsApp's 24-hour window), from the conversation summary."""
+        item = self._t.get(keys.conversation(subject))
+        if item is None or not self._t.is_live(item):
+            return None
+        at = item.get("last_inbound_at")
+        return int(at) if at is not None else None
+
     def first_card_warning(self, subject: str, warning: OwedMessage) -> bool:
         """Mark that the person was told not to send card numbers, with the ``warning`` owed;
         False when they were told before (nothing is written)."""

@@ -145,6 +145,18 @@ class OptIns:
             )
         )
 
+    def unclaim_link_send(self, token_hash: str) -> bool:
+        """Give the claim back (the provider could not take the message now): the job's next delivery sends."""
+        t = self._t
+        return t.update_item(
+            t.update(
+                keys.optin(token_hash),
+                "REMOVE send_claimed_at",
+                {":pending": "pending"},
+                "#status = :pending AND attribute_exists(send_claimed_at)",
+            )
+        )
+
     def record_link_sent(self, token_hash: str, message_hash: str, address: bytes | None = None) -> None:
         """Which provider message carried the link (its keyed hash): evidence for the ledger.
 

@@ -17,6 +17,7 @@ from chatconsent.consent_state import (
     ConsentState,
     PendingConfirmation,
     PendingLink,
+    RenewalRequest,
     SpecialRequest,
     SubjectState,
 )
@@ -42,10 +43,11 @@ class _StateParts:
     erasure: str | None = None
     link: PendingLink | None = None
     special: SpecialRequest | None = None
+    renewal: RenewalRequest | None = None
     reach: dict[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
-def _consent(purpose: str, data: Mapping[str, Any], reach: Mapping[str, Any] | None) -> ConsentRecord:
+def consent_record(purpose: str, data: Mapping[str, Any], reach: Mapping[str, Any] | None) -> ConsentRecord:
     reach = reach if reach is not None and reach.get("consent_rev") == data["rev"] else {}
     return ConsentRecord(
         purpose=purpose,
@@ -62,6 +64,7 @@ def _consent(purpose: str, data: Mapping[str, Any], reach: Mapping[str, Any] | N
         address=bytes(reach["address"]) if reach.get("address") is not None else None,
         proof_hash=reach.get("proof_hash", ""),
         last_campaign=reach.get("last_campaign", ""),
+        renewal_asked=data.get("renewal_asked", ""),
     )
 
 
@@ -95,6 +98,20 @@ def _special(data: Mapping[str, Any]) -> SpecialRequest:
     )
 
 
+def renewal_request(data: Mapping[str, Any]) -> RenewalRequest:
+    return RenewalRequest(
+        nonce=data["nonce"],
+        kind=data["kind"],
+        purposes={str(p): int(rev) for p, rev in data["purposes"].items()},
+        cycle=data["cycle"],
+        language=data["language"],
+        notice_version=data["notice_version"],
+        notice_sha256=data["notice_sha256"],
+        asked_at=data["asked_at"],
+        method=data.get("method", "chat"),
+    )
+
+
 def _read_state_item(parts: _StateParts, kind: str | None, sk: str, data: Mapping[str, Any]) -> None:
     if kind == "ledger_head":
         parts.head = LedgerHead(data["ledger_id"], data["seq"], data["hash"], data.get("last_at", 0))
@@ -108,8 +125,14 @@ def _read_state_item(parts: _StateParts, kind: str | None, sk: str, data: Mappin
         parts.erasure = data["nonce"]
     elif kind == "special_category_request":
         parts.special = _special(data)
+    elif kind == "renewal_request":
+        parts.renewal = renewal_request(data)
     elif kind == "link_request":
         parts.link = PendingLink(data["request_id"], data["token_hash"], data["status"], data["expires_at"])
+
+
+def _still_active(data: Mapping[str, Any]) -> bool:
+    return str(data[keys.SORT]).startswith(keys.CONSENT_PREFIX) and data.get("state") == ConsentState.ACTIVE.value
 
 
 @dataclass(frozen=True)
@@ -126,15 +149,19 @@ class Subjects:
         self._guards = guards
         self._data_keys = data_keys
 
-    def state(self, subject: str) -> SubjectState:
-        """Consents, pending confirmation, ledger head and open questions of one subject, in one query."""
+    def state(self, subject: str, lapsing: bool = False) -> SubjectState:
+        """Consents, pending confirmation, ledger head and open questions of one subject, in one query.
+
+        With ``lapsing`` an active consent past its validity that the purge has not reached yet is
+        read too (the renewal job writes its lapse late rather than never).
+        """
         now = self._t.clock()
         parts = _StateParts()
         for data in self._t.query(keys.subject_pk(subject), keys.STATE_PREFIX):
-            if self._t.is_live(data, now):
+            if self._t.is_live(data, now) or (lapsing and _still_active(data)):
                 sk = str(data[keys.SORT])
                 _read_state_item(parts, keys.kind_of(sk), sk, data)
-        consents = {p: _consent(p, data, parts.reach.get(p)) for p, data in parts.consents.items()}
+        consents = {p: consent_record(p, data, parts.reach.get(p)) for p, data in parts.consents.items()}
         return SubjectState(
             consents=consents,
             pending=parts.pending,
@@ -142,6 +169,7 @@ class Subjects:
             erasure_request=parts.erasure,
             link_request=parts.link,
             special_request=parts.special,
+            renewal_request=parts.renewal,
         )
 
     def items(self, subject: str) -> list[SubjectItem]:
