@@ -17,9 +17,9 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
 
 from chatconsent.broadcast import PlanJob
+from chatconsent.schema import DocumentError
 from chatconsent.wiring import Wiring
 
 logger = Logger(service="campaignplanner")
@@ -31,7 +31,7 @@ wiring = Wiring()
 def plan(record: SQSRecord) -> None:
     try:
         job = PlanJob.model_validate_json(record.body)
-    except ValidationError:  # retrying cannot help
+    except DocumentError:  # retrying cannot help
         metrics.add_metric(name="PlanJobMalformed", unit=MetricUnit.Count, value=1)
         return
     queued = wiring.planner.handle(job)  # raises: the job comes back, then the dead-letter queue

@@ -18,9 +18,9 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
 
 from chatconsent.broadcast import SendJob
+from chatconsent.schema import DocumentError
 from chatconsent.wiring import Wiring
 
 logger = Logger(service="campaignsender")
@@ -32,7 +32,7 @@ wiring = Wiring()
 def send(record: SQSRecord) -> None:
     try:
         job = SendJob.model_validate_json(record.body)
-    except ValidationError:  # retrying cannot help; the body is never logged
+    except DocumentError:  # retrying cannot help; the body is never logged
         metrics.add_metric(name="SendJobMalformed", unit=MetricUnit.Count, value=1)
         return
     report = wiring.campaign_sender.handle(job)  # raises: the job comes back (its sends are recorded)

@@ -15,9 +15,9 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
 
 from chatconsent.link_sender import NOTHING_TO_SEND, LinkJob
+from chatconsent.schema import DocumentError
 from chatconsent.wiring import Wiring
 
 logger = Logger(service="linksender")
@@ -31,7 +31,7 @@ def send(record: SQSRecord) -> None:
         return
     try:
         job = LinkJob.model_validate_json(record.body)
-    except ValidationError:  # retrying cannot help; the body is never logged (it holds a number)
+    except DocumentError:  # retrying cannot help; the body is never logged (it holds a number)
         metrics.add_metric(name="LinkJobMalformed", unit=MetricUnit.Count, value=1)
         return
     outcome = wiring.link_sender.send(job)

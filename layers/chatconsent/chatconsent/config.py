@@ -353,7 +353,7 @@ class BusinessConfig(_Strict):
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> BusinessConfig:
-    """Read and validate a configuration file; invalid configuration fails at start-up (``schema.ConfigError``)."""
+    """Read and validate a configuration file; invalid configuration fails at start-up (``schema.DocumentError``)."""
     source = Path(path) if path else DEFAULT_CONFIG_PATH
     return BusinessConfig.model_validate(json.loads(source.read_text(encoding="utf-8")))
 

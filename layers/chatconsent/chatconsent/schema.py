@@ -1,25 +1,28 @@
-"""Validation of JSON documents into frozen dataclasses: the configuration's schema without a validation library.
+"""Validation of JSON documents into frozen dataclasses, without a validation library on the cold path.
 
 Every function loads the configuration at start-up, so its validation is on every cold start; a
 pydantic model per section cost more than the rest of the package's import (the library itself and
-building the models). The schema is the dataclasses themselves, as they are declared:
+building the models). The configuration (``chatconsent.config``), the queues' jobs
+(``chatconsent.link_sender``, ``chatconsent.broadcast``) and the purge schedule's input are
+declared this way. The schema is the dataclasses themselves:
 
-- the annotation is the type: ``str``, ``int``, ``bool``, ``timedelta`` (ISO 8601 duration or seconds),
-  ``HttpUrl``, ``Literal[...]``, ``X | None``, ``A | B``, ``tuple[X, ...]``, ``dict[K, V]`` and
-  nested ``Document`` dataclasses;
+- the annotation is the type: ``Any`` (taken as it is), ``str``, ``int``, ``bool``, ``timedelta``
+  (ISO 8601 duration or seconds), ``HttpUrl``, ``Literal[...]``, ``X | None``, ``A | B``,
+  ``tuple[X, ...]``, ``dict[K, V]`` and nested ``Document`` dataclasses;
 - bounds and patterns are the field's ``metadata`` (``constrained(ge=…, le=…, gt=…, pattern=…,
   min_length=…, max_length=…, description=…)``);
 - checks across fields are ``__post_init__`` raising ``ValueError``.
 
 Unknown fields are refused, every problem is collected with where it is (``purposes.0.id: …``),
-and ``Document.model_validate`` raises one ``ConfigError`` listing them all. Only strict JSON types
-are taken (no ``"5"`` for an int, no ``1`` for a bool).
+and ``Document.model_validate`` raises one ``DocumentError`` listing them all (where and what, never
+the input's values). Only strict JSON types are taken (no ``"5"`` for an int, no ``1`` for a bool).
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 import operator
 import re
 import types
@@ -49,13 +52,15 @@ class HttpUrl(str):
     __slots__ = ()
 
 
-def constrained(*, default: Any = dataclasses.MISSING, default_factory: Any = dataclasses.MISSING, **rules: Any) -> Any:
+def constrained(
+    *, default: Any = dataclasses.MISSING, default_factory: Any = dataclasses.MISSING, repr: bool = True, **rules: Any
+) -> Any:
     """A field with bounds, pattern or description (``ge``, ``gt``, ``le``, ``min_length``, ``max_length``,
-    ``pattern``, ``description``), kept in its ``metadata``."""
-    return dataclasses.field(default=default, default_factory=default_factory, metadata=rules)
+    ``pattern``, ``description``), kept in its ``metadata``; ``repr=False`` keeps it out of ``repr()``."""
+    return dataclasses.field(default=default, default_factory=default_factory, repr=repr, metadata=rules)
 
 
-class ConfigError(ValueError):
+class DocumentError(ValueError):
     """Every problem of a document, each with where it is."""
 
     def __init__(self, title: str, problems: list[tuple[Location, str]]) -> None:
@@ -158,6 +163,8 @@ def _mapping(tp: Any, value: object, loc: Location) -> dict[Any, Any]:
 
 
 def _value(tp: Any, value: object, loc: Location) -> object:
+    if tp is Any:
+        return value
     origin = typing.get_origin(tp)
     if origin is Literal:
         if value in _members(tp) and not isinstance(value, bool | float):
@@ -256,11 +263,11 @@ class Document:
 
     @classmethod
     def model_validate(cls, data: object) -> Self:
-        """The document validated, or ``ConfigError`` naming every problem."""
+        """The document validated, or ``DocumentError`` naming every problem."""
         try:
             return cls.parse(data)
         except _Invalid as invalid:
-            raise ConfigError(cls.__name__, invalid.problems) from None
+            raise DocumentError(cls.__name__, invalid.problems) from None
 
     def model_copy(self, *, update: Mapping[str, Any]) -> Self:
         """A copy with some fields replaced, not validated (as pydantic's ``model_copy``): for tests and tools
@@ -276,6 +283,19 @@ class Document:
     def model_dump(self, *, mode: Literal["json"] = "json") -> dict[str, Any]:
         """The document as JSON values, readable by ``model_validate`` (durations in ISO 8601)."""
         return {f.name: _dump(getattr(self, f.name)) for f, _ in self._fields()}
+
+    def model_dump_json(self) -> str:
+        """``model_dump()`` as compact JSON."""
+        return json.dumps(self.model_dump(), separators=(",", ":"), ensure_ascii=False)
+
+    @classmethod
+    def model_validate_json(cls, text: str | bytes) -> Self:
+        """A JSON text validated; text that is not JSON is a ``DocumentError`` too."""
+        try:
+            data = json.loads(text)
+        except (ValueError, RecursionError):
+            raise DocumentError(cls.__name__, [((), "is not valid JSON")]) from None
+        return cls.model_validate(data)
 
 
 def _dump(value: object) -> Any:
