@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
+from chatconsent.buttons import MARKETING_STOP_BUTTON
 from chatconsent.campaigns import campaign_partitions
 from chatconsent.channels.base import Channel, ChannelError, ChannelRejected
 from chatconsent.clock import Clock
 from chatconsent.config import BusinessConfig, Template
 from chatconsent.errors import Gone
-from chatconsent.inbound.dispatch import MARKETING_STOP_BUTTON
 from chatconsent.keyring import SubjectKeyring
 from chatconsent.schema import Document, constrained
 from chatconsent.store import Campaign, CampaignStatus, Cap, Claim, Recipient, Store

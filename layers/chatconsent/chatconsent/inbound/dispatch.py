@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from chatconsent.buttons import MARKETING_STOP_BUTTON
 from chatconsent.channels.base import InboundKind, InboundMessage
 from chatconsent.consent_state import SubjectState
 from chatconsent.keywords import (
@@ -36,8 +37,6 @@ ERASE_YES = "erase:yes:"
 ERASE_NO = "erase:no:"
 ART9_YES = "art9:yes:"
 ART9_NO = "art9:no:"
-# Campaign messages carry a quick-reply button with this payload and the campaign's id: tapped, marketing stops.
-MARKETING_STOP_BUTTON = "marketing:stop:"
 OUR_BUTTONS = (BUTTON_YES, BUTTON_NO, ERASE_YES, ERASE_NO, ART9_YES, ART9_NO, MARKETING_STOP_BUTTON)
 # What a campaign id may look like to be written to the ledger (the payload comes back from the person's app).
 _CAMPAIGN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
