@@ -233,6 +233,8 @@ LAYERS = (  # what the webhook function's init is made of, each a fresh process 
     ("the DynamoDB client through botocore alone", "import botocore.session as b; b.get_session().create_client('dynamodb')", None),
     ("`import chatconsent.wiring` (the package: settings, configuration, store; no client)", "import chatconsent.wiring", None),
     ("`Wiring()` (the package and the client)", "import chatconsent.wiring as w; w.Wiring()", None),
+    ("`Wiring()` + Powertools Logger and Metrics (imported and built; no handler module)",
+     "import chatconsent.wiring as w; w.Wiring(); import aws_lambda_powertools as p; p.Logger(service='x'); p.Metrics(service='x')", None),
     ("InboundFunction (`import handler`: + Powertools Logger and Metrics, the module)", "import handler", "inbound"),
     ("InboundFunction + what its first request imports (channels.whatsapp, inbound)",
      "import handler, chatconsent.channels.whatsapp, chatconsent.inbound", "inbound"),
