@@ -469,7 +469,6 @@ def main(argv: list[str] | None = None) -> int:
         api = LocalApi()
         server.RequestHandlerClass = make_handler(api, scheduler)
         api.stream = StreamPoller(dynamodb)
-        stop = start_event_sources(api, sqs, scheduler)
         print(f"chatconsent local API on {base} (embedded backend, outbox channel)")
         for compiled in api.routes:
             print(f"  {compiled.route.method:6} {base}{compiled.route.path}  -> {compiled.route.function}")
@@ -484,6 +483,7 @@ def main(argv: list[str] | None = None) -> int:
         secret, token = DEV_SECRETS["whatsapp/app-secret"], DEV_SECRETS["whatsapp/verify-token"]
         print(f"WhatsApp app secret {secret!r}, verify token {token!r} (development only)")
         sys.stdout.flush()
+        stop = start_event_sources(api, sqs, scheduler)  # after the banner: the jobs' first runs log too
         try:
             server.serve_forever()
         except KeyboardInterrupt:

@@ -9,29 +9,27 @@ queues its recipients twice: their send records make the second delivery send no
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
 
+from chatconsent.api.batch import partial_batch
 from chatconsent.broadcast import PlanJob
+from chatconsent.schema import DocumentError
 from chatconsent.wiring import Wiring
 
 logger = Logger(service="campaignplanner")
 metrics = Metrics(service="campaignplanner")
-processor = BatchProcessor(event_type=EventType.SQS)
 wiring = Wiring()
 
 
-def plan(record: SQSRecord) -> None:
+def plan(record: Mapping[str, Any]) -> None:
     try:
-        job = PlanJob.model_validate_json(record.body)
-    except ValidationError:  # retrying cannot help
+        job = PlanJob.model_validate_json(record["body"])
+    except DocumentError:  # retrying cannot help
         metrics.add_metric(name="PlanJobMalformed", unit=MetricUnit.Count, value=1)
         return
     queued = wiring.planner.handle(job)  # raises: the job comes back, then the dead-letter queue
@@ -40,5 +38,5 @@ def plan(record: SQSRecord) -> None:
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return process_partial_response(event=event, record_handler=plan, processor=processor, context=context)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return partial_batch(event, plan)

@@ -10,29 +10,27 @@ queue. Outcomes become metrics and the campaign's aggregate results (no person i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
 
+from chatconsent.api.batch import partial_batch
 from chatconsent.broadcast import SendJob
+from chatconsent.schema import DocumentError
 from chatconsent.wiring import Wiring
 
 logger = Logger(service="campaignsender")
 metrics = Metrics(service="campaignsender")
-processor = BatchProcessor(event_type=EventType.SQS)
 wiring = Wiring()
 
 
-def send(record: SQSRecord) -> None:
+def send(record: Mapping[str, Any]) -> None:
     try:
-        job = SendJob.model_validate_json(record.body)
-    except ValidationError:  # retrying cannot help; the body is never logged
+        job = SendJob.model_validate_json(record["body"])
+    except DocumentError:  # retrying cannot help; the body is never logged
         metrics.add_metric(name="SendJobMalformed", unit=MetricUnit.Count, value=1)
         return
     report = wiring.campaign_sender.handle(job)  # raises: the job comes back (its sends are recorded)
@@ -44,5 +42,5 @@ def send(record: SQSRecord) -> None:
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return process_partial_response(event=event, record_handler=send, processor=processor, context=context)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return partial_batch(event, send)

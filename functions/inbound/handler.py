@@ -14,7 +14,6 @@ the same answers, for the OpenAPI document (``tools/openapi.py``); nothing else 
 from __future__ import annotations
 
 import hmac
-import json
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +21,15 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
+from chatconsent.api.answers import (
+    JSON,
+    answer,
+    compact,
+    domain_error_answer,
+    error_answer,
+    invalid_answer,
+    not_found_answer,
+)
 from chatconsent.api.body import BodyRejected, raw_body
 from chatconsent.channels.base import MalformedPayload
 from chatconsent.errors import DomainError
@@ -38,28 +46,7 @@ wiring = Wiring()
 HANDSHAKE = "GET /webhooks/whatsapp"
 WEBHOOK = "POST /webhooks/whatsapp"
 HANDSHAKE_QUERY = (("hub.mode", 32), ("hub.verify_token", 256), ("hub.challenge", 256))  # name, maximum length
-JSON = "application/json"
 TEXT = "text/plain"
-
-
-def _answer(status: int, content_type: str, body: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
-    """API Gateway's answer (payload 2.0), shaped as Powertools' resolver shapes it."""
-    return {
-        "statusCode": status,
-        "body": body,
-        "isBase64Encoded": False,
-        "headers": {**(headers or {}), "Content-Type": content_type},
-        "cookies": [],
-    }
-
-
-def _compact(document: dict[str, Any]) -> str:
-    return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
-
-
-def _error(status: int, reason: str) -> dict[str, Any]:
-    """The one error body of every handler (``chatconsent.api.error_response``)."""
-    return _answer(status, JSON, _compact({"error": reason}))
 
 
 # -- the routes ------------------------------------------------------------------------------------
@@ -73,12 +60,12 @@ def whatsapp_handshake(event: dict[str, Any]) -> dict[str, Any]:
         if len(query.get(name, "")) > limit
     ]
     if too_long:  # as the resolver's validation answered (chatconsent.api's 422 body)
-        return _answer(422, JSON, json.dumps({"statusCode": 422, "detail": too_long}))
+        return invalid_answer(too_long)
     mode, token, challenge = (query.get(name, "") for name, _ in HANDSHAKE_QUERY)
     expected = wiring.secrets.whatsapp_verify_token.encode()
     if mode == "subscribe" and challenge and hmac.compare_digest(token.encode(), expected):
-        return _answer(200, TEXT, challenge)
-    return _answer(403, TEXT, "forbidden")
+        return answer(200, TEXT, challenge)
+    return answer(403, TEXT, "forbidden")
 
 
 def whatsapp_webhook(event: dict[str, Any]) -> dict[str, Any]:
@@ -87,7 +74,7 @@ def whatsapp_webhook(event: dict[str, Any]) -> dict[str, Any]:
     if not channel.verify(event.get("headers") or {}, body):
         metrics.add_metric(name="WebhookRejected", unit=MetricUnit.Count, value=1)
         logger.warning("webhook signature rejected")
-        return _error(401, "invalid signature")
+        return error_answer(401, "invalid signature")
     parsed = channel.parse(body)
     outcomes = Counter(wiring.inbound.handle(parsed))
     for outcome, count in outcomes.items():
@@ -95,19 +82,10 @@ def whatsapp_webhook(event: dict[str, Any]) -> dict[str, Any]:
     logger.info(
         "webhook processed", extra={"outcomes": {k.value: v for k, v in outcomes.items()}, "skipped": parsed.skipped}
     )
-    return _answer(200, JSON, _compact({"processed": sum(outcomes.values())}))
+    return answer(200, JSON, compact({"processed": sum(outcomes.values())}))
 
 
 ROUTES = {HANDSHAKE: whatsapp_handshake, WEBHOOK: whatsapp_webhook}
-
-
-def _domain_error(error: DomainError) -> dict[str, Any]:
-    """A domain error (rare here: e.g. a subject erased meanwhile) answers as in every handler."""
-    from chatconsent.api.errors import domain_error_response  # noqa: PLC0415 (the error path only: it loads the resolver)
-
-    response = domain_error_response(error)
-    headers = {name: str(value) for name, value in response.headers.items() if name != "Content-Type"}
-    return _answer(response.status_code, JSON, str(response.body), headers)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
@@ -115,16 +93,16 @@ def _domain_error(error: DomainError) -> dict[str, Any]:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     route = ROUTES.get(str(event.get("routeKey", "")))
     if route is None:
-        return _answer(404, JSON, _compact({"statusCode": 404, "message": "Not found"}))
+        return not_found_answer()
     try:
         return route(event)
     except BodyRejected as refused:
-        return _error(refused.status, refused.reason)
+        return error_answer(refused.status, refused.reason)
     except MalformedPayload as error:  # authentic but not the provider's shape: nothing to retry
         logger.warning("malformed webhook payload", extra={"reason": str(error)})
-        return _error(400, str(error))
+        return error_answer(400, str(error))
     except DomainError as error:
-        return _domain_error(error)
+        return domain_error_answer(error)
 
 
 # -- the OpenAPI document --------------------------------------------------------------------------

@@ -7,31 +7,29 @@ the provider call, so a job delivered twice sends once.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
 
+from chatconsent.api.batch import partial_batch
 from chatconsent.link_sender import NOTHING_TO_SEND, LinkJob
+from chatconsent.schema import DocumentError
 from chatconsent.wiring import Wiring
 
 logger = Logger(service="linksender")
 metrics = Metrics(service="linksender")
-processor = BatchProcessor(event_type=EventType.SQS)
 wiring = Wiring()
 
 
-def send(record: SQSRecord) -> None:
-    if record.body == NOTHING_TO_SEND:
+def send(record: Mapping[str, Any]) -> None:
+    if record["body"] == NOTHING_TO_SEND:
         return
     try:
-        job = LinkJob.model_validate_json(record.body)
-    except ValidationError:  # retrying cannot help; the body is never logged (it holds a number)
+        job = LinkJob.model_validate_json(record["body"])
+    except DocumentError:  # retrying cannot help; the body is never logged (it holds a number)
         metrics.add_metric(name="LinkJobMalformed", unit=MetricUnit.Count, value=1)
         return
     outcome = wiring.link_sender.send(job)
@@ -40,5 +38,5 @@ def send(record: SQSRecord) -> None:
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return process_partial_response(event=event, record_handler=send, processor=processor, context=context)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return partial_batch(event, send)

@@ -11,10 +11,9 @@ from typing import Any, Literal
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field
 
+from chatconsent.schema import Document, constrained
 from chatconsent.wiring import Wiring
 
 logger = Logger(service="purge")
@@ -22,20 +21,18 @@ metrics = Metrics(service="purge")
 wiring = Wiring()
 
 
-class PurgeSchedule(BaseModel):
+class PurgeSchedule(Document):
     """The schedule's input. ``lookback_days`` widens one run after an outage."""
 
-    model_config = ConfigDict(extra="forbid")
-
     job: Literal["purge"] = "purge"
-    lookback_days: int | None = Field(default=None, ge=1, le=400)
+    lookback_days: int | None = constrained(default=None, ge=1, le=400)
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
-@event_parser(model=PurgeSchedule)
-def lambda_handler(event: PurgeSchedule, context: LambdaContext) -> dict[str, Any]:
-    lookback = event.lookback_days * 86_400 if event.lookback_days else None
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    schedule = PurgeSchedule.model_validate(event)  # raises on a malformed input: the scheduler retries
+    lookback = schedule.lookback_days * 86_400 if schedule.lookback_days else None
     job = wiring.purge_job(context.get_remaining_time_in_millis, lookback)
     report = job.run(context.aws_request_id)
     metrics.add_metric(name="ItemsPurged", unit=MetricUnit.Count, value=report.items_deleted)

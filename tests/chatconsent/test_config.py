@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
 
 from chatconsent.config import DEFAULT_CONFIG_PATH, BusinessConfig, current_config, load_config
 from chatconsent.retention import REQUIRED_CLASSES
+from chatconsent.schema import DocumentError
 
 
 @pytest.fixture
@@ -33,27 +34,27 @@ def test_the_default_configuration_loads(raw: dict[str, Any]) -> None:
 @pytest.mark.parametrize("missing", sorted(REQUIRED_CLASSES))
 def test_a_plan_missing_a_class_is_refused(raw: dict[str, Any], missing: str) -> None:
     del raw["retention"][missing]
-    with pytest.raises(ValidationError, match=f"retention plan lacks classes: {missing}"):
+    with pytest.raises(DocumentError, match=f"retention plan lacks classes: {missing}"):
         BusinessConfig.model_validate(raw)
 
 
 @pytest.mark.parametrize("period", ["PT0S", "P0D", "-P1D", "-PT1H"])
 def test_a_non_positive_period_is_refused(raw: dict[str, Any], period: str) -> None:
     raw["retention"]["conversation"]["period"] = period
-    with pytest.raises(ValidationError, match="retention period must be positive"):
+    with pytest.raises(DocumentError, match="retention period must be positive"):
         BusinessConfig.model_validate(raw)
 
 
 def test_a_special_category_purpose_needs_explicit_consent(raw: dict[str, Any]) -> None:
     health = next(p for p in raw["purposes"] if p.get("special_category"))
     health["legal_basis"] = "consent"
-    with pytest.raises(ValidationError, match=r"special categories need explicit_consent \(Art\. 9\)"):
+    with pytest.raises(DocumentError, match=r"special categories need explicit_consent \(Art\. 9\)"):
         BusinessConfig.model_validate(raw)
 
 
 def test_a_purpose_becoming_special_needs_explicit_consent(raw: dict[str, Any]) -> None:
     raw["purposes"][1]["special_category"] = True  # marketing, legal basis "consent"
-    with pytest.raises(ValidationError, match="explicit_consent"):
+    with pytest.raises(DocumentError, match="explicit_consent"):
         BusinessConfig.model_validate(raw)
     raw["purposes"][1]["legal_basis"] = "explicit_consent"
     assert BusinessConfig.model_validate(raw).purposes[1].special_category
@@ -61,47 +62,47 @@ def test_a_purpose_becoming_special_needs_explicit_consent(raw: dict[str, Any]) 
 
 def test_the_conversation_purpose_must_be_offered_and_not_special(raw: dict[str, Any]) -> None:
     raw["conversation_purpose"] = "support"
-    with pytest.raises(ValidationError, match="not one of the purposes"):
+    with pytest.raises(DocumentError, match="not one of the purposes"):
         BusinessConfig.model_validate(raw)
     raw["conversation_purpose"] = "health_data"
-    with pytest.raises(ValidationError, match="cannot be a special-category purpose"):
+    with pytest.raises(DocumentError, match="cannot be a special-category purpose"):
         BusinessConfig.model_validate(raw)
 
 
 def test_duplicate_purpose_ids_are_refused(raw: dict[str, Any]) -> None:
     raw["purposes"].append(copy.deepcopy(raw["purposes"][0]))
-    with pytest.raises(ValidationError, match="purpose ids must be unique"):
+    with pytest.raises(DocumentError, match="purpose ids must be unique"):
         BusinessConfig.model_validate(raw)
 
 
 def test_at_least_one_purpose(raw: dict[str, Any]) -> None:
     raw["purposes"] = []
-    with pytest.raises(ValidationError, match="at least one purpose"):
+    with pytest.raises(DocumentError, match="at least one purpose"):
         BusinessConfig.model_validate(raw)
 
 
 @pytest.mark.parametrize("purpose_id", ["Marketing", "x", "1st", "has space", "a" * 33, "a#b"])
 def test_purpose_ids_are_safe_identifiers(raw: dict[str, Any], purpose_id: str) -> None:
     raw["purposes"][0]["id"] = purpose_id
-    with pytest.raises(ValidationError):
+    with pytest.raises(DocumentError):
         BusinessConfig.model_validate(raw)
 
 
 def test_unknown_legal_basis_is_refused(raw: dict[str, Any]) -> None:
     raw["purposes"][0]["legal_basis"] = "legitimate_interest"
-    with pytest.raises(ValidationError):
+    with pytest.raises(DocumentError):
         BusinessConfig.model_validate(raw)
 
 
 def test_unknown_fields_are_refused(raw: dict[str, Any]) -> None:
     raw["controler"] = raw["controller"]  # a typo must not pass silently
-    with pytest.raises(ValidationError):
+    with pytest.raises(DocumentError):
         BusinessConfig.model_validate(raw)
 
 
 def test_a_purpose_title_in_an_unsupported_language_is_refused(raw: dict[str, Any]) -> None:
     raw["purposes"][0]["title"]["fr"] = "Service client"
-    with pytest.raises(ValidationError):
+    with pytest.raises(DocumentError):
         BusinessConfig.model_validate(raw)
 
 
@@ -116,7 +117,7 @@ def test_a_purpose_title_in_an_unsupported_language_is_refused(raw: dict[str, An
 )
 def test_limits_are_bounded(raw: dict[str, Any], section: str, field: str, value: int) -> None:
     raw[section][field] = value
-    with pytest.raises(ValidationError):
+    with pytest.raises(DocumentError):
         BusinessConfig.model_validate(raw)
 
 
@@ -127,13 +128,13 @@ def test_a_minimum_age_is_optional_and_between_13_and_16(raw: dict[str, Any], ag
     if valid:
         assert BusinessConfig.model_validate(raw).minimum_age == age
     else:
-        with pytest.raises(ValidationError, match="minimum_age"):
+        with pytest.raises(DocumentError, match="minimum_age"):
             BusinessConfig.model_validate(raw)
 
 
 def test_configuration_is_immutable() -> None:
     config = current_config()
-    with pytest.raises(ValidationError):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         config.notice_version = "changed"  # type: ignore[misc]
 
 
@@ -152,7 +153,7 @@ def test_load_config_reads_another_file(raw: dict[str, Any], tmp_path: Path) -> 
     assert load_config(path).notice_version == "2099-01-01"
     del raw["retention"]["rate_limit"]
     path.write_text(json.dumps(raw), encoding="utf-8")
-    with pytest.raises(ValidationError, match="rate_limit"):
+    with pytest.raises(DocumentError, match="rate_limit"):
         load_config(path)
 
 
@@ -171,7 +172,7 @@ def test_every_text_is_required_in_every_language(raw: dict[str, Any], path: tup
     """A missing translation would otherwise surface as a KeyError in the notice or a chat reply."""
     section, index, field = path
     del raw[section][index][field]["it"]
-    with pytest.raises(ValidationError, match="a text is needed in each of de, en, it"):
+    with pytest.raises(DocumentError, match="a text is needed in each of de, en, it"):
         BusinessConfig.model_validate(raw)
 
 
@@ -183,14 +184,14 @@ def test_a_recipient_without_transfer_basis_is_fine(raw: dict[str, Any]) -> None
 @pytest.mark.parametrize("validity", ["P0D", "PT0S", "-P1D"])
 def test_a_non_positive_consent_validity_is_refused(raw: dict[str, Any], validity: str) -> None:
     raw["consent_validity"] = validity  # every activated consent would lapse at once
-    with pytest.raises(ValidationError, match="consent_validity"):
+    with pytest.raises(DocumentError, match="consent_validity"):
         BusinessConfig.model_validate(raw)
 
 
 @pytest.mark.parametrize("lookback", ["PT0S", "-P1D"])
 def test_a_non_positive_purge_lookback_is_refused(raw: dict[str, Any], lookback: str) -> None:
     raw["purge"]["lookback"] = lookback  # the purge would look at no partition and delete nothing
-    with pytest.raises(ValidationError, match="lookback"):
+    with pytest.raises(DocumentError, match="lookback"):
         BusinessConfig.model_validate(raw)
 
 
@@ -205,5 +206,87 @@ def test_a_non_positive_purge_lookback_is_refused(raw: dict[str, Any], lookback:
 )
 def test_link_confirmation_settings_are_checked(raw: dict[str, Any], field: str, value: Any, message: str) -> None:
     raw["channels"]["whatsapp"]["link_confirmation"][field] = value
-    with pytest.raises(ValidationError, match=message):
+    with pytest.raises(DocumentError, match=message):
         BusinessConfig.model_validate(raw)
+
+
+def test_every_problem_is_named_with_where_it_is(raw: dict[str, Any]) -> None:
+    raw["purposes"][0]["id"] = "Bad Id"
+    raw["limits"]["optin_per_ip_per_hour"] = 0
+    raw["controler"] = {}
+    del raw["channels"]["whatsapp"]["phone_number_id"]
+    with pytest.raises(DocumentError) as raised:
+        BusinessConfig.model_validate(raw)
+    assert dict(raised.value.problems) == {
+        ("controler",): "is not a known field",
+        ("purposes", 0, "id"): "should match pattern '^[a-z][a-z0-9_]{1,31}$'",
+        ("channels", "whatsapp", "phone_number_id"): "is required",
+        ("limits", "optin_per_ip_per_hour"): "should be greater than or equal to 1",
+    }
+    assert str(raised.value).startswith("4 validation errors for BusinessConfig\n")
+    assert "purposes.0.id: should match pattern" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("optin_per_ip_per_hour", "10"), ("optin_per_ip_per_hour", 10.0), ("optin_per_ip_per_hour", True)],
+)
+def test_only_json_integers_are_integers(raw: dict[str, Any], field: str, value: Any) -> None:
+    raw["limits"][field] = value
+    with pytest.raises(DocumentError, match=r"limits\.optin_per_ip_per_hour: should be an int"):
+        BusinessConfig.model_validate(raw)
+
+
+@pytest.mark.parametrize(
+    ("written", "period"),
+    [
+        ("P90D", timedelta(days=90)),
+        ("PT1H", timedelta(hours=1)),
+        ("P1W", timedelta(days=7)),
+        ("P1Y", timedelta(days=365)),
+        ("P1DT2H30M1.5S", timedelta(days=1, hours=2, minutes=30, seconds=1.5)),
+        (3600, timedelta(hours=1)),
+    ],
+)
+def test_durations_are_iso_8601_or_seconds(raw: dict[str, Any], written: Any, period: timedelta) -> None:
+    raw["retention"]["conversation"]["period"] = written
+    config = BusinessConfig.model_validate(raw)
+    assert config.retention["conversation"].period == period
+    assert BusinessConfig.model_validate(config.model_dump()) == config  # written back as it reads
+
+
+@pytest.mark.parametrize("written", ["P", "PT", "90 days", "P1H", True, None])
+def test_other_durations_are_refused(raw: dict[str, Any], written: Any) -> None:
+    raw["retention"]["conversation"]["period"] = written
+    with pytest.raises(DocumentError, match=r"retention\.conversation\.period"):
+        BusinessConfig.model_validate(raw)
+
+
+@pytest.mark.parametrize(
+    ("written", "normalised"),
+    [
+        ("https://Shop.Example.com", "https://shop.example.com/"),
+        ("http://127.0.0.1:3000", "http://127.0.0.1:3000/"),
+        ("https://example.com/path?q=1", "https://example.com/path?q=1"),
+    ],
+)
+def test_urls_are_normalised_as_before(raw: dict[str, Any], written: str, normalised: str) -> None:
+    raw["controller"]["website"] = written
+    assert BusinessConfig.model_validate(raw).controller.website == normalised
+
+
+@pytest.mark.parametrize("written", ["ftp://example.com", "example.com", "https://", "https://user:pw@example.com", 7])
+def test_other_urls_are_refused(raw: dict[str, Any], written: Any) -> None:
+    raw["controller"]["website"] = written
+    with pytest.raises(DocumentError, match=r"controller\.website"):
+        BusinessConfig.model_validate(raw)
+
+
+def test_a_copy_varies_a_setting_and_validation_checks_it() -> None:
+    config = current_config()
+    changed = config.model_copy(update={"conversation_purpose": "nothing"})  # as pydantic's: not validated
+    assert changed.conversation_purpose == "nothing" and config.conversation_purpose == "customer_service"
+    with pytest.raises(DocumentError, match="not one of the purposes"):
+        BusinessConfig.model_validate(changed.model_dump())
+    with pytest.raises(TypeError, match="no field notice"):
+        config.model_copy(update={"notice": "v2"})

@@ -629,3 +629,18 @@ def test_every_accepted_request_queues_exactly_one_job(env: Env) -> None:
     env.invoke("optin", optin_event(phone="+39 347 1234567"))
     [message] = env.sqs.receive_message(QueueUrl=env.wiring.settings.link_queue_url)["Messages"]
     assert message["Body"] == NOTHING_TO_SEND  # carries no number
+
+
+@pytest.mark.unit
+def test_a_queued_job_round_trips_and_a_malformed_one_is_refused_without_its_values() -> None:
+    from chatconsent.link_sender import LinkJob
+    from chatconsent.schema import DocumentError
+
+    token = "t" * 43
+    job = LinkJob(token=token, number="+4917012345678", channel="whatsapp", language="de")
+    assert LinkJob.model_validate_json(job.model_dump_json()) == job
+    assert token not in repr(job) and "4917012345678" not in repr(job)
+    for body in ('{"token": "x", "number": "+4917012345678", "channel": "sms", "language": "de"}', "{not json", "[]"):
+        with pytest.raises(DocumentError) as refused:
+            LinkJob.model_validate_json(body)
+        assert "4917012345678" not in str(refused.value)

@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from chatconsent.buttons import MARKETING_STOP_BUTTON
 from chatconsent.channels.base import Channel
 from chatconsent.clock import Clock
 from chatconsent.config import BusinessConfig
@@ -26,7 +27,6 @@ from chatconsent.consent_service import ConsentService
 from chatconsent.consent_state import ConsentRecord, ConsentState
 from chatconsent.errors import InvalidInput, NotAllowed
 from chatconsent.identity import Pseudonymizer
-from chatconsent.inbound.dispatch import MARKETING_STOP_BUTTON
 from chatconsent.keyring import SubjectKeyring
 from chatconsent.outbox import OutboxSealer, Owing, Reply
 from chatconsent.retention import RetentionClass

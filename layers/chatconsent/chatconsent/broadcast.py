@@ -22,15 +22,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
-
+from chatconsent.buttons import MARKETING_STOP_BUTTON
 from chatconsent.campaigns import campaign_partitions
 from chatconsent.channels.base import RETRY_LATER, Channel, ChannelError, ChannelRejected
 from chatconsent.clock import Clock
 from chatconsent.config import BusinessConfig, Template
 from chatconsent.errors import Gone
-from chatconsent.inbound.dispatch import MARKETING_STOP_BUTTON
 from chatconsent.keyring import SubjectKeyring
+from chatconsent.schema import Document, constrained
 from chatconsent.store import Campaign, CampaignStatus, Cap, Claim, Recipient, Store
 from chatconsent.store.keys import ADDRESS_ID
 
@@ -40,16 +39,14 @@ RETRY_DELAY_SECONDS = 60
 MAX_QUEUE_DELAY = 900  # SQS's longest delay
 
 
-class RecipientJob(BaseModel):
+class RecipientJob(Document):
     """One recipient as the audience index had it: a pseudonym and a sealed address, nothing in clear."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    subject: str = Field(pattern=r"^[0-9a-f]{64}$")
+    subject: str = constrained(pattern=r"^[0-9a-f]{64}$")
     purpose: str
     rev: int
     language: str
-    address: str = Field(repr=False)  # base64 of the sealed address
+    address: str = constrained(repr=False)  # base64 of the sealed address
     proof: str = ""
     block: str = ""
     cap_until: int = 0
@@ -83,23 +80,19 @@ class RecipientJob(BaseModel):
         )
 
 
-class PlanJob(BaseModel):
+class PlanJob(Document):
     """Start a campaign (no partition), or read one page of one audience partition."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
     kind: Literal["start", "plan"]
-    campaign: str = Field(pattern=r"^[0-9a-f]{32}$")
+    campaign: str = constrained(pattern=r"^[0-9a-f]{32}$")
     partition: str = ""
     cursor: dict[str, Any] | None = None
 
 
-class SendJob(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class SendJob(Document):
     kind: Literal["send"] = "send"
-    campaign: str = Field(pattern=r"^[0-9a-f]{32}$")
-    recipients: tuple[RecipientJob, ...] = Field(min_length=1, max_length=100)
+    campaign: str = constrained(pattern=r"^[0-9a-f]{32}$")
+    recipients: tuple[RecipientJob, ...] = constrained(min_length=1, max_length=100)
 
 
 class Queue(Protocol):

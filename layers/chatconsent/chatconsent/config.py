@@ -2,6 +2,11 @@
 
 One validated document is the single source for the notice, the retention plan and the limits.
 It ships as ``default_config.json`` and can be replaced by a file named in ``CHATCONSENT_CONFIG``.
+
+The schema is the frozen dataclasses below, validated by ``chatconsent.schema`` (types from the
+annotations, bounds and patterns in each field's ``rule``, checks across fields in ``__post_init__``):
+every function loads this at start-up, and pydantic models here cost more than the rest of the
+package's import.
 """
 
 from __future__ import annotations
@@ -9,14 +14,14 @@ from __future__ import annotations
 import json
 import os
 import re
+from dataclasses import field
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
-
 from chatconsent.retention_classes import REQUIRED_CLASSES
+from chatconsent.schema import Document, HttpUrl, constrained
 from chatconsent.settings import config_path
 
 Language = Literal["de", "en", "it"]
@@ -26,8 +31,7 @@ ChannelName = Literal["whatsapp"]
 DEFAULT_CONFIG_PATH = Path(__file__).with_name("default_config.json")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+_Strict = Document  # a frozen dataclass, unknown fields refused
 
 
 Localized = dict[Language, str]
@@ -63,27 +67,25 @@ class Authority(_Strict):
 class FrequencyCap(_Strict):
     """At most ``messages`` business-started messages per ``period`` (a window that opens with its first send)."""
 
-    messages: int = Field(ge=1, le=1000)
-    period: timedelta = Field(gt=timedelta(0))
+    messages: int = constrained(ge=1, le=1000)
+    period: timedelta = constrained(gt=timedelta(0))
 
 
 class Purpose(_Strict):
     """A processing purpose the person ticks separately (Planet49: one box each)."""
 
-    id: str = Field(pattern=r"^[a-z][a-z0-9_]{1,31}$")
+    id: str = constrained(pattern=r"^[a-z][a-z0-9_]{1,31}$")
     legal_basis: Literal["consent", "explicit_consent"]
     special_category: bool = False
     title: Localized
     description: Localized
-    frequency_cap: FrequencyCap | None = Field(
+    frequency_cap: FrequencyCap | None = constrained(
         default=None, description="What the purpose's text promises about how often campaigns may write."
     )
 
-    @model_validator(mode="after")
-    def _explicit_for_special(self) -> Purpose:
+    def __post_init__(self) -> None:
         if self.special_category and self.legal_basis != "explicit_consent":
             raise ValueError(f"purpose {self.id}: special categories need explicit_consent (Art. 9)")
-        return self
 
 
 class Recipient(_Strict):
@@ -91,7 +93,7 @@ class Recipient(_Strict):
     role: Localized
     country: str
     transfer_basis: Localized | None = None
-    agreement: str | None = Field(
+    agreement: str | None = constrained(
         default=None, description="The processing agreement (Art. 28) with a processor, for the Art. 30 record."
     )
 
@@ -107,41 +109,31 @@ class RetentionClassConfig(_Strict):
         "window_start",
     ]
     description: Localized
-    legal_basis: Localized = Field(description="Why keeping it is lawful (Art. 6 or 9), as the notice says it.")
+    legal_basis: Localized = constrained(description="Why keeping it is lawful (Art. 6 or 9), as the notice says it.")
 
-    @field_validator("period")
-    @classmethod
-    def _positive(cls, value: timedelta) -> timedelta:
-        if value <= timedelta(0):
+    def __post_init__(self) -> None:
+        if self.period <= timedelta(0):
             raise ValueError("retention period must be positive")
-        return value
 
 
 class LinkConfirmationConfig(_Strict):
     """Business-started double opt-in: a number typed into a form gets one template with a link."""
 
     enabled: bool = False
-    template_name: str = Field(default="optin_confirmation", pattern=r"^[a-z0-9_]{1,512}$")
-    template_languages: dict[Language, str] = Field(
-        default={"de": "de", "en": "en", "it": "it"},
+    template_name: str = constrained(default="optin_confirmation", pattern=r"^[a-z0-9_]{1,512}$")
+    template_languages: dict[Language, str] = constrained(
+        default_factory=lambda: {"de": "de", "en": "en", "it": "it"},
         description="WhatsApp template language code per notice language.",
     )
-    allowed_countries: tuple[str, ...] = Field(
+    allowed_countries: tuple[str, ...] = constrained(
         default=("DE", "AT", "CH", "IT"), min_length=1, description="ISO 3166-1 alpha-2 regions accepted."
     )
 
-    @field_validator("allowed_countries")
-    @classmethod
-    def _regions(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        if any(not re.fullmatch(r"[A-Z]{2}", region) for region in value):
+    def __post_init__(self) -> None:
+        if any(not re.fullmatch(r"[A-Z]{2}", region) for region in self.allowed_countries):
             raise ValueError("allowed_countries: ISO 3166-1 alpha-2 codes such as DE")
-        return value
-
-    @model_validator(mode="after")
-    def _every_language(self) -> LinkConfirmationConfig:
         if set(self.template_languages) != set(LANGUAGES):
             raise ValueError(f"template_languages: a code is needed for each of {', '.join(LANGUAGES)}")
-        return self
 
 
 TemplateCategory = Literal["MARKETING", "UTILITY", "AUTHENTICATION"]
@@ -154,36 +146,34 @@ class Template(_Strict):
     other the purpose it serves (``purpose``; by default the conversation's).
     """
 
-    name: str = Field(pattern=r"^[a-z0-9_]{1,512}$")
+    name: str = constrained(pattern=r"^[a-z0-9_]{1,512}$")
     category: TemplateCategory
-    purpose: str | None = Field(default=None, description="The purpose it is sent under (derived when absent).")
-    languages: dict[Language, str] = Field(description="WhatsApp template language code per notice language.")
-    parameters: int = Field(default=0, ge=0, le=10, description="How many body parameters it takes.")
-    stop_button: int | None = Field(
+    purpose: str | None = constrained(default=None, description="The purpose it is sent under (derived when absent).")
+    languages: dict[Language, str] = constrained(description="WhatsApp template language code per notice language.")
+    parameters: int = constrained(default=0, ge=0, le=10, description="How many body parameters it takes.")
+    stop_button: int | None = constrained(
         default=None,
         ge=0,
         le=9,
         description="Index of its quick-reply button that stops marketing (tapped: withdrawn).",
     )
 
-    @model_validator(mode="after")
-    def _every_language(self) -> Template:
+    def __post_init__(self) -> None:
         if set(self.languages) != set(LANGUAGES):
             raise ValueError(f"template {self.name}: a code is needed for each of {', '.join(LANGUAGES)}")
         if self.category == "MARKETING" and self.stop_button is None:
             raise ValueError(f"template {self.name}: a marketing template needs a stop button (stop_button)")
-        return self
 
 
 class WhatsAppConfig(_Strict):
     enabled: bool = True
-    display_number: str = Field(description="The business's WhatsApp number in E.164 (public).")
+    display_number: str = constrained(description="The business's WhatsApp number in E.164 (public).")
     phone_number_id: str
     api_version: str = "v21.0"
     provider: str = "Meta Platforms Ireland Ltd."
-    link_confirmation: LinkConfirmationConfig = LinkConfirmationConfig()
+    link_confirmation: LinkConfirmationConfig = field(default_factory=LinkConfirmationConfig)
     templates: tuple[Template, ...] = ()
-    messages_per_second: int = Field(
+    messages_per_second: int = constrained(
         default=80, ge=1, le=1000, description="The number's throughput at WhatsApp (80 by default, up to 1,000)."
     )
 
@@ -196,22 +186,22 @@ class ChannelsConfig(_Strict):
 
 
 class Limits(_Strict):
-    optin_per_ip_per_hour: int = Field(default=10, ge=1)
-    link_per_ip_per_day: int = Field(default=5, ge=1, description="Link-confirmed opt-ins per client IP and day.")
-    link_per_prefix_per_hour: int = Field(
+    optin_per_ip_per_hour: int = constrained(default=10, ge=1)
+    link_per_ip_per_day: int = constrained(default=5, ge=1, description="Link-confirmed opt-ins per client IP and day.")
+    link_per_prefix_per_hour: int = constrained(
         default=20, ge=1, description="Link-confirmed opt-ins per number prefix and hour (number pumping)."
     )
-    link_prefix_digits: int = Field(default=6, ge=3, le=12, description="E.164 digits that make a prefix.")
-    info_replies_per_day: int = Field(default=1, ge=0)
-    max_webhook_bytes: int = Field(default=262_144, ge=1024, le=6_000_000)
-    max_api_body_bytes: int = Field(default=16_384, ge=256, le=1_000_000)
+    link_prefix_digits: int = constrained(default=6, ge=3, le=12, description="E.164 digits that make a prefix.")
+    info_replies_per_day: int = constrained(default=1, ge=0)
+    max_webhook_bytes: int = constrained(default=262_144, ge=1024, le=6_000_000)
+    max_api_body_bytes: int = constrained(default=16_384, ge=256, le=1_000_000)
 
 
 class QuietHours(_Strict):
     """No campaign message between ``start`` and ``end`` o'clock in the recipient's local time."""
 
-    start: int = Field(ge=0, le=23)
-    end: int = Field(ge=0, le=23)
+    start: int = constrained(ge=0, le=23)
+    end: int = constrained(ge=0, le=23)
 
     def covers(self, hour: int) -> bool:
         if self.start <= self.end:
@@ -222,41 +212,41 @@ class QuietHours(_Strict):
 class CampaignSettings(_Strict):
     """Messenger marketing: which purpose campaigns need, the words that stop them, when not to send."""
 
-    purpose: str = Field(default="marketing", description="The purpose marketing templates are sent under.")
-    stop_words: tuple[str, ...] = Field(
+    purpose: str = constrained(default="marketing", description="The purpose marketing templates are sent under.")
+    stop_words: tuple[str, ...] = constrained(
         default=("stop werbung", "basta promozioni", "stop promotions"),
         description="Whole messages that withdraw marketing only (besides a marketing template's stop button).",
     )
     quiet_hours: QuietHours | None = None
-    recipients_per_job: int = Field(default=25, ge=1, le=100, description="Recipients per queued send job.")
-    outage_pause_after: int = Field(
+    recipients_per_job: int = constrained(default=25, ge=1, le=100, description="Recipients per queued send job.")
+    outage_pause_after: int = constrained(
         default=5, ge=1, description="Consecutive provider outages after which a running campaign pauses itself."
     )
 
 
 class PurgeSettings(_Strict):
-    lookback: timedelta = Field(
+    lookback: timedelta = constrained(
         gt=timedelta(0),
         default=timedelta(days=14),
         description="How far back each purge run looks; older leftovers fall to DynamoDB TTL and raise the lag alarm.",
     )
-    page_size: int = Field(default=100, ge=25, le=1000)
+    page_size: int = constrained(default=100, ge=25, le=1000)
 
 
 class RenewalSettings(_Strict):
     """Consent renewal: the person is asked before their consent lapses, once per validity period."""
 
-    ask_before: timedelta = Field(
+    ask_before: timedelta = constrained(
         default=timedelta(days=30), gt=timedelta(0), description="How long before the lapse the person is asked."
     )
-    lapse_ahead: timedelta = Field(
+    lapse_ahead: timedelta = constrained(
         default=timedelta(hours=1),
         gt=timedelta(0),
         le=timedelta(days=1),
         description="How long before the validity ends the scheduled job may write the lapse (at least one "
         "run of the job falls in it: the schedule runs every 30 minutes).",
     )
-    template: str = Field(
+    template: str = constrained(
         default="consent_renewal",
         pattern=r"^[a-z0-9_]{1,512}$",
         description="The UTILITY template that asks outside WhatsApp's 24-hour window (quick reply 0: yes).",
@@ -270,37 +260,39 @@ class NoticeChange(_Strict):
 
 
 class BusinessConfig(_Strict):
-    notice_version: str = Field(pattern=r"^[0-9A-Za-z.\-]{1,32}$")
+    notice_version: str = constrained(pattern=r"^[0-9A-Za-z.\-]{1,32}$")
     default_language: Language = "en"
-    languages: tuple[Language, ...] = Field(
+    languages: tuple[Language, ...] = constrained(
         default=LANGUAGES, min_length=1, description="The languages offered to people (chat, pages, widget)."
     )
     controller: Contact
-    dpo: Officer | None = Field(default=None, description="Only where Art. 37 requires or the business appoints one.")
-    representative: Officer | None = Field(default=None, description="Art. 27: a controller outside the EU.")
+    dpo: Officer | None = constrained(
+        default=None, description="Only where Art. 37 requires or the business appoints one."
+    )
+    representative: Officer | None = constrained(default=None, description="Art. 27: a controller outside the EU.")
     supervisory_authority: Authority
-    supervisory_authorities: dict[Language, Authority] = Field(
+    supervisory_authorities: dict[Language, Authority] = constrained(
         default_factory=dict, description="The authority named in each notice language, where not the default one."
     )
-    public_base_url: HttpUrl = Field(description="Where the widget and notices are reachable.")
+    public_base_url: HttpUrl = constrained(description="Where the widget and notices are reachable.")
     purposes: tuple[Purpose, ...]
-    conversation_purpose: str = Field(
+    conversation_purpose: str = constrained(
         default="customer_service",
         description="The purpose that covers keeping the conversation and replying in it.",
     )
     recipients: tuple[Recipient, ...]
     retention: dict[str, RetentionClassConfig]
-    consent_validity: timedelta = Field(
+    consent_validity: timedelta = constrained(
         default=timedelta(days=730),
         gt=timedelta(0),
         description="An active consent lapses after this long without renewal.",
     )
-    consent_renewal: RenewalSettings = RenewalSettings()
-    notice_changes: dict[str, NoticeChange] = Field(
+    consent_renewal: RenewalSettings = field(default_factory=RenewalSettings)
+    notice_changes: dict[str, NoticeChange] = constrained(
         default_factory=dict,
         description="Per notice version: material (purposes or recipients changed) or, when absent, clarifying.",
     )
-    minimum_age: int | None = Field(
+    minimum_age: int | None = constrained(
         default=None,
         ge=13,
         le=16,
@@ -308,12 +300,11 @@ class BusinessConfig(_Strict):
         "before any purpose, and an opt-in without that confirmation is refused. Absent: no question.",
     )
     channels: ChannelsConfig
-    limits: Limits = Limits()
-    purge: PurgeSettings = PurgeSettings()
-    campaigns: CampaignSettings = CampaignSettings()
+    limits: Limits = field(default_factory=Limits)
+    purge: PurgeSettings = field(default_factory=PurgeSettings)
+    campaigns: CampaignSettings = field(default_factory=CampaignSettings)
 
-    @model_validator(mode="after")
-    def _consistent(self) -> BusinessConfig:
+    def __post_init__(self) -> None:
         ids = [p.id for p in self.purposes]
         if len(ids) != len(set(ids)):
             raise ValueError("purpose ids must be unique")
@@ -332,7 +323,6 @@ class BusinessConfig(_Strict):
         for where, text in self._translated():
             if isinstance(text, dict) and set(text) != set(LANGUAGES):
                 raise ValueError(f"{where}: a text is needed in each of {', '.join(LANGUAGES)}")
-        return self
 
     def _templates_consistent(self, ids: list[str]) -> None:
         if self.campaigns.purpose not in ids:
@@ -403,7 +393,7 @@ class BusinessConfig(_Strict):
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> BusinessConfig:
-    """Read and validate a configuration file; invalid configuration fails at start-up."""
+    """Read and validate a configuration file; invalid configuration fails at start-up (``schema.DocumentError``)."""
     source = Path(path) if path else DEFAULT_CONFIG_PATH
     return BusinessConfig.model_validate(json.loads(source.read_text(encoding="utf-8")))
 

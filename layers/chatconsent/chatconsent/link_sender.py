@@ -12,25 +12,22 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from chatconsent.channels.base import RETRY_LATER, Channel, ChannelError, ChannelRejected
 from chatconsent.config import BusinessConfig, Language
 from chatconsent.errors import TryAgain
 from chatconsent.identity import Pseudonymizer
 from chatconsent.keyring import SubjectKeyring
+from chatconsent.schema import Document, constrained
 from chatconsent.store import OptInRequest, Store
 from chatconsent.store.keys import ADDRESS_ID
 from chatconsent.tokens import LINK_TOKEN_PATTERN, token_hash
 
 
-class LinkJob(BaseModel):
+class LinkJob(Document):
     """What the queue carries: the number and the token exist nowhere else in plain form."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    token: str = Field(pattern=LINK_TOKEN_PATTERN, repr=False)
-    number: str = Field(pattern=r"^\+[1-9][0-9]{6,14}$", repr=False)
+    token: str = constrained(pattern=LINK_TOKEN_PATTERN, repr=False)
+    number: str = constrained(pattern=r"^\+[1-9][0-9]{6,14}$", repr=False)
     channel: Literal["whatsapp"]
     language: Language
 

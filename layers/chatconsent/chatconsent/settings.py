@@ -9,47 +9,68 @@
 
 An empty value counts as unset. ``config_path`` reads only ``CHATCONSENT_CONFIG``: the business's
 configuration is needed where no table is (unit tests, tools), so it does not require the rest.
+
+A frozen dataclass, not a pydantic model: every function reads it at start-up, and its checks (two
+required names, one choice) do not need a validation library on the cold path.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field
+from dataclasses import dataclass, fields
+from typing import Any, Literal
 
 CONFIG_VARIABLE = "CHATCONSENT_CONFIG"
+CHANNEL_SENDERS = ("graph", "outbox")
 
 
 def _environ(environ: Mapping[str, str] | None) -> Mapping[str, str]:
     return os.environ if environ is None else environ
 
 
-class Settings(BaseModel):
-    """One container's settings; ``Settings.from_environ()`` fails at start-up when one is missing or wrong."""
+class SettingsError(ValueError):
+    """One or more variables are missing or wrong; the message names each (never a value)."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
-    table_name: str = Field(alias="TABLE_NAME")
-    key_table_name: str | None = Field(default=None, alias="KEY_TABLE_NAME")
-    kms_key_id: str | None = Field(default=None, alias="KMS_KEY_ID")
-    secrets_path: str = Field(alias="SECRETS_PATH")
-    link_queue_url: str | None = Field(default=None, alias="LINK_QUEUE_URL")
-    plan_queue_url: str | None = Field(default=None, alias="PLAN_QUEUE_URL")
-    send_queue_url: str | None = Field(default=None, alias="SEND_QUEUE_URL")
-    plan_queue_arn: str | None = Field(default=None, alias="PLAN_QUEUE_ARN")
-    scheduler_role_arn: str | None = Field(default=None, alias="SCHEDULER_ROLE_ARN")
-    schedule_group: str = Field(default="default", alias="SCHEDULE_GROUP")
-    channel_sender: Literal["graph", "outbox"] = Field(default="graph", alias="CHANNEL_SENDER")
-    config_path: str | None = Field(default=None, alias=CONFIG_VARIABLE)
+@dataclass(frozen=True)
+class Settings:
+    """One container's settings; ``Settings.from_environ()`` fails at start-up when one is missing or wrong.
+
+    Each field's ``metadata["variable"]`` is the environment variable it is read from.
+    """
+
+    table_name: str
+    secrets_path: str
+    key_table_name: str | None = None
+    kms_key_id: str | None = None
+    link_queue_url: str | None = None
+    plan_queue_url: str | None = None
+    send_queue_url: str | None = None
+    plan_queue_arn: str | None = None
+    scheduler_role_arn: str | None = None
+    schedule_group: str = "default"
+    channel_sender: Literal["graph", "outbox"] = "graph"
+    config_path: str | None = None
+
+    @staticmethod
+    def variable(field_name: str) -> str:
+        """The environment variable of a field: its name in capitals (``config_path``: ``CHATCONSENT_CONFIG``)."""
+        return CONFIG_VARIABLE if field_name == "config_path" else field_name.upper()
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Validate the variables above (``None``: the process environment); the others are ignored."""
         source = _environ(environ)
-        names = [field.alias or name for name, field in cls.model_fields.items()]
-        return cls.model_validate({name: source[name] for name in names if source.get(name)})
+        values = {f.name: source.get(cls.variable(f.name)) or None for f in fields(cls)}
+        problems = [f"{cls.variable(name)} is required" for name in ("table_name", "secrets_path") if not values[name]]
+        sender = values["channel_sender"] or "graph"
+        if sender not in CHANNEL_SENDERS:
+            problems.append(f"CHANNEL_SENDER must be one of {', '.join(CHANNEL_SENDERS)}")
+        if problems:
+            raise SettingsError("invalid settings: " + "; ".join(problems))
+        present: dict[str, Any] = {name: value for name, value in values.items() if value is not None}
+        return cls(**present)
 
     @property
     def keeps_data_keys(self) -> bool:

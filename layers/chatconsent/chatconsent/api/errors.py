@@ -26,29 +26,11 @@ from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 
+from chatconsent.api.answers import STATUS_OF, retry_headers, status_of
 from chatconsent.api.body import BodyRejected
-from chatconsent.errors import (
-    DomainError,
-    Gone,
-    InvalidInput,
-    NotAllowed,
-    NotFound,
-    NoticeChanged,
-    RateLimited,
-    TryAgain,
-)
+from chatconsent.errors import DomainError
 
-# Most specific meaning first: an error that is both (say, invalid and not allowed) answers as the first.
-STATUS_OF: tuple[tuple[type[DomainError], int], ...] = (
-    (InvalidInput, 400),
-    (NotFound, 404),
-    (NoticeChanged, 409),
-    (NotAllowed, 409),
-    (Gone, 410),
-    (RateLimited, 429),
-    (TryAgain, 503),
-)
-REFUSED = 400  # a DomainError of no kind above: the domain refused the request
+__all__ = ["STATUS_OF", "ErrorBody", "domain_error_response", "error_response", "register_error_handlers", "status_of"]
 
 
 class ErrorBody(BaseModel):
@@ -63,14 +45,9 @@ def error_response(status: int, reason: str, headers: Mapping[str, str] | None =
     return Response(status, content_types.APPLICATION_JSON, body, dict(headers) if headers else None)
 
 
-def status_of(error: DomainError) -> int:
-    return next((status for kind, status in STATUS_OF if isinstance(error, kind)), REFUSED)
-
-
 def domain_error_response(error: DomainError) -> Response[Any]:
     """The answer for a domain error: its status, its reason, and when to retry a rate-limited request."""
-    headers = {"Retry-After": str(error.retry_after)} if isinstance(error, RateLimited | TryAgain) else None
-    return error_response(status_of(error), error.reason, headers)
+    return error_response(status_of(error), error.reason, retry_headers(error))
 
 
 def _body_rejected(error: BodyRejected) -> Response[Any]:

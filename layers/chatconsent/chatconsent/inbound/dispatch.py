@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from chatconsent.buttons import MARKETING_STOP_BUTTON
 from chatconsent.channels.base import InboundKind, InboundMessage
 from chatconsent.consent_state import SubjectState
 from chatconsent.keywords import (
@@ -38,8 +39,6 @@ ART9_YES = "art9:yes:"
 ART9_NO = "art9:no:"
 RENEW_YES = "renew:yes:"  # the renewal or re-confirmation question (also the renewal template's first quick reply)
 RENEW_NO = "renew:no:"
-# Campaign messages carry a quick-reply button with this payload and the campaign's id: tapped, marketing stops.
-MARKETING_STOP_BUTTON = "marketing:stop:"
 OUR_BUTTONS = (
     BUTTON_YES,
     BUTTON_NO,
