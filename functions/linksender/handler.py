@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from chatconsent.link_sender import NOTHING_TO_SEND, LinkJob
+from chatconsent.sealing import Unreadable
 from chatconsent.wiring import Wiring
 
 logger = Logger(service="linksender")
@@ -31,10 +32,14 @@ def send(record: SQSRecord) -> None:
         return
     try:
         job = LinkJob.model_validate_json(record.body)
-    except ValidationError:  # retrying cannot help; the body is never logged (it holds a number)
+    except ValidationError:  # retrying cannot help; the body is never logged (it holds the token)
         metrics.add_metric(name="LinkJobMalformed", unit=MetricUnit.Count, value=1)
         return
-    outcome = wiring.link_sender.send(job)
+    try:
+        outcome = wiring.link_sender.send(job)
+    except Unreadable:  # a number sealed for another token, or altered: retrying cannot help either
+        metrics.add_metric(name="LinkJobMalformed", unit=MetricUnit.Count, value=1)
+        return
     metrics.add_metric(name=f"LinkSend_{outcome.value}", unit=MetricUnit.Count, value=1)
 
 

@@ -30,6 +30,7 @@ DEFAULT_PERIODS = {
     RetentionClass.CAMPAIGN_SEND: 365 * DAY,
     RetentionClass.CAMPAIGN_RESULTS: 730 * DAY,
     RetentionClass.SEND_RATE: DAY,
+    RetentionClass.RIGHTS_REQUEST: 1095 * DAY,
 }
 
 

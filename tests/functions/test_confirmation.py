@@ -440,7 +440,9 @@ def test_send_failures_release_the_request_only_when_nothing_went_out(env: Env, 
     assert answer == LinkAccepted(expires_at=START + 86_400)
     error = ChannelRejected("WhatsApp API answered 400") if certain else ChannelError("timed out")
     runtime = env.wiring
-    sender = LinkSender(runtime.store, runtime.pseudonymizer, runtime.config, lambda: _FailingChannel(error))  # type: ignore[arg-type,return-value]
+    assert runtime.sealer is not None
+    failing = _FailingChannel(error)
+    sender = LinkSender(runtime.store, runtime.pseudonymizer, runtime.config, lambda: failing, runtime.sealer)  # type: ignore[arg-type,return-value]
     [job] = jobs
     assert sender.send(job) is (SendOutcome.REJECTED if certain else SendOutcome.UNKNOWN)
     links = [i for i in env.items() if i["SK"] == "S#LINK"]

@@ -4,12 +4,15 @@
 so its answer takes the same time for every acceptable number; this job does the provider call.
 Queues deliver at least once: the send is claimed on the request first, so a job delivered
 twice sends once, and a request closed in the meantime (STOP, erasure, expiry) sends nothing.
+The job never holds the number in clear: it is sealed under the KMS key, bound to the token's hash
+(:mod:`chatconsent.sealing`), and opened only here, right before the provider call.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from enum import StrEnum
+import base64
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -18,20 +21,34 @@ from chatconsent.channels.base import Channel, ChannelError, ChannelRejected
 from chatconsent.config import BusinessConfig, Language
 from chatconsent.identity import Pseudonymizer
 from chatconsent.keyring import SubjectKeyring
+from chatconsent.sealing import Sealer, SealPurpose
 from chatconsent.store import OptInRequest, Store
 from chatconsent.store.keys import ADDRESS_ID
 from chatconsent.tokens import LINK_TOKEN_PATTERN, token_hash
 
 
 class LinkJob(BaseModel):
-    """What the queue carries: the number and the token exist nowhere else in plain form."""
+    """What the queue carries: the token (in plain form nowhere else) and the number, sealed."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     token: str = Field(pattern=LINK_TOKEN_PATTERN, repr=False)
-    number: str = Field(pattern=r"^\+[1-9][0-9]{6,14}$", repr=False)
+    sealed_number: str = Field(
+        pattern=r"^[A-Za-z0-9+/]+={0,2}$", max_length=2048, repr=False, description="KMS ciphertext, base64"
+    )
     channel: Literal["whatsapp"]
     language: Language
+
+    def number(self, sealer: Sealer) -> str:
+        """The number, opened (only for the provider call and the person's own key)."""
+        blob = base64.b64decode(self.sealed_number)
+        return sealer.open(SealPurpose.LINK_JOB, token_hash(self.token), blob).decode("utf-8")
+
+
+def seal_number(sealer: Sealer, token: str, number: str) -> str:
+    """The number sealed for the job of ``token`` (base64): opens only with that token's hash."""
+    blob = sealer.seal(SealPurpose.LINK_JOB, token_hash(token), number.encode("utf-8"))
+    return base64.b64encode(blob).decode("ascii")
 
 
 class SendOutcome(StrEnum):
@@ -63,8 +80,10 @@ class LinkSender:
         pseudonymizer: Pseudonymizer,
         config: BusinessConfig,
         channel: Callable[[], Channel],
+        sealer: Sealer,
         keyring: SubjectKeyring | None = None,
     ) -> None:
+        self._sealer = sealer
         self._store = store
         self._pseudonymizer = pseudonymizer
         self._config = config
@@ -77,12 +96,13 @@ class LinkSender:
             return SendOutcome.SKIPPED
         if not self._store.optins.claim_link_send(request.code_hash):
             if request.address is None:  # the first delivery sent it but stopped before keeping the number
-                self._store.optins.record_link_address(request.code_hash, self._seal(request, job))
+                self._store.optins.record_link_address(request.code_hash, self._seal(request, job.number(self._sealer)))
             return SendOutcome.SKIPPED  # delivered twice: the first delivery sent it
         settings = getattr(self._config.channels, job.channel).link_confirmation
+        number = job.number(self._sealer)
         try:
             message_id = self._channel().send_template(
-                job.number,
+                number,
                 settings.template_name,
                 settings.template_languages[job.language],
                 [self._config.controller.name],
@@ -94,11 +114,11 @@ class LinkSender:
         except ChannelError:
             return SendOutcome.UNKNOWN
         message_hash = self._pseudonymizer.message(job.channel, message_id)
-        self._store.optins.record_link_sent(request.code_hash, message_hash, self._seal(request, job))
+        self._store.optins.record_link_sent(request.code_hash, message_hash, self._seal(request, number))
         return SendOutcome.SENT
 
-    def _seal(self, request: OptInRequest, job: LinkJob) -> bytes | None:
+    def _seal(self, request: OptInRequest, number: str) -> bytes | None:
         """The number, sealed with the person's key: a click keeps it with the consent (campaigns write to it)."""
         if self._keyring is None or not request.subject:
             return None
-        return self._keyring.encrypt(request.subject, ADDRESS_ID, job.number.encode("utf-8"))
+        return self._keyring.encrypt(request.subject, ADDRESS_ID, number.encode("utf-8"))

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from chatconsent.optin import OptInService
     from chatconsent.purge import PurgeJob
     from chatconsent.rights import SubjectRights
+    from chatconsent.sealing import Sealer
     from chatconsent.texts import Texts
 
 # Each service's module is imported where the service is built, so a function imports only what it
@@ -175,7 +176,7 @@ class _WithSecrets:
         from chatconsent.optin import OptInService
 
         w = self._w
-        return OptInService(w.store, self.pseudonymizer, w.notices, w.config, w.clock)
+        return OptInService(w.store, self.pseudonymizer, w.notices, w.config, w.clock, w.sealer)
 
     @cached_property
     def inbound(self) -> InboundService:
@@ -220,7 +221,9 @@ class _WithSecrets:
         from chatconsent.link_sender import LinkSender
 
         w = self._w
-        return LinkSender(w.store, self.pseudonymizer, w.config, lambda: self.whatsapp, w.keyring)
+        if w.sealer is None:
+            raise RuntimeError("KMS_KEY_ID is required for confirmation links")
+        return LinkSender(w.store, self.pseudonymizer, w.config, lambda: self.whatsapp, w.sealer, w.keyring)
 
 
 class Wiring:
@@ -347,6 +350,15 @@ class Wiring:
             return None
         assert self.settings.kms_key_id is not None
         return SubjectKeyring(self.store.data_keys, self._kms or client("kms"), self.settings.kms_key_id)
+
+    @cached_property
+    def sealer(self) -> Sealer | None:
+        """Values sealed under the KMS key itself (a queued link job's number, a rights request's note)."""
+        from chatconsent.sealing import Sealer
+
+        if not self.settings.kms_key_id:
+            return None
+        return Sealer(self._kms or client("kms"), self.settings.kms_key_id)
 
     @cached_property
     def consents(self) -> ConsentService:
