@@ -94,6 +94,7 @@ class SubjectState:
     erasure_request: str | None = None  # nonce of an erasure awaiting the person's yes
     link_request: PendingLink | None = None
     special_request: SpecialRequest | None = None
+    restricted: bool = False  # Art. 18: nothing but storage (no replies, no sends)
 
     @property
     def open_link(self) -> PendingLink | None:

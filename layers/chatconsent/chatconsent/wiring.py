@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from chatconsent.optin import OptInService
     from chatconsent.purge import PurgeJob
     from chatconsent.rights import SubjectRights
+    from chatconsent.rights_desk import RightsDesk
     from chatconsent.sealing import Sealer
     from chatconsent.texts import Texts
 
@@ -128,6 +129,7 @@ _SNAPSHOT_MODULES = (
     "chatconsent.link_sender",
     "chatconsent.optin",
     "chatconsent.rights",
+    "chatconsent.rights_desk",
     "cryptography.hazmat.primitives.ciphers.aead",
     "phonenumbers",
     "segno",
@@ -198,6 +200,15 @@ class _WithSecrets:
         return AgentDesk(
             w.store, DeskParts(w.keyring, self.whatsapp, self.pseudonymizer, w.consents), w.clock, w.config
         )
+
+    @cached_property
+    def rights_desk(self) -> RightsDesk:
+        from chatconsent.rights_desk import RightsDesk
+
+        w = self._w
+        if w.sealer is None:
+            raise RuntimeError("KMS_KEY_ID is required for the rights desk")
+        return RightsDesk(w.store, self.pseudonymizer, w.sealer, w.config, w.clock)
 
     @cached_property
     def campaign_sender(self) -> Sender:
@@ -330,6 +341,10 @@ class Wiring:
     @property
     def agents(self) -> AgentDesk:
         return self._with_secrets().agents
+
+    @property
+    def rights_desk(self) -> RightsDesk:
+        return self._with_secrets().rights_desk
 
     @property
     def link_sender(self) -> LinkSender:

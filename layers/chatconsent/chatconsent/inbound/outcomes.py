@@ -36,4 +36,5 @@ class Outcome(StrEnum):
     SPECIAL_GRANTED = "special_granted"
     SPECIAL_DECLINED = "special_declined"
     NUMBER_CHANGED = "number_changed"  # the old number's consent ended
+    RESTRICTED = "restricted"  # processing restricted (Art. 18): delivery recorded, nothing done or sent
     OUTDATED = "outdated"  # dated outside the window a delivery can still arrive in: dropped, not stored

@@ -58,6 +58,15 @@ class Turn:
     message: InboundMessage
     subject: str
     message_hash: str
+    # Art. 18: a restricted person's messages are stored as the consent allows, and nothing is sent
+    # to them. Known from the state read for the message; None: not read yet (read before a send).
+    restricted: bool | None = None
+
+    def silenced(self) -> bool:
+        """Whether nothing may be sent to this person (their processing is restricted)."""
+        if self.restricted is None:
+            object.__setattr__(self, "restricted", self.parts.store.rights.is_restricted(self.subject))
+        return bool(self.restricted)
 
     def record_delivery(self) -> bool:
         """Record this message as processed; False for a duplicate."""
@@ -69,7 +78,9 @@ class Turn:
         return [Button(ids[0], texts.text(labels[0], language)), Button(ids[1], texts.text(labels[1], language))]
 
     def send_buttons(self, text: str, buttons: list[Button]) -> str | None:
-        """Send a question with buttons; None when the provider refused or failed."""
+        """Send a question with buttons; None when the provider refused or failed, or nothing may be sent."""
+        if self.silenced():
+            return None
         try:
             return self.parts.channel.send_buttons(self.message.sender, text, buttons)
         except ChannelError:
@@ -96,7 +107,10 @@ class Turn:
         record: bool = True,
         retention: RetentionClass = RetentionClass.CONVERSATION,
     ) -> Outcome:
-        """Send ``text``; ``outcome`` when sent (recorded under ``retention`` if ``record``)."""
+        """Send ``text``; ``outcome`` when sent (recorded under ``retention`` if ``record``), or when
+        nothing may be sent (restricted: what the step changed stands, the answer is not sent)."""
+        if self.silenced():
+            return outcome
         try:
             sent = self.parts.channel.send_text(self.message.sender, text)
         except ChannelError:

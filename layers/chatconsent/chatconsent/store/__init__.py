@@ -20,6 +20,7 @@ module              what is stored there
 ``data_keys``       the per-person key table
 ``campaigns``       campaigns, their results and the audience index
 ``sends``           each send of a campaign (claim, close, release) and the shared send rate
+``rights_register`` rights requests received by e-mail or post; the Art. 18 restriction marker
 ==================  ==========================================================================
 
 :class:`Store` puts them together for one table; services take the store and use its parts
@@ -52,9 +53,11 @@ from chatconsent.store.records import (
     LedgerAppend,
     OptInRequest,
     OutboundRecord,
+    RightsRequest,
     SubjectItem,
     Withdrawal,
 )
+from chatconsent.store.rights_register import RightsRegister
 from chatconsent.store.sends import Sends
 from chatconsent.store.subjects import ErasureCounts, Subjects
 from chatconsent.store.table import Conflict, Duplicate, Table, retry_on_conflict
@@ -79,6 +82,7 @@ __all__ = [
     "OutboundRecord",
     "RateCounter",
     "Recipient",
+    "RightsRequest",
     "Store",
     "SubjectItem",
     "Withdrawal",
@@ -107,6 +111,7 @@ class Store:
         self.purge = PurgeAccess(self.table, self.data_keys)
         self.campaigns = Campaigns(self.table, self.guards)
         self.sends = Sends(self.table, self.guards)
+        self.rights = RightsRegister(self.table)
 
     @property
     def plan(self) -> RetentionPlan:

@@ -42,6 +42,7 @@ class _StateParts:
     link: PendingLink | None = None
     special: SpecialRequest | None = None
     reach: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    restricted: bool = False
 
 
 def _consent(purpose: str, data: Mapping[str, Any], reach: Mapping[str, Any] | None) -> ConsentRecord:
@@ -107,6 +108,8 @@ def _read_state_item(parts: _StateParts, kind: str | None, sk: str, data: Mappin
         parts.erasure = data["nonce"]
     elif kind == "special_category_request":
         parts.special = _special(data)
+    elif kind == "restriction":
+        parts.restricted = True
     elif kind == "link_request":
         parts.link = PendingLink(data["request_id"], data["token_hash"], data["status"], data["expires_at"])
 
@@ -141,6 +144,7 @@ class Subjects:
             erasure_request=parts.erasure,
             link_request=parts.link,
             special_request=parts.special,
+            restricted=parts.restricted,
         )
 
     def items(self, subject: str) -> list[SubjectItem]:
@@ -156,6 +160,10 @@ class Subjects:
             )
             for data in self._t.query(keys.subject_pk(subject))
         ]
+
+    def exists(self, subject: str) -> bool:
+        """Whether anything is stored in the subject's partition (live or not yet purged)."""
+        return self._t.has_items(keys.subject_pk(subject))
 
     # -- erasure asked in the chat ---------------------------------------------------------------
 
