@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
@@ -363,7 +364,7 @@ def _view(case: RightsCase, status: int = 200) -> Response[Any]:
     return Response(status, content_types.APPLICATION_JSON, view.model_dump_json())
 
 
-_RIGHTS_ANSWERS: dict[int | str, Any] = {
+_RIGHTS_ANSWERS: dict[int, OpenAPIResponse] = {
     200: {"description": "The request", "content": {"application/json": {"model": RightsRequestView}}},
     400: {"description": "Not allowed as asked", "content": {"application/json": {"model": ErrorBody}}},
     404: {"description": "No such request", "content": {"application/json": {"model": ErrorBody}}},
@@ -407,7 +408,9 @@ def extend_rights_request(request_id: RequestId, body: Annotated[ExtensionBody, 
 
 
 @app.post(
-    "/admin/rights/<request_id>/closure", summary="Close the request: done, or refused with a reason", responses=_RIGHTS_ANSWERS
+    "/admin/rights/<request_id>/closure",
+    summary="Close the request: done, or refused with a reason",
+    responses=_RIGHTS_ANSWERS,
 )
 def close_rights_request(request_id: RequestId, body: Annotated[ClosureBody, Body()]) -> Response[Any]:
     case = wiring.rights_desk.close(request_id, body.outcome, body.reason)

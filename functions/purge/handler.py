@@ -2,8 +2,8 @@
 
 Run by an EventBridge Scheduler schedule whose ``Input`` is the event. Emits ``ItemsPurged`` and
 ``PurgeLagSeconds`` (alarmed above two hours), and ``RightsRequestsOverdue``: how many rights
-requests received by e-mail or post are open past their Art. 12(3) deadline (alarmed above zero). Raises on a malformed event, so the scheduler
-retries and finally dead-letters it.
+requests received by e-mail or post are open past their Art. 12(3) deadline (alarmed above zero).
+Raises on a malformed event, so the scheduler retries and finally dead-letters it.
 """
 
 from __future__ import annotations

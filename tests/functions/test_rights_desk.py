@@ -32,7 +32,9 @@ def call(
     return env.invoke("admin", event)
 
 
-def register(env: Env, kind: str = "access", address: str = "+49 170 1234567", received_on: str = TODAY) -> dict[str, Any]:
+def register(
+    env: Env, kind: str = "access", address: str = "+49 170 1234567", received_on: str = TODAY
+) -> dict[str, Any]:
     body = {"type": kind, "address": address, "received_on": received_on, "identity_check": NOTE}
     return call(env, "POST", "/admin/rights", "/admin/rights", body)
 
@@ -64,7 +66,10 @@ def test_a_request_is_registered_for_the_numbers_subject_with_its_deadline_and_a
     view = json_body(response)
     assert view["subject"] == subject_of(env) and view["subject_known"] is True
     assert (view["type"], view["received_on"], view["due_on"], view["latest_on"]) == (
-        "access", TODAY, "2026-12-18", "2027-02-18"
+        "access",
+        TODAY,
+        "2026-12-18",
+        "2027-02-18",
     )
     assert view["status"] == "open" and view["identity_check"] == NOTE and view["registered_by"] == OFFICER
     [stored] = env.items_with_prefix("RIGHTS#")
@@ -119,7 +124,11 @@ def test_the_deadline_is_extended_once_by_at_most_two_further_months_before_it_p
     extended = on(env, request_id, "extension", {"until": "2027-02-18", "reason": "Many requests at once"})
     assert extended["statusCode"] == 200
     view = json_body(extended)
-    assert (view["status"], view["due_on"], view["extension_reason"]) == ("extended", "2027-02-18", "Many requests at once")
+    assert (view["status"], view["due_on"], view["extension_reason"]) == (
+        "extended",
+        "2027-02-18",
+        "Many requests at once",
+    )
     again = on(env, request_id, "extension", {"until": "2027-02-17", "reason": "Again"})
     assert again["statusCode"] == 409 and "once" in json_body(again)["error"]
     assert "Many requests" not in json.dumps(env.items_with_prefix("RIGHTS#"), default=str)  # sealed too
@@ -185,7 +194,11 @@ def restrict(env: Env) -> str:
 def lift(env: Env) -> dict[str, Any]:
     subject = subject_of(env)
     return call(
-        env, "DELETE", f"/admin/subjects/{subject}/restriction", "/admin/subjects/{subject}/restriction", subject=subject
+        env,
+        "DELETE",
+        f"/admin/subjects/{subject}/restriction",
+        "/admin/subjects/{subject}/restriction",
+        subject=subject,
     )
 
 
@@ -229,7 +242,10 @@ def test_stop_still_withdraws_a_restricted_person_s_consent(env: Env) -> None:
     sent = len(replies_to())
     deliver(env, text(env, "STOP"))
     consents = call(
-        env, "GET", f"/admin/subjects/{subject_of(env)}/consents", "/admin/subjects/{subject}/consents",
+        env,
+        "GET",
+        f"/admin/subjects/{subject_of(env)}/consents",
+        "/admin/subjects/{subject}/consents",
         subject=subject_of(env),
     )
     assert json_body(consents)["purposes"] == {"customer_service": "withdrawn"}

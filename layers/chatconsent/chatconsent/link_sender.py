@@ -10,9 +10,9 @@ The job never holds the number in clear: it is sealed under the KMS key, bound t
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from enum import StrEnum
-import base64
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field

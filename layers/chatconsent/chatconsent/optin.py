@@ -237,7 +237,9 @@ class OptInService:
         # One link per number and period, and a withdrawn number stays blocked until the person
         # opts in again themselves (from the chat). Either way exactly one job is queued, so the
         # answer costs the same; a job for a request that sends nothing carries nothing.
-        job = LinkJob(token=token, sealed_number=sealed, channel=ask.channel, language=ask.language) if created else None
+        job = (
+            LinkJob(token=token, sealed_number=sealed, channel=ask.channel, language=ask.language) if created else None
+        )
         try:
             enqueue(job)
         except Exception:  # the queue is down: undo, so that the person may simply try again

@@ -19,7 +19,6 @@ from chatconsent.retention import RetentionClass
 from chatconsent.store import STATUS_RANK
 from chatconsent.tokens import find_code
 
-
 # While the person's processing is restricted (Art. 18) only these steps run: keeping a message as
 # the consent allows, and what the person does to end processing (withdrawal, erasure, declining).
 # Whatever else they send is recorded as delivered and nothing more; nothing is sent either way.

@@ -83,7 +83,14 @@ class RightsRegister:
         cannot both succeed).
         """
         t = self._t
-        values = {":extended": "extended", ":due_on": due_on, ":due": due_at, ":now": now, ":why": reason, ":open": "open"}
+        values = {
+            ":extended": "extended",
+            ":due_on": due_on,
+            ":due": due_at,
+            ":now": now,
+            ":why": reason,
+            ":open": "open",
+        }
         request = t.update(
             keys.rights_request(request_id),
             "SET #status = :extended, due_on = :due_on, #due = :due, extended_at = :now, extension_reason = :why",
