@@ -40,3 +40,16 @@ def test_one_change_to_the_plan_changes_purge_notice_and_record() -> None:
     assert "Chat messages: 60 days from receipt" in render_notice(changed, "en")
     assert "Chat-Nachrichten: 60 Tage ab Eingang" in render_notice(changed, "de")
     assert "| `conversation` | Chat messages | 60 days | receipt |" in render_markdown(build_record(changed))
+
+
+def test_the_rights_register_is_an_activity_under_a_legal_obligation_and_the_notice_says_so() -> None:
+    config = current_config()
+    record = build_record(config)
+    [register] = [a for a in record["other_activities"] if a["activity"] == "rights_request"]
+    assert "Art. 6(1)(c)" in register["legal_basis"] and "12 and 15 to 22" in register["legal_basis"]
+    [kept] = [r for r in record["retention"] if r["class"] == "rights_request"]
+    assert (kept["period"], kept["starts"]) == ("3 years", "closing")
+    notices = {language: render_notice(config, language) for language in ("en", "de", "it")}
+    assert "3 years after the request is closed" in notices["en"]
+    assert "e-mail or post" in notices["en"] and "E-Mail oder Post" in notices["de"] and "e-mail o posta" in notices["it"]
+    assert "(Art. 18)" in notices["en"] and "(Art. 18)" in notices["de"] and "(art. 18)" in notices["it"]

@@ -271,6 +271,7 @@ class Wiring:
         self.access_downloads  # noqa: B018
         if self.settings.keeps_data_keys:
             self.keyring  # noqa: B018 (and with it the KMS client)
+        self.sealer  # noqa: B018 (nothing fetched: a link job's number is sealed on the first request)
         client("ssm")  # the secrets are fetched through it on the first request
         if self.settings.link_queue_url:
             self.link_queue  # noqa: B018
