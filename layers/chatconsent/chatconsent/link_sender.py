@@ -94,12 +94,12 @@ class LinkSender:
         request = self._store.optins.request(token_hash(job.token))
         if request is None or request.flow != "link" or request.status != "pending":
             return SendOutcome.SKIPPED
+        number = job.number(self._sealer)  # opened before the claim: a failure here leaves the send to a retry
         if not self._store.optins.claim_link_send(request.code_hash):
             if request.address is None:  # the first delivery sent it but stopped before keeping the number
-                self._store.optins.record_link_address(request.code_hash, self._seal(request, job.number(self._sealer)))
+                self._store.optins.record_link_address(request.code_hash, self._seal(request, number))
             return SendOutcome.SKIPPED  # delivered twice: the first delivery sent it
         settings = getattr(self._config.channels, job.channel).link_confirmation
-        number = job.number(self._sealer)
         try:
             message_id = self._channel().send_template(
                 number,
