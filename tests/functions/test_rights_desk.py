@@ -236,6 +236,18 @@ def test_a_restricted_person_s_messages_are_stored_and_nothing_is_sent(env: Env)
     assert len(replies_to()) == sent + 1  # after lifting, the product answers again
 
 
+def test_a_restricted_person_s_new_opt_in_code_changes_nothing(env: Env) -> None:
+    from tests.flow import start_optin
+
+    activate(env)
+    restrict(env)
+    sent = len(replies_to())
+    started = start_optin(env, purposes={"customer_service": True, "marketing": True})
+    deliver(env, text(env, f"My code: {started['code']}"))
+    assert len(replies_to()) == sent
+    assert [i for i in env.subject_items(subject_of(env)) if i["SK"] == "S#PENDING"] == []
+
+
 def test_stop_still_withdraws_a_restricted_person_s_consent(env: Env) -> None:
     activate(env)
     restrict(env)
