@@ -51,5 +51,7 @@ def test_the_rights_register_is_an_activity_under_a_legal_obligation_and_the_not
     assert (kept["period"], kept["starts"]) == ("3 years", "closing")
     notices = {language: render_notice(config, language) for language in ("en", "de", "it")}
     assert "3 years after the request is closed" in notices["en"]
-    assert "e-mail or post" in notices["en"] and "E-Mail oder Post" in notices["de"] and "e-mail o posta" in notices["it"]
+    assert (
+        "e-mail or post" in notices["en"] and "E-Mail oder Post" in notices["de"] and "e-mail o posta" in notices["it"]
+    )
     assert "(Art. 18)" in notices["en"] and "(Art. 18)" in notices["de"] and "(art. 18)" in notices["it"]
