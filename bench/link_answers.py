@@ -66,7 +66,7 @@ def main() -> int:
         wiring.secrets  # noqa: B018 (a warm container)
         optin: Any = load_function("functions/optin")
         optin.wiring = wiring
-        for client in (dynamodb, runtime_client("sqs")):
+        for client in (dynamodb, runtime_client("sqs"), runtime_client("kms")):
             client.meta.events.register("before-call.*.*", count)
 
         def answer(number: str) -> tuple[float, Counter[str], tuple[int, str]]:

@@ -36,6 +36,13 @@ EXPECTED_STATUS = {
     "admin-audit": 200,
     "admin-conversations": 200,
     "admin-withdrawal": 200,  # nothing to withdraw under that pseudonym: a no-op
+    "rights-register": 201,
+    "rights-list": 200,
+    "rights-show": 404,  # a request nobody registered
+    "rights-extension": 404,
+    "rights-closure": 404,
+    "rights-restriction": 404,
+    "rights-lift-restriction": 404,  # nobody restricted under that pseudonym
     "campaign-create": 201,
     "campaign-list": 200,
     "campaign-show": 404,  # a campaign nobody created

@@ -10,7 +10,8 @@ import random
 from typing import Any
 
 from chatconsent.aws import client
-from chatconsent.wiring import Wiring, _pseudonymizer, run_hooks, snapshot_hooks
+from chatconsent.snapshot import run_hooks, snapshot_hooks
+from chatconsent.wiring import Wiring, _pseudonymizer
 from tests.conftest import Env
 from tests.flow import activate, deliver, subject_of, text
 

@@ -7,6 +7,7 @@ run and in the tests; with ``sam local invoke -e`` against a deployed stack's se
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -181,6 +182,41 @@ def build() -> dict[str, dict[str, Any]]:
     admin["admin-audit"] = http_event(
         "GET", "/admin/audit/2026-11-18", route_path="/admin/audit/{day}", path_parameters={"day": "2026-11-18"}
     )
+    admin["rights-register"] = http_event(
+        "POST",
+        "/admin/rights",
+        body=json.dumps(
+            {
+                "type": "access",
+                "address": "+49 170 1234567",
+                "received_on": "2026-11-16",
+                "identity_check": "Letter signed by hand; copy of ID card matched name and address",
+            }
+        ),
+        headers=json_headers,
+    )
+    admin["rights-list"] = http_event("GET", "/admin/rights", query={"limit": "50"})
+    rights_request = "00000000-0000-4000-8000-00000000000f"  # a request nobody registered
+    for name, method, suffix, body in (
+        ("rights-show", "GET", "", None),
+        ("rights-extension", "POST", "/extension", {"until": "2027-01-16", "reason": "Many requests at once"}),
+        ("rights-closure", "POST", "/closure", {"outcome": "done"}),
+        ("rights-restriction", "POST", "/restriction", None),
+    ):
+        admin[name] = http_event(
+            method,
+            f"/admin/rights/{rights_request}{suffix}",
+            route_path=f"/admin/rights/{{request_id}}{suffix}",
+            path_parameters={"request_id": rights_request},
+            body=json.dumps(body) if body is not None else None,
+            headers=json_headers if body is not None else None,
+        )
+    admin["rights-lift-restriction"] = http_event(
+        "DELETE",
+        f"/admin/subjects/{subject}/restriction",
+        route_path="/admin/subjects/{subject}/restriction",
+        path_parameters={"subject": subject},
+    )
     campaign = "5f1c0d8e2a7b4c39a1e6f0b2d4c8e917"  # a campaign nobody created
     admin["campaign-create"] = http_event(
         "POST",
@@ -226,7 +262,10 @@ def build() -> dict[str, dict[str, Any]]:
         "renewal-schedule": {"job": "renewal"},
     }
     # Lambda's SQS event source delivers link jobs; this one's token was issued to nobody.
-    job = {"token": UNKNOWN_TOKEN, "number": "+491701234567", "channel": "whatsapp", "language": "en"}
+    # The number is sealed under the KMS key (bound to the token's hash); this sample's is not a real
+    # ciphertext, and the link sender never opens it, since no request has this token.
+    sealed = base64.b64encode(b"not-a-real-kms-ciphertext").decode("ascii")
+    job = {"token": UNKNOWN_TOKEN, "sealed_number": sealed, "channel": "whatsapp", "language": "en"}
     queued = {
         "link-job": sqs_event(
             [{"MessageId": "00000000-0000-4000-8000-000000000001", "ReceiptHandle": "sample", "Body": json.dumps(job)}]

@@ -1,6 +1,7 @@
 """Admin API for agents (IAM-authorised routes): consent state, the conversation, replies, rights.
 
-Subjects are addressed by pseudonym only. Replies are refused without an active consent (for a
+Subjects are addressed by pseudonym only (the rights desk takes a number once, to find the
+pseudonym, and keeps nothing of it but the pseudonym). Replies are refused without an active consent (for a
 template, the consent its category needs: a marketing template, the campaigns' purpose) and,
 outside WhatsApp's 24-hour window, free text is refused (409 with the reason). Every action is
 recorded in the audit trail (who, what, when, outcome; the subject as a keyed hash).
@@ -11,11 +12,13 @@ from __future__ import annotations
 import base64
 import json
 import re
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
@@ -26,6 +29,8 @@ from chatconsent.agents import ReplyRefused
 from chatconsent.api.body import refused_json_body, rejected_response
 from chatconsent.api.errors import ErrorBody, domain_error_response, register_error_handlers
 from chatconsent.errors import InvalidInput
+from chatconsent.rights_desk import Closing, RequestType, RightsAsk, RightsCase
+from chatconsent.store import RightsRequest
 from chatconsent.wiring import Wiring
 
 logger = Logger(service="admin")
@@ -34,7 +39,9 @@ app = APIGatewayHttpResolver(enable_validation=True)
 wiring = Wiring()
 
 Subject = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$", description="The subject's pseudonym")]
+RequestId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$", description="The rights request's id")]
 BAD_CURSOR = "cursor: not one this API handed out"
+_acted_on: dict[str, str | None] = {"subject": None}  # the subject a route without it in its path acted on
 
 
 # -- errors ----------------------------------------------------------------------------------------
@@ -282,6 +289,173 @@ def audit_trail(day: Annotated[str, Path(pattern=r"^\d{4}-\d{2}-\d{2}$")]) -> Au
     return AuditDay(day=day, entries=entries)
 
 
+# -- the rights desk: requests received by e-mail or post ----------------------------------------
+
+FreeText = Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class RightsRequestBody(BaseModel):
+    """A request as it arrived: the person's number (any notation), its type and arrival date, and how
+    their identity was checked (personal data: sealed, shown only in the request's own view)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: RequestType
+    address: str = Field(min_length=3, max_length=40, description="The person's number, e.g. +49 151 2345678")
+    channel: Literal["whatsapp"] = "whatsapp"
+    received_on: date = Field(description="The day the request arrived (ISO 8601 date)")
+    identity_check: FreeText
+
+
+class ExtensionBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    until: date = Field(description="The new deadline: at most two months after the first one")
+    reason: FreeText
+
+
+class ClosureBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Closing
+    reason: FreeText | None = Field(default=None, description="Required for a refusal (told to the person)")
+
+
+class RightsRequestSummary(BaseModel):
+    request_id: str
+    type: str
+    subject: str
+    received_on: str
+    due_on: str = Field(description="The Art. 12(3) deadline (extended, once, if status is extended)")
+    latest_on: str = Field(description="The furthest an extension may go")
+    status: str = Field(description="open, extended, done or refused")
+    overdue: bool
+
+
+class RightsRequestView(RightsRequestSummary):
+    registered_at: int
+    registered_by: str
+    identity_check: str | None
+    extended_at: int | None
+    extension_reason: str | None
+    closed_at: int | None
+    closing_reason: str | None
+    subject_known: bool | None = Field(default=None, description="At registration: whether anything is stored")
+
+
+class RightsRequestList(BaseModel):
+    requests: list[RightsRequestSummary] = Field(description="Open requests, nearest deadline first")
+
+
+def _summary(request: RightsRequest) -> dict[str, Any]:
+    return {
+        "request_id": request.request_id,
+        "type": request.request_type,
+        "subject": request.subject,
+        "received_on": request.received_on,
+        "due_on": request.due_on,
+        "latest_on": request.latest_on,
+        "status": request.status,
+        "overdue": request.status in ("open", "extended") and wiring.store.now() >= request.due_at,
+    }
+
+
+def _view(case: RightsCase, status: int = 200) -> Response[Any]:
+    r = case.request
+    _acted_on["subject"] = r.subject
+    view = RightsRequestView(
+        **_summary(r),
+        registered_at=r.registered_at,
+        registered_by=r.registered_by,
+        identity_check=case.identity_check,
+        extended_at=r.extended_at,
+        extension_reason=case.extension_reason,
+        closed_at=r.closed_at,
+        closing_reason=case.closing_reason,
+        subject_known=case.known,
+    )
+    return Response(status, content_types.APPLICATION_JSON, view.model_dump_json())
+
+
+_RIGHTS_ANSWERS: dict[int, OpenAPIResponse] = {
+    200: {"description": "The request", "content": {"application/json": {"model": RightsRequestView}}},
+    400: {"description": "Not allowed as asked", "content": {"application/json": {"model": ErrorBody}}},
+    404: {"description": "No such request", "content": {"application/json": {"model": ErrorBody}}},
+    409: {"description": "Its state does not allow it", "content": {"application/json": {"model": ErrorBody}}},
+}
+
+
+@app.post(
+    "/admin/rights",
+    summary="Register a rights request received by e-mail or post (deadline: one month)",
+    responses={
+        201: {"description": "Registered", "content": {"application/json": {"model": RightsRequestView}}},
+        400: {"description": "Not a valid number or date", "content": {"application/json": {"model": ErrorBody}}},
+    },
+)
+def register_rights_request(body: Annotated[RightsRequestBody, Body()]) -> Response[Any]:
+    ask = RightsAsk(body.type, body.address, body.channel, body.received_on, body.identity_check, _agent())
+    case = wiring.rights_desk.register(ask)
+    metrics.add_metric(name="RightsRequestRegistered", unit=MetricUnit.Count, value=1)
+    return _view(case, 201)
+
+
+@app.get("/admin/rights", summary="Open rights requests, nearest deadline first")
+def open_rights_requests(limit: Annotated[int, Query(ge=1, le=100)] = 50) -> RightsRequestList:
+    requests = wiring.rights_desk.open_requests(limit)
+    return RightsRequestList(requests=[RightsRequestSummary(**_summary(r)) for r in requests])
+
+
+@app.get("/admin/rights/<request_id>", summary="One rights request, its notes opened", responses=_RIGHTS_ANSWERS)
+def rights_request(request_id: RequestId) -> Response[Any]:
+    return _view(wiring.rights_desk.case(request_id))
+
+
+@app.post(
+    "/admin/rights/<request_id>/extension",
+    summary="Extend the deadline once, by up to two further months, with a reason",
+    responses=_RIGHTS_ANSWERS,
+)
+def extend_rights_request(request_id: RequestId, body: Annotated[ExtensionBody, Body()]) -> Response[Any]:
+    return _view(wiring.rights_desk.extend(request_id, body.until, body.reason))
+
+
+@app.post(
+    "/admin/rights/<request_id>/closure",
+    summary="Close the request: done, or refused with a reason",
+    responses=_RIGHTS_ANSWERS,
+)
+def close_rights_request(request_id: RequestId, body: Annotated[ClosureBody, Body()]) -> Response[Any]:
+    case = wiring.rights_desk.close(request_id, body.outcome, body.reason)
+    metrics.add_metric(name=f"RightsRequest_{body.outcome.value}", unit=MetricUnit.Count, value=1)
+    return _view(case)
+
+
+@app.post(
+    "/admin/rights/<request_id>/restriction",
+    summary="Accept a restriction request (Art. 18): the subject's data is only stored from now on",
+    responses=_RIGHTS_ANSWERS,
+)
+def restrict_subject(request_id: RequestId) -> Response[Any]:
+    case = wiring.rights_desk.restrict(request_id)
+    metrics.add_metric(name="SubjectRestricted", unit=MetricUnit.Count, value=1)
+    return _view(case)
+
+
+@app.delete(
+    "/admin/subjects/<subject>/restriction",
+    summary="Lift the restriction (tell the person first, Art. 18(3))",
+    responses={
+        204: {"description": "Lifted"},
+        404: {"description": "Not restricted", "content": {"application/json": {"model": ErrorBody}}},
+    },
+)
+def lift_restriction(subject: Subject) -> Response[Any]:
+    wiring.rights_desk.lift(subject)
+    metrics.add_metric(name="RestrictionLifted", unit=MetricUnit.Count, value=1)
+    return Response(204, content_types.APPLICATION_JSON, "")
+
+
 def audit_ref(subject: str) -> str:
     """How the audit trail names a subject: ask for the trail of one person with this."""
     return wiring.pseudonymizer.audit_ref(subject)
@@ -297,7 +471,7 @@ def _agent(event: APIGatewayProxyEventV2 | None = None) -> str:
 def record_action(event: APIGatewayProxyEventV2, status: int) -> None:
     """One trail entry per request, with the status it is answered with (refused by validation, by an
     exception handler or by the route alike); the subject only as its audit reference."""
-    subject = (event.path_parameters or {}).get("subject") or ""
+    subject = (event.path_parameters or {}).get("subject") or _acted_on["subject"] or ""
     subject_ref = audit_ref(subject) if re.fullmatch(r"[0-9a-f]{64}", subject) else None
     wiring.store.audit.record(_agent(event), event.route_key, subject_ref, status)
 
@@ -306,6 +480,7 @@ def record_action(event: APIGatewayProxyEventV2, status: int) -> None:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = APIGatewayProxyEventV2(event)
+    _acted_on["subject"] = None
     refused = refused_json_body(event, wiring.config.limits.max_api_body_bytes)
     if refused is not None:  # refused before any parsing, recorded all the same
         record_action(request, refused.status)

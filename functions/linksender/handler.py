@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from chatconsent.api.batch import partial_batch
 from chatconsent.link_sender import NOTHING_TO_SEND, LinkJob
 from chatconsent.schema import DocumentError
+from chatconsent.sealing import Unreadable
 from chatconsent.wiring import Wiring
 
 logger = Logger(service="linksender")
@@ -29,10 +30,14 @@ def send(record: Mapping[str, Any]) -> None:
         return
     try:
         job = LinkJob.model_validate_json(record["body"])
-    except DocumentError:  # retrying cannot help; the body is never logged (it holds a number)
+    except DocumentError:  # retrying cannot help; the body is never logged (it holds the token)
         metrics.add_metric(name="LinkJobMalformed", unit=MetricUnit.Count, value=1)
         return
-    outcome = wiring.link_sender.send(job)
+    try:
+        outcome = wiring.link_sender.send(job)
+    except Unreadable:  # a number sealed for another token, or altered: retrying cannot help either
+        metrics.add_metric(name="LinkJobMalformed", unit=MetricUnit.Count, value=1)
+        return
     metrics.add_metric(name=f"LinkSend_{outcome.value}", unit=MetricUnit.Count, value=1)
 
 

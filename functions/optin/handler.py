@@ -37,8 +37,9 @@ from chatconsent.api.body import BodyRejected, raw_body, refused_json_body, reje
 from chatconsent.errors import DomainError, RateLimited, TryAgain
 from chatconsent.optin import AgeNotConfirmed
 from chatconsent.pages import notice_page
+from chatconsent.snapshot import snapshot_hooks
 from chatconsent.widget import widget_settings
-from chatconsent.wiring import Wiring, snapshot_hooks
+from chatconsent.wiring import Wiring
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver

@@ -1,8 +1,9 @@
 """Scheduled purge: deletes every item whose retention expired, and writes receipts.
 
 Run by an EventBridge Scheduler schedule whose ``Input`` is the event. Emits ``ItemsPurged`` and
-``PurgeLagSeconds`` (alarmed above two hours). Raises on a malformed event, so the scheduler
-retries and finally dead-letters it.
+``PurgeLagSeconds`` (alarmed above two hours), and ``RightsRequestsOverdue``: how many rights
+requests received by e-mail or post are open past their Art. 12(3) deadline (alarmed above zero).
+Raises on a malformed event, so the scheduler retries and finally dead-letters it.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     metrics.add_metric(name="ItemsPurged", unit=MetricUnit.Count, value=report.items_deleted)
     metrics.add_metric(name="PurgeLagSeconds", unit=MetricUnit.Seconds, value=report.lag_seconds)
     metrics.add_metric(name="PurgeItemsLeft", unit=MetricUnit.Count, value=report.items_left)
+    overdue = wiring.store.rights.overdue(wiring.store.now())
+    metrics.add_metric(name="RightsRequestsOverdue", unit=MetricUnit.Count, value=overdue)
     summary = {
         "complete": report.complete,
         "items_read": report.items_read,
@@ -45,6 +48,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         "items_left": report.items_left,
         "subjects_cleared": report.subjects_cleared,
         "lag_seconds": report.lag_seconds,
+        "rights_requests_overdue": overdue,
         "deleted_by_class": {k: v.deleted for k, v in sorted(report.by_class.items())},
     }
     logger.info("purge run finished", extra=summary)

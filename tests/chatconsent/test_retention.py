@@ -31,6 +31,7 @@ DEFAULT_PERIODS = {
     RetentionClass.CAMPAIGN_RESULTS: 730 * DAY,
     RetentionClass.SEND_RATE: DAY,
     RetentionClass.OUTBOX: DAY,
+    RetentionClass.RIGHTS_REQUEST: 1095 * DAY,
 }
 
 

@@ -60,3 +60,18 @@ def test_record_and_notice_describe_renewal_lapse_and_reconfirmation() -> None:
     for language, words in (("en", "renew"), ("de", "verlängern"), ("it", "rinnova")):
         notice = render_notice(config, language)
         assert words in notice and ("template" in notice or "Vorlage" in notice or "modello" in notice)
+
+
+def test_the_rights_register_is_an_activity_under_a_legal_obligation_and_the_notice_says_so() -> None:
+    config = current_config()
+    record = build_record(config)
+    [register] = [a for a in record["other_activities"] if a["activity"] == "rights_request"]
+    assert "Art. 6(1)(c)" in register["legal_basis"] and "12 and 15 to 22" in register["legal_basis"]
+    [kept] = [r for r in record["retention"] if r["class"] == "rights_request"]
+    assert (kept["period"], kept["starts"]) == ("3 years", "closing")
+    notices = {language: render_notice(config, language) for language in ("en", "de", "it")}
+    assert "3 years after the request is closed" in notices["en"]
+    assert (
+        "e-mail or post" in notices["en"] and "E-Mail oder Post" in notices["de"] and "e-mail o posta" in notices["it"]
+    )
+    assert "(Art. 18)" in notices["en"] and "(Art. 18)" in notices["de"] and "(art. 18)" in notices["it"]

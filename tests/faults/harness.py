@@ -200,8 +200,9 @@ def known_gap(flow: str, extra: Counter[str], missing: Counter[str]) -> str | No
     if flow == "campaign send" and _close_after_send(extra, missing):
         return "campaign close after send"
     sent = {s for s in missing if s.startswith("sent to ")}
-    if flow == "campaign send" and sent and _close_after_send(extra, missing - Counter(sent)):
-        return "campaign send timed out"  # no answer from the provider: in doubt, so never sent again
+    counted = extra - Counter({"results in_doubt=1": 1})
+    if flow == "campaign send" and sent and _close_after_send(counted, missing - Counter(sent)):
+        return "campaign send timed out"  # no answer from the provider: in doubt (counted), never sent again
     if flow == "campaign send" and set(extra) <= {"results skipped_in_doubt=1", "results skipped_sent_before=1"}:
         return "campaign results after crash"
     return None

@@ -448,7 +448,10 @@ def test_a_link_is_sent_again_unless_the_messenger_refused_it_for_good(env: Env,
     answer = service.request_link(body, "198.51.100.1", jobs.append)
     assert answer == LinkAccepted(expires_at=START + 86_400)
     runtime = env.wiring
-    failing = LinkSender(runtime.store, runtime.pseudonymizer, runtime.config, lambda: _FailingChannel(error))  # type: ignore[arg-type,return-value]
+    assert runtime.sealer is not None
+    failing = LinkSender(
+        runtime.store, runtime.pseudonymizer, runtime.config, lambda: _FailingChannel(error), runtime.sealer
+    )  # type: ignore[arg-type,return-value]
     [job] = jobs
     refused = isinstance(error, ChannelRejected) and error.code == 131026
     if refused:  # certainly not sent, never will be: the person may try again at once
@@ -457,7 +460,7 @@ def test_a_link_is_sent_again_unless_the_messenger_refused_it_for_good(env: Env,
         return
     with pytest.raises(TryAgain):  # the queue delivers the job again
         failing.send(job)
-    working = LinkSender(runtime.store, runtime.pseudonymizer, runtime.config, lambda: runtime.whatsapp)
+    working = LinkSender(runtime.store, runtime.pseudonymizer, runtime.config, lambda: runtime.whatsapp, runtime.sealer)
     before = len(local_outbox().messages)
     assert working.send(job) is SendOutcome.SENT
     assert working.send(job) is SendOutcome.SKIPPED  # a third delivery of the job sends nothing
@@ -637,10 +640,12 @@ def test_a_queued_job_round_trips_and_a_malformed_one_is_refused_without_its_val
     from chatconsent.schema import DocumentError
 
     token = "t" * 43
-    job = LinkJob(token=token, number="+4917012345678", channel="whatsapp", language="de")
+    sealed = "U2VhbGVkTnVtYmVy"  # base64, as the KMS ciphertext is
+    job = LinkJob(token=token, sealed_number=sealed, channel="whatsapp", language="de")
     assert LinkJob.model_validate_json(job.model_dump_json()) == job
-    assert token not in repr(job) and "4917012345678" not in repr(job)
-    for body in ('{"token": "x", "number": "+4917012345678", "channel": "sms", "language": "de"}', "{not json", "[]"):
+    assert token not in repr(job) and sealed not in repr(job)
+    bodies = ('{"token": "x", "number": "+4917012345678", "channel": "sms", "language": "de"}', "{not json", "[]")
+    for body in bodies:
         with pytest.raises(DocumentError) as refused:
             LinkJob.model_validate_json(body)
         assert "4917012345678" not in str(refused.value)

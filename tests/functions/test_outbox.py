@@ -15,8 +15,9 @@ from cryptography.exceptions import InvalidTag
 
 from chatconsent.channels.base import ChannelError, ChannelRejected
 from chatconsent.outbox import Delivery
+from chatconsent.snapshot import run_hooks, snapshot_hooks
 from chatconsent.store import keys
-from chatconsent.wiring import local_outbox, run_hooks, snapshot_hooks
+from chatconsent.wiring import local_outbox
 from localrun.aws import StreamPoller
 from tests.conftest import Env
 from tests.flow import PERSON, activate, button, deliver, last_buttons, replies_to, start_optin, text

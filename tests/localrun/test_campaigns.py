@@ -225,3 +225,16 @@ def test_the_local_scheduler_fires_one_time_schedules_when_due() -> None:
         assert local.fire_due(stays + 3600) == []  # ran once; it stays, as in AWS
         assert {s["Name"] for s in local.schedules()} == {"stays", "recurring"}
         assert warnings == ["schedule recurring: only one-time schedules to SQS run locally\n"]
+
+
+def test_the_rights_desk_is_served_by_the_local_run(server: str) -> None:
+    """Its routes come from the template like every other; the local KMS key seals the officer's note."""
+    today = datetime.datetime.now(datetime.UTC).date().isoformat()
+    body = {"type": "access", "address": "+49 170 7654349", "received_on": today, "identity_check": "Letter, ID seen"}
+    status, registered = post(server, "/admin/rights", body, ADMIN)
+    assert status == 201 and registered["status"] == "open" and registered["identity_check"] == "Letter, ID seen"
+    status, listed = call(server, "GET", "/admin/rights", headers=ADMIN)
+    assert status == 200 and registered["request_id"] in [r["request_id"] for r in listed["requests"]]
+    status, closed = post(server, f"/admin/rights/{registered['request_id']}/closure", {"outcome": "done"}, ADMIN)
+    assert status == 200 and closed["status"] == "done"
+    assert call(server, "GET", "/admin/rights", headers={"authorization": "Bearer nobody"})[0] == 403

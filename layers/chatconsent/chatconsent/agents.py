@@ -162,7 +162,10 @@ class AgentDesk:
 
     def _covering(self, subject: str, purpose: str, why: str = "") -> ConsentRecord:
         """The active consent for ``purpose`` a reply goes under (as read), or ReplyRefused."""
-        record = self._store.subjects.state(subject).consents.get(purpose)
+        state = self._store.subjects.state(subject)
+        if state.restricted:
+            raise ReplyRefused("processing of this person's data is restricted (Art. 18): it is only stored")
+        record = state.consents.get(purpose)
         if record is None or record.state is not ConsentState.ACTIVE:
             raise ReplyRefused(f"no active consent for {purpose!r}{why}")
         return record

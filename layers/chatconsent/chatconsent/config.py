@@ -107,6 +107,7 @@ class RetentionClassConfig(_Strict):
         "last_consent_event",
         "withdrawal",
         "window_start",
+        "closing",
     ]
     description: Localized
     legal_basis: Localized = constrained(description="Why keeping it is lawful (Art. 6 or 9), as the notice says it.")

@@ -118,6 +118,7 @@ class SubjectState:
     link_request: PendingLink | None = None
     special_request: SpecialRequest | None = None
     renewal_request: RenewalRequest | None = None
+    restricted: bool = False  # Art. 18: nothing but storage (no replies, no sends)
 
     @property
     def open_link(self) -> PendingLink | None:

@@ -4,10 +4,13 @@
 so its answer takes the same time for every acceptable number; this job does the provider call.
 Queues deliver at least once: the send is claimed on the request first, so a job delivered
 twice sends once, and a request closed in the meantime (STOP, erasure, expiry) sends nothing.
+The job never holds the number in clear: it is sealed under the KMS key, bound to the token's hash
+(:mod:`chatconsent.sealing`), and opened only here, right before the provider call.
 """
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from enum import StrEnum
 from typing import Any, Literal
@@ -18,18 +21,32 @@ from chatconsent.errors import TryAgain
 from chatconsent.identity import Pseudonymizer
 from chatconsent.keyring import SubjectKeyring
 from chatconsent.schema import Document, constrained
+from chatconsent.sealing import Sealer, SealPurpose
 from chatconsent.store import OptInRequest, Store
 from chatconsent.store.keys import ADDRESS_ID
 from chatconsent.tokens import LINK_TOKEN_PATTERN, token_hash
 
 
 class LinkJob(Document):
-    """What the queue carries: the number and the token exist nowhere else in plain form."""
+    """What the queue carries: the token (in plain form nowhere else) and the number, sealed."""
 
     token: str = constrained(pattern=LINK_TOKEN_PATTERN, repr=False)
-    number: str = constrained(pattern=r"^\+[1-9][0-9]{6,14}$", repr=False)
+    sealed_number: str = constrained(
+        pattern=r"^[A-Za-z0-9+/]+={0,2}$", max_length=2048, repr=False, description="KMS ciphertext, base64"
+    )
     channel: Literal["whatsapp"]
     language: Language
+
+    def number(self, sealer: Sealer) -> str:
+        """The number, opened (only for the provider call and the person's own key)."""
+        blob = base64.b64decode(self.sealed_number)
+        return sealer.open(SealPurpose.LINK_JOB, token_hash(self.token), blob).decode("utf-8")
+
+
+def seal_number(sealer: Sealer, token: str, number: str) -> str:
+    """The number sealed for the job of ``token`` (base64): opens only with that token's hash."""
+    blob = sealer.seal(SealPurpose.LINK_JOB, token_hash(token), number.encode("utf-8"))
+    return base64.b64encode(blob).decode("ascii")
 
 
 class SendOutcome(StrEnum):
@@ -60,8 +77,10 @@ class LinkSender:
         pseudonymizer: Pseudonymizer,
         config: BusinessConfig,
         channel: Callable[[], Channel],
+        sealer: Sealer,
         keyring: SubjectKeyring | None = None,
     ) -> None:
+        self._sealer = sealer
         self._store = store
         self._pseudonymizer = pseudonymizer
         self._config = config
@@ -72,14 +91,15 @@ class LinkSender:
         request = self._store.optins.request(token_hash(job.token))
         if request is None or request.flow != "link" or request.status != "pending":
             return SendOutcome.SKIPPED
+        number = job.number(self._sealer)  # opened before the claim: a failure here leaves the send to a retry
         if not self._store.optins.claim_link_send(request.code_hash):
             if request.address is None:  # the first delivery sent it but stopped before keeping the number
-                self._store.optins.record_link_address(request.code_hash, self._seal(request, job))
+                self._store.optins.record_link_address(request.code_hash, self._seal(request, number))
             return SendOutcome.SKIPPED  # delivered twice: the first delivery sent it
         settings = getattr(self._config.channels, job.channel).link_confirmation
         try:
             message_id = self._channel().send_template(
-                job.number,
+                number,
                 settings.template_name,
                 settings.template_languages[job.language],
                 [self._config.controller.name],
@@ -97,11 +117,11 @@ class LinkSender:
             self._store.optins.unclaim_link_send(request.code_hash)
             raise TryAgain("the messenger did not answer in time; the job comes again") from None
         message_hash = self._pseudonymizer.message(job.channel, message_id)
-        self._store.optins.record_link_sent(request.code_hash, message_hash, self._seal(request, job))
+        self._store.optins.record_link_sent(request.code_hash, message_hash, self._seal(request, number))
         return SendOutcome.SENT
 
-    def _seal(self, request: OptInRequest, job: LinkJob) -> bytes | None:
+    def _seal(self, request: OptInRequest, number: str) -> bytes | None:
         """The number, sealed with the person's key: a click keeps it with the consent (campaigns write to it)."""
         if self._keyring is None or not request.subject:
             return None
-        return self._keyring.encrypt(request.subject, ADDRESS_ID, job.number.encode("utf-8"))
+        return self._keyring.encrypt(request.subject, ADDRESS_ID, number.encode("utf-8"))

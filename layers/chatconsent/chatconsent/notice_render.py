@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from chatconsent.config import BusinessConfig, Language, Officer, in_language
+from chatconsent.retention_classes import COPIES
 from chatconsent.texts import format_period, raw
 
 
@@ -79,6 +80,8 @@ def render_notice(config: BusinessConfig, language: Language) -> str:
     lines += [f"- {r.name}: {r.role[language]} ({r.country})" for r in config.recipients]
     lines += ["", f"## {t('transfer_h')}", "", *_transfers(config, language, t)]
     lines += ["", f"## {t('retention_h')}", "", t("retention_intro"), "", *_retention(config, language, t)]
+    copies = {name: format_period(period, language) for name, period in COPIES.items()}
+    lines += ["", t("retention_copies", **copies)]
     lines += [
         "",
         t(
@@ -90,6 +93,8 @@ def render_notice(config: BusinessConfig, language: Language) -> str:
         f"## {t('rights_h')}",
         "",
         t("rights"),
+        "",
+        t("rights_desk"),
         "",
         t("complaint", authority=in_language(authority.name, language), url=str(authority.website)),
         "",

@@ -20,10 +20,11 @@ from chatconsent.clock import Clock
 from chatconsent.config import BusinessConfig, ChannelName, Language, LinkConfirmationConfig
 from chatconsent.errors import InvalidInput, NoticeChanged, RateLimited
 from chatconsent.identity import InvalidIdentifier, Pseudonymizer, normalize_phone, phone_region
-from chatconsent.link_sender import LinkJob
+from chatconsent.link_sender import LinkJob, seal_number
 from chatconsent.notices import Notice, NoticeRegistry, UnknownNotice
 from chatconsent.retention import RetentionPlan
 from chatconsent.retention_classes import RetentionClass
+from chatconsent.sealing import Sealer
 from chatconsent.store import OptInRequest, Store
 from chatconsent.texts import Texts
 from chatconsent.tokens import code_hash, new_code, new_link_token, token_hash
@@ -103,7 +104,9 @@ class OptInService:
         notices: NoticeRegistry,
         config: BusinessConfig,
         clock: Clock,
+        sealer: Sealer | None = None,
     ) -> None:
+        self._sealer = sealer
         self._store = store
         self._pseudonymizer = pseudonymizer
         self._notices = notices
@@ -220,6 +223,11 @@ class OptInService:
         )
 
         token = new_link_token()
+        if self._sealer is None:
+            raise RuntimeError("KMS_KEY_ID is required for confirmation links")  # a deployment error
+        # Sealed whatever is known about the number (the same KMS call in every branch): the queue
+        # never holds the number in clear.
+        sealed = seal_number(self._sealer, token, number)
         request = replace(
             self._new_request(ask, notice, purposes, token_hash(token), "link"),
             subject=self._pseudonymizer.subject(ask.channel, number),
@@ -229,7 +237,9 @@ class OptInService:
         # One link per number and period, and a withdrawn number stays blocked until the person
         # opts in again themselves (from the chat). Either way exactly one job is queued, so the
         # answer costs the same; a job for a request that sends nothing carries nothing.
-        job = LinkJob(token=token, number=number, channel=ask.channel, language=ask.language) if created else None
+        job = (
+            LinkJob(token=token, sealed_number=sealed, channel=ask.channel, language=ask.language) if created else None
+        )
         try:
             enqueue(job)
         except Exception:  # the queue is down: undo, so that the person may simply try again

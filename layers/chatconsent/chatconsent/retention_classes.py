@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from enum import StrEnum
 
 
@@ -23,6 +24,20 @@ class RetentionClass(StrEnum):
     CAMPAIGN_RESULTS = "campaign_results"  # a campaign and its aggregate counts
     SEND_RATE = "send_rate"  # the shared send-rate bucket (no personal data)
     OUTBOX = "outbox"  # a message owed in answer to one received, sealed, until it is sent
+    RIGHTS_REQUEST = "rights_request"  # the register of rights requests (proof of compliance)
 
 
 REQUIRED_CLASSES = frozenset(c.value for c in RetentionClass)
+
+
+# Copies outside the tables, kept by AWS for the periods template.yaml configures (a test compares
+# them): the notice, the Art. 30 record and the README's deletion plan name them with these periods.
+COPIES: dict[str, timedelta] = {
+    "link_jobs": timedelta(hours=1),  # LinkQueue: token and sealed number
+    "link_jobs_failed": timedelta(days=1),  # LinkDeadLetters
+    "campaign_jobs": timedelta(days=1),  # PlanQueue, SendQueue: pseudonyms and sealed addresses
+    # CampaignDeadLetters, PurgeDeadLetters, RetentionDeadLetters, OutboxDeadLetters, RenewalDeadLetters
+    "failed_jobs": timedelta(days=14),
+    "logs": timedelta(days=30),  # every log group (the LogRetentionDays parameter's default)
+    "backups": timedelta(days=35),  # the main table's point-in-time recovery
+}

@@ -9,18 +9,31 @@ from __future__ import annotations
 from typing import Any
 
 from chatconsent.config import BusinessConfig, Officer, in_language
+from chatconsent.retention_classes import COPIES
 from chatconsent.texts import format_period
 
 DATA_SUBJECTS = ["Customers and prospects who opt in through the widget and write to the business's messenger accounts"]
 DATA_CATEGORIES = [
     "Messenger identifier (phone number), stored only as a keyed pseudonym (HMAC-SHA256); in clear only inside"
-    " sealed messages (the address replies go to) and, for at most an hour, in a queued confirmation-link job",
+    " sealed messages (the address replies go to); a queued confirmation-link job holds it sealed under the KMS key",
     "Messages and their timestamps (text, button ids, media metadata), sealed with the person's own data key",
     "Special categories (Art. 9): health information in messages; bank data (IBANs, card numbers) in messages",
     "Consent records: purpose, notice version and hash, keyed hashes of message ids",
     "IP addresses of widget and form requests, only as keyed hashes in abuse-protection counters",
     "Technical records: webhook receipts, abuse-protection counters, admin audit entries (keyed hashes)",
+    "Rights requests received by e-mail or post: type, arrival date, deadline and its extension with the reason,"
+    " outcome; the officer's identity-check note sealed under the KMS key; the subject as a keyed pseudonym",
 ]
+# Copies kept by AWS outside the tables (template.yaml configures these periods; a test compares them).
+COPY_DESCRIPTIONS = {
+    "link_jobs": "Queued confirmation-link jobs (the token; the number sealed under the KMS key)",
+    "link_jobs_failed": "Confirmation-link jobs that failed every attempt (dead-letter queue)",
+    "campaign_jobs": "Queued campaign jobs (pseudonyms and sealed addresses)",
+    "failed_jobs": "Failed campaign, purge, retention, outbox and renewal jobs (dead-letter queues; no number"
+    " in clear)",
+    "logs": "Function and API access logs (no personal data)",
+    "backups": "Point-in-time recovery of the main table (not of the per-person key table)",
+}
 SECURITY_MEASURES = [
     "Encryption at rest with a customer-managed AWS KMS key (rotation enabled); TLS in transit",
     "Identifiers only as keyed pseudonyms; provider message ids only as keyed hashes",
@@ -87,6 +100,15 @@ def build_record(config: BusinessConfig) -> dict[str, Any]:
             }
             for name, retention in config.retention.items()
         ],
+        "copies": [
+            {
+                "copy": name,
+                "description": COPY_DESCRIPTIONS[name],
+                "period": format_period(period, "en"),
+                "period_seconds": int(period.total_seconds()),
+            }
+            for name, period in COPIES.items()
+        ],
         "consent_validity": format_period(config.consent_validity, "en"),
         "consent_renewal": {
             "ask_before": format_period(config.consent_renewal.ask_before, "en"),
@@ -138,6 +160,8 @@ def render_markdown(record: dict[str, Any]) -> str:
         f"| `{r['class']}` | {r['description']} | {r['period']} | {r['starts'].replace('_', ' ')} |"
         for r in record["retention"]
     ]
+    lines += ["", "Copies outside the tables:", "", "| copy | what | kept for |", "| --- | --- | --- |"]
+    lines += [f"| `{c['copy']}` | {c['description']} | {c['period']} |" for c in record["copies"]]
     renewal = record["consent_renewal"]
     material = ", ".join(renewal["material_notice_versions"]) or "none"
     lines += [

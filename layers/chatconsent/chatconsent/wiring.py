@@ -34,6 +34,7 @@ from chatconsent.identity import Pseudonymizer
 from chatconsent.retention import RetentionPlan
 from chatconsent.secrets import Secrets, load_secrets
 from chatconsent.settings import Settings, config_path
+from chatconsent.snapshot import snapshot_hooks
 from chatconsent.store import OptInRequest, Store
 
 if TYPE_CHECKING:
@@ -53,6 +54,8 @@ if TYPE_CHECKING:
     from chatconsent.purge import PurgeJob
     from chatconsent.renewal import RenewalJob
     from chatconsent.rights import SubjectRights
+    from chatconsent.rights_desk import RightsDesk
+    from chatconsent.sealing import Sealer
     from chatconsent.texts import Texts
 
 # Each service's module is imported where the service is built, so a function imports only what it
@@ -72,52 +75,6 @@ def _pseudonymizer(pepper: bytes) -> Pseudonymizer:
     return Pseudonymizer(pepper)
 
 
-# -- SnapStart's runtime hooks -------------------------------------------------------------------
-
-Hook = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]
-
-
-class LocalSnapshotHooks:
-    """``snapshot_restore_py``'s interface where the managed runtime does not provide it: the hooks are
-    remembered (never run by anything but a test or a tool that calls them)."""
-
-    def __init__(self) -> None:
-        self.before: list[Hook] = []
-        self.after: list[Hook] = []
-
-    def register_before_snapshot(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[..., Any]:
-        self.before.append((func, args, kwargs))
-        return func
-
-    def register_after_restore(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[..., Any]:
-        self.after.append((func, args, kwargs))
-        return func
-
-    def get_before_snapshot(self) -> list[Hook]:
-        return self.before
-
-    def get_after_restore(self) -> list[Hook]:
-        return self.after
-
-
-@lru_cache(maxsize=1)
-def snapshot_hooks() -> Any:
-    """Lambda's ``snapshot_restore_py`` when present (SnapStart), else the local stand-in."""
-    try:
-        return importlib.import_module("snapshot_restore_py")
-    except ImportError:
-        return _LOCAL_HOOKS
-
-
-_LOCAL_HOOKS = LocalSnapshotHooks()
-
-
-def run_hooks(hooks: list[Hook]) -> None:
-    """Run registered hooks as the runtime does (tests: "take the snapshot", "restore")."""
-    for func, args, kwargs in list(hooks):
-        func(*args, **kwargs)
-
-
 # What a SnapStart snapshot should already hold: the modules the services import where they are built,
 # and the ones they import on first use.
 _SNAPSHOT_MODULES = (
@@ -129,6 +86,7 @@ _SNAPSHOT_MODULES = (
     "chatconsent.link_sender",
     "chatconsent.optin",
     "chatconsent.rights",
+    "chatconsent.rights_desk",
     "cryptography.hazmat.primitives.ciphers.aead",
     "phonenumbers",
     "segno",
@@ -177,7 +135,7 @@ class _WithSecrets:
         from chatconsent.optin import OptInService
 
         w = self._w
-        return OptInService(w.store, self.pseudonymizer, w.notices, w.config, w.clock)
+        return OptInService(w.store, self.pseudonymizer, w.notices, w.config, w.clock, w.sealer)
 
     @cached_property
     def inbound(self) -> InboundService:
@@ -211,6 +169,15 @@ class _WithSecrets:
             w.clock,
             w.config,
         )
+
+    @cached_property
+    def rights_desk(self) -> RightsDesk:
+        from chatconsent.rights_desk import RightsDesk
+
+        w = self._w
+        if w.sealer is None:
+            raise RuntimeError("KMS_KEY_ID is required for the rights desk")
+        return RightsDesk(w.store, self.pseudonymizer, w.sealer, w.config, w.clock)
 
     @cached_property
     def campaign_sender(self) -> Sender:
@@ -255,7 +222,9 @@ class _WithSecrets:
         from chatconsent.link_sender import LinkSender
 
         w = self._w
-        return LinkSender(w.store, self.pseudonymizer, w.config, lambda: self.whatsapp, w.keyring)
+        if w.sealer is None:
+            raise RuntimeError("KMS_KEY_ID is required for confirmation links")
+        return LinkSender(w.store, self.pseudonymizer, w.config, lambda: self.whatsapp, w.sealer, w.keyring)
 
 
 class Wiring:
@@ -292,6 +261,7 @@ class Wiring:
         self.access_downloads  # noqa: B018
         if self.settings.keeps_data_keys:
             self.keyring  # noqa: B018 (and with it the KMS client)
+        self.sealer  # noqa: B018 (nothing fetched: a link job's number is sealed on the first request)
         client("ssm")  # the secrets are fetched through it on the first request
         if self.settings.link_queue_url:
             self.link_queue  # noqa: B018
@@ -367,6 +337,10 @@ class Wiring:
         return self._with_secrets().agents
 
     @property
+    def rights_desk(self) -> RightsDesk:
+        return self._with_secrets().rights_desk
+
+    @property
     def link_sender(self) -> LinkSender:
         return self._with_secrets().link_sender
 
@@ -402,6 +376,15 @@ class Wiring:
         if self.settings.kms_key_id is None:
             raise RuntimeError("KMS_KEY_ID is required to answer in the chat")
         return OutboxSealer(self._kms or client("kms"), self.settings.kms_key_id)
+
+    @cached_property
+    def sealer(self) -> Sealer | None:
+        """Values sealed under the KMS key itself (a queued link job's number, a rights request's note)."""
+        from chatconsent.sealing import Sealer
+
+        if not self.settings.kms_key_id:
+            return None
+        return Sealer(self._kms or client("kms"), self.settings.kms_key_id)
 
     @cached_property
     def consents(self) -> ConsentService:

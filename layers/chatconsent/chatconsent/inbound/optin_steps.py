@@ -26,6 +26,8 @@ from chatconsent.tokens import code_hash
 def code(turn: Turn, found: str) -> Outcome:
     """A message carrying an opt-in code: bind the sender to its request and ask yes or no."""
     store = turn.parts.store
+    if turn.silenced():  # restricted (Art. 18): a code changes nothing and nothing answers (read first)
+        return Outcome.RESTRICTED if turn.record_delivery() else Outcome.DUPLICATE
     request = store.optins.request(code_hash(found))
     if request is not None and request.status == "bound" and request.subject == turn.subject:
         return _code_again(turn, request)

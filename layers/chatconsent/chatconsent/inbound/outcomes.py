@@ -38,4 +38,5 @@ class Outcome(StrEnum):
     CONSENT_RENEWED = "consent_renewed"  # yes to the renewal or re-confirmation question
     RENEWAL_DECLINED = "renewal_declined"  # no to it: those purposes withdrawn
     NUMBER_CHANGED = "number_changed"  # the old number's consent ended
+    RESTRICTED = "restricted"  # processing restricted (Art. 18): delivery recorded, nothing done or sent
     OUTDATED = "outdated"  # dated outside the window a delivery can still arrive in: dropped, not stored

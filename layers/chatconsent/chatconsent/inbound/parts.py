@@ -69,6 +69,15 @@ class Turn:
     subject: str
     message_hash: str
     _indexes: Iterator[int] = field(default_factory=itertools.count, repr=False, compare=False)
+    # Art. 18: a restricted person's messages are stored as the consent allows, and nothing is sent
+    # to them. Known from the state read for the message; None: not read yet (read before a send).
+    restricted: bool | None = None
+
+    def silenced(self) -> bool:
+        """Whether nothing may be sent to this person (their processing is restricted)."""
+        if self.restricted is None:
+            object.__setattr__(self, "restricted", self.parts.store.rights.is_restricted(self.subject))
+        return bool(self.restricted)
 
     def record_delivery(self, owed: Sequence[OwedMessage] = ()) -> bool:
         """Record this message as processed, with the answers it owes; False for a duplicate."""
@@ -85,10 +94,16 @@ class Turn:
 
     def owe(self, reply: Reply, kind: str, track: RetentionClass | None = RetentionClass.CONVERSATION) -> OwedMessage:
         """An answer to this message's sender, sealed for the outbox; tracked by delivery status under
-        ``track`` (its content is never kept), or not at all when None."""
+        ``track`` (its content is never kept), or not at all when None. For a person whose processing
+        is restricted (Art. 18) the answer is held: nothing is sealed, written or sent."""
         message = self.message
+        index = next(self._indexes)
+        if self.silenced():
+            return OwedMessage(
+                self.message_hash, index, self.subject, message.channel, kind, track, b"", b"", held=True
+            )
         owing = Owing(self.subject, message.channel, message.sender, reply, kind, track)
-        return self.parts.sealer.seal(owing, self.message_hash, next(self._indexes))
+        return self.parts.sealer.seal(owing, self.message_hash, index)
 
     def owe_text(
         self, key: str, language: str | None, track: RetentionClass | None = RetentionClass.CONVERSATION

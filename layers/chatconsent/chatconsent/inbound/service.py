@@ -7,6 +7,8 @@ concurrently delivered webhook has no second effect. What a message means is dec
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from chatconsent.channels.base import InboundKind, InboundMessage, ParsedWebhook, PreferenceUpdate, StatusUpdate
 from chatconsent.consent_state import SubjectState
 from chatconsent.inbound import conversation, optin_steps, renewal, rights_words, special, unknown
@@ -17,9 +19,29 @@ from chatconsent.retention import RetentionClass
 from chatconsent.store import STATUS_RANK
 from chatconsent.tokens import find_code
 
+# While the person's processing is restricted (Art. 18) only these steps run: keeping a message as
+# the consent allows, and what the person does to end processing (withdrawal, erasure, declining).
+# Whatever else they send is recorded as delivered and nothing more; nothing is sent either way.
+_WHILE_RESTRICTED = frozenset(
+    {
+        Role.NUMBER_CHANGED,
+        Role.MARKETING_STOP,
+        Role.WITHDRAWAL,
+        Role.SPECIAL_NO,
+        Role.ERASE_YES,
+        Role.ERASE_NO,
+        Role.CONSENT_NO,
+        Role.CONVERSATION,
+    }
+)
+
 
 def _run(role: Role, turn: Turn, state: SubjectState) -> Outcome:
     """The step for ``role``: one line per role, in the dispatch order."""
+    if state.restricted and role not in _WHILE_RESTRICTED:
+        if role in RECORD_FIRST:  # recorded already
+            return Outcome.RESTRICTED
+        return Outcome.RESTRICTED if turn.record_delivery() else Outcome.DUPLICATE
     if role is Role.NUMBER_CHANGED:
         return rights_words.number_changed(turn, state)
     if role is Role.MARKETING_STOP:
@@ -108,6 +130,7 @@ class InboundService:
         if code:  # before the state is read: the code names the request
             return optin_steps.code(turn, code)
         state = parts.store.subjects.state(subject)
+        turn = replace(turn, restricted=state.restricted)
         role = role_of(message, state, parts.config.conversation_purpose, self._marketing)
         if role in RECORD_FIRST and not turn.record_delivery():
             return Outcome.DUPLICATE

@@ -22,6 +22,7 @@ module              what is stored there
 ``data_keys``       the per-person key table
 ``campaigns``       campaigns, their results and the audience index
 ``sends``           each send of a campaign (claim, close, release) and the shared send rate
+``rights_register`` rights requests received by e-mail or post; the Art. 18 restriction marker
 ==================  ==========================================================================
 
 :class:`Store` puts them together for one table; services take the store and use its parts
@@ -55,10 +56,12 @@ from chatconsent.store.records import (
     LedgerAppend,
     OptInRequest,
     OutboundRecord,
+    RightsRequest,
     SubjectItem,
     Withdrawal,
 )
 from chatconsent.store.renewals import Asked, DueConsent, Renewals, Renewed
+from chatconsent.store.rights_register import RightsRegister
 from chatconsent.store.sends import Sends
 from chatconsent.store.subjects import ErasureCounts, Subjects
 from chatconsent.store.table import Conflict, Duplicate, Table, retry_on_conflict
@@ -88,6 +91,7 @@ __all__ = [
     "RateCounter",
     "Recipient",
     "Renewed",
+    "RightsRequest",
     "Store",
     "SubjectItem",
     "Withdrawal",
@@ -118,6 +122,7 @@ class Store:
         self.campaigns = Campaigns(self.table, self.guards)
         self.sends = Sends(self.table, self.guards)
         self.outbox = Outbox(self.table)
+        self.rights = RightsRegister(self.table)
 
     @property
     def plan(self) -> RetentionPlan:

@@ -40,6 +40,7 @@ class Claim(StrEnum):
     WITHDRAWN = "withdrawn"  # the consent is no longer active as read: a withdrawal that landed first wins
     BLOCKED = "blocked"  # the number is on the block list
     CAPPED = "capped"  # the frequency cap promised in the notice is reached
+    RESTRICTED = "restricted"  # processing restricted (Art. 18): nothing is sent
 
 
 @dataclass(frozen=True)

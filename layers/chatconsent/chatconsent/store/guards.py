@@ -53,6 +53,7 @@ class Guards:
     def record_delivery(self, message_hash: str, owed: Sequence[OwedMessage] = ()) -> bool:
         """Record a webhook message as processed, with its answers; False when it was before (a duplicate)."""
         now = self._t.now()
+        owed = [m for m in owed if not m.held]
         if not owed:
             return self._t.put_item(self.delivery_op(message_hash, now)[2])
         try:

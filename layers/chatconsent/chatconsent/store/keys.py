@@ -17,6 +17,7 @@ PK                                     SK                  item
 ``SUBJ#<pseudonym>``                   ``S#ART9``          explicit consent asked for a quarantined message
 ``SUBJ#<pseudonym>``                   ``S#RENEW``         renewal or re-confirmation asked, awaiting yes/no
 ``SUBJ#<pseudonym>``                   ``S#CONV``          conversation summary (index ``by_activity``)
+``SUBJ#<pseudonym>``                   ``S#RESTRICT``      processing restricted (Art. 18): storage only
 ``SUBJ#<pseudonym>``                   ``M#OUT#<hash>``    outbound message and its delivery status
 ``SUBJ#<pseudonym>``                   ``M#IN#<t>#<hash>`` inbound message, sealed with the subject's key
 ``SUBJ#<pseudonym>``                   ``M#CAMP#<id>``     send record: campaign ``id`` to this person (once)
@@ -31,13 +32,16 @@ PK                                     SK                  item
 ``SUPPRESS#<hash>``                    ``SUPPRESS``        block list: withdrawn, do not contact (keyed hash)
 ``RECEIPT#<day>``                      ``<run>#<class>``   purge or erasure receipt (counts only)
 ``AUDIT#<day>``                        ``<t>#<id>``        an admin action: who, what, when (keyed hash)
+``RIGHTS#<id>``                        ``REQUEST``         a rights request received by e-mail or post (register)
 =====================================  ==================  ===================================
 
 Indexes: ``by_expiry`` (partition ``expiry_shard`` = ``<expiry day>#<0..3>``, sort ``expires_at``)
 for the purge, and ``by_activity`` (partition ``activity_day`` = ``ACT#<UTC day>``, sort
-``last_activity``) for the conversation list, and ``by_renewal`` (partition ``renewal_slot`` =
+``last_activity``) for the conversation list, ``by_renewal`` (partition ``renewal_slot`` =
 ``<day>#<0..3>``, sort ``renewal_at``: when the renewal job must next act on an active consent,
-ask or lapse; sparse, only active consents carry it). The key table holds one item per subject, keyed
+ask or lapse; sparse, only active consents carry it), and ``by_deadline`` (partition
+``rights_queue``, present only while a rights request is open: sparse; sort ``due_at``) for the
+open requests by deadline. The key table holds one item per subject, keyed
 by ``subject``.
 """
 
@@ -63,6 +67,10 @@ RENEWAL_INDEX = "by_renewal"
 RENEWAL_SLOT = "renewal_slot"
 RENEWAL_AT = "renewal_at"
 RENEWAL_SHARDS = 4
+DEADLINE_INDEX = "by_deadline"
+RIGHTS_QUEUE = "rights_queue"  # the sparse index's partition attribute: set while a request is open
+RIGHTS_DUE = "due_at"
+OPEN_RIGHTS = "OPEN"
 # The associated data a sealed address is bound to (the same on each consent record that keeps it).
 ADDRESS_ID = "S#ADDRESS"
 
@@ -81,6 +89,7 @@ SUBJECT_ITEM_KINDS = {
     "S#ART9": "special_category_request",
     "S#RENEW": "renewal_request",
     "S#CONV": "conversation_summary",
+    "S#RESTRICT": "restriction",
     "M#IN#": "inbound_messages",
     "M#OUT#": "outbound_messages",
     "M#CAMP#": "campaign_sends",
@@ -172,6 +181,16 @@ def access_marker(subject: str) -> ItemKey:
 
 def conversation(subject: str) -> ItemKey:
     return ItemKey(subject_pk(subject), CONVERSATION_SK)
+
+
+def restriction(subject: str) -> ItemKey:
+    """The subject's processing is restricted (Art. 18) while this item exists."""
+    return ItemKey(subject_pk(subject), "S#RESTRICT")
+
+
+def rights_request(request_id: str) -> ItemKey:
+    """A rights request in the register: outside the subject's partition, so that an erasure keeps the proof."""
+    return ItemKey(f"RIGHTS#{request_id}", "REQUEST")
 
 
 def special_request(subject: str) -> ItemKey:

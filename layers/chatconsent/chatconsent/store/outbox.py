@@ -30,7 +30,8 @@ class OwedMessage:
     (tracked by delivery status, the content not kept), None when nothing is kept about it.
     ``sealed`` is the envelope with address and content, ``wrapped_key`` its data key (KMS).
     ``keeps`` (an agent's reply): the consent (purpose, revision) under which its content is kept
-    with the conversation once sent, if that consent is then still as it was.
+    with the conversation once sent, if that consent is then still as it was. ``held``: not to be
+    sent at all (the person's processing is restricted): the change goes ahead without it.
     """
 
     message_hash: str
@@ -42,6 +43,7 @@ class OwedMessage:
     sealed: bytes = field(repr=False)
     wrapped_key: bytes = field(repr=False)
     keeps: tuple[str, int] | None = None
+    held: bool = False  # Art. 18: the person's processing is restricted, so nothing is written or sent
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,8 @@ class Outbox:
         expires = t.expires_at(RetentionClass.OUTBOX, now)
         ops: list[Operation] = []
         for message in owed:
+            if message.held:
+                continue
             attributes = {
                 "subject": message.subject,
                 "channel": message.channel,

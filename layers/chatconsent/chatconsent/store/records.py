@@ -133,3 +133,26 @@ class ExpiredItem:
     @property
     def subject(self) -> str | None:
         return self.key.subject
+
+
+@dataclass(frozen=True)
+class RightsRequest:
+    """One entry of the register of rights requests; the free-text fields stay sealed here."""
+
+    request_id: str
+    request_type: str  # access, erasure, rectification, restriction, objection
+    subject: str
+    channel: str
+    received_on: str  # the arrival date (ISO), as the officer registered it
+    due_on: str  # the Art. 12(3) deadline: one month after arrival, or the extended one
+    due_at: int  # the first second after the deadline day (UTC): overdue from then on
+    latest_on: str  # the furthest an extension may go: two further months
+    status: str  # open, extended, done, refused
+    registered_at: int
+    registered_by: str
+    note: bytes = field(repr=False)  # the identity-check note, sealed
+    extended_at: int | None = None
+    extension_reason: bytes | None = field(default=None, repr=False)  # sealed
+    closed_at: int | None = None
+    closing_reason: bytes | None = field(default=None, repr=False)  # sealed (required for a refusal)
+    expires_at: int = 0

@@ -75,8 +75,9 @@ class Sends:
     def claim(self, campaign: Campaign, recipient: Recipient, cap: Cap | None) -> Claim:
         """Check and record one send in one transaction, before anything is sent.
 
-        The consent still active at the revision read, the number not on the block list, the cap
-        not reached, no send record for this campaign and person yet: all or nothing.
+        The consent still active at the revision read, the number not on the block list, the person's
+        processing not restricted (Art. 18), the cap not reached, no send record for this campaign
+        and person yet: all or nothing.
         """
         t = self._t
         now = t.now()
@@ -84,6 +85,8 @@ class Sends:
         ops: list[Operation] = [self._consent_check(recipient, now)]
         if recipient.suppression_hash:
             ops.append(self._guards.not_suppressed_check(recipient.suppression_hash, now))
+        restriction = t.delete(keys.restriction(recipient.subject), "attribute_not_exists(PK)")
+        ops.append(("restriction", "ConditionCheck", restriction))
         ops.append(self._reach_op(recipient, campaign.campaign_id, cap, now))
         # a record released after a refusal (nothing was sent) may be claimed again
         condition = "attribute_not_exists(PK) OR #state = :released"
@@ -100,6 +103,8 @@ class Sends:
         if "suppression" in failed:
             self._unreach(recipient)
             return Claim.BLOCKED
+        if "restriction" in failed:
+            return Claim.RESTRICTED
         if "send" in failed:  # the record exists and was not released: never a second send
             existing = self._t.get(keys.send_record(recipient.subject, campaign.campaign_id)) or {}
             return Claim.IN_DOUBT if existing.get("state") == "claimed" else Claim.SENT_BEFORE

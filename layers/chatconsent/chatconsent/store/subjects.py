@@ -45,6 +45,7 @@ class _StateParts:
     special: SpecialRequest | None = None
     renewal: RenewalRequest | None = None
     reach: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    restricted: bool = False
 
 
 def consent_record(purpose: str, data: Mapping[str, Any], reach: Mapping[str, Any] | None) -> ConsentRecord:
@@ -127,6 +128,8 @@ def _read_state_item(parts: _StateParts, kind: str | None, sk: str, data: Mappin
         parts.special = _special(data)
     elif kind == "renewal_request":
         parts.renewal = renewal_request(data)
+    elif kind == "restriction":
+        parts.restricted = True
     elif kind == "link_request":
         parts.link = PendingLink(data["request_id"], data["token_hash"], data["status"], data["expires_at"])
 
@@ -170,6 +173,7 @@ class Subjects:
             link_request=parts.link,
             special_request=parts.special,
             renewal_request=parts.renewal,
+            restricted=parts.restricted,
         )
 
     def items(self, subject: str) -> list[SubjectItem]:
@@ -185,6 +189,10 @@ class Subjects:
             )
             for data in self._t.query(keys.subject_pk(subject))
         ]
+
+    def exists(self, subject: str) -> bool:
+        """Whether anything is stored in the subject's partition (live or not yet purged)."""
+        return self._t.has_items(keys.subject_pk(subject))
 
     # -- erasure asked in the chat ---------------------------------------------------------------
 

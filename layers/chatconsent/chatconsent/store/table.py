@@ -40,6 +40,8 @@ _NAMES = {
     "#shard": keys.EXPIRY_SHARD,
     "#aud": keys.AUDIENCE,
     "#addr": "address",
+    "#queue": keys.RIGHTS_QUEUE,
+    "#due": keys.RIGHTS_DUE,
 }
 
 # One operation of a transaction: (label, kind, request); the label names it in a Conflict.
@@ -266,6 +268,25 @@ class Table:
             request["ExpressionAttributeNames"] = names
         response = self.client.query(**request)
         return [deserialize(i) for i in response.get("Items", [])], response.get("LastEvaluatedKey")
+
+    def count_index(self, index: str, condition: str, values: Mapping[str, Any]) -> int:
+        """How many items of an index match (``Select=COUNT``: no item is returned), page after page."""
+        request: dict[str, Any] = {
+            "TableName": self.name,
+            "IndexName": index,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": _values(values),
+            "Select": "COUNT",
+        }
+        if names := _names(condition):
+            request["ExpressionAttributeNames"] = names
+        count = 0
+        while True:
+            response = self.client.query(**request)
+            count += int(response.get("Count", 0))
+            if "LastEvaluatedKey" not in response:
+                return count
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def has_items(self, pk: str) -> bool:
         response = self.client.query(
