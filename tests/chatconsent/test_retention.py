@@ -31,6 +31,7 @@ DEFAULT_PERIODS = {
     RetentionClass.CAMPAIGN_RESULTS: 730 * DAY,
     RetentionClass.SEND_RATE: DAY,
     RetentionClass.OUTBOX: DAY,
+    RetentionClass.ERASURE_TOMBSTONE: 35 * DAY,  # the point-in-time-recovery window
 }
 
 

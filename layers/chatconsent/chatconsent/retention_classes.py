@@ -23,6 +23,7 @@ class RetentionClass(StrEnum):
     CAMPAIGN_RESULTS = "campaign_results"  # a campaign and its aggregate counts
     SEND_RATE = "send_rate"  # the shared send-rate bucket (no personal data)
     OUTBOX = "outbox"  # a message owed in answer to one received, sealed, until it is sent
+    ERASURE_TOMBSTONE = "erasure_tombstone"  # who was erased and when, for as long as a restore can reach
 
 
 REQUIRED_CLASSES = frozenset(c.value for c in RetentionClass)

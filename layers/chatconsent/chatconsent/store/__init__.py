@@ -18,6 +18,7 @@ module              what is stored there
 ``audit``           the admin audit trail
 ``access``          one-time links to the person's Art. 15 copy (DATA in the chat)
 ``purge``           the expiry index, batch deletes and receipts for the purge
+``restore``         what a restored copy must replay: erasure tombstones, block-list entries
 ``data_keys``       the per-person key table
 ``campaigns``       campaigns, their results and the audience index
 ``sends``           each send of a campaign (claim, close, release) and the shared send rate
@@ -55,8 +56,10 @@ from chatconsent.store.records import (
     OptInRequest,
     OutboundRecord,
     SubjectItem,
+    Tombstone,
     Withdrawal,
 )
+from chatconsent.store.restore import RestoreAccess
 from chatconsent.store.sends import Sends
 from chatconsent.store.subjects import ErasureCounts, Subjects
 from chatconsent.store.table import Conflict, Duplicate, Table, retry_on_conflict
@@ -85,6 +88,7 @@ __all__ = [
     "Recipient",
     "Store",
     "SubjectItem",
+    "Tombstone",
     "Withdrawal",
     "retry_on_conflict",
 ]
@@ -109,6 +113,7 @@ class Store:
         self.audit = AuditTrail(self.table)
         self.access = AccessLinks(self.table, self.guards, self.audit)
         self.purge = PurgeAccess(self.table, self.data_keys)
+        self.restore = RestoreAccess(self.table)
         self.campaigns = Campaigns(self.table, self.guards)
         self.sends = Sends(self.table, self.guards)
         self.outbox = Outbox(self.table)

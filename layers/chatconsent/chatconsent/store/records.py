@@ -133,3 +133,12 @@ class ExpiredItem:
     @property
     def subject(self) -> str | None:
         return self.key.subject
+
+
+@dataclass(frozen=True)
+class Tombstone:
+    """An erasure, as a restore must replay it: whose pseudonym, when, under which erasure id."""
+
+    subject: str
+    erased_at: int
+    erasure_id: str
