@@ -292,7 +292,6 @@ def tombstone_subject(sk: str) -> str:
     return sk.split("#", 1)[1]
 
 
-
 def audit_pk(day: str) -> str:
     return f"AUDIT#{day}"
 

@@ -54,9 +54,7 @@ class RestoreAccess:
                 items, last = t.query_index(
                     keys.EXPIRY_INDEX, condition, {":partition": partition, ":horizon": horizon}, **options
                 )
-                found += [
-                    keys.key_of(i) for i in items if i.get("retention_class") == RetentionClass.SUPPRESSION.value
-                ]
+                found += [keys.key_of(i) for i in items if i.get("retention_class") == RetentionClass.SUPPRESSION.value]
                 if last is None:
                     break
                 options["ExclusiveStartKey"] = last

@@ -252,7 +252,9 @@ class Subjects:
             t.expires_at(RetentionClass.ERASURE_TOMBSTONE, now),
         )
         try:
-            t.transact([("receipt", "Put", t.put(receipt, "attribute_not_exists(PK)")), ("tombstone", "Put", t.put(tombstone))])
+            t.transact(
+                [("receipt", "Put", t.put(receipt, "attribute_not_exists(PK)")), ("tombstone", "Put", t.put(tombstone))]
+            )
         except Conflict as conflict:
             if "receipt" in conflict.failed:
                 return False
