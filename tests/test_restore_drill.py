@@ -27,6 +27,7 @@ import pytest
 
 from chatconsent.keyring import KeyShredded, SubjectKeyring
 from chatconsent.retention import RetentionClass
+from chatconsent.store import Store
 from chatconsent.store.data_keys import DataKeys
 from chatconsent.store.values import deserialize
 from localrun.aws import KEY_TABLE_NAME, KMS_ALIAS, TABLE_NAME
@@ -321,3 +322,37 @@ def test_no_export_shows_a_tombstone(env: Env) -> None:
         assert "ERASED#" not in dump and str(tombstone["erasure_id"]) not in dump
         assert str(tombstone["SK"]) not in dump
     assert all(not v for v in env.wiring.rights.export(chat_subject)["items"].values())
+
+
+class Recording:
+    """The DynamoDB client, noting which operations were called (a fake: it passes every call on)."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        self.calls.append(name)
+        return getattr(self._inner, name)
+
+
+def test_one_tombstone_per_erasure_found_by_a_query_per_day_never_a_scan(env: Env) -> None:
+    client = Recording(env.dynamodb)
+    store = Store(client, TABLE_NAME, env.store.plan, env.clock)
+    since = int(env.clock()) - 2 * 86_400
+    assert store.subjects.record_erasure("subject-a", "erasure-1", {"consents": 1}) is True
+    first = int(env.clock())
+    assert store.subjects.record_erasure("subject-a", "erasure-1", {"consents": 1}) is False  # run again
+    assert len(env.items_with_prefix("ERASED#")) == 1 and len(env.items_with_prefix("RECEIPT#")) == 1
+    env.clock.advance(86_400)  # the next UTC day: another partition
+    store.subjects.record_erasure("subject-b", "erasure-2", {})
+    store.guards.suppress("blocked-after")
+
+    client.calls.clear()
+    found = store.restore.tombstones_since(since)
+    assert [(t.subject, t.erasure_id) for t in found] == [("subject-a", "erasure-1"), ("subject-b", "erasure-2")]
+    assert client.calls == ["query"] * 4  # one per UTC day since ``since``: four days, four queries
+    assert [t.subject for t in store.restore.tombstones_since(first)] == ["subject-b"]  # strictly after
+    assert [k.pk for k in store.restore.suppressions_since(first)] == ["SUPPRESS#blocked-after"]
+    assert store.restore.suppressions_since(int(env.clock())) == []
+    assert "scan" not in client.calls and set(client.calls) == {"query"}
