@@ -32,6 +32,7 @@ DEFAULT_PERIODS = {
     RetentionClass.SEND_RATE: DAY,
     RetentionClass.OUTBOX: DAY,
     RetentionClass.RIGHTS_REQUEST: 1095 * DAY,
+    RetentionClass.ERASURE_TOMBSTONE: 35 * DAY,  # the point-in-time-recovery window
 }
 
 

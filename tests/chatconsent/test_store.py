@@ -256,7 +256,7 @@ def write_every_kind_of_item(env: Env) -> None:
     assert declined.pending is not None
     table.consents.decline("subject-b", declined.pending, declined.consents, "no-hash")
     table.guards.suppress("suppress-unknown")
-    table.subjects.put_erasure_receipt("erasure-1", {"consents": 2})
+    table.subjects.record_erasure("subject-gone", "erasure-1", {"consents": 2})
     pending_subject(env, "subject-c")  # and one still asked for their yes
 
 
@@ -268,6 +268,7 @@ EXPECTED_CLASSES = {
     "LEDGER#": {"consent_ledger"},
     "SUPPRESS#": {"suppression"},
     "RECEIPT#": {"purge_receipt"},
+    "ERASED#": {"erasure_tombstone"},
 }
 
 

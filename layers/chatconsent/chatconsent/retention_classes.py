@@ -25,6 +25,7 @@ class RetentionClass(StrEnum):
     SEND_RATE = "send_rate"  # the shared send-rate bucket (no personal data)
     OUTBOX = "outbox"  # a message owed in answer to one received, sealed, until it is sent
     RIGHTS_REQUEST = "rights_request"  # the register of rights requests (proof of compliance)
+    ERASURE_TOMBSTONE = "erasure_tombstone"  # who was erased and when, for as long as a restore can reach
 
 
 REQUIRED_CLASSES = frozenset(c.value for c in RetentionClass)

@@ -2,8 +2,10 @@
 
 The export holds every item about the subject in every table, decrypted, with the notice texts
 the ledger points to and the Art. 15(1)(a)-(h) information. Erasure deletes every item, shreds the
-data key (so backups become unreadable), leaves a receipt without personal data and, if the
-person had withdrawn, a keyed-hash block-list entry. The ledger entries stay, verifiable, but
+data key (so backups become unreadable), leaves a receipt without personal data, a tombstone
+naming the pseudonym for as long as a backup can be restored (so that a restore can erase the
+person again; never part of an export) and, if the person had withdrawn, a keyed-hash block-list
+entry. The ledger entries stay, verifiable, but
 the head that linked them to the subject is gone: they point to nobody.
 """
 
@@ -157,6 +159,7 @@ class SubjectRights:
             self._keyring.forget(subject)
         if erased.had_withdrawn and suppression_hash:
             self._store.guards.suppress(suppression_hash)
-        # one receipt per erasure: a chat erasure run again (the same question) keeps the first
-        self._store.subjects.put_erasure_receipt(erasure_id or uuid.uuid4().hex, erased.counts)
+        # one receipt and one tombstone per erasure: a chat erasure run again (the same question)
+        # keeps the first; the tombstone is what a restore from a backup replays (see restore.py)
+        self._store.subjects.record_erasure(subject, erasure_id or uuid.uuid4().hex, erased.counts)
         return erased.counts

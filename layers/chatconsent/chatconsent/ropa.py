@@ -20,7 +20,8 @@ DATA_CATEGORIES = [
     "Special categories (Art. 9): health information in messages; bank data (IBANs, card numbers) in messages",
     "Consent records: purpose, notice version and hash, keyed hashes of message ids",
     "IP addresses of widget and form requests, only as keyed hashes in abuse-protection counters",
-    "Technical records: webhook receipts, abuse-protection counters, admin audit entries (keyed hashes)",
+    "Technical records: webhook receipts, abuse-protection counters, admin audit entries (keyed hashes), "
+    "erasure tombstones (the pseudonym of an erased person, for as long as a backup can be restored)",
     "Rights requests received by e-mail or post: type, arrival date, deadline and its extension with the reason,"
     " outcome; the officer's identity-check note sealed under the KMS key; the subject as a keyed pseudonym",
 ]
@@ -42,6 +43,8 @@ SECURITY_MEASURES = [
     "No personal data in logs, metrics or access logs; log groups with a retention period",
     "Every item carries a retention class and expiry; a scheduled purge deletes on time, with receipts",
     "Append-only, hash-chained consent ledger (tamper evident)",
+    "Per-person data keys in a table without backups (erasure shreds them in every backup); erasures after "
+    "a restore point replayed into a restored table from erasure tombstones (pseudonym only, 35 days)",
 ]
 
 

@@ -19,6 +19,7 @@ module              what is stored there
 ``audit``           the admin audit trail
 ``access``          one-time links to the person's Art. 15 copy (DATA in the chat)
 ``purge``           the expiry index, batch deletes and receipts for the purge
+``restore``         what a restored copy must replay: erasure tombstones, block-list entries
 ``data_keys``       the per-person key table
 ``campaigns``       campaigns, their results and the audience index
 ``sends``           each send of a campaign (claim, close, release) and the shared send rate
@@ -58,9 +59,11 @@ from chatconsent.store.records import (
     OutboundRecord,
     RightsRequest,
     SubjectItem,
+    Tombstone,
     Withdrawal,
 )
 from chatconsent.store.renewals import Asked, DueConsent, Renewals, Renewed
+from chatconsent.store.restore import RestoreAccess
 from chatconsent.store.rights_register import RightsRegister
 from chatconsent.store.sends import Sends
 from chatconsent.store.subjects import ErasureCounts, Subjects
@@ -94,6 +97,7 @@ __all__ = [
     "RightsRequest",
     "Store",
     "SubjectItem",
+    "Tombstone",
     "Withdrawal",
     "retry_on_conflict",
 ]
@@ -119,6 +123,7 @@ class Store:
         self.audit = AuditTrail(self.table)
         self.access = AccessLinks(self.table, self.guards, self.audit)
         self.purge = PurgeAccess(self.table, self.data_keys)
+        self.restore = RestoreAccess(self.table)
         self.campaigns = Campaigns(self.table, self.guards)
         self.sends = Sends(self.table, self.guards)
         self.outbox = Outbox(self.table)

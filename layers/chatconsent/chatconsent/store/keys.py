@@ -31,6 +31,7 @@ PK                                     SK                  item
 ``RATE#<scope>#<hash>#<window>``       ``RATE``            rate-limit counter
 ``SUPPRESS#<hash>``                    ``SUPPRESS``        block list: withdrawn, do not contact (keyed hash)
 ``RECEIPT#<day>``                      ``<run>#<class>``   purge or erasure receipt (counts only)
+``ERASED#<day>``                       ``<t>#<pseudonym>`` erasure tombstone: who was erased, when (restore replay)
 ``AUDIT#<day>``                        ``<t>#<id>``        an admin action: who, what, when (keyed hash)
 ``RIGHTS#<id>``                        ``REQUEST``         a rights request received by e-mail or post (register)
 =====================================  ==================  ===================================
@@ -300,12 +301,38 @@ def rate(scope: str, key_hash: str, window: int) -> ItemKey:
     return ItemKey(f"RATE#{scope}#{key_hash}#{window}", "RATE")
 
 
+SUPPRESSION_PREFIX = "SUPPRESS#"
+
+
 def suppression(suppression_hash: str) -> ItemKey:
-    return ItemKey(f"SUPPRESS#{suppression_hash}", "SUPPRESS")
+    return ItemKey(f"{SUPPRESSION_PREFIX}{suppression_hash}", "SUPPRESS")
 
 
 def receipt(day: str, run_id: str, label: str) -> ItemKey:
     return ItemKey(f"RECEIPT#{day}", f"{run_id}#{label}")
+
+
+_TOMBSTONE = "ERASED#"
+
+
+def tombstone(erased_at: int, subject: str) -> ItemKey:
+    """An erasure's tombstone, in the partition of its UTC day, sorted by time (what a restore replays)."""
+    return ItemKey(_TOMBSTONE + utc_day(erased_at), f"{erased_at:010d}#{subject}")
+
+
+def tombstone_partitions(since: int, now: int) -> list[str]:
+    """The tombstone partitions that can hold erasures after ``since``, oldest first."""
+    first, last = since // 86_400, now // 86_400
+    return [_TOMBSTONE + utc_day(day * 86_400) for day in range(first, last + 1)]
+
+
+def tombstone_after(since: int) -> str:
+    """The least tombstone sort key of an erasure strictly after ``since``."""
+    return f"{since + 1:010d}#"
+
+
+def tombstone_subject(sk: str) -> str:
+    return sk.split("#", 1)[1]
 
 
 def audit_pk(day: str) -> str:

@@ -156,3 +156,12 @@ class RightsRequest:
     closed_at: int | None = None
     closing_reason: bytes | None = field(default=None, repr=False)  # sealed (required for a refusal)
     expires_at: int = 0
+
+
+@dataclass(frozen=True)
+class Tombstone:
+    """An erasure, as a restore must replay it: whose pseudonym, when, under which erasure id."""
+
+    subject: str
+    erased_at: int
+    erasure_id: str

@@ -29,7 +29,7 @@ from chatconsent.store.guards import Guards
 from chatconsent.store.keys import ItemKey
 from chatconsent.store.outbox import OwedMessage
 from chatconsent.store.records import SubjectItem
-from chatconsent.store.table import Table
+from chatconsent.store.table import Conflict, Table
 
 _HIDDEN = frozenset({keys.PARTITION, keys.EXPIRY_SHARD, "sealed", "address"})
 _ERASURE_ROUNDS = 3
@@ -264,19 +264,35 @@ class Subjects:
         found += [keys.access_link(i.attributes["token_hash"]) for i in items if i.kind == "access_link"]
         return found + [keys.optin(i.attributes["token_hash"]) for i in items if i.kind == "link_request"]
 
-    def put_erasure_receipt(self, erasure_id: str, counts: Mapping[str, int]) -> None:
-        """A receipt without personal data: when, and how many items of which kind were erased.
+    def record_erasure(self, subject: str, erasure_id: str, counts: Mapping[str, int]) -> bool:
+        """After the erasure: a receipt without personal data and the tombstone a restore replays.
 
-        One per ``erasure_id``: an erasure run again under the same id keeps the first receipt.
+        The receipt holds when and how many items of which kind were erased; the tombstone (its
+        own class, kept as long as a backup can be restored) only the pseudonym, the time and the
+        erasure id, outside the subject's partition so that no erasure deletes it and no export
+        shows it. Both in one transaction, once per ``erasure_id``: an erasure run again under the
+        same id keeps the first pair (False).
         """
         t = self._t
         now = t.now()
-        day = keys.utc_day(now)
-        expires = t.expires_at(RetentionClass.PURGE_RECEIPT, now)
-        item = t.item(
-            keys.receipt(day, erasure_id, "erasure"),
+        receipt = t.item(
+            keys.receipt(keys.utc_day(now), erasure_id, "erasure"),
             {"erased_at": now, "counts": dict(counts)},
             RetentionClass.PURGE_RECEIPT,
-            expires,
+            t.expires_at(RetentionClass.PURGE_RECEIPT, now),
         )
-        t.put_item(t.put(item, "attribute_not_exists(PK)"))
+        tombstone = t.item(
+            keys.tombstone(now, subject),
+            {"subject": subject, "erased_at": now, "erasure_id": erasure_id},
+            RetentionClass.ERASURE_TOMBSTONE,
+            t.expires_at(RetentionClass.ERASURE_TOMBSTONE, now),
+        )
+        try:
+            t.transact(
+                [("receipt", "Put", t.put(receipt, "attribute_not_exists(PK)")), ("tombstone", "Put", t.put(tombstone))]
+            )
+        except Conflict as conflict:
+            if "receipt" in conflict.failed:
+                return False
+            raise
+        return True
