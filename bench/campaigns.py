@@ -742,7 +742,7 @@ def build_world(population: int, seed: int, real_sample: int, rate: int | None) 
     from chatconsent.retention import RetentionClass
     from chatconsent.store import Campaign, CampaignStatus, Cap, LedgerAppend, OptInRequest, keys
     from chatconsent.store.campaigns import recipient_of
-    from chatconsent.store.consents import Reach, reach_op, valid_until
+    from chatconsent.store.consents import Reach, activation_renewal, reach_op, valid_until
     from chatconsent.store.keys import ADDRESS_ID
     from chatconsent.store.values import serialize, to_attribute
     from chatconsent.wiring import Wiring
@@ -860,6 +860,7 @@ def build_world(population: int, seed: int, real_sample: int, rate: int | None) 
         proof = LedgerAppend(None, head, tuple(entries))
         address = bulk_keyring.encrypt(person.subject, ADDRESS_ID, person.number.encode("utf-8"))
         items: list[dict[str, Any]] = []
+        renewal = activation_renewal(t, person.subject, at)
         for purpose in person.purposes:
             retention_class, expires = valid_until(t, at)
             consent = t.item(
@@ -875,6 +876,9 @@ def build_world(population: int, seed: int, real_sample: int, rate: int | None) 
                     "notice_language": person.language,
                     "notice_sha256": notice.sha256,
                     "channel": "whatsapp",
+                    # where the renewal job finds it (the sparse by_renewal index), as activation writes it
+                    "renewal_slot": renewal[":rslot"],
+                    "renewal_at": renewal[":rat"],
                 },
                 retention_class,
                 expires,
