@@ -347,7 +347,7 @@ def test_a_campaign_after_the_lapse_reaches_only_those_still_consenting(env: Env
     assert counts.get("sent") == 1
 
 
-def test_a_refused_send_is_asked_again_at_the_next_run_and_a_timeout_is_not(env: Env) -> None:
+def test_an_ask_the_messenger_could_not_take_is_sent_by_the_outbox_and_a_refused_one_is_dropped(env: Env) -> None:
     from chatconsent.channels.base import ChannelError
     from chatconsent.wiring import local_outbox
     from tests.campaigns.helpers import Provider, rejected, use_provider
@@ -357,14 +357,15 @@ def test_a_refused_send_is_asked_again_at_the_next_run_and_a_timeout_is_not(env:
     activate(env, sender=OTHER)
     subject = subject_of(env)
     to_ask_time(env, subject)
+    before = len(renewal_templates())
     provider = Provider(local_outbox(), [rejected(131026), ChannelError("timed out")])
     use_provider(env, provider)
-    assert renewal(env)["outcomes"] == {"send_failed": 2}
-    # the refused one is unmarked and asked at the next run; the one that timed out may have arrived
-    states = [env.store.subjects.state(subject_of(env, who)) for who in (PERSON, OTHER)]
-    assert sorted(s.renewal_request is None for s in states) == [False, True]
-    assert renewal(env)["outcomes"] == {"asked_by_template": 1} and provider.calls == 3
-    assert renewal(env)["due"] == 0
+    # both asked (question, marks and the message owed in one transaction); the outbox sends
+    assert renewal(env)["outcomes"] == {"asked_by_template": 2}
+    env.drain_stream()  # the stream delivers again what the messenger did not take (the timeout)
+    assert len(renewal_templates()) == before + 1 and provider.calls == 3  # the refused one is not tried again
+    assert env.items_with_prefix("OUTBOX#") == []
+    assert renewal(env)["outcomes"] == {}  # asked once per cycle, whatever became of the message
 
 
 def test_one_persons_failure_fails_the_run_after_the_others_and_the_retry_completes(env: Env) -> None:
@@ -386,6 +387,7 @@ def test_one_persons_failure_fails_the_run_after_the_others_and_the_retry_comple
     keyring.decrypt = first_fails  # type: ignore[method-assign]
     with pytest.raises(RuntimeError, match="incomplete"):
         renewal(env)
+    env.drain_stream()  # the outbox sends what the run owed before it failed
     assert len(renewal_templates()) + len(renewal_templates_to(OTHER)) == 1  # the other person was asked
     assert renewal(env)["outcomes"] == {"asked_by_template": 1}  # the retry asks the one left: nothing was marked
     assert len(renewal_templates()) + len(renewal_templates_to(OTHER)) == 2

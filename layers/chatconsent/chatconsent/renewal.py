@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 
-from chatconsent.channels.base import Button, Channel, ChannelError, ChannelRejected
+from chatconsent.channels.base import Button
 from chatconsent.clock import Clock
 from chatconsent.config import BusinessConfig
 from chatconsent.consent_renewal import ConsentRenewal
@@ -30,8 +30,10 @@ from chatconsent.consent_state import ConsentRecord, ConsentState, RenewalReques
 from chatconsent.inbound.dispatch import RENEW_NO, RENEW_YES
 from chatconsent.keyring import SubjectKeyring
 from chatconsent.notices import NoticeRegistry
+from chatconsent.outbox import OutboxSealer, Owing, Reply
 from chatconsent.renewal_rules import cycle_of, new_request
-from chatconsent.store import Asked, Conflict, Store
+from chatconsent.retention import RetentionClass
+from chatconsent.store import Asked, Conflict, OwedMessage, Store
 from chatconsent.store.keys import ADDRESS_ID
 from chatconsent.texts import Texts
 
@@ -45,7 +47,6 @@ class RenewalOutcome(StrEnum):
     ASKED_BY_TEMPLATE = "asked_by_template"
     ALREADY_ASKED = "already_asked"  # another run asked first (or the consent changed): nothing sent
     UNREACHABLE = "unreachable"  # no address kept, or no template configured: it lapses unasked
-    SEND_FAILED = "send_failed"  # the provider refused: the next run asks again
     LAPSED = "lapsed"
     RENEWED_FIRST = "renewed_first"  # due to lapse, but a renewal committed first
     FAILED = "failed"  # this person's turn failed (a throttled call, a timeout): the schedule retries the run
@@ -56,7 +57,7 @@ class RenewalParts:
     """What the job needs to write to people: their sealed address, the channel, message-id hashing."""
 
     keyring: SubjectKeyring
-    channel: Callable[[], Channel]
+    sealer: OutboxSealer  # the ask is owed with its mark, and sent by the outbox
     message_hash: Callable[[str], str]
 
 
@@ -124,7 +125,8 @@ class RenewalJob:
             report.count(self._ask(subject, state, to_ask, now))
 
     def _ask(self, subject: str, state: SubjectState, records: list[ConsentRecord], now: int) -> RenewalOutcome:
-        """Ask once for these consents' cycle (the mark is written before the send; a refused send undoes it)."""
+        """Ask once for these consents' cycle: the question, the marks and the message owed in one
+        transaction; the outbox sends it (again while the messenger cannot take it)."""
         language = self._texts.language(records[0].notice_language or None)
         notice = self._notices.get(language)
         addressed = next((r for r in records if r.address is not None), None)
@@ -142,39 +144,37 @@ class RenewalJob:
             method if reachable else "none",
         )
         asked = [Asked(r, cycle_of(r), r.expires_at - self._lapse_ahead) for r in records]
-        # everything that can fail before the send happens before the mark: only the send itself comes after
-        to = self._address(subject, addressed) if reachable and addressed is not None else None
-        channel = self._parts.channel() if to is not None else None
+        owed: list[OwedMessage] = []
+        if reachable and addressed is not None:
+            owing = Owing(
+                subject,
+                addressed.channel or "whatsapp",
+                self._address(subject, addressed),
+                self._question(request, records, in_window),
+                "renewal_question",
+                RetentionClass.CONVERSATION,
+            )
+            owed.append(self._parts.sealer.seal(owing, self._parts.message_hash(f"renewal:{request.nonce}"), 0))
         try:
-            self._store.renewals.ask(subject, request, asked, question=reachable)
+            self._store.renewals.ask(subject, request, asked, question=reachable, owed=owed)
         except Conflict:
             return RenewalOutcome.ALREADY_ASKED
-        if to is None or channel is None:
+        if not owed:
             return RenewalOutcome.UNREACHABLE
-        try:
-            sent = self._send(channel, to, request, records, in_window)
-        except ChannelRejected:  # certainly not sent: ask again next run
-            self._store.renewals.withdraw_question(subject, request.nonce)
-            self._store.renewals.unmark(subject, asked)
-            return RenewalOutcome.SEND_FAILED
-        except ChannelError:  # perhaps sent: not asked twice
-            return RenewalOutcome.SEND_FAILED
-        self._store.messages.record_outbound(subject, self._parts.message_hash(sent), "renewal_question")
         return RenewalOutcome.ASKED_IN_WINDOW if in_window else RenewalOutcome.ASKED_BY_TEMPLATE
 
     def _address(self, subject: str, addressed: ConsentRecord) -> str:
         assert addressed.address is not None
         return self._parts.keyring.decrypt(subject, ADDRESS_ID, addressed.address).decode("utf-8")
 
-    def _send(
-        self, channel: Channel, to: str, request: RenewalRequest, records: list[ConsentRecord], in_window: bool
-    ) -> str:
+    def _question(self, request: RenewalRequest, records: list[ConsentRecord], in_window: bool) -> Reply:
+        """The question: buttons within WhatsApp's window, the configured utility template outside it."""
         language = request.language
         if not in_window:
             template = self._config.channels.whatsapp.template(self._config.consent_renewal.template)
             assert template is not None
             code = template.languages[self._texts.language(language)]
-            return channel.send_template(to, template.name, code, [], quick_reply=(0, RENEW_YES + request.nonce))
+            return Reply(template=template.name, language=code, quick_reply=(0, RENEW_YES + request.nonce))
         left = timedelta(seconds=max(min(r.expires_at for r in records) - int(self._clock()), 0))
         texts = self._texts
         text = texts.text(
@@ -183,11 +183,11 @@ class RenewalJob:
             purposes=texts.purposes([r.purpose for r in records], language),
             period=texts.period(_rounded(left), language),
         )
-        buttons = [
+        buttons = (
             Button(RENEW_YES + request.nonce, texts.text("button_renew", language)),
             Button(RENEW_NO + request.nonce, texts.text("button_end", language)),
-        ]
-        return channel.send_buttons(to, text, buttons)
+        )
+        return Reply(text=text, buttons=buttons)
 
 
 def _rounded(left: timedelta) -> timedelta:

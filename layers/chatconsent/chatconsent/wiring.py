@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from chatconsent.agents import AgentDesk
     from chatconsent.broadcast import Planner, Sender, SqsQueue
     from chatconsent.campaigns import CampaignService
+    from chatconsent.channels.base import Channel
     from chatconsent.channels.whatsapp import WhatsAppChannel
     from chatconsent.confirmation import LinkConfirmation
     from chatconsent.consent_service import ConsentService
@@ -201,8 +202,11 @@ class _WithSecrets:
         from chatconsent.outbox import OutboxSender
 
         w = self._w
-        channels = {"whatsapp": self.whatsapp}
-        return OutboxSender(w.store, w.outbox_sealer, channels.__getitem__, self.pseudonymizer.message, w.keyring)
+
+        def channel(name: str) -> Channel:  # read when sending: the channel the wiring holds then
+            return {"whatsapp": self.whatsapp}[name]
+
+        return OutboxSender(w.store, w.outbox_sealer, channel, self.pseudonymizer.message, w.keyring)
 
     @cached_property
     def renewal_job(self) -> RenewalJob:
@@ -212,7 +216,7 @@ class _WithSecrets:
         if w.keyring is None:
             raise RuntimeError("KMS_KEY_ID and KEY_TABLE_NAME are required for renewal asks")
         pseudonymizer = self.pseudonymizer
-        parts = RenewalParts(w.keyring, lambda: self.whatsapp, lambda mid: pseudonymizer.message("whatsapp", mid))
+        parts = RenewalParts(w.keyring, w.outbox_sealer, lambda mid: pseudonymizer.message("whatsapp", mid))
         # an ask missed (the job down) is still found for the lapse: back to the ask time, and the purge's margin
         lookback = int((w.config.consent_renewal.ask_before + w.config.purge.lookback).total_seconds())
         return RenewalJob(w.store, w.config, w.clock, w.consents, w.notices, parts, lookback)
