@@ -241,11 +241,17 @@ def run_flow(flow: Flow, fail_at: int = 0, fault: str = "throttled") -> tuple[Co
         faults.calls, faults.sites = 0, []
         faults.fail_at, faults.fault = fail_at, fault
         for step in flow.steps:
+            retry_stream(env)  # the person acts on what reached them: Lambda retried what had failed
             run_step(env, step, memory, faults)
         faults.fail_at = 0
-        for _ in range(3):  # Lambda's stream event sources retry what failed (the outbox: the provider)
-            try:
-                env.drain_stream()
-            except Exception:  # noqa: S112 (delivered again on the next round)
-                continue
+        retry_stream(env)
         return end_state(env), faults
+
+
+def retry_stream(env: Env, rounds: int = 3) -> None:
+    """Lambda's stream event sources deliver again what failed (the outbox: the provider), in seconds."""
+    for _ in range(rounds):
+        try:
+            env.drain_stream()
+        except Exception:  # noqa: S112 (delivered again on the next round)
+            continue
