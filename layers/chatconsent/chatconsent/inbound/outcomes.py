@@ -20,7 +20,6 @@ class Outcome(StrEnum):
     INFO_SUPPRESSED = "info_suppressed"
     STATUS_UPDATED = "status_updated"
     STATUS_IGNORED = "status_ignored"
-    SEND_FAILED = "send_failed"
     CONSENT_WITHDRAWN = "consent_withdrawn"
     ALREADY_WITHDRAWN = "already_withdrawn"
     HELP_REPLIED = "help_replied"

@@ -131,24 +131,8 @@ class Renewals(Transitions):
         t.transact([*ops, *self._guards.owed_ops(owed, now)])
 
     def withdraw_question(self, subject: str, nonce: str) -> bool:
-        """The question could not be sent: take it back (the next run asks again). False when gone."""
+        """The question is answered (or withdrawn with its consents): take it back. False when gone."""
         return self._t.delete_item(self._t.delete(keys.renewal_request(subject), "nonce = :nonce", {":nonce": nonce}))
-
-    def unmark(self, subject: str, asked: Sequence[Asked]) -> None:
-        """Undo :meth:`ask`'s marks after a send that certainly failed (conditioned on each mark)."""
-        t = self._t
-        for entry in asked:
-            record = entry.record
-            values: dict[str, Any] = {":asked": entry.cycle, ":rev": record.rev}
-            update = "REMOVE renewal_asked"
-            if entry.next_at is not None:  # back to being asked about at once
-                update = "SET renewal_slot = :rslot, renewal_at = :rat " + update
-                values |= renewal_values(subject, t.now(), t.now())
-            t.update_item(
-                t.update(
-                    keys.consent(subject, record.purpose), update, values, "renewal_asked = :asked AND #rev = :rev"
-                )
-            )
 
     def renew(self, subject: str, renewed: Renewed) -> None:
         """Yes: each asked consent stays active under the notice answered to, with a new validity, atomically.
