@@ -35,6 +35,7 @@ from chatconsent.retention import RetentionPlan
 from chatconsent.secrets import Secrets, load_secrets
 from chatconsent.settings import Settings, config_path
 from chatconsent.snapshot import snapshot_hooks
+from chatconsent.startup import freeze_snapshot, init_built
 from chatconsent.store import OptInRequest, Store
 
 if TYPE_CHECKING:
@@ -249,6 +250,7 @@ class Wiring:
         self._fetched: tuple[float, _WithSecrets] | None = None
         self.dynamodb = client("dynamodb") if dynamodb is None else dynamodb
         _register_snapshot_hooks(self)
+        init_built()  # in Lambda: the collector resumes, what init built is never scanned again
 
     # -- SnapStart -------------------------------------------------------------------------------
 
@@ -269,6 +271,7 @@ class Wiring:
         client("ssm")  # the secrets are fetched through it on the first request
         if self.settings.link_queue_url:
             self.link_queue  # noqa: B018
+        freeze_snapshot()
 
     def after_restore(self) -> None:
         """Forget what must be unique or fresh in each environment restored from one snapshot."""
