@@ -89,10 +89,11 @@ class DevIssuer:
 
     def endpoints(self) -> dict[str, str]:
         """The hosted UI's endpoints and the app client, as the desk's config.json names them."""
+        back = urlencode({"client_id": self.client_id, "logout_uri": self.redirect_uri})
         return {
             "authorize_url": f"{self.issuer}/oauth2/authorize",
             "token_url": f"{self.issuer}/oauth2/token",
-            "logout_url": f"{self.issuer}/oauth2/logout",
+            "logout_url": f"{self.issuer}/oauth2/logout?{back}",  # as the template's: the way back included
             "client_id": self.client_id,
             "redirect_uri": self.redirect_uri,
             "issuer": self.issuer,

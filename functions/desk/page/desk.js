@@ -48,9 +48,8 @@ function chooseLanguage() {
 }
 
 function purposeName(purpose) {
-  const key = `purpose_${purpose}`;
-  const text = t(key);
-  return text === key ? purpose.replaceAll("_", " ") : text;
+  const titles = ((state.config && state.config.purposes) || {})[purpose] || {};
+  return titles[state.language] || titles.en || purpose.replaceAll("_", " ");
 }
 
 // -- DOM ----------------------------------------------------------------------------------------
@@ -195,8 +194,9 @@ function signOut() {
   state.tokens = null;
   state.me = null;
   stopPolling();
-  const url = new URL(state.config.logout_url);
-  url.search = new URLSearchParams({ client_id: state.config.client_id, logout_uri: state.config.redirect_uri }).toString();
+  const url = new URL(state.config.logout_url); // Cognito's logout: client_id and logout_uri, when not given yet
+  if (!url.searchParams.has("client_id")) url.searchParams.set("client_id", state.config.client_id);
+  if (!url.searchParams.has("logout_uri")) url.searchParams.set("logout_uri", state.config.redirect_uri);
   location.assign(url.toString());
 }
 

@@ -1,0 +1,331 @@
+"""The agents' desk in Chromium against the local run: the development sign-in (code flow with PKCE),
+the inbox, a conversation with replies and templates under the consent rules, the privacy officer's
+view, the group checks (also by direct URL and on the API), and keyboard-only use.
+
+Each test opts in a fictitious number of its own through the widget's API and the simulated phone;
+its conversation is then the newest in the inbox (the tests of this module run one after another)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Locator, Page, expect
+
+from tests.browser.desk_data import (
+    AGENT,
+    PRIVACY,
+    bearer,
+    call,
+    dev_token,
+    eventually,
+    opt_in,
+    phone_messages,
+    phone_send,
+)
+
+pytestmark = pytest.mark.browser
+
+SERVICE = {"customer_service": True}
+REPLY_NUMBER = "+49 151 23994001"
+STOP_NUMBER = "+49 151 23994002"
+SERVICE_ONLY_NUMBER = "+49 151 23994003"
+ERASE_NUMBER = "+49 151 23994004"
+FORBIDDEN_NUMBER = "+49 151 23994005"
+KEYBOARD_NUMBER = "+49 151 23994006"
+CLOSED_NUMBER = "+49 151 23994007"
+
+
+def sign_in(page: Page, server: str, user: str, path: str = "/desk") -> None:
+    page.goto(f"{server}{path}")
+    page.get_by_test_id("sign-in").click()
+    expect(page.locator("h1")).to_have_text("Development sign-in")
+    page.get_by_test_id("dev-user-agents" if user == AGENT else "dev-user-privacy").click()
+    expect(page.get_by_test_id("user")).to_have_text(user)
+
+
+def newest(page: Page) -> Locator:
+    row = page.get_by_test_id("conversation").first
+    expect(row).to_be_visible()
+    return row
+
+
+def open_newest(page: Page) -> str:
+    row = newest(page)
+    subject = row.get_attribute("data-subject") or ""
+    assert re.fullmatch(r"[0-9a-f]{64}", subject)
+    row.get_by_test_id("open-conversation").click()
+    expect(page.locator("h1")).to_contain_text("Conversation with")
+    return subject
+
+
+def test_an_agent_signs_in_opens_a_conversation_and_replies_inside_the_window(
+    page: Page, server: str, artifacts: Path
+) -> None:
+    opt_in(server, REPLY_NUMBER, SERVICE)
+    phone_send(server, REPLY_NUMBER, "Where is my order?")
+    sign_in(page, server, AGENT)
+    expect(page.locator("h1")).to_have_text("Inbox")
+    row = newest(page)
+    expect(row.get_by_test_id("unanswered")).to_be_visible()
+    expect(row.get_by_test_id("window")).to_contain_text("Window open for")
+    expect(row.locator("[data-purpose=customer_service]")).to_have_attribute("data-status", "active")
+    expect(page.get_by_test_id("nav-audit")).to_have_count(0)  # agents see no privacy links
+    expect(page.get_by_test_id("open-privacy")).to_have_count(0)
+    page.screenshot(path=str(artifacts / "desk-inbox-agent.png"), full_page=True)
+
+    open_newest(page)
+    expect(page.get_by_test_id("message-in").filter(has_text="Where is my order?")).to_have_count(1)
+    page.get_by_test_id("reply-text").fill("Your parcel ships today.")
+    page.get_by_test_id("send-reply").click()
+    expect(page.get_by_test_id("reply-status")).to_have_text("Reply queued for sending.")
+    expect(page.get_by_test_id("status")).to_have_text("Reply queued for sending.")
+    expect(page.get_by_test_id("message-out").filter(has_text="Your parcel ships today.")).to_have_count(1)
+    eventually(
+        lambda: any(m["text"] == "Your parcel ships today." for m in phone_messages(server, REPLY_NUMBER)),
+        "the reply on the person's phone",
+    )
+    page.screenshot(path=str(artifacts / "desk-conversation-reply.png"), full_page=True)
+
+    page.get_by_test_id("sign-out").click()
+    expect(page.get_by_test_id("sign-in")).to_be_visible()
+    expect(page.get_by_test_id("user")).to_have_text("")
+
+
+def test_a_reply_after_stop_is_refused_with_the_reason_shown(page: Page, server: str, artifacts: Path) -> None:
+    opt_in(server, STOP_NUMBER, SERVICE)
+    sign_in(page, server, AGENT)
+    open_newest(page)
+    page.get_by_test_id("reply-text").fill("One more thing about your order")
+    phone_send(server, STOP_NUMBER, "STOP")
+    page.get_by_test_id("send-reply").click()
+    # Refused by the API (409) or, once the page has polled, offered no more: the reason is shown either way.
+    refusal = page.get_by_test_id("reply-status").or_(page.get_by_test_id("reply-refusal"))
+    expect(refusal.first).to_contain_text("withdrawn")
+    page.screenshot(path=str(artifacts / "desk-reply-refused-after-stop.png"), full_page=True)
+    sent = [m["text"] for m in phone_messages(server, STOP_NUMBER)]
+    assert "One more thing about your order" not in sent, "a reply reached the person after STOP"
+
+    page.reload()  # a reload forgets the tokens: signed out
+    expect(page.get_by_test_id("sign-in")).to_be_visible()
+
+
+def test_a_marketing_template_is_refused_without_marketing_consent(page: Page, server: str, artifacts: Path) -> None:
+    opt_in(server, SERVICE_ONLY_NUMBER, SERVICE)
+    sign_in(page, server, AGENT)
+    subject = open_newest(page)
+    marketing = page.locator("[data-testid=template][data-template=weekly_offers]")
+    expect(marketing).to_have_attribute("data-allowed", "false")
+    expect(marketing.get_by_test_id("template-refusal")).to_have_text(
+        "Not allowed: the person has not consented to this template's purpose."
+    )
+    expect(marketing.get_by_test_id("send-template")).to_be_disabled()
+    service = page.locator("[data-testid=template][data-template=service_follow_up]")
+    expect(service).to_have_attribute("data-allowed", "true")
+    page.screenshot(path=str(artifacts / "desk-template-refused.png"), full_page=True)
+
+    # The API refuses it too, whatever a page offers: 409 with the reason, nothing sent.
+    token = dev_token(server, AGENT)
+    body = {"template": {"name": "weekly_offers", "parameters": ["Sale"]}}
+    status, refused, _ = call(server, "POST", f"/desk/api/conversations/{subject}/replies", body, bearer(token))
+    assert (status, refused["refusal"]) == (409, "purpose_not_consented")
+    missing = {"template": {"name": "service_follow_up", "parameters": []}}
+    assert call(server, "POST", f"/desk/api/conversations/{subject}/replies", missing, bearer(token))[0] == 400
+    assert not any("weekly_offers" in m["text"] for m in phone_messages(server, SERVICE_ONLY_NUMBER))
+
+
+def test_the_window_closed_offers_only_templates(page: Page, server: str, artifacts: Path) -> None:
+    link_confirmed_person(server, CLOSED_NUMBER)
+    sign_in(page, server, AGENT)
+    open_newest(page)
+    expect(page.get_by_test_id("reply-refusal")).to_contain_text("24-hour window is closed")
+    expect(page.get_by_test_id("reply-text")).to_have_count(0)
+    expect(page.get_by_test_id("templates")).to_be_visible()
+    service = page.locator("[data-testid=template][data-template=service_follow_up]")
+    service.get_by_test_id("template-parameter").fill("A1234")
+    service.get_by_test_id("send-template").click()
+    expect(service.get_by_test_id("reply-status")).to_have_text("Reply queued for sending.")
+    eventually(
+        lambda: any("service_follow_up" in m["text"] for m in phone_messages(server, CLOSED_NUMBER)),
+        "the template on the person's phone",
+    )
+    page.screenshot(path=str(artifacts / "desk-window-closed.png"), full_page=True)
+
+
+def link_confirmed_person(server: str, phone: str) -> None:
+    """A person who confirmed by link (the optional link-confirmed opt-in): no message of theirs, so no
+    open window."""
+    _, notice, _ = call(server, "GET", "/notices/en")
+    body = {
+        "purposes": {"customer_service": True},
+        "channel": "whatsapp",
+        "language": "en",
+        "notice_version": notice["version"],
+        "notice_sha256": notice["sha256"],
+        "phone": phone,
+    }
+    status, _, _ = call(server, "POST", "/optin", body)
+    assert status in (200, 201, 202)
+    link = eventually(lambda: next((m["link"] for m in phone_messages(server, phone) if m["link"]), None), "the link")
+    token = link.rsplit("/", 1)[1]
+    form = b"decision=confirm"
+    status, _, _ = call(
+        server, "POST", f"/confirm/{token}", form, {"content-type": "application/x-www-form-urlencoded"}
+    )
+    assert status == 200
+
+
+def test_the_privacy_officer_sees_the_proof_exports_and_erases(page: Page, server: str, artifacts: Path) -> None:
+    opt_in(server, ERASE_NUMBER, {"customer_service": True, "marketing": True})
+    sign_in(page, server, PRIVACY)
+    row = newest(page)
+    alias = row.get_attribute("data-alias") or ""
+    subject = row.get_attribute("data-subject") or ""
+    row.get_by_test_id("open-privacy").click()
+    expect(page.locator("h1")).to_have_text(f"Privacy view: {alias}")
+    expect(page.get_by_test_id("ledger-verified")).to_have_attribute("data-verified", "true")
+    expect(page.get_by_test_id("ledger").locator("tbody tr")).not_to_have_count(0)
+    expect(page.get_by_test_id("notice").first).to_be_visible()
+    page.get_by_test_id("notice").first.locator("summary").click()
+    expect(page.get_by_test_id("notice").first.locator("pre")).not_to_be_empty()
+    page.screenshot(path=str(artifacts / "desk-privacy-proof.png"), full_page=True)
+
+    with page.expect_download() as downloading:
+        page.get_by_test_id("export").click()
+    download = downloading.value
+    assert download.suggested_filename == f"export-{alias}.json"
+    exported = json.loads(Path(download.path()).read_text("utf-8"))
+    assert isinstance(exported, dict) and exported, "the export is not a JSON document"
+    expect(page.get_by_test_id("export-status")).to_have_text("Export downloaded.")
+
+    page.get_by_test_id("erase").click()
+    dialog = page.get_by_test_id("dialog")
+    expect(dialog).to_be_visible()
+    confirm = dialog.get_by_test_id("erase-confirm")
+    dialog.get_by_test_id("erase-alias").fill("WRONG-1")
+    expect(confirm).to_be_disabled()
+    dialog.get_by_test_id("erase-alias").fill(alias)
+    expect(confirm).to_be_enabled()
+    confirm.click()
+    expect(page.get_by_test_id("erasure-done")).to_contain_text(f"All data of {alias} has been erased")
+    page.screenshot(path=str(artifacts / "desk-privacy-erased.png"), full_page=True)
+    token = dev_token(server, PRIVACY)
+    assert call(server, "GET", f"/desk/api/conversations/{subject}", None, bearer(token))[0] == 410
+
+    page.get_by_test_id("nav-audit").click()
+    expect(page.get_by_test_id("audit-entries")).to_be_visible()
+    expect(page.locator("[data-testid=audit-entries] tr[data-action]")).not_to_have_count(0)
+    page.screenshot(path=str(artifacts / "desk-audit.png"), full_page=True)
+
+
+def test_an_agent_cannot_reach_the_privacy_pages_or_their_api(page: Page, server: str, artifacts: Path) -> None:
+    opt_in(server, FORBIDDEN_NUMBER, SERVICE)
+    token = dev_token(server, AGENT)
+    _, listed, _ = call(server, "GET", "/desk/api/conversations?limit=1", None, bearer(token))
+    subject = listed["conversations"][0]["subject"]
+
+    # A direct URL: the page asks the API, which answers 403, and the page says so.
+    sign_in(page, server, AGENT, path=f"/desk#/privacy/{subject}")
+    expect(page.get_by_test_id("view-error")).to_have_text("Not allowed: your role does not give access to this.")
+    page.goto(f"{server}/desk#/privacy/audit/2026-01-01")  # the same page: only the hash changes
+    expect(page.get_by_test_id("view-error")).to_have_text("Not allowed: your role does not give access to this.")
+    page.screenshot(path=str(artifacts / "desk-agent-not-allowed.png"), full_page=True)
+
+    for method, path in (
+        ("GET", f"/desk/api/privacy/subjects/{subject}/proof"),
+        ("GET", f"/desk/api/privacy/subjects/{subject}/export"),
+        ("DELETE", f"/desk/api/privacy/subjects/{subject}"),
+        ("GET", "/desk/api/privacy/audit/2026-01-01"),
+    ):
+        body = {"confirm": "x"} if method == "DELETE" else None
+        assert call(server, method, path, body, bearer(token))[0] == 403, path
+        assert call(server, method, path, body)[0] == 401, path  # no token: the authorizer's 401
+        assert call(server, method, path, body, bearer(token[:-4] + "AAAA"))[0] == 401, path
+    assert call(server, "GET", f"/desk/api/conversations/{subject}", None, bearer(token))[0] == 200
+
+
+def tab_to(page: Page, test_id: str, presses: int = 40) -> None:
+    """Tab until the element with ``test_id`` has the focus (keyboard only, no clicks)."""
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement && document.activeElement.dataset.testid") == test_id:
+            return
+    pytest.fail(f"{test_id} not reached with the Tab key")
+
+
+def test_the_desk_is_usable_with_the_keyboard_alone(page: Page, server: str, artifacts: Path) -> None:
+    opt_in(server, KEYBOARD_NUMBER, SERVICE)
+    phone_send(server, KEYBOARD_NUMBER, "Can I change the size?")
+    page.goto(f"{server}/desk")
+    tab_to(page, "sign-in")
+    page.keyboard.press("Enter")
+    expect(page.locator("h1")).to_have_text("Development sign-in")
+    tab_to(page, "dev-user-agents")
+    page.keyboard.press("Space")
+    expect(page.get_by_test_id("user")).to_have_text(AGENT)
+
+    tab_to(page, "open-conversation")  # the newest conversation comes first
+    page.keyboard.press("Enter")
+    expect(page.locator("h1")).to_contain_text("Conversation with")
+    expect(page.locator("h1")).to_be_focused()  # the focus moves to the new view
+
+    tab_to(page, "withdraw")
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("dialog")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.get_by_test_id("dialog")).to_be_hidden()
+    expect(page.get_by_test_id("withdraw")).to_be_focused()  # back where it was opened
+
+    tab_to(page, "reply-text")
+    page.keyboard.type("Yes, reply with the size you want.")
+    tab_to(page, "send-reply")
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("reply-status")).to_have_text("Reply queued for sending.")
+    page.screenshot(path=str(artifacts / "desk-keyboard.png"), full_page=True)
+
+
+def test_withdrawal_on_the_persons_behalf_is_confirmed_first(page: Page, server: str) -> None:
+    opt_in(server, "+49 151 23994008", {"customer_service": True, "marketing": True})
+    sign_in(page, server, AGENT)
+    open_newest(page)
+    page.get_by_test_id("withdraw").click()
+    dialog = page.get_by_test_id("dialog")
+    dialog.get_by_test_id("dialog-cancel").click()
+    expect(dialog).to_be_hidden()
+    expect(page.locator("[data-testid=facts] [data-purpose=marketing]")).to_have_attribute("data-status", "active")
+    page.get_by_test_id("withdraw").click()
+    dialog.get_by_test_id("withdraw-marketing").check()
+    dialog.get_by_test_id("withdraw-confirm").click()
+    expect(page.get_by_test_id("status")).to_contain_text("Withdrawn: Offers and news")
+    expect(page.locator("[data-testid=facts] [data-purpose=marketing]")).to_have_attribute("data-status", "withdrawn")
+    expect(page.locator("[data-testid=facts] [data-purpose=customer_service]")).to_have_attribute(
+        "data-status", "active"
+    )
+
+
+def test_the_language_follows_the_browser_and_the_switcher(page: Page, server: str) -> None:
+    page.goto(f"{server}/desk")
+    expect(page.get_by_test_id("sign-in")).to_have_text("Sign in")  # the context's locale is en-GB
+    page.get_by_test_id("language").select_option("de")
+    expect(page.get_by_test_id("sign-in")).to_have_text("Anmelden")
+    expect(page.locator("html")).to_have_attribute("lang", "de")
+    page.get_by_test_id("language").select_option("it")
+    expect(page.get_by_test_id("sign-in")).to_have_text("Accedi")
+
+
+def test_the_page_loads_nothing_from_elsewhere_and_runs_under_its_policy(page: Page, server: str) -> None:
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None,
+    )
+    foreign: list[str] = []
+    page.on("request", lambda request: foreign.append(request.url) if not request.url.startswith(server) else None)
+    response = page.goto(f"{server}/desk")
+    assert response is not None
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    expect(page.get_by_test_id("sign-in")).to_be_visible()
+    assert not violations and not foreign
