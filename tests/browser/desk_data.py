@@ -88,6 +88,14 @@ def opt_in(base: str, phone: str, purposes: dict[str, bool]) -> None:
     eventually(lambda: "consent is recorded" in phone_messages(base, phone)[-1]["text"], "the opt-in's confirmation")
 
 
+def subject_of(phone: str) -> str:
+    """The person's pseudonym in the local run (keyed with its development pepper), to find their row."""
+    from chatconsent.identity import Pseudonymizer, normalize_phone
+    from localrun.aws import DEV_SECRETS
+
+    return Pseudonymizer(DEV_SECRETS["pepper"].encode()).subject("whatsapp", normalize_phone(phone))
+
+
 def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 

@@ -24,6 +24,7 @@ from tests.browser.desk_data import (
     opt_in,
     phone_messages,
     phone_send,
+    subject_of,
 )
 
 pytestmark = pytest.mark.browser
@@ -36,6 +37,7 @@ ERASE_NUMBER = "+49 151 23994004"
 FORBIDDEN_NUMBER = "+49 151 23994005"
 KEYBOARD_NUMBER = "+49 151 23994006"
 CLOSED_NUMBER = "+49 151 23994007"
+WITHDRAW_NUMBER = "+49 151 23994008"
 
 
 def sign_in(page: Page, server: str, user: str, path: str = "/desk") -> None:
@@ -46,29 +48,32 @@ def sign_in(page: Page, server: str, user: str, path: str = "/desk") -> None:
     expect(page.get_by_test_id("user")).to_have_text(user)
 
 
-def newest(page: Page) -> Locator:
-    row = page.get_by_test_id("conversation").first
+def person(server: str, phone: str, purposes: dict[str, bool], says: str = "Hello") -> str:
+    """A person who opted in and then wrote (which puts them at the top of the inbox); their subject."""
+    opt_in(server, phone, purposes)
+    phone_send(server, phone, says)
+    return subject_of(phone)
+
+
+def row_of(page: Page, subject: str) -> Locator:
+    row = page.locator(f"[data-testid=conversation][data-subject='{subject}']")
     expect(row).to_be_visible()
     return row
 
 
-def open_newest(page: Page) -> str:
-    row = newest(page)
-    subject = row.get_attribute("data-subject") or ""
-    assert re.fullmatch(r"[0-9a-f]{64}", subject)
-    row.get_by_test_id("open-conversation").click()
+def open_conversation(page: Page, subject: str) -> None:
+    row_of(page, subject).get_by_test_id("open-conversation").click()
     expect(page.locator("h1")).to_contain_text("Conversation with")
-    return subject
 
 
 def test_an_agent_signs_in_opens_a_conversation_and_replies_inside_the_window(
     page: Page, server: str, artifacts: Path
 ) -> None:
-    opt_in(server, REPLY_NUMBER, SERVICE)
-    phone_send(server, REPLY_NUMBER, "Where is my order?")
+    subject = person(server, REPLY_NUMBER, SERVICE, says="Where is my order?")
     sign_in(page, server, AGENT)
     expect(page.locator("h1")).to_have_text("Inbox")
-    row = newest(page)
+    row = page.get_by_test_id("conversation").first  # the newest activity first
+    expect(row).to_have_attribute("data-subject", subject)
     expect(row.get_by_test_id("unanswered")).to_be_visible()
     expect(row.get_by_test_id("window")).to_contain_text("Window open for")
     expect(row.locator("[data-purpose=customer_service]")).to_have_attribute("data-status", "active")
@@ -76,7 +81,7 @@ def test_an_agent_signs_in_opens_a_conversation_and_replies_inside_the_window(
     expect(page.get_by_test_id("open-privacy")).to_have_count(0)
     page.screenshot(path=str(artifacts / "desk-inbox-agent.png"), full_page=True)
 
-    open_newest(page)
+    open_conversation(page, subject)
     expect(page.get_by_test_id("message-in").filter(has_text="Where is my order?")).to_have_count(1)
     page.get_by_test_id("reply-text").fill("Your parcel ships today.")
     page.get_by_test_id("send-reply").click()
@@ -95,9 +100,9 @@ def test_an_agent_signs_in_opens_a_conversation_and_replies_inside_the_window(
 
 
 def test_a_reply_after_stop_is_refused_with_the_reason_shown(page: Page, server: str, artifacts: Path) -> None:
-    opt_in(server, STOP_NUMBER, SERVICE)
+    subject = person(server, STOP_NUMBER, SERVICE)
     sign_in(page, server, AGENT)
-    open_newest(page)
+    open_conversation(page, subject)
     page.get_by_test_id("reply-text").fill("One more thing about your order")
     phone_send(server, STOP_NUMBER, "STOP")
     page.get_by_test_id("send-reply").click()
@@ -113,9 +118,9 @@ def test_a_reply_after_stop_is_refused_with_the_reason_shown(page: Page, server:
 
 
 def test_a_marketing_template_is_refused_without_marketing_consent(page: Page, server: str, artifacts: Path) -> None:
-    opt_in(server, SERVICE_ONLY_NUMBER, SERVICE)
+    subject = person(server, SERVICE_ONLY_NUMBER, SERVICE)
     sign_in(page, server, AGENT)
-    subject = open_newest(page)
+    open_conversation(page, subject)
     marketing = page.locator("[data-testid=template][data-template=weekly_offers]")
     expect(marketing).to_have_attribute("data-allowed", "false")
     expect(marketing.get_by_test_id("template-refusal")).to_have_text(
@@ -137,16 +142,16 @@ def test_a_marketing_template_is_refused_without_marketing_consent(page: Page, s
 
 
 def test_the_window_closed_offers_only_templates(page: Page, server: str, artifacts: Path) -> None:
-    link_confirmed_person(server, CLOSED_NUMBER)
-    sign_in(page, server, AGENT)
-    open_newest(page)
+    link_confirmed_person(server, CLOSED_NUMBER)  # no message of theirs: not in the inbox, reached by its URL
+    sign_in(page, server, AGENT, path=f"/desk#/c/{subject_of(CLOSED_NUMBER)}")
+    expect(page.locator("h1")).to_contain_text("Conversation with")
     expect(page.get_by_test_id("reply-refusal")).to_contain_text("24-hour window is closed")
     expect(page.get_by_test_id("reply-text")).to_have_count(0)
     expect(page.get_by_test_id("templates")).to_be_visible()
     service = page.locator("[data-testid=template][data-template=service_follow_up]")
     service.get_by_test_id("template-parameter").fill("A1234")
     service.get_by_test_id("send-template").click()
-    expect(service.get_by_test_id("reply-status")).to_have_text("Reply queued for sending.")
+    expect(service.get_by_test_id("template-status")).to_have_text("Reply queued for sending.")
     eventually(
         lambda: any("service_follow_up" in m["text"] for m in phone_messages(server, CLOSED_NUMBER)),
         "the template on the person's phone",
@@ -178,11 +183,11 @@ def link_confirmed_person(server: str, phone: str) -> None:
 
 
 def test_the_privacy_officer_sees_the_proof_exports_and_erases(page: Page, server: str, artifacts: Path) -> None:
-    opt_in(server, ERASE_NUMBER, {"customer_service": True, "marketing": True})
+    subject = person(server, ERASE_NUMBER, {"customer_service": True, "marketing": True})
     sign_in(page, server, PRIVACY)
-    row = newest(page)
+    row = row_of(page, subject)
     alias = row.get_attribute("data-alias") or ""
-    subject = row.get_attribute("data-subject") or ""
+    assert re.fullmatch(r"[0-9A-Z]{3}-[0-9A-Z]{3}", alias)
     row.get_by_test_id("open-privacy").click()
     expect(page.locator("h1")).to_have_text(f"Privacy view: {alias}")
     expect(page.get_by_test_id("ledger-verified")).to_have_attribute("data-verified", "true")
@@ -221,10 +226,10 @@ def test_the_privacy_officer_sees_the_proof_exports_and_erases(page: Page, serve
 
 
 def test_an_agent_cannot_reach_the_privacy_pages_or_their_api(page: Page, server: str, artifacts: Path) -> None:
-    opt_in(server, FORBIDDEN_NUMBER, SERVICE)
+    subject = person(server, FORBIDDEN_NUMBER, SERVICE)
     token = dev_token(server, AGENT)
     _, listed, _ = call(server, "GET", "/desk/api/conversations?limit=1", None, bearer(token))
-    subject = listed["conversations"][0]["subject"]
+    assert listed["conversations"][0]["subject"] == subject
 
     # A direct URL: the page asks the API, which answers 403, and the page says so.
     sign_in(page, server, AGENT, path=f"/desk#/privacy/{subject}")
@@ -256,9 +261,9 @@ def tab_to(page: Page, test_id: str, presses: int = 40) -> None:
 
 
 def test_the_desk_is_usable_with_the_keyboard_alone(page: Page, server: str, artifacts: Path) -> None:
-    opt_in(server, KEYBOARD_NUMBER, SERVICE)
-    phone_send(server, KEYBOARD_NUMBER, "Can I change the size?")
+    person(server, KEYBOARD_NUMBER, SERVICE, says="Can I change the size?")
     page.goto(f"{server}/desk")
+    expect(page.get_by_test_id("sign-in")).to_be_visible()
     tab_to(page, "sign-in")
     page.keyboard.press("Enter")
     expect(page.locator("h1")).to_have_text("Development sign-in")
@@ -266,6 +271,7 @@ def test_the_desk_is_usable_with_the_keyboard_alone(page: Page, server: str, art
     page.keyboard.press("Space")
     expect(page.get_by_test_id("user")).to_have_text(AGENT)
 
+    expect(page.get_by_test_id("conversation").first).to_be_visible()
     tab_to(page, "open-conversation")  # the newest conversation comes first
     page.keyboard.press("Enter")
     expect(page.locator("h1")).to_contain_text("Conversation with")
@@ -287,9 +293,9 @@ def test_the_desk_is_usable_with_the_keyboard_alone(page: Page, server: str, art
 
 
 def test_withdrawal_on_the_persons_behalf_is_confirmed_first(page: Page, server: str) -> None:
-    opt_in(server, "+49 151 23994008", {"customer_service": True, "marketing": True})
+    subject = person(server, WITHDRAW_NUMBER, {"customer_service": True, "marketing": True})
     sign_in(page, server, AGENT)
-    open_newest(page)
+    open_conversation(page, subject)
     page.get_by_test_id("withdraw").click()
     dialog = page.get_by_test_id("dialog")
     dialog.get_by_test_id("dialog-cancel").click()

@@ -70,6 +70,12 @@ function h(tag, attributes = {}, ...children) {
   return node;
 }
 
+// replaceChildren without arrays or empty parts (null, undefined, false are left out).
+function fill(node, ...children) {
+  node.replaceChildren(...children.flat(Infinity).filter((child) => child !== null && child !== undefined && child !== false));
+  return node;
+}
+
 function announce(message) {
   const status = $("status");
   status.textContent = "";
@@ -257,7 +263,7 @@ function handleFailure(error, where) {
   }
   const message = failure(error);
   if (where) {
-    where.replaceChildren(h("p", { class: "error", "data-testid": "view-error", text: message }));
+    fill(where, h("p", { class: "error", "data-testid": "view-error", text: message }));
   }
   showAlert(message);
 }
@@ -285,7 +291,7 @@ function renderHeader() {
 function setMain(title, ...content) {
   const main = $("main");
   const heading = h("h1", { id: "view-title", tabindex: "-1", text: title });
-  main.replaceChildren(heading, ...content);
+  fill(main, heading, ...content);
   return heading;
 }
 
@@ -344,6 +350,10 @@ function conversationRow(conversation) {
 }
 
 function renderInboxList(container) {
+  // A poll re-renders the list: the focus stays on the same control of the same conversation.
+  const focused = container.contains(document.activeElement) ? document.activeElement : null;
+  const focusedRow = focused && focused.closest("[data-subject]");
+  const refocus = focused && { subject: focusedRow && focusedRow.dataset.subject, testId: focused.dataset.testid };
   const items = state.inbox.items;
   const list = items.length
     ? h("ul", { class: "conversations", "data-testid": "conversations" }, items.map(conversationRow))
@@ -363,7 +373,12 @@ function renderInboxList(container) {
         }
       } }, t("more"))
     : null;
-  container.replaceChildren(list, more);
+  fill(container, list, more);
+  if (refocus) {
+    const row = refocus.subject ? container.querySelector(`[data-subject="${refocus.subject}"]`) : container;
+    const target = row && row.querySelector(`[data-testid="${refocus.testId}"]`);
+    if (target) target.focus();
+  }
 }
 
 async function showInbox() {
@@ -378,8 +393,9 @@ async function showInbox() {
     return;
   }
   startPolling(async () => {
+    const before = JSON.stringify([state.inbox.items, state.inbox.cursor]);
     await loadInbox();
-    if (state.view === "inbox") renderInboxList(container);
+    if (state.view === "inbox" && JSON.stringify([state.inbox.items, state.inbox.cursor]) !== before) renderInboxList(container);
   });
 }
 
@@ -402,13 +418,13 @@ function messageItem(message) {
 }
 
 function renderMessages(container, messages) {
-  container.replaceChildren(messages.length
+  fill(container, messages.length
     ? h("ol", { class: "messages", "aria-label": t("messages") }, messages.map(messageItem))
     : h("p", { class: "muted", text: t("no_messages") }));
 }
 
-function replyStatus() {
-  return h("p", { class: "reply-status", "data-testid": "reply-status", "aria-live": "polite" });
+function replyStatus(testId = "reply-status") {
+  return h("p", { class: "reply-status", "data-testid": testId, "aria-live": "polite" });
 }
 
 function newReplyId() {
@@ -457,7 +473,7 @@ function textReplyForm(subject) {
 }
 
 function templateForm(subject, template, index) {
-  const status = replyStatus();
+  const status = replyStatus("template-status");
   const fields = [];
   for (let i = 0; i < template.parameters; i += 1) {
     const id = `template-${index}-parameter-${i}`;
@@ -496,7 +512,7 @@ function renderReply(container, conversation) {
     parts.push(h("h3", { text: reply.text_allowed ? t("templates_too") : t("templates_only") }));
     parts.push(h("div", { class: "templates", "data-testid": "templates" }, reply.templates.map((template, index) => templateForm(conversation.subject, template, index))));
   }
-  container.replaceChildren(...parts);
+  fill(container, ...parts);
 }
 
 function withdrawDialog(conversation, opener) {
@@ -544,17 +560,17 @@ async function refreshConversation(subject, force = false) {
     const inbound = data.messages.slice(before.messages.length).filter((m) => m.direction === "in").length;
     if (!force && fresh > 0 && inbound > 0) announce(t("new_messages", { count: inbound }));
   }
-  view.header.replaceChildren(...conversationFacts(data));
+  fill(view.header, ...conversationFacts(data));
   if (force || JSON.stringify(before.reply) !== JSON.stringify(data.reply)) {
     const typing = view.reply.querySelector("#reply-text");
     const kept = typing ? typing.value : "";
     const hadFocus = view.reply.contains(document.activeElement) ? document.activeElement.id : null;
-    const shown = view.reply.querySelector("[data-testid=reply-status]");
+    const shown = view.reply.querySelector("form.reply [data-testid=reply-status]");
     const lastStatus = shown ? { text: shown.textContent, cls: shown.className } : null;
     renderReply(view.reply, data);
     const again = view.reply.querySelector("#reply-text");
     if (again && kept && !force) again.value = kept;
-    const status = view.reply.querySelector("[data-testid=reply-status]");
+    const status = view.reply.querySelector("form.reply [data-testid=reply-status]");
     if (status && lastStatus) { status.textContent = lastStatus.text; status.className = lastStatus.cls; }
     if (!status && lastStatus && lastStatus.text) {
       view.reply.append(h("p", { class: lastStatus.cls, "data-testid": "reply-status", text: lastStatus.text }));
@@ -693,7 +709,7 @@ async function showPrivacySubject(subject) {
       }
     } }, t("export"));
   const eraseButton = h("button", { type: "button", class: "danger", "data-testid": "erase", onclick: () => eraseDialog(subject, proof.alias, eraseButton) }, t("erase"));
-  body.replaceChildren(
+  fill(body,
     h("div", { class: "tools" }, h("a", { href: `#/c/${subject}`, text: t("conversation") }), exportButton, eraseButton),
     exportStatus,
     h("h2", { text: t("consent_proof") }),
@@ -722,7 +738,7 @@ async function showAudit(day) {
   try {
     const { data } = await callJson("GET", `privacy/audit/${chosen}`);
     const columns = ["at", "actor", "action", "subject_ref", "status"];
-    results.replaceChildren(data.entries.length
+    fill(results, data.entries.length
       ? h("table", { class: "audit", "data-testid": "audit-entries" },
         h("caption", { text: t("audit_of", { day: data.day }) }),
         h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col", text: t(`column_${c}`) })))),
@@ -743,7 +759,7 @@ let dialogOpener = null;
 function openDialog(title, content, opener) {
   const dialog = $("dialog");
   dialogOpener = opener || document.activeElement;
-  dialog.replaceChildren(h("h2", { id: "dialog-title", text: title }), content);
+  fill(dialog, h("h2", { id: "dialog-title", text: title }), content);
   dialog.showModal(); // modal: Escape closes it (the cancel event), focus stays inside
   const first = dialog.querySelector("input, textarea, select, button");
   if (first) first.focus();
