@@ -16,7 +16,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from localrun.dev_signin import CLIENT_ID, DevIssuer
+from localrun.events import http_event
 from localrun.jwt_authorizer import Unauthorized, authorize, gateway_claims, verify
+from localrun.template import routes
+from tests.conftest import Env
 
 BASE = "http://127.0.0.1:3000"
 NOW = 1_800_000_000.0
@@ -275,3 +278,44 @@ def test_the_jwks_publishes_the_signing_key(issuer: DevIssuer) -> None:
     assert (key["kid"], key["alg"], key["kty"]) == (issuer.kid, "RS256", "RSA")
     numbers = issuer.authorizer_config().keys[issuer.kid].public_numbers()
     assert int.from_bytes(base64.urlsafe_b64decode(key["n"] + "=="), "big") == numbers.n
+
+
+# -- through the desk function: the claims as the local run hands them on ------------------------------
+
+
+def desk_event(issuer: DevIssuer, token: str, method: str, route: str, **params: str) -> dict[str, Any]:
+    """The event the local run builds for a JWT-authorised route once the token verified."""
+    context = authorize(f"Bearer {token}", issuer.authorizer_config(), lambda: NOW)
+    return http_event(
+        method, route.format(**params), route_path=route, path_parameters=params or None, authorizer=context
+    )
+
+
+def test_the_desk_refuses_a_valid_token_without_a_group_and_reads_the_groups_it_is_handed(
+    issuer: DevIssuer, env: Env
+) -> None:
+    no_group = issuer.sign(claims(issuer, **{"cognito:groups": None}))
+    refused = env.invoke("desk", desk_event(issuer, no_group, "GET", "/desk/api/me"))
+    assert refused["statusCode"] == 403
+    assert "error" in json.loads(refused["body"])
+
+    other_group = issuer.sign(claims(issuer, **{"cognito:groups": ["admins"]}))
+    assert env.invoke("desk", desk_event(issuer, other_group, "GET", "/desk/api/conversations"))["statusCode"] == 403
+
+    both = issuer.sign(claims(issuer, **{"cognito:groups": ["agents", "privacy"]}))
+    me = env.invoke("desk", desk_event(issuer, both, "GET", "/desk/api/me"))
+    assert me["statusCode"] == 200
+    assert set(json.loads(me["body"])["groups"]) == {"agents", "privacy"}
+
+    agent = issuer.tokens("agent@example.test")["id_token"]
+    audit = desk_event(issuer, agent, "GET", "/desk/api/privacy/audit/{day}", day="2026-01-01")
+    assert env.invoke("desk", audit)["statusCode"] == 403
+    assert env.invoke("desk", desk_event(issuer, agent, "GET", "/desk/api/me"))["statusCode"] == 200
+
+
+def test_the_template_puts_every_desk_api_route_and_no_page_route_behind_the_jwt_authorizer() -> None:
+    desk_routes = [r for r in routes() if r.path.startswith("/desk")]
+    assert desk_routes, "no desk routes in the template"
+    for route in desk_routes:
+        guarded = route.path.startswith("/desk/api/")
+        assert (route.jwt_authorizer is not None) == guarded, route.route_key

@@ -5,7 +5,7 @@
 //   #/c/<subject>              a conversation (reply, withdraw)
 //   #/privacy/<subject>        the privacy officer's view of a person (proof, export, erasure)
 //   #/privacy/audit[/<day>]    the audit trail by day
-// Every text comes from config.json's catalogue texts (de, en, it); nothing is built with innerHTML.
+// Every text comes from config.json's catalogue texts (de, en, it); no markup is built from strings.
 
 const POLL_MS = 10_000;
 const TICK_MS = 15_000;
@@ -409,7 +409,7 @@ function messageItem(message) {
     const size = message.media.size ? t("media_size", { kb: Math.max(1, Math.round(message.media.size / 1024)) }) : "";
     parts.push(h("p", { class: "media", "data-testid": "media", text: t("media", { type: message.media.type, mime: message.media.mime_type || "?", size }) }));
   }
-  if (message.template) parts.push(h("p", { class: "template", text: t("template_sent", { name: message.template }) }));
+  if (message.template) parts.push(h("p", { class: "template-name", text: t("template_sent", { name: message.template }) }));
   if (message.text && !message.hidden) parts.push(h("p", { class: "text", text: message.text }));
   const meta = [formatTime(message.at), t(`direction_${message.direction}`)];
   if (message.status) meta.push(t(`status_${message.status}`));
