@@ -83,6 +83,11 @@ def test_an_agent_signs_in_opens_a_conversation_and_replies_inside_the_window(
 
     open_conversation(page, subject)
     expect(page.get_by_test_id("message-in").filter(has_text="Where is my order?")).to_have_count(1)
+    page.get_by_test_id("reply-text").fill("x" * 4097)  # over-long: the API's 400 is shown, nothing sent
+    page.get_by_test_id("send-reply").click()
+    expect(page.get_by_test_id("reply-status")).to_contain_text("Refused (400)")
+    expect(page.get_by_test_id("alert")).to_contain_text("Refused (400)")
+    expect(page.get_by_test_id("message-out")).to_have_count(0)
     page.get_by_test_id("reply-text").fill("Your parcel ships today.")
     page.get_by_test_id("send-reply").click()
     expect(page.get_by_test_id("reply-status")).to_have_text("Reply queued for sending.")

@@ -719,7 +719,7 @@ async function showPrivacySubject(subject) {
     h("h2", { text: t("notices") }),
     proof.notices.map((notice) => h("details", { class: "notice", "data-testid": "notice" },
       h("summary", { text: t("notice_version", { version: notice.version, language: notice.language }) }),
-      h("pre", { class: "notice-text", text: notice.text }))));
+      h("pre", { class: "notice-text", tabindex: "0", "aria-label": t("notice_version", { version: notice.version, language: notice.language }), text: notice.text }))));
 }
 
 async function showAudit(day) {
