@@ -152,6 +152,7 @@ def test_a_bad_page_request_is_400(env: Env, query: dict[str, str]) -> None:
 
 def test_the_conversation_hides_quarantined_health_data_and_offers_what_may_be_sent(env: Env) -> None:
     subject = person(env)
+    env.clock.advance(1)  # the conversation is in order of time
     deliver(env, text(env, "I have a nut allergy, is this safe?"))
     view = json_body(desk(env, "GET", CONVERSATION, subject=subject))
     assert view["alias"] and view["channel"] == "whatsapp" and view["purposes"] == {"customer_service": "active"}

@@ -22,7 +22,7 @@ from typing import Any
 
 from chatconsent.agents import SERVICE_WINDOW_SECONDS, AgentDesk, ConversationMessage, ReplyInvalid
 from chatconsent.clock import Clock
-from chatconsent.config import BusinessConfig, Template
+from chatconsent.config import LANGUAGES, BusinessConfig, Template
 from chatconsent.consent_service import ConsentService
 from chatconsent.consent_state import ConsentRecord, ConsentState, SubjectState
 from chatconsent.errors import Gone, InvalidInput, NotFound
@@ -151,11 +151,11 @@ def window_of(channel: str, last_inbound_at: int | None, now: int) -> Window:
 
 def interface_texts(prefix: str = "desk.") -> dict[str, dict[str, str]]:
     """The desk page's texts from the catalogue (keys ``desk.*``), per language."""
-    texts: dict[str, dict[str, str]] = {}
+    texts: dict[str, dict[str, str]] = {language: {} for language in LANGUAGES}
     for key, localized in catalogue().texts.items():
         if key.startswith(prefix):
             for language, text in localized.items():
-                texts.setdefault(language, {})[key] = text
+                texts[language][key] = text
     return texts
 
 
