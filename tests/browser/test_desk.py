@@ -99,6 +99,10 @@ def test_an_agent_signs_in_opens_a_conversation_and_replies_inside_the_window(
     )
     page.screenshot(path=str(artifacts / "desk-conversation-reply.png"), full_page=True)
 
+    phone_send(server, REPLY_NUMBER, "Thanks, great!")  # the page polls: the answer appears without a reload
+    expect(page.get_by_test_id("message-in").filter(has_text="Thanks, great!")).to_have_count(1, timeout=25_000)
+    expect(page.get_by_test_id("status")).to_have_text("1 new message(s) from the person.")
+
     page.get_by_test_id("sign-out").click()
     expect(page.get_by_test_id("sign-in")).to_be_visible()
     expect(page.get_by_test_id("user")).to_have_text("")

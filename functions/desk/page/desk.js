@@ -556,9 +556,9 @@ async function refreshConversation(subject, force = false) {
   view.data = data;
   if (force || JSON.stringify(before.messages) !== JSON.stringify(data.messages)) {
     renderMessages(view.messages, data.messages);
-    const fresh = data.messages.length - before.messages.length;
-    const inbound = data.messages.slice(before.messages.length).filter((m) => m.direction === "in").length;
-    if (!force && fresh > 0 && inbound > 0) announce(t("new_messages", { count: inbound }));
+    const inboundCount = (messages) => messages.filter((m) => m.direction === "in").length;
+    const inbound = inboundCount(data.messages) - inboundCount(before.messages);
+    if (!force && inbound > 0) announce(t("new_messages_here", { count: inbound }));
   }
   fill(view.header, ...conversationFacts(data));
   if (force || JSON.stringify(before.reply) !== JSON.stringify(data.reply)) {
