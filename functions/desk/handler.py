@@ -12,7 +12,6 @@ inbox list lands in the audit trail as ``desk:<user>``, with its outcome.
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 from datetime import date
@@ -30,6 +29,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chatconsent.agents import ReplyRefused
 from chatconsent.api.body import gateway_response, refused_json_body, rejected_response
+from chatconsent.api.cursors import decode_cursor, encode_cursor
 from chatconsent.api.desk_claims import DeskUser, desk_user
 from chatconsent.api.desk_models import (
     DeskAuditDay,
@@ -67,7 +67,6 @@ wiring = Wiring()
 
 Subject = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$", description="The person's pseudonym")]
 Day = Annotated[str, Path(pattern=r"^\d{4}-\d{2}-\d{2}$", description="A UTC day, YYYY-MM-DD")]
-BAD_CURSOR = "cursor: not one this API handed out"
 AGENTS, PRIVACY = frozenset({"agents"}), frozenset({"privacy"})
 BOTH = AGENTS | PRIVACY
 # Who may call which API route (the groups of the signed-in user): checked before anything else.
@@ -234,26 +233,12 @@ def conversations(
     limit: Annotated[int, Query(ge=1, le=50)] = 25,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> Response[Any]:
-    entries, next_cursor = wiring.desk.inbox(limit, _decode_cursor(cursor) if cursor else None)
+    entries, next_cursor = wiring.desk.inbox(limit, decode_cursor(cursor) if cursor else None)
     body = DeskInbox(
         conversations=[DeskInboxEntry(**{**vars(e), "window": _window(e.window)}) for e in entries],
-        next_cursor=_encode_cursor(next_cursor) if next_cursor else None,
+        next_cursor=encode_cursor(next_cursor) if next_cursor else None,
     )
     return Response(200, content_types.APPLICATION_JSON, body.model_dump_json())
-
-
-def _encode_cursor(cursor: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(cursor, separators=(",", ":")).encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> dict[str, Any]:
-    try:
-        decoded = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except ValueError:
-        raise InvalidInput(BAD_CURSOR) from None
-    if not isinstance(decoded, dict):
-        raise InvalidInput(BAD_CURSOR)
-    return decoded
 
 
 def _conversation_view(c: DeskConversation) -> DeskConversationView:

@@ -284,3 +284,18 @@ def test_withdrawal_per_purpose_then_all_needs_confirmation(env: Env) -> None:
     view = json_body(desk(env, "GET", CONVERSATION, subject=subject))
     assert view["purposes"] == {"customer_service": "withdrawn", "marketing": "withdrawn"}
     assert view["reply"]["refusal"] == "withdrawn"
+
+
+def test_a_restricted_person_gets_no_reply_and_the_page_is_told_why(env: Env) -> None:
+    from tests.functions.test_rights_desk import restrict
+
+    subject = person(env, {"customer_service": True, "marketing": True})
+    restrict(env)  # the rights desk accepted a restriction request for this number
+    view = json_body(desk(env, "GET", CONVERSATION, subject=subject))
+    assert view["reply"]["text_allowed"] is False and view["reply"]["refusal"] == "restricted"
+    assert {t["refusal"] for t in view["reply"]["templates"]} == {"restricted"}
+    sent = len(replies_to())
+    for body in ({"text": "Hello"}, {"template": {"name": "service_follow_up", "parameters": ["order 1042"]}}):
+        refused = desk(env, "POST", REPLIES, subject=subject, body=body)
+        assert refused["statusCode"] == 409 and json_body(refused)["refusal"] == "restricted"
+    assert len(replies_to()) == sent

@@ -218,14 +218,17 @@ class Desk:
     def conversation(self, subject: str) -> DeskConversation:
         self.require_known(subject)
         state = self._store.subjects.state(subject)
-        window = window_of(CHANNEL, self._store.messages.last_inbound_at(subject), int(self._clock()))
+        messages = self._agents.conversation(subject)
+        # the window opens with the person's last message kept, as the reply itself reckons it
+        last_inbound = max((m.at for m in messages if m.direction == "in"), default=None)
+        window = window_of(CHANNEL, last_inbound, int(self._clock()))
         return DeskConversation(
             subject=subject,
             alias=self.alias(subject),
             channel=CHANNEL,
             purposes=_states(state),
             window=window,
-            messages=tuple(self._message(m) for m in self._agents.conversation(subject)),
+            messages=tuple(self._message(m) for m in messages),
             reply=self.reply_options(state, window),
         )
 
