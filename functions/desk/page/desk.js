@@ -431,21 +431,30 @@ function newReplyId() {
   return randomText(12);
 }
 
-async function sendReply(subject, body, statusNode, after) {
+// Sends a reply; ``selector`` finds the form's status line again once the reply box was re-rendered.
+async function sendReply(subject, body, statusNode, selector, after) {
   statusNode.textContent = t("sending");
   statusNode.className = "reply-status";
+  const form = statusNode.closest("form");
+  const button = form && form.querySelector("button[type=submit]");
+  if (button) button.disabled = true; // one send at a time: no double reply from a double click
   try {
     const { status, data } = await callJson("POST", `conversations/${subject}/replies`, body);
-    statusNode.textContent = status === 200 ? t("reply_sent_before") : t("reply_queued");
-    announce(statusNode.textContent);
+    const message = status === 200 ? t("reply_sent_before") : t("reply_queued");
+    statusNode.textContent = message;
+    announce(message);
     clearAlert();
     after(data);
     await refreshConversation(subject, true);
+    const current = document.contains(statusNode) ? statusNode : document.querySelector(selector);
+    if (current) current.textContent = message;
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) return handleFailure(error);
     statusNode.textContent = failure(error);
     statusNode.className = "reply-status error";
     showAlert(statusNode.textContent);
+  } finally {
+    if (button) button.disabled = false;
   }
 }
 
@@ -459,7 +468,7 @@ function textReplyForm(subject) {
   const form = h("form", { class: "reply", "data-testid": "reply-form", onsubmit: (event) => {
       event.preventDefault();
       if (!text.value.trim()) { status.textContent = t("reply_empty"); return; }
-      sendReply(subject, { text: text.value, reply_id: replyId }, status, () => { text.value = ""; count.textContent = t("characters", { count: 0 }); replyId = newReplyId(); });
+      sendReply(subject, { text: text.value, reply_id: replyId }, status, "form.reply [data-testid=reply-status]", () => { text.value = ""; count.textContent = t("characters", { count: 0 }); replyId = newReplyId(); });
     } },
     h("label", { for: "reply-text", text: t("reply_label") }),
     text,
@@ -488,7 +497,8 @@ function templateForm(subject, template, index) {
   const form = h("form", { class: "template", "data-testid": "template", "data-template": template.name, "data-allowed": String(template.allowed), onsubmit: (event) => {
       event.preventDefault();
       const parameters = [...form.querySelectorAll("input[name^=parameter-]")].map((input) => input.value);
-      sendReply(subject, { template: { name: template.name, parameters }, reply_id: newReplyId() }, status, () => {
+      const where = `[data-testid=template][data-template="${template.name}"] [data-testid=template-status]`;
+      sendReply(subject, { template: { name: template.name, parameters }, reply_id: newReplyId() }, status, where, () => {
         for (const input of form.querySelectorAll("input")) input.value = "";
       });
     } },
