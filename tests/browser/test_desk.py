@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -24,12 +25,14 @@ from tests.browser.desk_data import (
     opt_in,
     phone_messages,
     phone_send,
+    source_of,
     subject_of,
 )
 
 pytestmark = pytest.mark.browser
 
 SERVICE = {"customer_service": True}
+INBOX_PAGE = 25  # the page asks for 25 conversations at a time
 REPLY_NUMBER = "+49 151 23994001"
 STOP_NUMBER = "+49 151 23994002"
 SERVICE_ONLY_NUMBER = "+49 151 23994003"
@@ -180,7 +183,7 @@ def link_confirmed_person(server: str, phone: str) -> None:
         "notice_sha256": notice["sha256"],
         "phone": phone,
     }
-    status, _, _ = call(server, "POST", "/optin", body)
+    status, _, _ = call(server, "POST", "/optin", body, source=source_of(phone))
     assert status in (200, 201, 202)
     link = eventually(lambda: next((m["link"] for m in phone_messages(server, phone) if m["link"]), None), "the link")
     token = link.rsplit("/", 1)[1]
@@ -344,3 +347,34 @@ def test_the_page_loads_nothing_from_elsewhere_and_runs_under_its_policy(page: P
     assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
     expect(page.get_by_test_id("sign-in")).to_be_visible()
     assert not violations and not foreign
+
+
+def conversation_count(server: str, token: str) -> int:
+    """How many conversations the inbox holds, page by page as the API hands them out."""
+    count, cursor = 0, None
+    while True:
+        query = "limit=50" + (f"&cursor={urllib.parse.quote(cursor)}" if cursor else "")
+        status, page, _ = call(server, "GET", f"/desk/api/conversations?{query}", None, bearer(token))
+        assert status == 200
+        count += len(page["conversations"])
+        cursor = page["next_cursor"]
+        if not cursor or not page["conversations"]:
+            return count
+
+
+def test_the_inbox_pages_on_with_the_cursor(page: Page, server: str, artifacts: Path) -> None:
+    token = dev_token(server, AGENT)
+    number = 0
+    while conversation_count(server, token) <= INBOX_PAGE:  # one more than the page shows
+        person(server, f"+49 151 2399{4100 + number}", SERVICE)
+        number += 1
+    sign_in(page, server, AGENT)
+    rows = page.get_by_test_id("conversation")
+    expect(rows).to_have_count(INBOX_PAGE)
+    first_hidden = INBOX_PAGE  # the index of the first row of the next page
+    page.get_by_test_id("more").click()
+    expect(rows.nth(first_hidden)).to_be_visible()
+    expect(rows.nth(first_hidden).get_by_test_id("open-conversation")).to_be_focused()
+    subjects = [rows.nth(i).get_attribute("data-subject") for i in range(rows.count())]
+    assert len(subjects) == len(set(subjects)), "a conversation shown twice"
+    expect(page.get_by_test_id("status")).to_contain_text("more conversations loaded")
