@@ -52,6 +52,7 @@ FUNCTIONS = {
     "campaignplanner": "CampaignPlannerFunction",
     "campaignsender": "CampaignSenderFunction",
     "outbox": "OutboxFunction",
+    "desk": "DeskFunction",
 }
 
 Grant = tuple[str, str, str | None]  # action, table logical id, index name ("*" for all indexes)
@@ -215,11 +216,36 @@ def every_flow(env: Env) -> None:
     deliver(env, text(env, "DELETE", sender=OTHER))
     delete, _ = last_buttons(OTHER)
     deliver(env, button(env, delete["id"], delete["title"], sender=OTHER))
+    desk_flows(env, subject)
     deliver(env, text(env, "STOP"))
     admin(env, "DELETE", f"/admin/subjects/{subject}", "/admin/subjects/{subject}", subject=subject)
     renewals(env)
     env.clock.advance(400 * 86_400)
     env.invoke("purge", {"job": "purge", "lookback_days": 400})
+
+
+def desk_flows(env: Env, subject: str) -> None:
+    """The desk: the inbox, a conversation, a reply and a withdrawal; proof, export, erasure and the trail."""
+    from tests.functions.desk_helpers import as_officer, desk
+
+    conversation = "/desk/api/conversations/{subject}"
+    desk(env, "GET", "/desk/api/conversations")
+    desk(env, "GET", conversation, subject=subject)
+    desk(env, "POST", conversation + "/replies", subject=subject, body={"text": "On its way."})
+    desk(env, "POST", conversation + "/withdrawals", subject=subject, body={"purposes": ["marketing"], "confirm": True})
+    as_officer(env, "GET", "/desk/api/privacy/subjects/{subject}/proof", subject=subject)
+    as_officer(env, "GET", "/desk/api/privacy/subjects/{subject}/export", subject=subject)
+    as_officer(env, "GET", "/desk/api/privacy/audit/{day}", day="2026-11-18")
+    fifth = "4917077777777"
+    activate(env, sender=fifth)
+    deliver(env, text(env, "hello", sender=fifth))
+    erased = subject_of(env, fifth)
+    confirm = {"confirm": env.wiring.pseudonymizer.desk_alias(erased)}
+    assert (
+        as_officer(env, "DELETE", "/desk/api/privacy/subjects/{subject}", subject=erased, body=confirm)["statusCode"]
+        == 200
+    )
+    as_officer(env, "GET", "/desk/api/privacy/subjects/{subject}/proof", subject=erased)  # erased: 410
 
 
 def renewals(env: Env) -> None:

@@ -109,6 +109,7 @@ def test_api_functions_start_from_a_snapshot_and_every_event_invokes_the_alias()
         "AdminFunction",
         "ConfirmationFunction",
         "CampaignsFunction",
+        "DeskFunction",
     }
     for name, function in FUNCTIONS.items():
         props = function["Properties"]

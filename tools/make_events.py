@@ -36,6 +36,68 @@ def _signed(payload: dict[str, Any], secret: str = DEV_SECRETS["whatsapp/app-sec
     return http_event("POST", "/webhooks/whatsapp", body=body, headers=headers)
 
 
+def _desk_claims(email: str, groups: str) -> dict[str, Any]:
+    """What API Gateway's JWT authorizer hands on for a Cognito ID token (a list claim as ``"[a b]"``)."""
+    claims = {
+        "sub": "0f6c9a52-7d1e-4b7a-9a1c-2f0e8d1b4c3a",
+        "email": email,
+        "cognito:groups": groups,
+        "cognito:username": "0f6c9a52-7d1e-4b7a-9a1c-2f0e8d1b4c3a",
+        "iss": "https://cognito-idp.eu-central-1.amazonaws.com/eu-central-1_EXAMPLE",
+        "aud": "5example0desk0client0id00",
+        "token_use": "id",
+        "auth_time": str(TIMESTAMP - 60),
+        "iat": str(TIMESTAMP - 60),
+        "exp": str(TIMESTAMP + 3540),
+    }
+    return {"jwt": {"claims": claims, "scopes": None}}
+
+
+def _desk(subject: str, json_headers: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """The desk's routes: the public page, and the API as an agent and as a privacy officer."""
+    agent = _desk_claims("agent@example.test", "[agents]")
+    officer = _desk_claims("privacy@example.test", "[privacy]")
+    conversation = "/desk/api/conversations/{subject}"
+    privacy = "/desk/api/privacy/subjects/{subject}"
+
+    def api(method: str, route: str, claims: dict[str, Any], body: Any = None, **params: str) -> dict[str, Any]:
+        return http_event(
+            method,
+            route.format(**params),
+            route_path=route,
+            path_parameters=params or None,
+            body=json.dumps(body) if body is not None else None,
+            headers=json_headers if body is not None else None,
+            authorizer=claims,
+        )
+
+    return {
+        "desk-page": http_event("GET", "/desk", headers={"accept": "text/html"}),
+        "desk-asset": http_event(
+            "GET", "/desk/assets/desk.js", route_path="/desk/assets/{name}", path_parameters={"name": "desk.js"}
+        ),
+        "desk-config": http_event("GET", "/desk/config.json"),
+        "desk-me": api("GET", "/desk/api/me", agent),
+        "desk-conversations": http_event("GET", "/desk/api/conversations", query={"limit": "25"}, authorizer=agent),
+        "desk-conversation": api("GET", conversation, agent, subject=subject),
+        "desk-reply": api(
+            "POST",
+            conversation + "/replies",
+            agent,
+            {"text": "Your parcel left the warehouse today.", "reply_id": "desk-7f3a9c21"},
+            subject=subject,
+        ),
+        "desk-withdrawal": api(
+            "POST", conversation + "/withdrawals", agent, {"purposes": ["marketing"], "confirm": True}, subject=subject
+        ),
+        "desk-proof": api("GET", privacy + "/proof", officer, subject=subject),
+        "desk-export": api("GET", privacy + "/export", officer, subject=subject),
+        "desk-erase": api("DELETE", privacy, officer, {"confirm": "K7F-2QX"}, subject=subject),
+        "desk-audit": api("GET", "/desk/api/privacy/audit/{day}", officer, day="2026-11-18"),
+        "desk-privacy-as-agent": api("GET", privacy + "/proof", agent, subject=subject),
+    }
+
+
 def build() -> dict[str, dict[str, Any]]:
     config = current_config()
     notice = NoticeRegistry().get("en")
@@ -254,6 +316,7 @@ def build() -> dict[str, dict[str, Any]]:
             "iam": {"accountId": "123456789012", "userArn": "arn:aws:iam::123456789012:user/agent", "userId": "AIDA"}
         }
     events.update(admin)
+    events.update(_desk(subject, json_headers))
     http = {name: _fixed(event, name) for name, event in events.items()}
     # EventBridge Scheduler delivers the schedule's Input as the event.
     schedules: dict[str, dict[str, Any]] = {

@@ -7,6 +7,8 @@
 - ``CHANNEL_SENDER``: ``graph`` calls the WhatsApp Cloud API, ``outbox`` records messages locally;
 - ``CHATCONSENT_CONFIG``: a configuration file replacing the shipped ``default_config.json``;
 - ``AWS_LAMBDA_FUNCTION_NAME`` (set by Lambda, not the template): ``in_lambda`` (``chatconsent.startup``).
+- ``DESK_AUTHORIZE_URL``, ``DESK_TOKEN_URL``, ``DESK_LOGOUT_URL``, ``DESK_CLIENT_ID``, ``DESK_REDIRECT_URI``:
+  the desk page's sign-in (Cognito's hosted endpoints in AWS, the local run's development sign-in locally).
 
 An empty value counts as unset. ``config_path`` reads only ``CHATCONSENT_CONFIG``: the business's
 configuration is needed where no table is (unit tests, tools), so it does not require the rest.
@@ -54,6 +56,11 @@ class Settings:
     schedule_group: str = "default"
     channel_sender: Literal["graph", "outbox"] = "graph"
     config_path: str | None = None
+    desk_authorize_url: str | None = None
+    desk_token_url: str | None = None
+    desk_logout_url: str | None = None
+    desk_client_id: str | None = None
+    desk_redirect_uri: str | None = None
 
     @staticmethod
     def variable(field_name: str) -> str:

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from chatconsent.channels.whatsapp import WhatsAppChannel
     from chatconsent.confirmation import LinkConfirmation
     from chatconsent.consent_service import ConsentService
+    from chatconsent.desk import Desk
     from chatconsent.inbound import InboundService
     from chatconsent.keyring import SubjectKeyring
     from chatconsent.link_sender import LinkQueue, LinkSender
@@ -84,6 +85,7 @@ _SNAPSHOT_MODULES = (
     "chatconsent.agents",
     "chatconsent.channels.whatsapp",
     "chatconsent.confirmation",
+    "chatconsent.desk",
     "chatconsent.inbound",
     "chatconsent.link_sender",
     "chatconsent.optin",
@@ -170,6 +172,15 @@ class _WithSecrets:
             DeskParts(w.keyring, self.whatsapp, self.pseudonymizer, w.consents, w.outbox_sealer),
             w.clock,
             w.config,
+        )
+
+    @cached_property
+    def desk(self) -> Desk:
+        from chatconsent.desk import Desk, DeskParts
+
+        w = self._w
+        return Desk(
+            w.store, DeskParts(self.agents, w.rights, w.consents, w.notices, self.pseudonymizer), w.config, w.clock
         )
 
     @cached_property
@@ -342,6 +353,10 @@ class Wiring:
     @property
     def agents(self) -> AgentDesk:
         return self._with_secrets().agents
+
+    @property
+    def desk(self) -> Desk:
+        return self._with_secrets().desk
 
     @property
     def rights_desk(self) -> RightsDesk:
