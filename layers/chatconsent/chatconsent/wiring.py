@@ -120,6 +120,7 @@ class _WithSecrets:
         self.secrets = secrets
         self.pseudonymizer = _pseudonymizer(secrets.pepper)
         self._channels: dict[str, Channel] = {}
+        self._inbound: dict[str, InboundService] = {}
 
     @cached_property
     def whatsapp(self) -> WhatsAppChannel:
@@ -149,22 +150,29 @@ class _WithSecrets:
 
     @cached_property
     def inbound(self) -> InboundService:
-        from chatconsent.inbound import InboundParts, InboundService
+        return self.inbound_on("whatsapp")
 
-        w = self._w
-        parts = InboundParts(
-            w.store,
-            self.pseudonymizer,
-            self.whatsapp,
-            w.config,
-            w.clock,
-            w.consents,
-            w.notices,
-            w.outbox_sealer,
-            w.keyring,
-            w.rights,
-        )
-        return InboundService(parts)
+    def inbound_on(self, name: str) -> InboundService:
+        """The inbound path for webhooks of channel ``name`` (each webhook function builds only its own)."""
+        service = self._inbound.get(name)
+        if service is None:
+            from chatconsent.inbound import InboundParts, InboundService
+
+            w = self._w
+            parts = InboundParts(
+                w.store,
+                self.pseudonymizer,
+                self.channel(name),
+                w.config,
+                w.clock,
+                w.consents,
+                w.notices,
+                w.outbox_sealer,
+                w.keyring,
+                w.rights,
+            )
+            service = self._inbound[name] = InboundService(parts)
+        return service
 
     @cached_property
     def agents(self) -> AgentDesk:
@@ -344,6 +352,10 @@ class Wiring:
     def channel(self, name: str) -> Channel:
         """The channel ``name`` (built once per generation of the secrets)."""
         return self._with_secrets().channel(name)
+
+    def inbound_on(self, name: str) -> InboundService:
+        """The inbound path of channel ``name``'s webhooks."""
+        return self._with_secrets().inbound_on(name)
 
     @property
     def optin(self) -> OptInService:

@@ -58,6 +58,7 @@ class InboundKind(StrEnum):
     BUTTON = "button"
     MEDIA = "media"
     NUMBER_CHANGED = "number_changed"  # the sender moved to another number (the provider's system message)
+    BLOCKED = "blocked"  # the person blocked the business in the messenger: a withdrawal (``signal`` names it)
     OTHER = "other"
 
 
@@ -81,6 +82,9 @@ class InboundMessage:
     text: str | None = field(default=None, repr=False)
     button_id: str | None = field(default=None, repr=False)
     media: MediaMeta | None = field(default=None, repr=False)
+    # BLOCKED: the provider's signal, the ledger's source is "<channel>:<signal>"; a button: the
+    # provider's handle to acknowledge the tap (Telegram's callback query id)
+    signal: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)
