@@ -13,7 +13,6 @@ from typing import Any
 from chatconsent.channels.telegram import SECRET_HEADER
 
 _UPDATE_IDS = itertools.count(500_000_001)
-_MESSAGE_IDS = itertools.count(1)
 
 
 def next_update_id() -> int:
@@ -36,10 +35,11 @@ def _chat(chat_id: int) -> dict[str, Any]:
 
 def message(chat_id: int, text: str, date: int, update_id: int | None = None) -> dict[str, Any]:
     """A text message (``/start <code>`` after a deep link)."""
+    update_id = update_id if update_id is not None else next_update_id()
     return {
-        "update_id": update_id if update_id is not None else next_update_id(),
+        "update_id": update_id,
         "message": {
-            "message_id": next(_MESSAGE_IDS),
+            "message_id": update_id % 1_000_000,
             "from": _user(chat_id),
             "chat": _chat(chat_id),
             "date": date,
@@ -50,10 +50,11 @@ def message(chat_id: int, text: str, date: int, update_id: int | None = None) ->
 
 
 def photo(chat_id: int, date: int, caption: str = "") -> dict[str, Any]:
+    update_id = next_update_id()
     return {
-        "update_id": next_update_id(),
+        "update_id": update_id,
         "message": {
-            "message_id": next(_MESSAGE_IDS),
+            "message_id": update_id % 1_000_000,
             "from": _user(chat_id),
             "chat": _chat(chat_id),
             "date": date,
@@ -68,13 +69,14 @@ def photo(chat_id: int, date: int, caption: str = "") -> dict[str, Any]:
 
 def callback(chat_id: int, data: str, date: int, update_id: int | None = None) -> dict[str, Any]:
     """A tap on an inline keyboard button of the bot's message."""
+    update_id = update_id if update_id is not None else next_update_id()
     return {
-        "update_id": update_id if update_id is not None else next_update_id(),
+        "update_id": update_id,
         "callback_query": {
-            "id": f"cb{next(_MESSAGE_IDS)}",
+            "id": f"4{update_id}",
             "from": _user(chat_id),
             "message": {
-                "message_id": next(_MESSAGE_IDS),
+                "message_id": update_id % 1_000_000 - 1,
                 "from": {"id": 1, "is_bot": True, "first_name": "Shop", "username": "ExampleShopBot"},
                 "chat": _chat(chat_id),
                 "date": date,
