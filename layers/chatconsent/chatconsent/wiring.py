@@ -82,6 +82,7 @@ _SNAPSHOT_MODULES = (
     "chatconsent.access",
     "chatconsent.agents",
     "chatconsent.channels.registry",
+    "chatconsent.channels.telegram",
     "chatconsent.channels.whatsapp",
     "chatconsent.confirmation",
     "chatconsent.inbound",
