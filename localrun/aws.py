@@ -35,6 +35,9 @@ DEV_SECRETS = {
     "whatsapp/app-secret-previous": "local-app-secret-previous",
     "whatsapp/verify-token": "local-verify-token",
     "whatsapp/access-token": "local-access-token",
+    "telegram/bot-token": "local-telegram-bot-token",
+    "telegram/secret-token": "local-telegram-secret-token",
+    "telegram/secret-token-previous": "local-telegram-secret-token-previous",
 }
 
 # Stand in for IAM authorisation on the admin routes in the local run (API Gateway does it in AWS):

@@ -29,6 +29,11 @@ EXPECTED_STATUS = {
     "whatsapp-button-yes": 200,
     "whatsapp-status": 200,
     "whatsapp-forged": 401,
+    "telegram-start": 200,
+    "telegram-button-yes": 200,
+    "telegram-blocked": 200,
+    "telegram-forged": 403,
+    "telegram-no-token": 401,
     "admin-consents": 200,
     "admin-messages": 200,
     "admin-reply": 409,  # nobody has consented under that pseudonym

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from chatconsent.wiring import local_outbox
-from localrun import whatsapp
+from localrun import telegram, whatsapp
 from localrun.aws import KEY_TABLE_NAME, TABLE_NAME
 from localrun.events import http_event
 from localrun.template import resources
@@ -53,6 +53,7 @@ FUNCTIONS = {
     "campaignsender": "CampaignSenderFunction",
     "outbox": "OutboxFunction",
     "desk": "DeskFunction",
+    "telegram": "TelegramFunction",
 }
 
 Grant = tuple[str, str, str | None]  # action, table logical id, index name ("*" for all indexes)
@@ -220,6 +221,7 @@ def every_flow(env: Env) -> None:
     deliver(env, text(env, "STOP"))
     admin(env, "DELETE", f"/admin/subjects/{subject}", "/admin/subjects/{subject}", subject=subject)
     renewals(env)
+    telegram_flow(env)
     env.clock.advance(400 * 86_400)
     env.invoke("purge", {"job": "purge", "lookback_days": 400})
 
@@ -246,6 +248,20 @@ def desk_flows(env: Env, subject: str) -> None:
         == 200
     )
     as_officer(env, "GET", "/desk/api/privacy/subjects/{subject}/proof", subject=erased)  # erased: 410
+
+
+def telegram_flow(env: Env) -> None:
+    """Telegram: the deep link's opt-in, a message, DATA, DELETE with yes; another person blocks the bot."""
+    from tests import telegram_flow as tg
+
+    tg.activate(env)
+    tg.deliver(env, tg.text(env, "parcel via telegram"))
+    tg.deliver(env, tg.text(env, "/data"))
+    tg.deliver(env, tg.text(env, "/delete"))
+    delete, _ = tg.last_keyboard()
+    tg.deliver(env, tg.tap(env, delete["callback_data"]))
+    tg.activate(env, tg.OTHER_CHAT)
+    tg.deliver(env, telegram.member_status(tg.OTHER_CHAT, "kicked", int(env.clock())))
 
 
 def renewals(env: Env) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from chatconsent.config import current_config
 from chatconsent.notices import NoticeRegistry
-from localrun import whatsapp
+from localrun import telegram, whatsapp
 from localrun.aws import DEV_SECRETS
 from localrun.events import http_event, sqs_event
 from localrun.template import ROOT
@@ -95,6 +95,25 @@ def _desk(subject: str, json_headers: dict[str, str]) -> dict[str, dict[str, Any
         "desk-erase": api("DELETE", privacy, officer, {"confirm": "K7F-2QX"}, subject=subject),
         "desk-audit": api("GET", "/desk/api/privacy/audit/{day}", officer, day="2026-11-18"),
         "desk-privacy-as-agent": api("GET", privacy + "/proof", agent, subject=subject),
+def _telegram(
+    update: dict[str, Any] | str, secret: str | None = DEV_SECRETS["telegram/secret-token"]
+) -> dict[str, Any]:
+    body = update if isinstance(update, str) else telegram.body(update)
+    return http_event("POST", "/webhooks/telegram", body=body, headers=telegram.headers(secret))
+
+
+def _telegram_events() -> dict[str, dict[str, Any]]:
+    """A deep link's /start with a code, the yes tap, the bot blocked, and a forged request."""
+    chat = 7311904826  # a fictitious chat id
+    start = telegram.message(chat, "/start CC-ABCDEFGHIJKLMNOPQRSTUVWXYZ", TIMESTAMP, update_id=500000001)
+    return {
+        "telegram-start": _telegram(start),
+        "telegram-button-yes": _telegram(
+            telegram.callback(chat, "optin:yes:00000000-0000-4000-8000-000000000000", TIMESTAMP, update_id=500000002)
+        ),
+        "telegram-blocked": _telegram(telegram.member_status(chat, "kicked", TIMESTAMP, update_id=500000003)),
+        "telegram-forged": _telegram(start, secret="not-the-secret-token"),
+        "telegram-no-token": _telegram(start, secret=None),
     }
 
 
@@ -196,6 +215,7 @@ def build() -> dict[str, dict[str, Any]]:
             whatsapp.text(SENDER, "forged", phone_number_id=phone_number_id, timestamp=TIMESTAMP, wamid="wamid.forged"),
             secret="not-the-app-secret",
         ),
+        **_telegram_events(),
     }
     subject = "0" * 64  # a pseudonym nobody has
     admin = {

@@ -21,6 +21,7 @@ from typing import Any
 
 from chatconsent.buttons import MARKETING_STOP_BUTTON
 from chatconsent.channels.base import Channel
+from chatconsent.channels.registry import CHANNELS, has_service_window
 from chatconsent.clock import Clock
 from chatconsent.config import BusinessConfig
 from chatconsent.consent_service import ConsentService
@@ -41,7 +42,8 @@ class ReplyRefused(NotAllowed):
     """The reply may not be sent now (no consent, outside the window); ``reason`` is safe to show.
 
     ``refusal`` names the rule for a program: ``no_consent``, ``withdrawn``, ``window_closed``,
-    ``purpose_not_consented`` (a template's purpose) or ``restricted`` (Art. 18).
+    ``purpose_not_consented`` (a template's purpose), ``no_templates`` (the channel has none) or
+    ``restricted`` (Art. 18).
     """
 
     def __init__(self, reason: str, refusal: str = "no_consent") -> None:
@@ -198,7 +200,7 @@ class AgentDesk:
         """Owe ``text``; raises ReplyRefused without consent or outside the service window."""
         covering = self._covering(subject, self._config.conversation_purpose)
         last = self._last_inbound(subject)
-        if self._clock() - last.received_at > SERVICE_WINDOW_SECONDS:
+        if has_service_window(covering.channel) and self._clock() - last.received_at > SERVICE_WINDOW_SECONDS:
             raise ReplyRefused(
                 "outside WhatsApp's 24-hour window: only a configured template may be sent", "window_closed"
             )
@@ -221,6 +223,9 @@ class AgentDesk:
         purpose = self._config.template_purpose(template)
         why = f": template {name!r} is a {template.category.lower()} template and needs it"
         covering = self._covering(subject, purpose, why, "purpose_not_consented")
+        spec = CHANNELS.get(covering.channel or "whatsapp")
+        if spec is None or not spec.has_templates:
+            raise ReplyRefused("this person's channel has no templates: write a reply instead", "no_templates")
         address = self._address(subject, covering)
         code = template.languages[self._texts.language(covering.notice_language or None)]
         # a marketing template's stop button answers as a campaign's does: one tap stops marketing
@@ -253,7 +258,7 @@ class AgentDesk:
         message_hash = self._pseudonymizer.message("agent", f"{subject}:{reply_id}")
         owing = Owing(
             subject,
-            self._channel.name,
+            covering.channel or self._channel.name,  # the channel the person consented on
             address,
             reply,
             kind,

@@ -26,7 +26,7 @@ from chatconsent.settings import config_path
 
 Language = Literal["de", "en", "it"]
 LANGUAGES: tuple[Language, ...] = ("de", "en", "it")
-ChannelName = Literal["whatsapp"]
+ChannelName = Literal["whatsapp", "telegram", "apple"]  # every channel the registry may know (channels/registry.py)
 
 DEFAULT_CONFIG_PATH = Path(__file__).with_name("default_config.json")
 
@@ -182,8 +182,28 @@ class WhatsAppConfig(_Strict):
         return next((t for t in self.templates if t.name == name), None)
 
 
+class TelegramConfig(_Strict):
+    """A Telegram bot: the widget's deep link ``https://t.me/<bot_username>?start=<code>`` opens it."""
+
+    enabled: bool = False
+    bot_username: str = constrained(
+        pattern=r"^[A-Za-z][A-Za-z0-9_]{3,30}[Bb][Oo][Tt]$", description="The bot's public username (ends in bot)."
+    )
+    provider: str = "Telegram Messenger Inc."
+
+
 class ChannelsConfig(_Strict):
+    """Per channel its settings; a channel without settings (absent) is not enabled."""
+
     whatsapp: WhatsAppConfig
+    telegram: TelegramConfig | None = None
+
+    def settings(self, name: str) -> object | None:
+        """The settings of channel ``name`` (None: not configured here)."""
+        return getattr(self, name, None)
+
+    def is_enabled(self, name: str) -> bool:
+        return bool(getattr(self.settings(name), "enabled", False))
 
 
 class Limits(_Strict):

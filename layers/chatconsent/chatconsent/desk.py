@@ -27,15 +27,14 @@ from chatconsent.consent_service import ConsentService
 from chatconsent.consent_state import ConsentRecord, ConsentState, SubjectState
 from chatconsent.errors import Gone, InvalidInput, NotFound
 from chatconsent.identity import Pseudonymizer
+from chatconsent.channels.registry import CHANNELS, has_service_window
 from chatconsent.notices import NoticeRegistry, UnknownNotice
 from chatconsent.retention import RetentionClass
 from chatconsent.rights import SubjectRights
 from chatconsent.store import Store
 from chatconsent.texts import Texts, catalogue
 
-# The channels whose provider allows free text only within a window after the person's last message.
-SERVICE_WINDOWS = {"whatsapp": SERVICE_WINDOW_SECONDS}
-CHANNEL = "whatsapp"  # the one channel conversations are held on today
+DEFAULT_CHANNEL = "whatsapp"  # a person known before consents recorded their channel
 _DELIVERY = {"accepted": "sent", "sent": "sent", "delivered": "delivered", "read": "read", "failed": "failed"}
 
 
@@ -140,12 +139,19 @@ class DeskParts:
     pseudonymizer: Pseudonymizer
 
 
+def channel_of(state: SubjectState) -> str:
+    """The channel a person is reached on (a pseudonym belongs to one channel)."""
+    for record in state.consents.values():
+        if record.channel:
+            return record.channel
+    return DEFAULT_CHANNEL
+
+
 def window_of(channel: str, last_inbound_at: int | None, now: int) -> Window:
     """Whether free text may go out on ``channel`` now, and until when (None: the person never wrote)."""
-    length = SERVICE_WINDOWS.get(channel)
-    if length is None:
+    if not has_service_window(channel):
         return Window(applies=False, open=True, closes_at=None)
-    closes_at = last_inbound_at + length if last_inbound_at is not None else None
+    closes_at = last_inbound_at + SERVICE_WINDOW_SECONDS if last_inbound_at is not None else None
     return Window(applies=True, open=closes_at is not None and now <= closes_at, closes_at=closes_at)
 
 
@@ -198,19 +204,22 @@ class Desk:
         """Conversations by latest activity, newest first (one state read per conversation shown)."""
         rows, next_cursor = self._store.messages.recent_conversations(limit, cursor)
         now = int(self._clock())
-        entries = [
-            InboxEntry(
-                subject=row.subject,
-                alias=self.alias(row.subject),
-                channel=CHANNEL,
-                last_activity=row.last_activity,
-                last_inbound_at=row.last_inbound_at,
-                unanswered=row.last_inbound_at is not None and row.last_inbound_at >= row.last_activity,
-                purposes=_states(self._store.subjects.state(row.subject)),
-                window=window_of(CHANNEL, row.last_inbound_at, now),
+        entries = []
+        for row in rows:
+            state = self._store.subjects.state(row.subject)
+            channel = channel_of(state)
+            entries.append(
+                InboxEntry(
+                    subject=row.subject,
+                    alias=self.alias(row.subject),
+                    channel=channel,
+                    last_activity=row.last_activity,
+                    last_inbound_at=row.last_inbound_at,
+                    unanswered=row.last_inbound_at is not None and row.last_inbound_at >= row.last_activity,
+                    purposes=_states(state),
+                    window=window_of(channel, row.last_inbound_at, now),
+                )
             )
-            for row in rows
-        ]
         return entries, next_cursor
 
     # -- one conversation ----------------------------------------------------------------------------
@@ -221,11 +230,12 @@ class Desk:
         messages = self._agents.conversation(subject)
         # the window opens with the person's last message kept, as the reply itself reckons it
         last_inbound = max((m.at for m in messages if m.direction == "in"), default=None)
-        window = window_of(CHANNEL, last_inbound, int(self._clock()))
+        channel = channel_of(state)
+        window = window_of(channel, last_inbound, int(self._clock()))
         return DeskConversation(
             subject=subject,
             alias=self.alias(subject),
-            channel=CHANNEL,
+            channel=channel,
             purposes=_states(state),
             window=window,
             messages=tuple(self._message(m) for m in messages),
@@ -256,9 +266,9 @@ class Desk:
             refusal = "withdrawn" if record is not None and record.state is ConsentState.WITHDRAWN else "no_consent"
         elif window.applies and not window.open:
             refusal = "window_closed"
-        templates = tuple(
-            self._template_option(template, state, record) for template in self._config.channels.whatsapp.templates
-        )
+        spec = CHANNELS.get(channel_of(state))
+        offered = self._config.channels.whatsapp.templates if spec is not None and spec.has_templates else ()
+        templates = tuple(self._template_option(template, state, record) for template in offered)
         return ReplyOptions(text_allowed=refusal is None, refusal=refusal, templates=templates)
 
     def _template_option(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
 
 YES = frozenset({"yes", "y", "ok", "okay", "agree", "ja", "j", "einverstanden", "si", "sì", "acconsento", "certo"})
@@ -115,8 +115,13 @@ def is_marketing_stop(text: str, words: frozenset[str] = MARKETING_STOP) -> bool
     return whole_message(text) in words
 
 
-def keyword_of(text: str) -> Keyword | None:
+def keyword_of(text: str, channel_words: Mapping[Keyword, frozenset[str]] | None = None) -> Keyword | None:
+    """The rights word ``text`` is, if it is one alone; ``channel_words``: the channel's own words besides
+    the it/de/en ones (``chatconsent.channels.registry.channel_words``)."""
     word = normalise_word(text)
     if not word or " " in word:
         return None
-    return next((keyword for keyword, words in KEYWORDS.items() if word in words), None)
+    found = next((keyword for keyword, words in KEYWORDS.items() if word in words), None)
+    if found is None and channel_words:
+        found = next((keyword for keyword, words in channel_words.items() if word in words), None)
+    return found

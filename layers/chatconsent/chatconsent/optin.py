@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import urllib.parse
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from chatconsent.channels.registry import channel_spec
 from chatconsent.clock import Clock
 from chatconsent.config import BusinessConfig, ChannelName, Language, LinkConfirmationConfig
 from chatconsent.errors import InvalidInput, NoticeChanged, RateLimited
@@ -72,9 +72,11 @@ class CodeIssued:
     request_id: str
     code: str
     expires_at: int
-    whatsapp_link: str | None
+    whatsapp_link: str | None  # the link when the channel is WhatsApp (kept for the widgets that read it)
     notice_version: str
     notice_sha256: str
+    channel: str = "whatsapp"
+    link: str | None = None  # the channel's deep link carrying the code (the registry's ``opt_in_link``)
 
 
 @dataclass(frozen=True)
@@ -119,8 +121,7 @@ class OptInService:
         unknown = sorted(set(ask.purposes) - set(self._config.purpose_ids))
         if unknown:
             raise InvalidInput(f"unknown purpose: {', '.join(unknown)}")
-        channel = getattr(self._config.channels, ask.channel)
-        if not channel.enabled:
+        if not self._config.channels.is_enabled(ask.channel):
             raise InvalidInput(f"channel {ask.channel} is not enabled")
         try:
             notice = self._notices.get(ask.language, ask.notice_version)
@@ -165,7 +166,6 @@ class OptInService:
         notice, purposes = self._validated(ask)
         if ask.phone is not None:
             raise InvalidInput("phone: use the link-confirmed opt-in")  # the handler routes by body
-        channel = getattr(self._config.channels, ask.channel)
         self._consume(
             "optin-ip",
             self._pseudonymizer.client_ip(client_bucket(client_ip)),
@@ -176,14 +176,16 @@ class OptInService:
         request = self._new_request(ask, notice, purposes, code_hash(code), "chat")
         self._store.optins.create_request(request)
         text = self._texts.text("prefill", ask.language, code=code)
-        digits = channel.display_number.lstrip("+")
+        link = channel_spec(ask.channel).opt_in_link(self._config, code, text)
         return CodeIssued(
             request_id=request.request_id,
             code=code,
             expires_at=request.expires_at,
-            whatsapp_link=f"https://wa.me/{digits}?text={urllib.parse.quote(text)}",
+            whatsapp_link=link if ask.channel == "whatsapp" else None,
             notice_version=notice.version,
             notice_sha256=notice.sha256,
+            channel=ask.channel,
+            link=link,
         )
 
     def _number(self, ask: OptInAsk, settings: LinkConfirmationConfig) -> str:
@@ -207,8 +209,8 @@ class OptInService:
         form and the abuse limits can be refused.
         """
         notice, purposes = self._validated(ask)
-        settings = getattr(self._config.channels, ask.channel).link_confirmation
-        if not settings.enabled:
+        settings = getattr(self._config.channels.settings(ask.channel), "link_confirmation", None)
+        if settings is None or not settings.enabled:
             raise InvalidInput(f"confirmation links are not enabled for {ask.channel}")
         if ask.phone is None:
             raise InvalidInput("phone: required for a confirmation link")

@@ -174,7 +174,14 @@ def test_campaign_of(message: InboundMessage, campaign: str | None) -> None:
 
 
 def test_only_roles_that_neither_change_nor_answer_record_their_delivery_first() -> None:
-    changing = {Role.NUMBER_CHANGED, Role.MARKETING_STOP, Role.WITHDRAWAL, Role.SPECIAL_YES, Role.SPECIAL_NO}
+    changing = {
+        Role.NUMBER_CHANGED,
+        Role.BLOCKED,
+        Role.MARKETING_STOP,
+        Role.WITHDRAWAL,
+        Role.SPECIAL_YES,
+        Role.SPECIAL_NO,
+    }
     changing |= {Role.ERASE_YES, Role.ERASE_NO}
     changing |= {Role.CONSENT_YES, Role.CONSENT_NO, Role.CONVERSATION, Role.STALE_SPECIAL}
     changing |= {Role.RENEWAL_YES, Role.RENEWAL_NO, Role.STALE_RENEWAL}

@@ -20,6 +20,7 @@ from enum import StrEnum
 
 from chatconsent.buttons import MARKETING_STOP_BUTTON
 from chatconsent.channels.base import InboundKind, InboundMessage
+from chatconsent.channels.registry import channel_words
 from chatconsent.consent_state import SubjectState
 from chatconsent.keywords import (
     NO,
@@ -69,6 +70,7 @@ def marketing_stops(purpose: str, configured: Iterable[str] = ()) -> MarketingSt
 
 class Role(StrEnum):
     NUMBER_CHANGED = "number_changed"  # the sender moved to another number: the old one's consent ends
+    BLOCKED = "blocked"  # the person blocked the business in the messenger: a withdrawal, silently
     MARKETING_STOP = "marketing_stop"  # a campaign's stop button, "Stop promotions" (or typed): marketing only
     WITHDRAWAL = "withdrawal"  # STOP and its synonyms
     SPECIAL_YES = "special_yes"  # the answer to the open Art. 9 question
@@ -132,8 +134,9 @@ def words_of(message: InboundMessage) -> str | None:
 
 
 def keyword_in(message: InboundMessage) -> Keyword | None:
+    """The rights word the message is: the it/de/en words, and the channel's own (its registry entry)."""
     words = words_of(message)
-    return keyword_of(words) if words else None
+    return keyword_of(words, channel_words(message.channel)) if words else None
 
 
 def campaign_of(message: InboundMessage) -> str | None:
@@ -206,6 +209,8 @@ def role_of(message: InboundMessage, state: SubjectState, conversation_purpose: 
     """What ``message`` means from a sender in ``state`` (a message carrying a code is handled before)."""
     if message.kind is InboundKind.NUMBER_CHANGED:
         return Role.NUMBER_CHANGED
+    if message.kind is InboundKind.BLOCKED:
+        return Role.BLOCKED
     if stops_marketing(message, state, marketing):
         return Role.MARKETING_STOP
     keyword = keyword_in(message)

@@ -96,6 +96,24 @@ def number_changed(turn: Turn, state: SubjectState) -> Outcome:
     return Outcome.NUMBER_CHANGED  # the withdrawn period follows through the table's stream, as after STOP
 
 
+def blocked(turn: Turn, state: SubjectState) -> Outcome:
+    """The person blocked the business in the messenger (Telegram: the bot ``kicked``): every consent
+    withdrawn with the signal as the ledger's source, the address on the block list, nothing sent
+    (nothing could reach them). Delivered twice, it changes nothing more."""
+    parts, message = turn.parts, turn.message
+    try:
+        withdrawn = parts.consents.withdraw(
+            turn.subject,
+            source=f"{message.channel}:{message.signal or 'blocked'}",
+            message_hash=turn.message_hash,
+            suppression_hash=parts.pseudonymizer.suppression(message.channel, message.sender),
+            state=state,
+        )
+    except Duplicate:
+        return Outcome.DUPLICATE
+    return Outcome.CONSENT_WITHDRAWN if withdrawn else Outcome.ALREADY_WITHDRAWN
+
+
 def help_reply(turn: Turn, state: SubjectState) -> Outcome:
     """INFO/HELP from someone we know, also after STOP: who we are, the notice, how to stop."""
     language = language_of(state)
