@@ -95,6 +95,9 @@ def _desk(subject: str, json_headers: dict[str, str]) -> dict[str, dict[str, Any
         "desk-erase": api("DELETE", privacy, officer, {"confirm": "K7F-2QX"}, subject=subject),
         "desk-audit": api("GET", "/desk/api/privacy/audit/{day}", officer, day="2026-11-18"),
         "desk-privacy-as-agent": api("GET", privacy + "/proof", agent, subject=subject),
+    }
+
+
 def _telegram(
     update: dict[str, Any] | str, secret: str | None = DEV_SECRETS["telegram/secret-token"]
 ) -> dict[str, Any]:

@@ -21,13 +21,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from chatconsent.agents import SERVICE_WINDOW_SECONDS, AgentDesk, ConversationMessage, ReplyInvalid
+from chatconsent.channels.registry import CHANNELS, has_service_window
 from chatconsent.clock import Clock
 from chatconsent.config import LANGUAGES, BusinessConfig, Template
 from chatconsent.consent_service import ConsentService
 from chatconsent.consent_state import ConsentRecord, ConsentState, SubjectState
 from chatconsent.errors import Gone, InvalidInput, NotFound
 from chatconsent.identity import Pseudonymizer
-from chatconsent.channels.registry import CHANNELS, has_service_window
 from chatconsent.notices import NoticeRegistry, UnknownNotice
 from chatconsent.retention import RetentionClass
 from chatconsent.rights import SubjectRights
