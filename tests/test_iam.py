@@ -43,6 +43,7 @@ FUNCTIONS = {
     "optin": "OptInFunction",
     "confirmation": "ConfirmationFunction",
     "inbound": "InboundFunction",
+    "apple": "AppleFunction",
     "admin": "AdminFunction",
     "purge": "PurgeFunction",
     "renewal": "RenewalFunction",

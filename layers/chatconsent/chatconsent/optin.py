@@ -65,6 +65,11 @@ class OptInAsk:
         object.__setattr__(self, "purposes", tuple(self.purposes))  # any iterable of ids, kept as given
 
 
+def apple_body(text: str) -> str:
+    """A prefilled text as Apple's link allows it: without ``& # [ ] ( ) { } /`` (Apple refuses them)."""
+    return " ".join(re.sub(r"[&#\[\](){}/]", " ", text).split())
+
+
 @dataclass(frozen=True)
 class CodeIssued:
     """A chat-started opt-in: the code to send, where to send it, and the notice it binds."""
@@ -75,6 +80,7 @@ class CodeIssued:
     whatsapp_link: str | None
     notice_version: str
     notice_sha256: str
+    apple_link: str | None = None
 
 
 @dataclass(frozen=True)
@@ -120,7 +126,7 @@ class OptInService:
         if unknown:
             raise InvalidInput(f"unknown purpose: {', '.join(unknown)}")
         channel = getattr(self._config.channels, ask.channel)
-        if not channel.enabled:
+        if channel is None or not channel.enabled:
             raise InvalidInput(f"channel {ask.channel} is not enabled")
         try:
             notice = self._notices.get(ask.language, ask.notice_version)
@@ -176,14 +182,23 @@ class OptInService:
         request = self._new_request(ask, notice, purposes, code_hash(code), "chat")
         self._store.optins.create_request(request)
         text = self._texts.text("prefill", ask.language, code=code)
-        digits = channel.display_number.lstrip("+")
+        whatsapp_link, apple_link = None, None
+        if ask.channel == "apple":
+            from chatconsent.channels.apple import link  # noqa: PLC0415 (only where Apple is offered)
+
+            apple = self._config.channels.apple
+            assert apple is not None  # checked by _validated
+            apple_link = link(apple.business_ids[0], apple_body(text), apple.intent, apple.group)
+        else:
+            whatsapp_link = f"https://wa.me/{channel.display_number.lstrip('+')}?text={urllib.parse.quote(text)}"
         return CodeIssued(
             request_id=request.request_id,
             code=code,
             expires_at=request.expires_at,
-            whatsapp_link=f"https://wa.me/{digits}?text={urllib.parse.quote(text)}",
+            whatsapp_link=whatsapp_link,
             notice_version=notice.version,
             notice_sha256=notice.sha256,
+            apple_link=apple_link,
         )
 
     def _number(self, ask: OptInAsk, settings: LinkConfirmationConfig) -> str:
@@ -207,7 +222,9 @@ class OptInService:
         form and the abuse limits can be refused.
         """
         notice, purposes = self._validated(ask)
-        settings = getattr(self._config.channels, ask.channel).link_confirmation
+        if ask.channel != "whatsapp":  # the business can write first only on WhatsApp
+            raise InvalidInput(f"confirmation links are not enabled for {ask.channel}")
+        settings = self._config.channels.whatsapp.link_confirmation
         if not settings.enabled:
             raise InvalidInput(f"confirmation links are not enabled for {ask.channel}")
         if ask.phone is None:

@@ -1,7 +1,9 @@
 """Secrets come from SSM Parameter Store SecureStrings under one path, never from the template.
 
 Two WhatsApp app secrets may be live at once (``app-secret`` and ``app-secret-previous``) so that
-rotation drops no webhook.
+rotation drops no webhook; the same for Apple's Messaging API secret (``apple/messaging-secret`` and
+``apple/messaging-secret-previous``, both as Apple hands them out: Base64, decoded where they are used).
+The Apple ones are optional: a business without Apple Messages for Business sets neither.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ PARAMETER_NAMES = {
     "whatsapp_app_secret_previous": "whatsapp/app-secret-previous",
     "whatsapp_verify_token": "whatsapp/verify-token",
     "whatsapp_access_token": "whatsapp/access-token",
+    "apple_messaging_secret": "apple/messaging-secret",
+    "apple_messaging_secret_previous": "apple/messaging-secret-previous",
 }
 
 
@@ -28,6 +32,7 @@ class Secrets:
     whatsapp_app_secrets: tuple[bytes, ...]
     whatsapp_verify_token: str
     whatsapp_access_token: str
+    apple_messaging_secrets: tuple[str, ...] = ()  # Base64, as Apple hands them out; the current one first
 
     def __repr__(self) -> str:  # never print secret values
         return "Secrets(<redacted>)"
@@ -44,7 +49,13 @@ class Secrets:
         previous = values.get(PARAMETER_NAMES["whatsapp_app_secret_previous"], "")
         if previous and previous != "-":
             app_secrets.append(previous)
+        apple = [
+            value
+            for name in ("apple_messaging_secret", "apple_messaging_secret_previous")
+            if (value := values.get(PARAMETER_NAMES[name], "")) and value != "-"
+        ]
         return cls(
+            apple_messaging_secrets=tuple(apple),
             pepper=need("pepper").encode("utf-8"),
             whatsapp_app_secrets=tuple(s.encode("utf-8") for s in app_secrets),
             whatsapp_verify_token=need("whatsapp_verify_token"),

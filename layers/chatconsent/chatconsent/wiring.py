@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from chatconsent.agents import AgentDesk
     from chatconsent.broadcast import Planner, Sender, SqsQueue
     from chatconsent.campaigns import CampaignService
+    from chatconsent.channels.apple import AppleChannel
     from chatconsent.channels.base import Channel
     from chatconsent.channels.whatsapp import WhatsAppChannel
     from chatconsent.confirmation import LinkConfirmation
@@ -81,6 +82,7 @@ def _pseudonymizer(pepper: bytes) -> Pseudonymizer:
 _SNAPSHOT_MODULES = (
     "chatconsent.access",
     "chatconsent.agents",
+    "chatconsent.channels.apple",
     "chatconsent.channels.whatsapp",
     "chatconsent.confirmation",
     "chatconsent.inbound",
@@ -132,6 +134,26 @@ class _WithSecrets:
         return WhatsAppChannel(self.secrets.whatsapp_app_secrets, settings.phone_number_id, sender)
 
     @cached_property
+    def apple(self) -> AppleChannel | None:
+        """Apple Messages for Business, when configured (``channels.apple`` and its secret in SSM)."""
+        from chatconsent.channels.apple import AppleAccount, AppleChannel, MspGatewaySender, decode_secret
+
+        settings = self._w.config.channels.apple
+        if settings is None or not settings.enabled or not self.secrets.apple_messaging_secrets:
+            return None
+        keys = tuple(decode_secret(secret) for secret in self.secrets.apple_messaging_secrets)
+        account = AppleAccount(settings.msp_id, settings.business_ids, keys)
+        sender: Any = local_outbox() if self._w.settings.channel_sender == "outbox" else MspGatewaySender(
+            account, self._w.clock
+        )
+        return AppleChannel(account, sender, self._w.clock)
+
+    @cached_property
+    def apple_inbound(self) -> InboundService | None:
+        """The inbound path for Apple's messages (the same steps, answering through Apple)."""
+        return None if self.apple is None else self._inbound(self.apple)
+
+    @cached_property
     def optin(self) -> OptInService:
         from chatconsent.optin import OptInService
 
@@ -140,13 +162,16 @@ class _WithSecrets:
 
     @cached_property
     def inbound(self) -> InboundService:
+        return self._inbound(self.whatsapp)
+
+    def _inbound(self, channel: Channel) -> InboundService:
         from chatconsent.inbound import InboundParts, InboundService
 
         w = self._w
         parts = InboundParts(
             w.store,
             self.pseudonymizer,
-            self.whatsapp,
+            channel,
             w.config,
             w.clock,
             w.consents,
@@ -204,6 +229,8 @@ class _WithSecrets:
         w = self._w
 
         def channel(name: str) -> Channel:  # read when sending: the channel the wiring holds then
+            if name == "apple" and self.apple is not None:
+                return self.apple
             return {"whatsapp": self.whatsapp}[name]
 
         return OutboxSender(w.store, w.outbox_sealer, channel, self.pseudonymizer.message, w.keyring)
@@ -327,6 +354,14 @@ class Wiring:
     @property
     def whatsapp(self) -> WhatsAppChannel:
         return self._with_secrets().whatsapp
+
+    @property
+    def apple(self) -> AppleChannel | None:
+        return self._with_secrets().apple
+
+    @property
+    def apple_inbound(self) -> InboundService | None:
+        return self._with_secrets().apple_inbound
 
     @property
     def optin(self) -> OptInService:

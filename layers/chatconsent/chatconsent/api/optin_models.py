@@ -31,7 +31,7 @@ class OptInBody(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     purposes: dict[str, Ticked] = Field(min_length=1, max_length=10, description="Ticked purposes, each true.")
-    channel: Literal["whatsapp"]
+    channel: Literal["whatsapp", "apple"]
     language: Language
     notice_version: str = Field(pattern=r"^[0-9A-Za-z.\-]{1,32}$")
     notice_sha256: str | None = Field(
@@ -82,6 +82,7 @@ class OptInBody(BaseModel):
 
 class OptInLinks(BaseModel):
     whatsapp: str | None = None
+    apple: str | None = Field(default=None, description="Apple's Message link (bcrw.apple.com) with the code typed in.")
 
 
 class OptInStarted(BaseModel):
@@ -100,7 +101,7 @@ class OptInStarted(BaseModel):
             request_id=issued.request_id,
             code=issued.code,
             expires_at=issued.expires_at,
-            links=OptInLinks(whatsapp=issued.whatsapp_link),
+            links=OptInLinks(whatsapp=issued.whatsapp_link, apple=issued.apple_link),
             qr_svg=qr_svg,
             notice_version=issued.notice_version,
             notice_sha256=issued.notice_sha256,

@@ -46,6 +46,7 @@ class InboundKind(StrEnum):
     BUTTON = "button"
     MEDIA = "media"
     NUMBER_CHANGED = "number_changed"  # the sender moved to another number (the provider's system message)
+    CLOSED = "closed"  # the person deleted the conversation (Apple's ``close``): nothing may be sent any more
     OTHER = "other"
 
 
@@ -69,6 +70,19 @@ class InboundMessage:
     text: str | None = field(default=None, repr=False)
     button_id: str | None = field(default=None, repr=False)
     media: MediaMeta | None = field(default=None, repr=False)
+    # What the person's device can show (Apple's ``capability-list``); None: the channel shows buttons always.
+    capabilities: frozenset[str] | None = None
+    # Where answers go when it is not ``sender`` (Apple: the business id written to, with the opaque id).
+    address: str | None = field(default=None, repr=False)
+
+    @property
+    def reply_to(self) -> str:
+        return self.address or self.sender
+
+    @property
+    def takes_buttons(self) -> bool:
+        """Whether answer buttons can be shown (Apple: only to a device that lists ``QUICK``)."""
+        return self.capabilities is None or "QUICK" in self.capabilities
 
 
 @dataclass(frozen=True)

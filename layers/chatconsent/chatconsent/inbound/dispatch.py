@@ -69,6 +69,7 @@ def marketing_stops(purpose: str, configured: Iterable[str] = ()) -> MarketingSt
 
 class Role(StrEnum):
     NUMBER_CHANGED = "number_changed"  # the sender moved to another number: the old one's consent ends
+    CLOSED = "closed"  # the person deleted the conversation (Apple's close): withdrawn, nothing sent
     MARKETING_STOP = "marketing_stop"  # a campaign's stop button, "Stop promotions" (or typed): marketing only
     WITHDRAWAL = "withdrawal"  # STOP and its synonyms
     SPECIAL_YES = "special_yes"  # the answer to the open Art. 9 question
@@ -97,7 +98,10 @@ RECORD_FIRST = frozenset({Role.ACCEPTED, Role.SUPPRESSED})
 
 
 def _button(message: InboundMessage, yes: str, no: str, nonce: str | None) -> bool | None:
-    """True/False for the yes/no button of the question ``nonce``; None for anything else."""
+    """True/False for the yes/no button of the question ``nonce``; None for anything else. Where the
+    device cannot show buttons (the question asked for a typed answer), a typed yes or no counts."""
+    if nonce is not None and message.kind is InboundKind.TEXT and message.text and not message.takes_buttons:
+        return True if is_single_word(message.text, YES) else False if is_single_word(message.text, NO) else None
     if nonce is None or message.kind is not InboundKind.BUTTON or not message.button_id:
         return None
     if message.button_id == yes + nonce:
@@ -206,6 +210,8 @@ def role_of(message: InboundMessage, state: SubjectState, conversation_purpose: 
     """What ``message`` means from a sender in ``state`` (a message carrying a code is handled before)."""
     if message.kind is InboundKind.NUMBER_CHANGED:
         return Role.NUMBER_CHANGED
+    if message.kind is InboundKind.CLOSED:
+        return Role.CLOSED
     if stops_marketing(message, state, marketing):
         return Role.MARKETING_STOP
     keyword = keyword_in(message)

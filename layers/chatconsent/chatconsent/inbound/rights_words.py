@@ -96,6 +96,25 @@ def number_changed(turn: Turn, state: SubjectState) -> Outcome:
     return Outcome.NUMBER_CHANGED  # the withdrawn period follows through the table's stream, as after STOP
 
 
+def closed(turn: Turn, state: SubjectState) -> Outcome:
+    """The person deleted the conversation (Apple's ``close``): every consent withdrawn, with the source
+    ``<channel>:close`` in the ledger, and the block-list entry, as after STOP; nothing is sent (nothing
+    may be after a delete). Delivered twice, or from someone without consent, it changes nothing more."""
+    parts = turn.parts
+    suppression = parts.pseudonymizer.suppression(turn.message.channel, turn.message.sender)
+    try:
+        withdrawn = parts.consents.withdraw(
+            turn.subject,
+            source=f"{turn.message.channel}:close",
+            message_hash=turn.message_hash,
+            suppression_hash=suppression,
+            state=state,
+        )
+    except Duplicate:
+        return Outcome.DUPLICATE
+    return Outcome.CONSENT_WITHDRAWN if withdrawn else Outcome.ALREADY_WITHDRAWN
+
+
 def help_reply(turn: Turn, state: SubjectState) -> Outcome:
     """INFO/HELP from someone we know, also after STOP: who we are, the notice, how to stop."""
     language = language_of(state)
@@ -171,10 +190,8 @@ def ask_erasure(turn: Turn, state: SubjectState) -> Outcome:
     texts = turn.parts.texts
     nonce = uuid.uuid4().hex[:16]
     language = language_of(state)
-    buttons = turn.yes_no((ERASE_YES + nonce, ERASE_NO + nonce), ("button_delete", "button_keep"), language)
-    question = turn.owe(
-        Reply(text=texts.text("erase_question", language), buttons=tuple(buttons)), "erase_question", None
-    )
+    ids, labels = (ERASE_YES + nonce, ERASE_NO + nonce), ("button_delete", "button_keep")
+    question = turn.owe(turn.ask(texts.text("erase_question", language), ids, labels, language), "erase_question", None)
     try:
         turn.parts.store.subjects.request_erasure(turn.subject, nonce, turn.message_hash, [question])
     except Duplicate:
