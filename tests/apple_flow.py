@@ -103,5 +103,5 @@ def snapshot(env: Env) -> str:
     """Every item of both tables, as a comparable text."""
     items: list[Any] = []
     for table in (TABLE_NAME, KEY_TABLE_NAME):
-        items += sorted(env.dynamodb.scan(TableName=table)["Items"], key=lambda i: json.dumps(i, sort_keys=True))
+        items += sorted(env.dynamodb.scan(TableName=table)["Items"], key=lambda i: json.dumps(i, sort_keys=True, default=str))
     return json.dumps(items, sort_keys=True, default=str)
