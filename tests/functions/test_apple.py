@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import gzip
 import json
-import time
 import uuid
 from typing import Any
 
@@ -151,10 +150,8 @@ def test_a_gzip_bomb_is_refused_without_inflating_it(env: Env) -> None:
     bomb = gzip.compress(b"{" + b" " * 64_000_000 + b"}")  # 64 MB inflated, ~62 KB sent
     assert len(bomb) < env.wiring.config.limits.max_webhook_bytes
     before = snapshot(env)
-    started = time.process_time()
     response = post(env, bomb, headers={"content-encoding": "gzip"})
-    assert response["statusCode"] == 413
-    assert time.process_time() - started < 5  # refused at the limit, not after inflating 64 MB
+    assert response["statusCode"] == 413  # how little is inflated: tests/chatconsent/channels/test_apple.py
     assert snapshot(env) == before
 
 
