@@ -82,10 +82,12 @@ def quick_reply_body(source: str, message_id: str, identifier: str, title: str, 
     """A tapped quick reply: its item's identifier (and index) come back in the interactive data."""
     data = {
         "version": "1.0",
-        "requestIdentifier": str(uuid.uuid4()),
+        "requestIdentifier": str(uuid.uuid5(uuid.NAMESPACE_URL, message_id)),  # the question's, in Apple's
         "quick-reply": {"selectedIdentifier": identifier, "selectedIndex": index},
     }
-    return body("interactive", source, message_id, body=title, interactiveData={"bid": BUSINESS_EXTENSION, "data": data})
+    return body(
+        "interactive", source, message_id, body=title, interactiveData={"bid": BUSINESS_EXTENSION, "data": data}
+    )
 
 
 def close_body(source: str, message_id: str) -> dict[str, Any]:
@@ -95,4 +97,4 @@ def close_body(source: str, message_id: str) -> dict[str, Any]:
 def encoded(payload: dict[str, Any], compress: bool = False) -> tuple[bytes, dict[str, str]]:
     """The body's bytes and the extra headers (gzip when ``compress``)."""
     raw = json.dumps(payload).encode()
-    return (gzip.compress(raw), {"content-encoding": "gzip"}) if compress else (raw, {})
+    return (gzip.compress(raw, mtime=0), {"content-encoding": "gzip"}) if compress else (raw, {})

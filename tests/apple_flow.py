@@ -53,7 +53,9 @@ def post(env: Env, payload: dict[str, Any] | bytes, **kwargs: Any) -> dict[str, 
     return env.invoke("apple", event(env, payload, **kwargs))
 
 
-def send_text(env: Env, body: str, source: str = PERSON, message_id: str | None = None, **kwargs: Any) -> dict[str, Any]:
+def send_text(
+    env: Env, body: str, source: str = PERSON, message_id: str | None = None, **kwargs: Any
+) -> dict[str, Any]:
     message_id = message_id or str(uuid.uuid4())
     return post(env, apple.text_body(source, message_id, body), source=source, message_id=message_id, **kwargs)
 
@@ -103,5 +105,7 @@ def snapshot(env: Env) -> str:
     """Every item of both tables, as a comparable text."""
     items: list[Any] = []
     for table in (TABLE_NAME, KEY_TABLE_NAME):
-        items += sorted(env.dynamodb.scan(TableName=table)["Items"], key=lambda i: json.dumps(i, sort_keys=True, default=str))
+        items += sorted(
+            env.dynamodb.scan(TableName=table)["Items"], key=lambda i: json.dumps(i, sort_keys=True, default=str)
+        )
     return json.dumps(items, sort_keys=True, default=str)

@@ -18,6 +18,7 @@ from localrun import whatsapp
 from localrun.aws import KEY_TABLE_NAME, TABLE_NAME
 from localrun.events import http_event
 from localrun.template import resources
+from tests import apple_flow
 from tests.conftest import Env
 from tests.flow import (
     OTHER,
@@ -217,10 +218,23 @@ def every_flow(env: Env) -> None:
     delete, _ = last_buttons(OTHER)
     deliver(env, button(env, delete["id"], delete["title"], sender=OTHER))
     deliver(env, text(env, "STOP"))
+    apple_flows(env)
     admin(env, "DELETE", f"/admin/subjects/{subject}", "/admin/subjects/{subject}", subject=subject)
     renewals(env)
     env.clock.advance(400 * 86_400)
     env.invoke("purge", {"job": "purge", "lookback_days": 400})
+
+
+def apple_flows(env: Env) -> None:
+    """Apple Messages for Business: opt-in by quick reply, a message kept, DATA, DELETE, and close."""
+    apple_flow.activate(env)
+    apple_flow.send_text(env, "where is my parcel?")
+    apple_flow.send_text(env, "DATA")
+    apple_flow.send_text(env, "DELETE")
+    delete, _ = apple_flow.quick_reply_items()
+    apple_flow.tap(env, delete["identifier"], delete["title"])
+    apple_flow.activate(env, source=apple_flow.OTHER)
+    apple_flow.close(env, source=apple_flow.OTHER)
 
 
 def renewals(env: Env) -> None:

@@ -28,6 +28,7 @@ from chatconsent.errors import DomainError
 from chatconsent.wiring import Wiring
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger(service="apple")
@@ -87,3 +88,61 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return error_answer(400, str(error))
     except DomainError as error:
         return domain_error_answer(error)
+
+
+# -- the OpenAPI document --------------------------------------------------------------------------
+
+
+def openapi_app() -> APIGatewayHttpResolver:
+    """The route above as Powertools declares it, for the OpenAPI document only (``tools/openapi.py``)."""
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response  # noqa: PLC0415
+    from pydantic import BaseModel  # noqa: PLC0415
+
+    from chatconsent.api.errors import ErrorBody  # noqa: PLC0415
+
+    class MessageAccepted(BaseModel):
+        processed: int
+
+    app = APIGatewayHttpResolver(enable_validation=True)
+
+    def apple_message():  # type: ignore[no-untyped-def]
+        raise NotImplementedError("declared for the document; lambda_handler serves it")
+
+    apple_message.__annotations__ = {"return": Response[Any]}
+    app.post(
+        "/webhooks/apple/message",
+        summary="Apple Messages for Business: a message from a customer (MSP REST API)",
+        description=(
+            "Authorization: Bearer <HS256 JWT signed with the Base64-decoded Messaging API secret, aud = the MSP id, "
+            "iat within an hour>; headers id, source-id, destination-id, capability-list. The body may be gzipped "
+            "(Content-Encoding: gzip); its limit applies after decompression."
+        ),
+        responses={
+            200: {
+                "description": "Processed (also for duplicates and for skipped messages)",
+                "content": {"application/json": {"model": MessageAccepted}},
+            },
+            400: {
+                "description": "Malformed body (not JSON, not gzip)",
+                "content": {"application/json": {"model": ErrorBody}},
+            },
+            401: {"description": "No Authorization header", "content": {"application/json": {"model": ErrorBody}}},
+            403: {
+                "description": "A token that does not validate",
+                "content": {"application/json": {"model": ErrorBody}},
+            },
+            404: {
+                "description": "destination-id is not one of our business ids",
+                "content": {"application/json": {"model": ErrorBody}},
+            },
+            413: {
+                "description": "Body too large (after decompression)",
+                "content": {"application/json": {"model": ErrorBody}},
+            },
+            415: {
+                "description": "Content-Encoding other than gzip",
+                "content": {"application/json": {"model": ErrorBody}},
+            },
+        },
+    )(apple_message)
+    return app

@@ -91,8 +91,8 @@ def _headers(env: Env, case: Any) -> dict[str, Any]:
 
 def _undecoded(now: int) -> str:
     """Signed with the Base64 text itself as the key: the most common integration error."""
-    from chatconsent.channels.apple import sign_token  # noqa: PLC0415
-    from tests.apple_flow import MSP_ID, SECRET  # noqa: PLC0415
+    from chatconsent.channels.apple import sign_token
+    from tests.apple_flow import MSP_ID, SECRET
 
     return sign_token(SECRET.encode(), {"aud": MSP_ID, "iat": now})
 
@@ -284,7 +284,7 @@ def test_no_declines_and_keeps_nothing(env: Env) -> None:
 
 
 def test_a_whatsapp_code_does_not_work_from_apple(env: Env) -> None:
-    from tests.flow import start_optin as start_whatsapp  # noqa: PLC0415
+    from tests.flow import start_optin as start_whatsapp
 
     started = start_whatsapp(env)
     send_text(env, f"My code: {started['code']}")
@@ -374,8 +374,8 @@ def test_delete_typed_yes_where_quick_replies_are_not_shown(env: Env) -> None:
 
 def test_whatsapp_buttons_still_need_the_buttons() -> None:
     """A typed yes does not answer a question asked with buttons (WhatsApp lists no capabilities)."""
-    from chatconsent.channels.base import InboundKind, InboundMessage  # noqa: PLC0415
-    from chatconsent.inbound.dispatch import _button  # noqa: PLC0415
+    from chatconsent.channels.base import InboundKind, InboundMessage
+    from chatconsent.inbound.dispatch import _button
 
     typed = InboundMessage("whatsapp", "+491701234567", "m", 0, InboundKind.TEXT, "yes")
     assert _button(typed, "erase:yes:", "erase:no:", "n") is None

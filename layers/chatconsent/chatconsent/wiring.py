@@ -143,8 +143,8 @@ class _WithSecrets:
             return None
         keys = tuple(decode_secret(secret) for secret in self.secrets.apple_messaging_secrets)
         account = AppleAccount(settings.msp_id, settings.business_ids, keys)
-        sender: Any = local_outbox() if self._w.settings.channel_sender == "outbox" else MspGatewaySender(
-            account, self._w.clock
+        sender: Any = (
+            local_outbox() if self._w.settings.channel_sender == "outbox" else MspGatewaySender(account, self._w.clock)
         )
         return AppleChannel(account, sender, self._w.clock)
 

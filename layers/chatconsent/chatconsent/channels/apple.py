@@ -169,7 +169,8 @@ def _interactive_answer(data: Any) -> tuple[str | None, str | None]:
     quick = data.get("quick-reply")
     if isinstance(quick, dict):
         chosen = quick.get("selectedIdentifier")
-        items = quick.get("items") if isinstance(quick.get("items"), list) else []
+        listed = quick.get("items")
+        items: list[Any] = listed if isinstance(listed, list) else []
         index = _number(quick.get("selectedIndex"))
         if not isinstance(chosen, str) and index is not None and 0 <= index < len(items):
             item = items[index]
@@ -364,7 +365,8 @@ def _attachment(attachments: Any) -> MediaMeta | None:
     if not isinstance(attachments, list) or not attachments or not isinstance(attachments[0], dict):
         return None
     item = attachments[0]
-    mime_type = item.get("mimeType") if isinstance(item.get("mimeType"), str) else ""
+    declared = item.get("mimeType")
+    mime_type = declared if isinstance(declared, str) else ""
     size = _number(item.get("size"))
     kind = mime_type.split("/", 1)[0] if mime_type else "document"
     kind = kind if kind in ("image", "audio", "video") else "document"

@@ -20,7 +20,6 @@ from chatconsent.inbound.parts import Turn, language_of
 from chatconsent.notices import NoticeRegistry
 from chatconsent.outbox import Reply
 from chatconsent.renewal_rules import new_request, notice_cycle, publication_order, reconfirmation_due
-from chatconsent.retention import RetentionClass
 from chatconsent.store import Asked, Conflict, Duplicate
 
 

@@ -15,7 +15,6 @@ from chatconsent.consent_state import SpecialRequest, SubjectState
 from chatconsent.inbound.dispatch import ART9_NO, ART9_YES
 from chatconsent.inbound.outcomes import Outcome
 from chatconsent.inbound.parts import Turn, language_of
-from chatconsent.outbox import Reply
 from chatconsent.retention import RetentionClass
 from chatconsent.store import Conflict, Duplicate
 
