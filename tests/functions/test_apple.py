@@ -381,3 +381,29 @@ def test_whatsapp_buttons_still_need_the_buttons() -> None:
     assert _button(typed, "erase:yes:", "erase:no:", "n") is None
     apple_typed = InboundMessage("apple", "urn:mbid:x", "m", 0, InboundKind.TEXT, "yes", capabilities=frozenset())
     assert _button(apple_typed, "erase:yes:", "erase:no:", "n") is True
+
+
+@pytest.mark.parametrize(("word", "answer"), [("agent", "in person"), ("Support", "in person"), ("help!", "in person")])
+def test_apples_live_agent_words_say_how_to_reach_a_person(env: Env, word: str, answer: str) -> None:
+    activate(env)
+    send_text(env, word)
+    assert answer in last_text()
+    assert consent_state(env) is ConsentState.ACTIVE
+    assert len(env.inbound_items(subject_of(env))) == 0  # a trigger word is answered, not kept
+
+
+@pytest.mark.parametrize("word", ["menu", "LIST", "?"])
+def test_apples_menu_words_list_what_can_be_written(env: Env, word: str) -> None:
+    activate(env)
+    send_text(env, word)
+    assert "AGENT" in last_text() and "STOP" in last_text() and "DELETE" in last_text()
+
+
+def test_whatsapp_help_stays_the_notice_and_agent_is_a_message_there(env: Env) -> None:
+    from tests import flow
+
+    flow.activate(env)
+    flow.deliver(env, flow.text(env, "help"))
+    assert "Privacy notice" in flow.reply_text(flow.replies_to()[-1])
+    flow.deliver(env, flow.text(env, "agent"))
+    assert len(env.inbound_items(flow.subject_of(env))) == 1  # kept: only Apple gives it a meaning

@@ -35,6 +35,8 @@ class Keyword(StrEnum):
     HELP = "help"
     ACCESS = "access"
     ERASE = "erase"
+    AGENT = "agent"  # how to reach a person (a channel's own words: Apple's agent/support/help)
+    MENU = "menu"  # what can be written here (a channel's own words: Apple's menu/list/?)
 
 
 KEYWORDS: dict[Keyword, frozenset[str]] = {

@@ -87,6 +87,8 @@ class Role(StrEnum):
     # The roles below change nothing but the delivery record (written first), and may answer.
     ERASE_ASK = "erase_ask"
     HELP = "help"
+    AGENT = "agent"  # how to reach a person (Apple's agent/support/help)
+    MENU = "menu"  # what can be written here (Apple's menu/list/?)
     REMINDER = "reminder"  # anything else while the opt-in question is open
     ACCEPTED = "accepted"  # consent without the conversation purpose: nothing kept
     SUPPRESSED = "suppressed"  # withdrawn: nothing is sent any more
@@ -229,10 +231,14 @@ def role_of(message: InboundMessage, state: SubjectState, conversation_purpose: 
         return Role.ERASE_ASK
     if keyword is Keyword.HELP and known:  # answered after STOP too: who we are and the notice
         return Role.HELP
+    if keyword is Keyword.AGENT and known:
+        return Role.AGENT
+    if keyword is Keyword.MENU and known:
+        return Role.MENU
     if state.pending is not None:
         return Role.REMINDER
     if state.active_purposes:
         return Role.ACCEPTED
     if state.consents:  # withdrawn: no further messages of any kind
         return Role.SUPPRESSED
-    return Role.INFO_HELP if keyword is Keyword.HELP else Role.INFO
+    return Role.INFO_HELP if keyword in (Keyword.HELP, Keyword.AGENT, Keyword.MENU) else Role.INFO

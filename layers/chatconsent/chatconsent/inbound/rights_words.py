@@ -115,15 +115,16 @@ def closed(turn: Turn, state: SubjectState) -> Outcome:
     return Outcome.CONSENT_WITHDRAWN if withdrawn else Outcome.ALREADY_WITHDRAWN
 
 
-def help_reply(turn: Turn, state: SubjectState) -> Outcome:
-    """INFO/HELP from someone we know, also after STOP: who we are, the notice, how to stop."""
+def help_reply(turn: Turn, state: SubjectState, key: str = "help") -> Outcome:
+    """INFO/HELP from someone we know, also after STOP: who we are, the notice, how to stop (``key``:
+    ``agent`` says how to reach a person, ``menu`` what can be written here: Apple's trigger words)."""
     language = language_of(state)
     track: RetentionClass | None = None  # withdrawn: nothing kept
     if turn.parts.config.conversation_purpose in state.active_purposes:  # its outbound record lives with the chat
         track = RetentionClass.CONVERSATION
     elif state.pending is not None:  # or with the request
         track = RetentionClass.PENDING_OPTIN_CHAT
-    return turn.answer([turn.owe_text("help", language, track)], Outcome.HELP_REPLIED)
+    return turn.answer([turn.owe_text(key, language, track)], Outcome.HELP_REPLIED)
 
 
 # How the DATA reply names the messages kept under each class (in this order), each with the plan's period.
