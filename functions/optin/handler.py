@@ -171,8 +171,7 @@ def start_optin(event: dict[str, Any]) -> dict[str, Any]:
         logger.info("opt-in link requested", extra={"purposes": sorted(body.purposes)})
         return json_answer(202, LinkRequested.of(accepted).model_dump(mode="json"), NOT_STORED)
     issued = wiring.optin.start(body.ask(), client_ip)
-    chat_link = issued.whatsapp_link or issued.apple_link
-    started = OptInStarted.of(issued, _qr_svg(chat_link) if chat_link else None)
+    started = OptInStarted.of(issued, _qr_svg(issued.link) if issued.link else None)
     metrics.add_metric(name="OptInStarted", unit=MetricUnit.Count, value=1)
     logger.info("opt-in code issued", extra={"request_id": started.request_id, "purposes": sorted(body.purposes)})
     return json_answer(201, started.model_dump(mode="json"), NOT_STORED)

@@ -21,6 +21,7 @@ from typing import Any
 
 from chatconsent.buttons import MARKETING_STOP_BUTTON
 from chatconsent.channels.base import Channel
+from chatconsent.channels.registry import CHANNELS, has_service_window
 from chatconsent.clock import Clock
 from chatconsent.config import BusinessConfig
 from chatconsent.consent_service import ConsentService
@@ -186,7 +187,7 @@ class AgentDesk:
         """Owe ``text``; raises ReplyRefused without consent or outside the service window."""
         covering = self._covering(subject, self._config.conversation_purpose)
         last = self._last_inbound(subject)
-        if self._clock() - last.received_at > SERVICE_WINDOW_SECONDS:
+        if has_service_window(covering.channel) and self._clock() - last.received_at > SERVICE_WINDOW_SECONDS:
             raise ReplyRefused("outside WhatsApp's 24-hour window: only a configured template may be sent")
         address = self._address(subject, covering, last)
         return self._queue(subject, address, Reply(text=text), "agent_reply", covering, reply_id)
@@ -207,6 +208,9 @@ class AgentDesk:
         purpose = self._config.template_purpose(template)
         why = f": template {name!r} is a {template.category.lower()} template and needs it"
         covering = self._covering(subject, purpose, why)
+        spec = CHANNELS.get(covering.channel or "whatsapp")
+        if spec is None or not spec.has_templates:
+            raise ReplyRefused("this person's channel has no templates: write a reply instead")
         address = self._address(subject, covering)
         code = template.languages[self._texts.language(covering.notice_language or None)]
         # a marketing template's stop button answers as a campaign's does: one tap stops marketing
@@ -239,7 +243,7 @@ class AgentDesk:
         message_hash = self._pseudonymizer.message("agent", f"{subject}:{reply_id}")
         owing = Owing(
             subject,
-            self._channel.name,
+            covering.channel or self._channel.name,  # the channel the person consented on
             address,
             reply,
             kind,

@@ -26,7 +26,7 @@ from chatconsent.settings import config_path
 
 Language = Literal["de", "en", "it"]
 LANGUAGES: tuple[Language, ...] = ("de", "en", "it")
-ChannelName = Literal["whatsapp", "apple"]
+ChannelName = Literal["whatsapp", "telegram", "apple"]  # every channel the registry may know (channels/registry.py)
 
 DEFAULT_CONFIG_PATH = Path(__file__).with_name("default_config.json")
 
@@ -185,7 +185,7 @@ class WhatsAppConfig(_Strict):
 class AppleConfig(_Strict):
     """Apple Messages for Business: the ids Apple Business Register shows (public; the secret is in SSM)."""
 
-    enabled: bool = True
+    enabled: bool = False
     msp_id: str = constrained(
         pattern=r"^[A-Za-z0-9-]{1,64}$", description="The Messaging Service Provider id (inbound tokens' aud)."
     )
@@ -203,9 +203,29 @@ class AppleConfig(_Strict):
             raise ValueError("channels.apple.business_ids: one or more business ids (letters, digits, -)")
 
 
+class TelegramConfig(_Strict):
+    """A Telegram bot: the widget's deep link ``https://t.me/<bot_username>?start=<code>`` opens it."""
+
+    enabled: bool = False
+    bot_username: str = constrained(
+        pattern=r"^[A-Za-z][A-Za-z0-9_]{3,30}[Bb][Oo][Tt]$", description="The bot's public username (ends in bot)."
+    )
+    provider: str = "Telegram Messenger Inc."
+
+
 class ChannelsConfig(_Strict):
+    """Per channel its settings; a channel without settings (absent) is not enabled."""
+
     whatsapp: WhatsAppConfig
     apple: AppleConfig | None = None
+    telegram: TelegramConfig | None = None
+
+    def settings(self, name: str) -> object | None:
+        """The settings of channel ``name`` (None: not configured here)."""
+        return getattr(self, name, None)
+
+    def is_enabled(self, name: str) -> bool:
+        return bool(getattr(self.settings(name), "enabled", False))
 
 
 class Limits(_Strict):

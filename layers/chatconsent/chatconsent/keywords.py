@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
 
 YES = frozenset({"yes", "y", "ok", "okay", "agree", "ja", "j", "einverstanden", "si", "sì", "acconsento", "certo"})
@@ -117,8 +117,15 @@ def is_marketing_stop(text: str, words: frozenset[str] = MARKETING_STOP) -> bool
     return whole_message(text) in words
 
 
-def keyword_of(text: str) -> Keyword | None:
+def keyword_of(text: str, channel_words: Mapping[Keyword, frozenset[str]] | None = None) -> Keyword | None:
+    """The rights word ``text`` is, if it is one alone; ``channel_words``: the channel's own words besides
+    the it/de/en ones (``chatconsent.channels.registry.channel_words``). A channel's own meaning of a word
+    comes first (Apple: "help" asks for a person), and its words may be punctuation alone (Apple: "?")."""
     word = normalise_word(text)
-    if not word or " " in word:
+    if not word:  # punctuation alone: only a channel's own word can be one
+        bare = unicodedata.normalize("NFKC", text).strip()
+        return next((keyword for keyword, words in (channel_words or {}).items() if bare and bare in words), None)
+    if " " in word:
         return None
-    return next((keyword for keyword, words in KEYWORDS.items() if word in words), None)
+    found = next((keyword for keyword, words in (channel_words or {}).items() if word in words), None)
+    return found or next((keyword for keyword, words in KEYWORDS.items() if word in words), None)

@@ -13,10 +13,10 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any
 
 from chatconsent.channels.base import RETRY_LATER, Channel, ChannelError, ChannelRejected
-from chatconsent.config import BusinessConfig, Language
+from chatconsent.config import BusinessConfig, ChannelName, Language
 from chatconsent.errors import TryAgain
 from chatconsent.identity import Pseudonymizer
 from chatconsent.keyring import SubjectKeyring
@@ -34,7 +34,7 @@ class LinkJob(Document):
     sealed_number: str = constrained(
         pattern=r"^[A-Za-z0-9+/]+={0,2}$", max_length=2048, repr=False, description="KMS ciphertext, base64"
     )
-    channel: Literal["whatsapp"]
+    channel: ChannelName  # a channel whose settings have link_confirmation (today WhatsApp's)
     language: Language
 
     def number(self, sealer: Sealer) -> str:
@@ -91,12 +91,14 @@ class LinkSender:
         request = self._store.optins.request(token_hash(job.token))
         if request is None or request.flow != "link" or request.status != "pending":
             return SendOutcome.SKIPPED
+        settings = getattr(self._config.channels.settings(job.channel), "link_confirmation", None)
+        if settings is None:  # not a channel that sends links (the API refuses those requests)
+            return SendOutcome.SKIPPED
         number = job.number(self._sealer)  # opened before the claim: a failure here leaves the send to a retry
         if not self._store.optins.claim_link_send(request.code_hash):
             if request.address is None:  # the first delivery sent it but stopped before keeping the number
                 self._store.optins.record_link_address(request.code_hash, self._seal(request, number))
             return SendOutcome.SKIPPED  # delivered twice: the first delivery sent it
-        settings = getattr(self._config.channels, job.channel).link_confirmation
         try:
             message_id = self._channel().send_template(
                 number,

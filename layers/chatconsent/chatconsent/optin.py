@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import urllib.parse
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from chatconsent.channels.registry import channel_spec
 from chatconsent.clock import Clock
 from chatconsent.config import BusinessConfig, ChannelName, Language, LinkConfirmationConfig
 from chatconsent.errors import InvalidInput, NoticeChanged, RateLimited
@@ -65,11 +65,6 @@ class OptInAsk:
         object.__setattr__(self, "purposes", tuple(self.purposes))  # any iterable of ids, kept as given
 
 
-def apple_body(text: str) -> str:
-    """A prefilled text as Apple's link allows it: without ``& # [ ] ( ) { } /`` (Apple refuses them)."""
-    return " ".join(re.sub(r"[&#\[\](){}/]", " ", text).split())
-
-
 @dataclass(frozen=True)
 class CodeIssued:
     """A chat-started opt-in: the code to send, where to send it, and the notice it binds."""
@@ -77,10 +72,11 @@ class CodeIssued:
     request_id: str
     code: str
     expires_at: int
-    whatsapp_link: str | None
+    whatsapp_link: str | None  # the link when the channel is WhatsApp (kept for the widgets that read it)
     notice_version: str
     notice_sha256: str
-    apple_link: str | None = None
+    channel: str = "whatsapp"
+    link: str | None = None  # the channel's deep link carrying the code (the registry's ``opt_in_link``)
 
 
 @dataclass(frozen=True)
@@ -125,8 +121,7 @@ class OptInService:
         unknown = sorted(set(ask.purposes) - set(self._config.purpose_ids))
         if unknown:
             raise InvalidInput(f"unknown purpose: {', '.join(unknown)}")
-        channel = getattr(self._config.channels, ask.channel)
-        if channel is None or not channel.enabled:
+        if not self._config.channels.is_enabled(ask.channel):
             raise InvalidInput(f"channel {ask.channel} is not enabled")
         try:
             notice = self._notices.get(ask.language, ask.notice_version)
@@ -171,7 +166,6 @@ class OptInService:
         notice, purposes = self._validated(ask)
         if ask.phone is not None:
             raise InvalidInput("phone: use the link-confirmed opt-in")  # the handler routes by body
-        channel = getattr(self._config.channels, ask.channel)
         self._consume(
             "optin-ip",
             self._pseudonymizer.client_ip(client_bucket(client_ip)),
@@ -182,23 +176,16 @@ class OptInService:
         request = self._new_request(ask, notice, purposes, code_hash(code), "chat")
         self._store.optins.create_request(request)
         text = self._texts.text("prefill", ask.language, code=code)
-        whatsapp_link, apple_link = None, None
-        if ask.channel == "apple":
-            from chatconsent.channels.apple import link  # noqa: PLC0415 (only where Apple is offered)
-
-            apple = self._config.channels.apple
-            assert apple is not None  # checked by _validated
-            apple_link = link(apple.business_ids[0], apple_body(text), apple.intent, apple.group)
-        else:
-            whatsapp_link = f"https://wa.me/{channel.display_number.lstrip('+')}?text={urllib.parse.quote(text)}"
+        link = channel_spec(ask.channel).opt_in_link(self._config, code, text)
         return CodeIssued(
             request_id=request.request_id,
             code=code,
             expires_at=request.expires_at,
-            whatsapp_link=whatsapp_link,
+            whatsapp_link=link if ask.channel == "whatsapp" else None,
             notice_version=notice.version,
             notice_sha256=notice.sha256,
-            apple_link=apple_link,
+            channel=ask.channel,
+            link=link,
         )
 
     def _number(self, ask: OptInAsk, settings: LinkConfirmationConfig) -> str:
@@ -222,10 +209,8 @@ class OptInService:
         form and the abuse limits can be refused.
         """
         notice, purposes = self._validated(ask)
-        if ask.channel != "whatsapp":  # the business can write first only on WhatsApp
-            raise InvalidInput(f"confirmation links are not enabled for {ask.channel}")
-        settings = self._config.channels.whatsapp.link_confirmation
-        if not settings.enabled:
+        settings = getattr(self._config.channels.settings(ask.channel), "link_confirmation", None)
+        if settings is None or not settings.enabled:
             raise InvalidInput(f"confirmation links are not enabled for {ask.channel}")
         if ask.phone is None:
             raise InvalidInput("phone: required for a confirmation link")

@@ -25,6 +25,7 @@ from enum import StrEnum
 from typing import Any
 
 from chatconsent.channels.base import RETRY_LATER, Button, Channel, ChannelError, ChannelRejected
+from chatconsent.channels.registry import UnknownChannel
 from chatconsent.consent_state import ConsentState
 from chatconsent.errors import TryAgain
 from chatconsent.keyring import SubjectKeyring
@@ -171,13 +172,14 @@ class Delivery(StrEnum):
     EXPIRED = "expired"  # older than its class allows: not sent any more
     REFUSED = "refused"  # the provider refused it for good
     WITHDRAWN = "withdrawn"  # an agent's reply whose consent was withdrawn before it could be sent
+    BLOCKED = "blocked"  # the person blocked the business on the channel: not sent, consent withdrawn
 
 
 def retryable(error: ChannelError) -> bool:
     """Whether the provider may accept the same message later (a timeout is unknown: tried again)."""
     if not isinstance(error, ChannelRejected):
         return True
-    return error.unavailable or error.code in RETRY_LATER
+    return error.unavailable or error.retry_after is not None or error.code in RETRY_LATER
 
 
 class OutboxSender:
@@ -188,7 +190,9 @@ class OutboxSender:
         channels: Callable[[str], Channel],
         message_hash: Callable[[str, str], str],
         keyring: SubjectKeyring | None = None,
+        on_blocked: Callable[[str, str, str], None] | None = None,
     ) -> None:
+        self._on_blocked = on_blocked  # (subject, channel, address): the withdrawal a block means
         self._store = store
         self._sealer = sealer
         self._channels = channels
@@ -210,10 +214,19 @@ class OutboxSender:
             return Delivery.WITHDRAWN
         address, reply = self._sealer.open(item)
         try:
-            sent = reply.send(self._channels(message.channel), address)
+            channel = self._channels(message.channel)
+        except UnknownChannel:  # a channel since removed from the registry: nothing can send it
+            outbox.drop(item)
+            return Delivery.REFUSED
+        try:
+            sent = reply.send(channel, address)
         except ChannelError as error:
             if retryable(error):
                 raise TryAgain("the messenger did not take the message; it is sent again") from None
+            if isinstance(error, ChannelRejected) and error.blocked and self._on_blocked is not None:
+                self._on_blocked(message.subject, message.channel, address)  # first: a failure leaves the item
+                outbox.drop(item)
+                return Delivery.BLOCKED
             outbox.drop(item)
             return Delivery.REFUSED
         return Delivery.SENT if self._settle(item, reply, sent) else Delivery.GONE

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from html import escape
 
+from chatconsent.channels.registry import CHANNELS
 from chatconsent.config import LANGUAGES, BusinessConfig, Language
 from chatconsent.texts import raw, resolve
 
@@ -93,7 +94,8 @@ def access_result_page(language: Language, outcome: str) -> str:
 
 
 def channel_label(channel: str) -> str:
-    return {"whatsapp": "WhatsApp"}.get(channel, channel)
+    spec = CHANNELS.get(channel)
+    return spec.display_name if spec is not None else channel
 
 
 def notice_page(language: str, version: str, text: str) -> str:

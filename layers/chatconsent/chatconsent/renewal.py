@@ -22,6 +22,7 @@ from datetime import timedelta
 from enum import StrEnum
 
 from chatconsent.channels.base import Button
+from chatconsent.channels.registry import has_service_window
 from chatconsent.clock import Clock
 from chatconsent.config import BusinessConfig
 from chatconsent.consent_renewal import ConsentRenewal
@@ -132,6 +133,8 @@ class RenewalJob:
         addressed = next((r for r in records if r.address is not None), None)
         last_inbound = self._store.messages.last_inbound_at(subject)
         in_window = last_inbound is not None and now - last_inbound < SERVICE_WINDOW_SECONDS - _WINDOW_MARGIN_SECONDS
+        if addressed is not None and not has_service_window(addressed.channel):
+            in_window = True  # a channel without a service window: the question with buttons at any time
         template = self._config.channels.whatsapp.template(self._config.consent_renewal.template)
         method = "chat" if in_window else "template"
         reachable = addressed is not None and (in_window or template is not None)

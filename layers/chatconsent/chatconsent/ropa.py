@@ -14,8 +14,10 @@ from chatconsent.texts import format_period
 
 DATA_SUBJECTS = ["Customers and prospects who opt in through the widget and write to the business's messenger accounts"]
 DATA_CATEGORIES = [
-    "Messenger identifier (phone number), stored only as a keyed pseudonym (HMAC-SHA256); in clear only inside"
-    " sealed messages (the address replies go to); a queued confirmation-link job holds it sealed under the KMS key",
+    "Messenger identifier (WhatsApp: phone number; Telegram: chat id; Apple Messages for Business: the opaque id"
+    " Apple issues per business), stored only as a keyed pseudonym (HMAC-SHA256) namespaced by channel; in clear only"
+    " inside sealed messages (the address replies go to); a queued confirmation-link job holds it sealed under the KMS"
+    " key. Profile names, usernames and pictures the messengers send are never read or stored",
     "Messages and their timestamps (text, button ids, media metadata), sealed with the person's own data key",
     "Special categories (Art. 9): health information in messages; bank data (IBANs, card numbers) in messages",
     "Consent records: purpose, notice version and hash, keyed hashes of message ids",
@@ -38,7 +40,8 @@ COPY_DESCRIPTIONS = {
 SECURITY_MEASURES = [
     "Encryption at rest with a customer-managed AWS KMS key (rotation enabled); TLS in transit",
     "Identifiers only as keyed pseudonyms; provider message ids only as keyed hashes",
-    "Webhook signatures verified in constant time on the raw body before any processing",
+    "Webhook authentication (WhatsApp's signature, Telegram's secret token, Apple's signed token) checked in"
+    " constant time on the raw request before any parsing; rotated secrets accepted side by side for a window",
     "Least-privilege IAM policy per function; secrets in SSM Parameter Store SecureStrings",
     "No personal data in logs, metrics or access logs; log groups with a retention period",
     "Every item carries a retention class and expiry; a scheduled purge deletes on time, with receipts",

@@ -1,14 +1,15 @@
 """Secrets come from SSM Parameter Store SecureStrings under one path, never from the template.
 
 Two WhatsApp app secrets may be live at once (``app-secret`` and ``app-secret-previous``) so that
-rotation drops no webhook; the same for Apple's Messaging API secret (``apple/messaging-secret`` and
-``apple/messaging-secret-previous``, both as Apple hands them out: Base64, decoded where they are used).
-The Apple ones are optional: a business without Apple Messages for Business sets neither.
+rotation drops no webhook. Every other channel's secrets live under ``<channel>/...`` beside them and
+are read through :meth:`Secrets.channel_secret` and :meth:`Secrets.rotating` (the same window: the
+current value and, while a rotation is under way, ``<name>-previous``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 PARAMETER_NAMES = {
@@ -17,8 +18,6 @@ PARAMETER_NAMES = {
     "whatsapp_app_secret_previous": "whatsapp/app-secret-previous",
     "whatsapp_verify_token": "whatsapp/verify-token",
     "whatsapp_access_token": "whatsapp/access-token",
-    "apple_messaging_secret": "apple/messaging-secret",
-    "apple_messaging_secret_previous": "apple/messaging-secret-previous",
 }
 
 
@@ -32,7 +31,7 @@ class Secrets:
     whatsapp_app_secrets: tuple[bytes, ...]
     whatsapp_verify_token: str
     whatsapp_access_token: str
-    apple_messaging_secrets: tuple[str, ...] = ()  # Base64, as Apple hands them out; the current one first
+    values: Mapping[str, str] = field(default_factory=dict)  # every parameter by its name under the path
 
     def __repr__(self) -> str:  # never print secret values
         return "Secrets(<redacted>)"
@@ -49,18 +48,25 @@ class Secrets:
         previous = values.get(PARAMETER_NAMES["whatsapp_app_secret_previous"], "")
         if previous and previous != "-":
             app_secrets.append(previous)
-        apple = [
-            value
-            for name in ("apple_messaging_secret", "apple_messaging_secret_previous")
-            if (value := values.get(PARAMETER_NAMES[name], "")) and value != "-"
-        ]
         return cls(
-            apple_messaging_secrets=tuple(apple),
             pepper=need("pepper").encode("utf-8"),
             whatsapp_app_secrets=tuple(s.encode("utf-8") for s in app_secrets),
             whatsapp_verify_token=need("whatsapp_verify_token"),
             whatsapp_access_token=values.get(PARAMETER_NAMES["whatsapp_access_token"], ""),
+            values=dict(values),
         )
+
+    def channel_secret(self, name: str) -> str:
+        """The parameter ``name`` (``telegram/bot-token``); MissingSecret when it is not set."""
+        value = self.values.get(name, "")
+        if not value or value == "-":
+            raise MissingSecret(f"parameter {name!r} is not set")
+        return value
+
+    def rotating(self, name: str) -> tuple[str, ...]:
+        """The current value of ``name`` and, during a rotation, ``<name>-previous``: both are accepted."""
+        previous = self.values.get(f"{name}-previous", "")
+        return (self.channel_secret(name),) + ((previous,) if previous and previous != "-" else ())
 
 
 def load_secrets(ssm: Any, path: str) -> Secrets:

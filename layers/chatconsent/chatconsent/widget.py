@@ -1,5 +1,8 @@
 """What the opt-in widget needs to draw itself: purposes, channels and the notice's first layer.
 
+The channels are the enabled ones (``config.channels.<name>.enabled``) in the registry's order
+(:mod:`chatconsent.channels.registry`); the person picks one and gets that channel's deep link.
+
 The summary is the short first layer of the Art. 13 notice, built from the same configuration
 as the full text; the full, versioned text (whose hash the ledger records) is shown beneath it.
 Its wording is the catalogue's ``widget_*`` entries; the widget offers the business's ``languages``.
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chatconsent.channels.registry import enabled_channels
 from chatconsent.config import BusinessConfig, Language
 from chatconsent.retention_classes import RetentionClass
 from chatconsent.texts import format_period, raw
@@ -88,7 +92,9 @@ def _summary(config: BusinessConfig, language: Language) -> list[str]:
     if any(r.transfer_basis for r in config.recipients):
         keys.append("transfer")
     keys += ["how_long", "rights"]
-    return [raw(f"widget_{key}", language).format(**values) for key in keys]
+    lines = [raw(f"widget_{key}", language).format(**values) for key in keys]
+    notes = [spec.widget_note for spec in enabled_channels(config) if spec.widget_note]
+    return lines + [raw(note, language) for note in notes]
 
 
 def widget_settings(config: BusinessConfig, widget_version: str = "") -> WidgetInfo:
@@ -96,11 +102,15 @@ def widget_settings(config: BusinessConfig, widget_version: str = "") -> WidgetI
 
     ``widget_version`` is the version of the widget this API serves (``GET /widget``).
     """
-    whatsapp = config.channels.whatsapp
-    channels = (
-        (ChannelInfo(id="whatsapp", name="WhatsApp", link_confirmation=whatsapp.link_confirmation.enabled),)
-        if whatsapp.enabled
-        else ()
+    channels = tuple(
+        ChannelInfo(
+            id=spec.name,
+            name=spec.display_name,
+            link_confirmation=bool(
+                getattr(getattr(config.channels.settings(spec.name), "link_confirmation", None), "enabled", False)
+            ),
+        )
+        for spec in enabled_channels(config)
     )
     return WidgetInfo(
         languages=tuple(config.languages),

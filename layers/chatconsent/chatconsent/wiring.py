@@ -24,7 +24,7 @@ import time
 import weakref
 from collections.abc import Callable, Mapping
 from functools import cached_property, lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from chatconsent.aws import client, close_connections
 from chatconsent.channels.outbox import Outbox
@@ -32,7 +32,7 @@ from chatconsent.clock import Clock, sleeper, system_clock
 from chatconsent.config import BusinessConfig, current_config, load_config
 from chatconsent.identity import Pseudonymizer
 from chatconsent.retention import RetentionPlan
-from chatconsent.secrets import Secrets, load_secrets
+from chatconsent.secrets import MissingSecret, Secrets, load_secrets
 from chatconsent.settings import Settings, config_path
 from chatconsent.snapshot import snapshot_hooks
 from chatconsent.store import OptInRequest, Store
@@ -83,6 +83,7 @@ _SNAPSHOT_MODULES = (
     "chatconsent.access",
     "chatconsent.agents",
     "chatconsent.channels.apple",
+    "chatconsent.channels.registry",
     "chatconsent.channels.whatsapp",
     "chatconsent.confirmation",
     "chatconsent.inbound",
@@ -120,29 +121,52 @@ class _WithSecrets:
         self._w = wiring
         self.secrets = secrets
         self.pseudonymizer = _pseudonymizer(secrets.pepper)
+        self._channels: dict[str, Channel] = {}
 
     @cached_property
     def whatsapp(self) -> WhatsAppChannel:
-        from chatconsent.channels.whatsapp import GraphApiSender, WhatsAppChannel
+        return cast("WhatsAppChannel", self._build("whatsapp"))
 
-        settings = self._w.config.channels.whatsapp
-        sender: Any
-        if self._w.settings.channel_sender == "outbox":
-            sender = local_outbox()
-        else:
-            sender = GraphApiSender(self.secrets.whatsapp_access_token, settings.phone_number_id, settings.api_version)
-        return WhatsAppChannel(self.secrets.whatsapp_app_secrets, settings.phone_number_id, sender)
+    def channel(self, name: str) -> Channel:
+        """Channel ``name`` as the registry builds it, once (UnknownChannel for a name it does not know)."""
+        if name == "whatsapp":  # the attribute the campaign and link senders read, and tests replace
+            return self.whatsapp
+        if name == "apple":  # built with the wiring's clock (its tokens' iat)
+            if self.apple is None:
+                from chatconsent.channels.registry import UnknownChannel
+
+                raise UnknownChannel("Apple Messages for Business is not configured")
+            return self.apple
+        built = self._channels.get(name)
+        if built is None:
+            built = self._channels[name] = self._build(name)
+        return built
+
+    def _build(self, name: str) -> Channel:
+        from chatconsent.channels.registry import channel_spec
+
+        sender = local_outbox() if self._w.settings.channel_sender == "outbox" else None
+        return channel_spec(name).build(self._w.config, self.secrets, sender)
 
     @cached_property
     def apple(self) -> AppleChannel | None:
         """Apple Messages for Business, when configured (``channels.apple`` and its secret in SSM)."""
-        from chatconsent.channels.apple import AppleAccount, AppleChannel, MspGatewaySender, decode_secret
+        from chatconsent.channels.apple import (
+            APPLE_SECRET,
+            AppleAccount,
+            AppleChannel,
+            MspGatewaySender,
+            decode_secret,
+        )
 
         settings = self._w.config.channels.apple
-        if settings is None or not settings.enabled or not self.secrets.apple_messaging_secrets:
+        if settings is None or not settings.enabled:
             return None
-        keys = tuple(decode_secret(secret) for secret in self.secrets.apple_messaging_secrets)
-        account = AppleAccount(settings.msp_id, settings.business_ids, keys)
+        try:
+            encoded = self.secrets.rotating(APPLE_SECRET)
+        except MissingSecret:
+            return None
+        account = AppleAccount(settings.msp_id, settings.business_ids, tuple(decode_secret(s) for s in encoded))
         sender: Any = (
             local_outbox() if self._w.settings.channel_sender == "outbox" else MspGatewaySender(account, self._w.clock)
         )
@@ -227,13 +251,15 @@ class _WithSecrets:
         from chatconsent.outbox import OutboxSender
 
         w = self._w
+        pseudonymizer = self.pseudonymizer
 
-        def channel(name: str) -> Channel:  # read when sending: the channel the wiring holds then
-            if name == "apple" and self.apple is not None:
-                return self.apple
-            return {"whatsapp": self.whatsapp}[name]
+        def blocked(subject: str, channel: str, address: str) -> None:  # the person blocked us on that channel
+            suppression = pseudonymizer.suppression(channel, address)
+            w.consents.withdraw(subject, source=f"{channel}:blocked", suppression_hash=suppression)
 
-        return OutboxSender(w.store, w.outbox_sealer, channel, self.pseudonymizer.message, w.keyring)
+        return OutboxSender(
+            w.store, w.outbox_sealer, self.channel, pseudonymizer.message, w.keyring, on_blocked=blocked
+        )
 
     @cached_property
     def renewal_job(self) -> RenewalJob:
@@ -354,6 +380,10 @@ class Wiring:
     @property
     def whatsapp(self) -> WhatsAppChannel:
         return self._with_secrets().whatsapp
+
+    def channel(self, name: str) -> Channel:
+        """The channel ``name`` (built once per generation of the secrets)."""
+        return self._with_secrets().channel(name)
 
     @property
     def apple(self) -> AppleChannel | None:

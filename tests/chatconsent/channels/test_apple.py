@@ -25,11 +25,11 @@ from chatconsent.channels.apple import (
     address,
     decode_secret,
     link,
+    prefilled,
     sign_token,
 )
 from chatconsent.channels.base import Button, ChannelRejected, InboundKind
 from chatconsent.channels.outbox import Outbox
-from chatconsent.optin import apple_body
 
 NOW = 1_795_000_000
 MSP = "3c9f8e2a-7d41-4b6e-9a0c-51f2d8e4b7a6"
@@ -252,7 +252,7 @@ def test_text_and_quick_reply_payloads() -> None:
 
 
 def test_the_message_link() -> None:
-    url = link(BUSINESS, apple_body("Hello! Shop & Co (Berlin/Mitte). My code: CC-ABC"), "optin", "sales")
+    url = link(BUSINESS, prefilled("Hello! Shop & Co (Berlin/Mitte). My code: CC-ABC"), "optin", "sales")
     assert url.startswith(f"https://bcrw.apple.com/urn:biz:{BUSINESS}?biz-intent-id=optin&biz-group-id=sales&body=")
     body = url.split("body=", 1)[1]
     assert "CC-ABC" in body and not any(c in body for c in "&#[](){}/")

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, WithJsonSchema, field_validator
 
-from chatconsent.config import Language
+from chatconsent.config import ChannelName, Language
 from chatconsent.optin import CodeIssued, LinkAccepted, OptInAsk
 
 
@@ -31,7 +31,7 @@ class OptInBody(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     purposes: dict[str, Ticked] = Field(min_length=1, max_length=10, description="Ticked purposes, each true.")
-    channel: Literal["whatsapp", "apple"]
+    channel: ChannelName = Field(description="One of the enabled channels (GET /optin/settings).")
     language: Language
     notice_version: str = Field(pattern=r"^[0-9A-Za-z.\-]{1,32}$")
     notice_sha256: str | None = Field(
@@ -81,8 +81,11 @@ class OptInBody(BaseModel):
 
 
 class OptInLinks(BaseModel):
+    """The chosen channel's deep link that carries the code, under the channel's name."""
+
     whatsapp: str | None = None
-    apple: str | None = Field(default=None, description="Apple's Message link (bcrw.apple.com) with the code typed in.")
+    telegram: str | None = None
+    apple: str | None = None
 
 
 class OptInStarted(BaseModel):
@@ -90,18 +93,18 @@ class OptInStarted(BaseModel):
     code: str
     expires_at: int = Field(description="Epoch seconds after which the code is void.")
     links: OptInLinks
-    qr_svg: str | None = Field(default=None, description="The WhatsApp link as a QR code (SVG data URI).")
+    qr_svg: str | None = Field(default=None, description="The channel's link as a QR code (SVG data URI).")
     notice_version: str
     notice_sha256: str
 
     @classmethod
     def of(cls, issued: CodeIssued, qr_svg: str | None) -> OptInStarted:
-        """``qr_svg``: the WhatsApp link drawn as a QR code, if there is a link."""
+        """``qr_svg``: the channel's link drawn as a QR code, if there is a link."""
         return cls(
             request_id=issued.request_id,
             code=issued.code,
             expires_at=issued.expires_at,
-            links=OptInLinks(whatsapp=issued.whatsapp_link, apple=issued.apple_link),
+            links=OptInLinks.model_validate({issued.channel: issued.link or issued.whatsapp_link}),
             qr_svg=qr_svg,
             notice_version=issued.notice_version,
             notice_sha256=issued.notice_sha256,

@@ -30,7 +30,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chatconsent.channels.base import (
     Button,
@@ -44,7 +44,12 @@ from chatconsent.channels.base import (
     ParsedWebhook,
 )
 
+if TYPE_CHECKING:
+    from chatconsent.config import BusinessConfig
+    from chatconsent.secrets import Secrets
+
 NAME = "apple"
+APPLE_SECRET = "apple/messaging-secret"  # noqa: S105 (the SSM parameter's name, and "-previous" while rotating)
 GATEWAY_URL = "https://mspgw.push.apple.com/v1/message"
 # How far a token's ``iat`` may be from our clock. Apple does not publish the window; tokens are minted
 # per request, so one hour either way absorbs clock skew and Apple's retries of a cached request while a
@@ -155,6 +160,11 @@ def link(business_id: str, body: str, intent: str = "", group: str = "") -> str:
     query = {"biz-intent-id": intent, "biz-group-id": group, "body": body}
     encoded = urllib.parse.urlencode({k: v for k, v in query.items() if v}, quote_via=urllib.parse.quote, safe="")
     return f"https://bcrw.apple.com/urn:biz:{business_id}?{encoded}"
+
+
+def prefilled(text: str) -> str:
+    """A prefilled text as Apple's link allows it: without ``& # [ ] ( ) { } /`` (Apple refuses them)."""
+    return " ".join(re.sub(r"[&#\[\](){}/]", " ", text).split())
 
 
 def address(business_id: str, opaque_id: str) -> str:
@@ -371,6 +381,18 @@ def _attachment(attachments: Any) -> MediaMeta | None:
     kind = mime_type.split("/", 1)[0] if mime_type else "document"
     kind = kind if kind in ("image", "audio", "video") else "document"
     return MediaMeta(kind, "", mime_type[:128], size if size is not None and size >= 0 else None)
+
+
+def build(config: BusinessConfig, secrets: Secrets, sender: MessageSender | None) -> AppleChannel:
+    """The registry's builder (the wiring builds its own with the wiring's clock: ``Wiring.apple``)."""
+    import time  # noqa: PLC0415
+
+    settings = config.channels.apple
+    if settings is None:
+        raise ValueError("channels.apple is not configured")
+    keys = tuple(decode_secret(value) for value in secrets.rotating(APPLE_SECRET))
+    account = AppleAccount(settings.msp_id, settings.business_ids, keys)
+    return AppleChannel(account, sender or MspGatewaySender(account, time.time), time.time)
 
 
 # -- the gateway ---------------------------------------------------------------------------------------

@@ -28,13 +28,25 @@ class ChannelRejected(ChannelError):
     """The provider answered with an error: the message was certainly not sent.
 
     ``code`` is the provider's error code when it gave one (WhatsApp: 130429 rate limit, 131026
-    undeliverable, ...); ``unavailable`` says the provider itself is down (5xx, refused connection).
+    undeliverable, ...); ``unavailable`` says the provider itself is down (5xx, refused connection);
+    ``retry_after`` (seconds) says the provider throttled this send and when it may be tried again;
+    ``blocked`` says the person blocked the business on this channel (Telegram's 403 "bot was blocked
+    by the user"): a withdrawal, recorded with its source.
     """
 
-    def __init__(self, message: str, code: int | None = None, unavailable: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        code: int | None = None,
+        unavailable: bool = False,
+        retry_after: int | None = None,
+        blocked: bool = False,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.unavailable = unavailable
+        self.retry_after = retry_after
+        self.blocked = blocked
 
 
 class MalformedPayload(ValueError):

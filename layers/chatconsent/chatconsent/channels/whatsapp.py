@@ -13,7 +13,7 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -31,6 +31,10 @@ from chatconsent.channels.base import (
     StatusUpdate,
 )
 from chatconsent.identity import InvalidIdentifier, normalize_whatsapp_id
+
+if TYPE_CHECKING:
+    from chatconsent.config import BusinessConfig
+    from chatconsent.secrets import Secrets
 
 SIGNATURE_HEADER = "x-hub-signature-256"
 MAX_BUTTONS = 3
@@ -365,3 +369,11 @@ class GraphApiSender:
             return str(body["messages"][0]["id"])
         except (KeyError, IndexError, TypeError):
             raise ChannelError("WhatsApp API response without a message id") from None
+
+
+def build(config: BusinessConfig, secrets: Secrets, sender: MessageSender | None) -> WhatsAppChannel:
+    """The registry's builder: through the Graph API, or through ``sender`` (the local outbox)."""
+    settings = config.channels.whatsapp
+    if sender is None:
+        sender = GraphApiSender(secrets.whatsapp_access_token, settings.phone_number_id, settings.api_version)
+    return WhatsAppChannel(secrets.whatsapp_app_secrets, settings.phone_number_id, sender)

@@ -20,6 +20,7 @@ from enum import StrEnum
 
 from chatconsent.buttons import MARKETING_STOP_BUTTON
 from chatconsent.channels.base import InboundKind, InboundMessage
+from chatconsent.channels.registry import channel_words
 from chatconsent.consent_state import SubjectState
 from chatconsent.keywords import (
     NO,
@@ -138,8 +139,9 @@ def words_of(message: InboundMessage) -> str | None:
 
 
 def keyword_in(message: InboundMessage) -> Keyword | None:
+    """The rights word the message is: the it/de/en words, and the channel's own (its registry entry)."""
     words = words_of(message)
-    return keyword_of(words) if words else None
+    return keyword_of(words, channel_words(message.channel)) if words else None
 
 
 def campaign_of(message: InboundMessage) -> str | None:
