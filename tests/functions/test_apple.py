@@ -407,3 +407,23 @@ def test_whatsapp_help_stays_the_notice_and_agent_is_a_message_there(env: Env) -
     assert "Privacy notice" in flow.reply_text(flow.replies_to()[-1])
     flow.deliver(env, flow.text(env, "agent"))
     assert len(env.inbound_items(flow.subject_of(env))) == 1  # kept: only Apple gives it a meaning
+
+
+def test_an_agents_reply_reaches_the_apple_device_days_later_and_never_after_close(env: Env) -> None:
+    """Apple has no 24-hour window: an agent answers whenever; after close nothing is sent."""
+    from tests.functions.test_admin import admin  # noqa: PLC0415
+
+    activate(env)
+    send_text(env, "where is my parcel?")
+    env.clock.advance(3 * 86_400)
+    subject = subject_of(env)
+    response = admin(
+        env, "POST", "messages", subject, {"text": "It left the warehouse today.", "reply_id": "desk-7f3a9c21"}
+    )
+    assert response["statusCode"] == 201, response
+    reply = replies_to()[-1]
+    assert (reply["type"], reply["body"], reply["destinationId"]) == ("text", "It left the warehouse today.", PERSON)
+    close(env)
+    sent = len(replies_to())
+    later = admin(env, "POST", "messages", subject, {"text": "Anything else?", "reply_id": "desk-7f3a9c22"})
+    assert later["statusCode"] == 409 and len(replies_to()) == sent
