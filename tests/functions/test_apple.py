@@ -411,7 +411,7 @@ def test_whatsapp_help_stays_the_notice_and_agent_is_a_message_there(env: Env) -
 
 def test_an_agents_reply_reaches_the_apple_device_days_later_and_never_after_close(env: Env) -> None:
     """Apple has no 24-hour window: an agent answers whenever; after close nothing is sent."""
-    from tests.functions.test_admin import admin  # noqa: PLC0415
+    from tests.functions.test_admin import admin
 
     activate(env)
     send_text(env, "where is my parcel?")
