@@ -45,8 +45,8 @@ def _header(headers: dict[str, Any], name: str) -> str:
 
 def apple_message(event: dict[str, Any]) -> dict[str, Any]:
     headers = event.get("headers") or {}
-    channel, inbound = wiring.apple, wiring.apple_inbound
-    if channel is None or inbound is None:  # no Apple account configured: no such business here
+    channel = wiring.apple
+    if channel is None:  # no Apple account configured: no such business here
         return error_answer(404, "Apple Messages for Business is not configured")
     refusal = channel.refusal(headers)
     if refusal is not None:
@@ -58,7 +58,7 @@ def apple_message(event: dict[str, Any]) -> dict[str, Any]:
     body = decoded_body(compressed, _header(headers, "content-encoding"), limit)
     delivery = channel.read(body, headers)
     metrics.add_metric(name=f"Apple_{delivery.kind or 'missing'}", unit=MetricUnit.Count, value=1)
-    outcomes = Counter(inbound.handle(delivery.parsed))
+    outcomes = Counter(wiring.inbound.handle(delivery.parsed))
     for outcome, count in outcomes.items():
         metrics.add_metric(name=f"Inbound_{outcome.value}", unit=MetricUnit.Count, value=count)
     if delivery.parsed.skipped:

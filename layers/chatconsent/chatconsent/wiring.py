@@ -32,7 +32,7 @@ from chatconsent.clock import Clock, sleeper, system_clock
 from chatconsent.config import BusinessConfig, current_config, load_config
 from chatconsent.identity import Pseudonymizer
 from chatconsent.retention import RetentionPlan
-from chatconsent.secrets import MissingSecret, Secrets, load_secrets
+from chatconsent.secrets import Secrets, load_secrets
 from chatconsent.settings import Settings, config_path
 from chatconsent.snapshot import snapshot_hooks
 from chatconsent.store import OptInRequest, Store
@@ -151,31 +151,10 @@ class _WithSecrets:
     @cached_property
     def apple(self) -> AppleChannel | None:
         """Apple Messages for Business, when configured (``channels.apple`` and its secret in SSM)."""
-        from chatconsent.channels.apple import (
-            APPLE_SECRET,
-            AppleAccount,
-            AppleChannel,
-            MspGatewaySender,
-            decode_secret,
-        )
+        from chatconsent.channels.apple import configured
 
-        settings = self._w.config.channels.apple
-        if settings is None or not settings.enabled:
-            return None
-        try:
-            encoded = self.secrets.rotating(APPLE_SECRET)
-        except MissingSecret:
-            return None
-        account = AppleAccount(settings.msp_id, settings.business_ids, tuple(decode_secret(s) for s in encoded))
-        sender: Any = (
-            local_outbox() if self._w.settings.channel_sender == "outbox" else MspGatewaySender(account, self._w.clock)
-        )
-        return AppleChannel(account, sender, self._w.clock)
-
-    @cached_property
-    def apple_inbound(self) -> InboundService | None:
-        """The inbound path for Apple's messages (the same steps, answering through Apple)."""
-        return None if self.apple is None else self._inbound(self.apple)
+        sender = local_outbox() if self._w.settings.channel_sender == "outbox" else None
+        return configured(self._w.config, self.secrets, sender, self._w.clock)
 
     @cached_property
     def optin(self) -> OptInService:
@@ -185,17 +164,14 @@ class _WithSecrets:
         return OptInService(w.store, self.pseudonymizer, w.notices, w.config, w.clock, w.sealer)
 
     @cached_property
-    def inbound(self) -> InboundService:
-        return self._inbound(self.whatsapp)
-
-    def _inbound(self, channel: Channel) -> InboundService:
+    def inbound(self) -> InboundService:  # every channel's messages (the steps answer through the outbox)
         from chatconsent.inbound import InboundParts, InboundService
 
         w = self._w
         parts = InboundParts(
             w.store,
             self.pseudonymizer,
-            channel,
+            self.whatsapp,
             w.config,
             w.clock,
             w.consents,
@@ -388,10 +364,6 @@ class Wiring:
     @property
     def apple(self) -> AppleChannel | None:
         return self._with_secrets().apple
-
-    @property
-    def apple_inbound(self) -> InboundService | None:
-        return self._with_secrets().apple_inbound
 
     @property
     def optin(self) -> OptInService:

@@ -383,16 +383,32 @@ def _attachment(attachments: Any) -> MediaMeta | None:
     return MediaMeta(kind, "", mime_type[:128], size if size is not None and size >= 0 else None)
 
 
-def build(config: BusinessConfig, secrets: Secrets, sender: MessageSender | None) -> AppleChannel:
-    """The registry's builder (the wiring builds its own with the wiring's clock: ``Wiring.apple``)."""
-    import time  # noqa: PLC0415
+def configured(
+    config: BusinessConfig, secrets: Secrets, sender: MessageSender | None, clock: Callable[[], float]
+) -> AppleChannel | None:
+    """The business's Apple channel (``sender``: the local outbox, or None for Apple's gateway); None when
+    ``channels.apple`` is absent or off, or its secret is not in SSM. A secret that is not Base64 raises."""
+    from chatconsent.secrets import MissingSecret  # noqa: PLC0415
 
     settings = config.channels.apple
-    if settings is None:
-        raise ValueError("channels.apple is not configured")
-    keys = tuple(decode_secret(value) for value in secrets.rotating(APPLE_SECRET))
-    account = AppleAccount(settings.msp_id, settings.business_ids, keys)
-    return AppleChannel(account, sender or MspGatewaySender(account, time.time), time.time)
+    if settings is None or not settings.enabled:
+        return None
+    try:
+        encoded = secrets.rotating(APPLE_SECRET)
+    except MissingSecret:
+        return None
+    account = AppleAccount(settings.msp_id, settings.business_ids, tuple(decode_secret(s) for s in encoded))
+    return AppleChannel(account, sender or MspGatewaySender(account, clock), clock)
+
+
+def build(config: BusinessConfig, secrets: Secrets, sender: MessageSender | None) -> AppleChannel:
+    """The registry's builder (the wiring builds it with its own clock: ``Wiring.apple``)."""
+    import time  # noqa: PLC0415
+
+    channel = configured(config, secrets, sender, time.time)
+    if channel is None:
+        raise ValueError("Apple Messages for Business is not configured")
+    return channel
 
 
 # -- the gateway ---------------------------------------------------------------------------------------
