@@ -144,7 +144,10 @@ def test_widget_settings_hold_purposes_channels_and_a_summary_per_language(env: 
     health = settings["purposes"][2]
     assert health["special_category"] is True and health["legal_basis"] == "explicit_consent"
     assert health["title"]["de"] == "Gesundheitsangaben"
-    assert settings["channels"] == [{"id": "whatsapp", "name": "WhatsApp", "link_confirmation": True}]
+    assert settings["channels"] == [
+        {"id": "whatsapp", "name": "WhatsApp", "link_confirmation": True},
+        {"id": "apple", "name": "Apple Messages", "link_confirmation": False},  # the example offers Apple too
+    ]
     assert set(settings["summary"]) == {"de", "en", "it"}
     english = " ".join(settings["summary"]["en"])
     for fact in ("Example Shop GmbH", "USA", "90 days", "STOP"):  # who, transfer, how long, withdrawal
