@@ -41,6 +41,7 @@ def run() -> list[str]:
     from chatconsent.clock import FrozenClock
     from chatconsent.config import current_config
     from chatconsent.notices import NoticeRegistry
+    from chatconsent.store import keys
     from chatconsent.wiring import Wiring, local_outbox
     from localrun import whatsapp
     from localrun.aws import DEV_SECRETS, create_data_key, create_tables, seed_secrets
@@ -73,6 +74,18 @@ def run() -> list[str]:
             clock.advance(5)
             return response
 
+        def send_owed() -> None:
+            """What the outbox function does off the request path (the table's stream, left out here): the
+            answers the webhook wrote with its change are sent, so the next step can read the question."""
+            found = dynamodb.scan(
+                TableName=wiring.settings.table_name,
+                FilterExpression="begins_with(#pk, :owed)",
+                ExpressionAttributeNames={"#pk": keys.PARTITION},
+                ExpressionAttributeValues={":owed": {"S": keys.OUTBOX_PK_PREFIX}},
+            )["Items"]
+            owed = [keys.key_of({name: item[name]["S"] for name in (keys.PARTITION, keys.SORT)}) for item in found]
+            wiring.outbox_sender.deliver_all(owed)
+
         def text(body: str) -> dict[str, Any]:
             return whatsapp.text(PERSON, body, phone_number_id=phone_number_id, timestamp=int(clock()))
 
@@ -88,9 +101,11 @@ def run() -> list[str]:
         event = http_event("POST", "/optin", body=json.dumps(ask), headers={"content-type": "application/json"})
         code = json.loads(optin.lambda_handler(event, LambdaContext())["body"])["code"]
         webhook(text(f"My code: {code}"))
+        send_owed()
         question = next(m for m in reversed(local_outbox().to("+" + PERSON)) if m.payload.get("type") == "interactive")
         yes_id = question.payload["interactive"]["action"]["buttons"][0]["reply"]["id"]  # type: ignore[index]
         webhook(whatsapp.button_reply(PERSON, yes_id, "Yes", phone_number_id=phone_number_id, timestamp=int(clock())))
+        send_owed()
 
         # Every DynamoDB call the handler makes, timed whole.
         in_calls: list[float] = []

@@ -44,6 +44,9 @@ from localrun.aws import (
     drain_link_queue,
     seed_secrets,
 )
+from localrun.dev_signin import PATHS as DEV_SIGNIN_PATHS
+from localrun.dev_signin import SAMPLE_USERS, DevIssuer, desk_environment
+from localrun.jwt_authorizer import Unauthorized
 from localrun.template import QueueConsumer, RateSchedule, Route, queue_consumers, rate_schedules, routes
 
 MAX_BODY = 10 * 1024 * 1024  # API Gateway's limit
@@ -109,8 +112,10 @@ GATEWAY_ERROR = {
 
 
 class LocalApi:
-    def __init__(self) -> None:
+    def __init__(self, issuer: DevIssuer | None = None) -> None:
         from localrun.functions import load_function
+
+        self.issuer = issuer or DevIssuer("http://127.0.0.1")  # Cognito's part: the sign-in and its key
 
         self.routes = compile_routes(routes())
         self.modules = {c.route.code_uri: load_function(c.route.code_uri) for c in self.routes}
@@ -156,6 +161,11 @@ class LocalApi:
             }
         route, params = matched
         authorizer = None
+        if route.jwt_authorizer:  # API Gateway's JWT authorizer, with the development issuer for Cognito
+            try:
+                authorizer = self.issuer.authorize(headers.get("authorization"))
+            except Unauthorized as refused:
+                return refused.answer()
         if route.iam_auth:  # API Gateway checks the request's IAM signature; a bearer token locally
             principal = local_principal(headers.get("authorization", ""))
             if principal is None:
@@ -304,6 +314,9 @@ class LocalHandler(BaseHTTPRequestHandler):
         headers = {k.lower(): v for k, v in self.headers.items()}
         if url.path in LOCAL_PAGES:
             return self._local_page(url.path, url.query, body)
+        if url.path in DEV_SIGNIN_PATHS:  # Cognito's hosted UI and JWKS, played locally
+            answer = self.api.issuer.handle(self.command, url.path, url.query, body)
+            return self._send(answer.status, answer.headers, answer.body)
         if self.command == "OPTIONS":  # CORS preflight, answered by API Gateway in AWS
             return self._send(204, dict(CORS_PREFLIGHT), b"")
         try:
@@ -490,7 +503,9 @@ def main(argv: list[str] | None = None) -> int:
         server = ThreadingHTTPServer((args.host, args.port), BaseHTTPRequestHandler)
         base = f"http://{args.host}:{server.server_port}"
         use_base_url(base, quiet_hours=not args.no_quiet_hours)
-        api = LocalApi()
+        issuer = DevIssuer(base)  # a new signing key per run
+        os.environ.update(desk_environment(issuer))
+        api = LocalApi(issuer)
         server.RequestHandlerClass = make_handler(api, scheduler)
         api.stream = StreamPoller(dynamodb)
         print(f"chatconsent local API on {base} (embedded backend, outbox channel)")
@@ -500,6 +515,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  GET    {base}/_local/scheduler  (schedules; POST .../run fires the ones due)")
         print(f"  POST   {base}/_local/jobs/run  (the purge and the consent renewal, once now)")
         print(f"Playground (widget, a simulated phone, campaigns): {base}/playground")
+        print(f"Desk: {base}/desk (development sign-in: {', '.join(SAMPLE_USERS)})")
         principals = ", ".join(f"Bearer {token} = {arn}" for token, arn in LOCAL_PRINCIPALS.items())
         print(f"Admin routes (IAM in AWS): Authorization: {principals}")
         if args.no_quiet_hours:

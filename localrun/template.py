@@ -184,10 +184,34 @@ class Route:
     code_uri: str
     handler: str
     iam_auth: bool = False
+    jwt_authorizer: str | None = None  # the name of the route's JWT authorizer (checked with a bearer token)
 
     @property
     def route_key(self) -> str:
         return f"{self.method} {self.path}"
+
+
+def jwt_authorizers() -> dict[str, dict[str, Any]]:
+    """The HTTP APIs' JWT authorizers by name, with their ``JwtConfiguration``."""
+    found = {}
+    for api in resources("AWS::Serverless::HttpApi").values():
+        for name, authorizer in api["Properties"].get("Auth", {}).get("Authorizers", {}).items():
+            if "JwtConfiguration" in authorizer:
+                found[name] = authorizer["JwtConfiguration"]
+    return found
+
+
+def _default_authorizer() -> str | None:
+    apis = resources("AWS::Serverless::HttpApi").values()
+    defaults = {api["Properties"].get("Auth", {}).get("DefaultAuthorizer") for api in apis} - {None}
+    return defaults.pop() if len(defaults) == 1 else None
+
+
+def route_jwt_authorizer(event_properties: dict[str, Any]) -> str | None:
+    """The JWT authorizer guarding a route: its own ``Auth.Authorizer``, else the API's default
+    (``NONE`` and ``AWS_IAM`` are not JWT authorizers)."""
+    named = event_properties.get("Auth", {}).get("Authorizer") or _default_authorizer()
+    return named if named in jwt_authorizers() else None
 
 
 def routes() -> list[Route]:
@@ -206,6 +230,7 @@ def routes() -> list[Route]:
                     code_uri=props["CodeUri"],
                     handler=props["Handler"],
                     iam_auth=event["Properties"].get("Auth", {}).get("Authorizer") == "AWS_IAM",
+                    jwt_authorizer=route_jwt_authorizer(event["Properties"]),
                 )
             )
     return found

@@ -221,7 +221,9 @@ def json_body(response: dict[str, Any]) -> Any:
 PERSONAL = ["491701234567", "393471234567", "1701234567", "3471234567"]
 # Apple's opaque customer ids (tests/apple_flow.py): the distinctive part of each.
 PERSONAL += ["PersonOpaqueIdForTestsOnly", "OtherOpaqueIdForTestsOnly"]
+TELEGRAM_CHAT_IDS = ["7311904826", "7311904827"]  # tests/telegram_flow.py's people (a chat id is the person)
 MESSAGE_TEXTS = ["Mein Code", "My code", "where is my parcel", "Il mio codice", "private question"]
+TELEGRAM_TEXTS = ["parcel via telegram", "Telegram private note"]
 
 
 @pytest.fixture(autouse=True)
@@ -230,7 +232,7 @@ def no_personal_data_in_output(capfd: pytest.CaptureFixture[str], caplog: pytest
     yield
     out, err = capfd.readouterr()
     captured = out + err + caplog.text
-    for needle in PERSONAL + MESSAGE_TEXTS:
+    for needle in PERSONAL + TELEGRAM_CHAT_IDS + MESSAGE_TEXTS + TELEGRAM_TEXTS:
         assert needle not in captured, "personal data or message text reached the output"
 
 

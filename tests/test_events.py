@@ -11,6 +11,7 @@ from localrun.template import routes
 from tests.conftest import Env
 from tools.make_events import EVENTS, build
 
+PAGE = Path(__file__).resolve().parent.parent / "functions" / "desk" / "page"
 EXPECTED_STATUS = {
     "optin-post": 201,
     "optin-post-unticked": 422,
@@ -33,6 +34,11 @@ EXPECTED_STATUS = {
     "apple-quick-reply": 200,  # an answer to a question nobody asked: recorded, nothing changes
     "apple-close": 200,
     "apple-forged": 403,  # Apple's status for a token that does not validate
+    "telegram-start": 200,
+    "telegram-button-yes": 200,
+    "telegram-blocked": 200,
+    "telegram-forged": 403,
+    "telegram-no-token": 401,
     "admin-consents": 200,
     "admin-messages": 200,
     "admin-reply": 409,  # nobody has consented under that pseudonym
@@ -59,6 +65,19 @@ EXPECTED_STATUS = {
     "campaign-resume": 404,
     "campaign-cancel": 404,
     "campaign-results": 404,
+    "desk-page": 200 if (PAGE / "index.html").is_file() else 404,  # the page's files ship with the page
+    "desk-asset": 200 if (PAGE / "desk.js").is_file() else 404,
+    "desk-config": 200,
+    "desk-me": 200,
+    "desk-conversations": 200,
+    "desk-conversation": 404,  # nobody under that pseudonym
+    "desk-reply": 404,
+    "desk-withdrawal": 404,
+    "desk-proof": 404,
+    "desk-export": 404,
+    "desk-erase": 404,
+    "desk-audit": 200,
+    "desk-privacy-as-agent": 403,  # an agent on a privacy route
 }
 SCHEDULED = {"purge-schedule": "purge", "purge-schedule-after-outage": "purge", "renewal-schedule": "renewal"}
 QUEUED = {"link-job": "linksender", "campaign-plan-job": "campaignplanner"}

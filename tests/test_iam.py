@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from chatconsent.wiring import local_outbox
-from localrun import whatsapp
+from localrun import telegram, whatsapp
 from localrun.aws import KEY_TABLE_NAME, TABLE_NAME
 from localrun.events import http_event
 from localrun.template import resources
@@ -54,6 +54,8 @@ FUNCTIONS = {
     "campaignplanner": "CampaignPlannerFunction",
     "campaignsender": "CampaignSenderFunction",
     "outbox": "OutboxFunction",
+    "desk": "DeskFunction",
+    "telegram": "TelegramFunction",
 }
 
 Grant = tuple[str, str, str | None]  # action, table logical id, index name ("*" for all indexes)
@@ -217,10 +219,12 @@ def every_flow(env: Env) -> None:
     deliver(env, text(env, "DELETE", sender=OTHER))
     delete, _ = last_buttons(OTHER)
     deliver(env, button(env, delete["id"], delete["title"], sender=OTHER))
+    desk_flows(env, subject)
     deliver(env, text(env, "STOP"))
     apple_flows(env)
     admin(env, "DELETE", f"/admin/subjects/{subject}", "/admin/subjects/{subject}", subject=subject)
     renewals(env)
+    telegram_flow(env)
     env.clock.advance(400 * 86_400)
     env.invoke("purge", {"job": "purge", "lookback_days": 400})
 
@@ -235,6 +239,44 @@ def apple_flows(env: Env) -> None:
     apple_flow.tap(env, delete["identifier"], delete["title"])
     apple_flow.activate(env, source=apple_flow.OTHER)
     apple_flow.close(env, source=apple_flow.OTHER)
+
+
+def desk_flows(env: Env, subject: str) -> None:
+    """The desk: the inbox, a conversation, a reply and a withdrawal; proof, export, erasure and the trail."""
+    from tests.functions.desk_helpers import as_officer, desk
+
+    conversation = "/desk/api/conversations/{subject}"
+    desk(env, "GET", "/desk/api/conversations")
+    desk(env, "GET", conversation, subject=subject)
+    desk(env, "POST", conversation + "/replies", subject=subject, body={"text": "On its way."})
+    desk(env, "POST", conversation + "/withdrawals", subject=subject, body={"purposes": ["marketing"], "confirm": True})
+    as_officer(env, "GET", "/desk/api/privacy/subjects/{subject}/proof", subject=subject)
+    as_officer(env, "GET", "/desk/api/privacy/subjects/{subject}/export", subject=subject)
+    as_officer(env, "GET", "/desk/api/privacy/audit/{day}", day="2026-11-18")
+    fifth = "4917077777777"
+    activate(env, sender=fifth)
+    deliver(env, text(env, "hello", sender=fifth))
+    erased = subject_of(env, fifth)
+    confirm = {"confirm": env.wiring.pseudonymizer.desk_alias(erased)}
+    assert (
+        as_officer(env, "DELETE", "/desk/api/privacy/subjects/{subject}", subject=erased, body=confirm)["statusCode"]
+        == 200
+    )
+    as_officer(env, "GET", "/desk/api/privacy/subjects/{subject}/proof", subject=erased)  # erased: 410
+
+
+def telegram_flow(env: Env) -> None:
+    """Telegram: the deep link's opt-in, a message, DATA, DELETE with yes; another person blocks the bot."""
+    from tests import telegram_flow as tg
+
+    tg.activate(env)
+    tg.deliver(env, tg.text(env, "parcel via telegram"))
+    tg.deliver(env, tg.text(env, "/data"))
+    tg.deliver(env, tg.text(env, "/delete"))
+    delete, _ = tg.last_keyboard()
+    tg.deliver(env, tg.tap(env, delete["callback_data"]))
+    tg.activate(env, tg.OTHER_CHAT)
+    tg.deliver(env, telegram.member_status(tg.OTHER_CHAT, "kicked", int(env.clock())))
 
 
 def renewals(env: Env) -> None:

@@ -107,9 +107,11 @@ def test_api_functions_start_from_a_snapshot_and_every_event_invokes_the_alias()
         "OptInFunction",
         "InboundFunction",
         "AppleFunction",
+        "TelegramFunction",
         "AdminFunction",
         "ConfirmationFunction",
         "CampaignsFunction",
+        "DeskFunction",
     }
     for name, function in FUNCTIONS.items():
         props = function["Properties"]

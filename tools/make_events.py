@@ -13,7 +13,7 @@ from typing import Any
 
 from chatconsent.config import current_config
 from chatconsent.notices import NoticeRegistry
-from localrun import apple, whatsapp
+from localrun import apple, telegram, whatsapp
 from localrun.aws import DEV_SECRETS
 from localrun.events import http_event, sqs_event
 from localrun.template import ROOT
@@ -59,6 +59,90 @@ def _apple_events() -> dict[str, dict[str, Any]]:
         "apple-quick-reply": _apple(apple.quick_reply_body(APPLE_SENDER, "sample-apple-quick", "optin:yes:x", "Yes")),
         "apple-close": _apple(apple.close_body(APPLE_SENDER, "sample-apple-close")),
         "apple-forged": _apple(apple.text_body(APPLE_SENDER, "sample-apple-forged", "forged"), token=forged),
+    }
+
+
+def _desk_claims(email: str, groups: str) -> dict[str, Any]:
+    """What API Gateway's JWT authorizer hands on for a Cognito ID token (a list claim as ``"[a b]"``)."""
+    claims = {
+        "sub": "0f6c9a52-7d1e-4b7a-9a1c-2f0e8d1b4c3a",
+        "email": email,
+        "cognito:groups": groups,
+        "cognito:username": "0f6c9a52-7d1e-4b7a-9a1c-2f0e8d1b4c3a",
+        "iss": "https://cognito-idp.eu-central-1.amazonaws.com/eu-central-1_EXAMPLE",
+        "aud": "5example0desk0client0id00",
+        "token_use": "id",
+        "auth_time": str(TIMESTAMP - 60),
+        "iat": str(TIMESTAMP - 60),
+        "exp": str(TIMESTAMP + 3540),
+    }
+    return {"jwt": {"claims": claims, "scopes": None}}
+
+
+def _desk(subject: str, json_headers: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """The desk's routes: the public page, and the API as an agent and as a privacy officer."""
+    agent = _desk_claims("agent@example.test", "[agents]")
+    officer = _desk_claims("privacy@example.test", "[privacy]")
+    conversation = "/desk/api/conversations/{subject}"
+    privacy = "/desk/api/privacy/subjects/{subject}"
+
+    def api(method: str, route: str, claims: dict[str, Any], body: Any = None, **params: str) -> dict[str, Any]:
+        return http_event(
+            method,
+            route.format(**params),
+            route_path=route,
+            path_parameters=params or None,
+            body=json.dumps(body) if body is not None else None,
+            headers=json_headers if body is not None else None,
+            authorizer=claims,
+        )
+
+    return {
+        "desk-page": http_event("GET", "/desk", headers={"accept": "text/html"}),
+        "desk-asset": http_event(
+            "GET", "/desk/assets/desk.js", route_path="/desk/assets/{name}", path_parameters={"name": "desk.js"}
+        ),
+        "desk-config": http_event("GET", "/desk/config.json"),
+        "desk-me": api("GET", "/desk/api/me", agent),
+        "desk-conversations": http_event("GET", "/desk/api/conversations", query={"limit": "25"}, authorizer=agent),
+        "desk-conversation": api("GET", conversation, agent, subject=subject),
+        "desk-reply": api(
+            "POST",
+            conversation + "/replies",
+            agent,
+            {"text": "Your parcel left the warehouse today.", "reply_id": "desk-7f3a9c21"},
+            subject=subject,
+        ),
+        "desk-withdrawal": api(
+            "POST", conversation + "/withdrawals", agent, {"purposes": ["marketing"], "confirm": True}, subject=subject
+        ),
+        "desk-proof": api("GET", privacy + "/proof", officer, subject=subject),
+        "desk-export": api("GET", privacy + "/export", officer, subject=subject),
+        "desk-erase": api("DELETE", privacy, officer, {"confirm": "K7F-2QX"}, subject=subject),
+        "desk-audit": api("GET", "/desk/api/privacy/audit/{day}", officer, day="2026-11-18"),
+        "desk-privacy-as-agent": api("GET", privacy + "/proof", agent, subject=subject),
+    }
+
+
+def _telegram(
+    update: dict[str, Any] | str, secret: str | None = DEV_SECRETS["telegram/secret-token"]
+) -> dict[str, Any]:
+    body = update if isinstance(update, str) else telegram.body(update)
+    return http_event("POST", "/webhooks/telegram", body=body, headers=telegram.headers(secret))
+
+
+def _telegram_events() -> dict[str, dict[str, Any]]:
+    """A deep link's /start with a code, the yes tap, the bot blocked, and a forged request."""
+    chat = 7311904826  # a fictitious chat id
+    start = telegram.message(chat, "/start CC-ABCDEFGHIJKLMNOPQRSTUVWXYZ", TIMESTAMP, update_id=500000001)
+    return {
+        "telegram-start": _telegram(start),
+        "telegram-button-yes": _telegram(
+            telegram.callback(chat, "optin:yes:00000000-0000-4000-8000-000000000000", TIMESTAMP, update_id=500000002)
+        ),
+        "telegram-blocked": _telegram(telegram.member_status(chat, "kicked", TIMESTAMP, update_id=500000003)),
+        "telegram-forged": _telegram(start, secret="not-the-secret-token"),
+        "telegram-no-token": _telegram(start, secret=None),
     }
 
 
@@ -160,6 +244,7 @@ def build() -> dict[str, dict[str, Any]]:
             whatsapp.text(SENDER, "forged", phone_number_id=phone_number_id, timestamp=TIMESTAMP, wamid="wamid.forged"),
             secret="not-the-app-secret",
         ),
+        **_telegram_events(),
     }
     subject = "0" * 64  # a pseudonym nobody has
     admin = {
@@ -281,6 +366,7 @@ def build() -> dict[str, dict[str, Any]]:
         }
     events.update(admin)
     events.update(_apple_events())
+    events.update(_desk(subject, json_headers))
     http = {name: _fixed(event, name) for name, event in events.items()}
     # EventBridge Scheduler delivers the schedule's Input as the event.
     schedules: dict[str, dict[str, Any]] = {

@@ -5,6 +5,13 @@ pseudonym, and keeps nothing of it but the pseudonym). Replies are refused witho
 template, the consent its category needs: a marketing template, the campaigns' purpose) and,
 outside WhatsApp's 24-hour window, free text is refused (409 with the reason). Every action is
 recorded in the audit trail (who, what, when, outcome; the subject as a keyed hash).
+
+The lean path (as the webhook's and the opt-in's): the routes are dispatched on API Gateway's
+``routeKey`` without Powertools' resolver, whose package imports every resolver and ``asyncio``; the
+models (``chatconsent.api.admin_models``, pydantic) are loaded on the first request and before a
+SnapStart snapshot, and check the path, query and body with the resolver's 422 answers
+(``chatconsent.api.requests``). ``openapi_app`` declares the same routes with the same models for the
+OpenAPI document (``tools/openapi.py``); nothing else imports it.
 """
 
 from __future__ import annotations
@@ -12,152 +19,120 @@ from __future__ import annotations
 import base64
 import json
 import re
-from datetime import date
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
-from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from chatconsent.agents import ReplyRefused
-from chatconsent.api.body import refused_json_body, rejected_response
-from chatconsent.api.errors import ErrorBody, domain_error_response, register_error_handlers
-from chatconsent.errors import InvalidInput
-from chatconsent.rights_desk import Closing, RequestType, RightsAsk, RightsCase
-from chatconsent.store import RightsRequest
+from chatconsent.api.answers import (
+    JSON,
+    answer,
+    domain_error_answer,
+    error_answer,
+    invalid_answer,
+    json_answer,
+    not_found_answer,
+)
+from chatconsent.api.body import BodyRejected, refused_json_body, rejected_response
+from chatconsent.api.requests import Invalid, RequestCheck, principal
+from chatconsent.errors import DomainError, InvalidInput
+from chatconsent.rights_desk import RightsAsk
+from chatconsent.snapshot import snapshot_hooks
 from chatconsent.wiring import Wiring
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+    from pydantic import BaseModel
+
+    from chatconsent.rights_desk import RightsCase
+    from chatconsent.store import RightsRequest
 
 logger = Logger(service="admin")
 metrics = Metrics(service="admin")
-app = APIGatewayHttpResolver(enable_validation=True)
 wiring = Wiring()
 
-Subject = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$", description="The subject's pseudonym")]
-RequestId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$", description="The rights request's id")]
+SUBJECT = r"^[0-9a-f]{64}$"
+REQUEST_ID = r"^[0-9a-f-]{36}$"
+DAY = r"^\d{4}-\d{2}-\d{2}$"
 BAD_CURSOR = "cursor: not one this API handed out"
 _acted_on: dict[str, str | None] = {"subject": None}  # the subject a route without it in its path acted on
+Event = dict[str, Any]
+Answer = dict[str, Any]
 
 
-# -- errors ----------------------------------------------------------------------------------------
-
-register_error_handlers(app, parses_json=True)
-
-
-@app.exception_handler(ReplyRefused)
-def _reply_refused(error: ReplyRefused) -> Response[Any]:
-    metrics.add_metric(name="ReplyRefused", unit=MetricUnit.Count, value=1)
-    return domain_error_response(error)
+def _check(event: Event) -> RequestCheck:
+    return RequestCheck(event, wiring.config.limits.max_api_body_bytes)
 
 
-# -- the API's models ------------------------------------------------------------------------------
+def _model(document: BaseModel, status: int = 200) -> Answer:
+    """A model as the resolver serialised a route's returned model (compact JSON, ASCII with escapes)."""
+    return json_answer(status, document.model_dump(mode="json"))
 
 
-class ConsentView(BaseModel):
-    purposes: dict[str, str] = Field(description="State per purpose: pending, active, withdrawn or lapsed")
-    ledger_entries: int
-    ledger_verified: bool
-    ledger_starts_at: int
+def _model_json(document: BaseModel, status: int = 200) -> Answer:
+    """A model as pydantic writes it (``model_dump_json``: compact, UTF-8)."""
+    return answer(status, JSON, document.model_dump_json())
 
 
-class MessageView(BaseModel):
-    at: int
-    direction: Literal["in", "out"]
-    kind: str
-    text: str | None
-    button: str | None
-    media: dict[str, Any] | None = Field(description="Media metadata only (type, id, MIME type, size)")
-    template: str | None
-    status: str | None = Field(description="Delivery status of an outbound message")
-    expires_at: int
+def _one_path(event: Event, name: str, pattern: str) -> str:
+    check = _check(event)
+    value = check.path(name, pattern)
+    check.done()
+    return value
 
 
-class ConversationSummaryView(BaseModel):
-    subject: str
-    last_activity: int
-    last_inbound_at: int | None
-    messages_in: int
-    window_open: bool = Field(description="Within WhatsApp's 24-hour window: free text may be sent")
+def _subject(event: Event) -> str:
+    return _one_path(event, "subject", SUBJECT)
 
 
-class ConversationList(BaseModel):
-    conversations: list[ConversationSummaryView]
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next page")
+def _limit(check: RequestCheck, default: int) -> int:
+    from typing import Annotated  # noqa: PLC0415
+
+    from pydantic import Field  # noqa: PLC0415
+
+    limit: int = check.query("limit", Annotated[int, Field(ge=1, le=100)], default)
+    return limit
 
 
-class ConversationView(BaseModel):
-    messages: list[MessageView]
+# -- consents, the conversation, replies, Art. 15 and 17 -------------------------------------------
 
 
-class TemplateReply(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+def consents(event: Event) -> Answer:
+    from chatconsent.api.admin_models import ConsentView  # noqa: PLC0415
 
-    name: str = Field(pattern=r"^[a-z0-9_]{1,512}$")
-    parameters: list[Annotated[str, Field(min_length=1, max_length=1024)]] = Field(default_factory=list, max_length=10)
-
-
-class ReplyBody(BaseModel):
-    """Free text (within the 24-hour window) or a configured template (at any time)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    text: str | None = Field(default=None, min_length=1, max_length=4096)
-    template: TemplateReply | None = None
-    reply_id: str | None = Field(
-        default=None,
-        pattern=r"^[A-Za-z0-9_-]{8,64}$",
-        description="The client's id for this reply: sending it again with the same id queues nothing more",
-    )
-
-    @model_validator(mode="after")
-    def _one_of(self) -> ReplyBody:
-        if (self.text is None) == (self.template is None):
-            raise ValueError("send either text or template")
-        return self
-
-
-class ReplyQueued(BaseModel):
-    reply_id: str = Field(description="The reply's id (the client's, or a new one)")
-    status: Literal["queued", "queued_before"] = Field(
-        description="queued: it will be sent in a moment; queued_before: a reply with this id was queued already"
-    )
-
-
-@app.get("/admin/subjects/<subject>/consents", summary="Consent state and ledger verification")
-def consents(subject: Subject) -> ConsentView:
+    subject = _subject(event)
     state = wiring.consents.state(subject)
     proof = wiring.consents.proof(subject)
-    return ConsentView(
+    view = ConsentView(
         purposes={purpose: record.state.value for purpose, record in state.consents.items()},
         ledger_entries=len(proof.entries),
         ledger_verified=proof.verification.ok,
         ledger_starts_at=proof.verification.starts_at,
     )
+    return _model(view)
 
 
-@app.get(
-    "/admin/conversations",
-    summary="Conversations by latest activity, newest first",
-    responses={
-        200: {"description": "A page", "content": {"application/json": {"model": ConversationList}}},
-        400: {"description": "Bad cursor", "content": {"application/json": {"model": ErrorBody}}},
-    },
-)
-def conversations(
-    limit: Annotated[int, Query(ge=1, le=100)] = 25,
-    cursor: Annotated[str | None, Query(max_length=2048)] = None,
-) -> Response[Any]:
+def conversations(event: Event) -> Answer:
+    from typing import Annotated  # noqa: PLC0415
+
+    from pydantic import Field  # noqa: PLC0415
+
+    from chatconsent.api.admin_models import ConversationList, ConversationSummaryView  # noqa: PLC0415
+
+    check = _check(event)
+    limit = _limit(check, 25)
+    cursor = check.query("cursor", Annotated[str, Field(max_length=2048)], None)
+    check.done()
     page, next_cursor = wiring.agents.conversations(limit, _decode_cursor(cursor) if cursor else None)
     body = ConversationList(
         conversations=[ConversationSummaryView(**vars(s)) for s in page],
         next_cursor=_encode_cursor(next_cursor) if next_cursor else None,
     )
-    return Response(200, content_types.APPLICATION_JSON, body.model_dump_json())
+    return _model_json(body)
 
 
 def _encode_cursor(cursor: dict[str, Any]) -> str:
@@ -174,177 +149,72 @@ def _decode_cursor(cursor: str) -> dict[str, Any]:
     return decoded
 
 
-@app.get("/admin/subjects/<subject>/messages", summary="The subject's conversation, decrypted")
-def conversation(subject: Subject) -> ConversationView:
-    messages = wiring.agents.conversation(subject)
-    return ConversationView(messages=[MessageView(**vars(m)) for m in messages])
+def conversation(event: Event) -> Answer:
+    from chatconsent.api.admin_models import ConversationView, MessageView  # noqa: PLC0415
+
+    messages = wiring.agents.conversation(_subject(event))
+    return _model(ConversationView(messages=[MessageView(**vars(m)) for m in messages]))
 
 
-@app.post(
-    "/admin/subjects/<subject>/messages",
-    summary="Reply to the subject",
-    responses={
-        201: {"description": "Queued: sent in a moment", "content": {"application/json": {"model": ReplyQueued}}},
-        200: {
-            "description": "A reply with this id was queued before: nothing more",
-            "content": {"application/json": {"model": ReplyQueued}},
-        },
-        400: {
-            "description": "Unknown template or wrong parameters",
-            "content": {"application/json": {"model": ErrorBody}},
-        },
-        409: {"description": "Refused", "content": {"application/json": {"model": ErrorBody}}},
-        415: {
-            "description": "Not sent as JSON (Content-Type: application/json)",
-            "content": {"application/json": {"model": ErrorBody}},
-        },
-    },
-)
-def reply(subject: Subject, body: Annotated[ReplyBody, Body()]) -> Response[Any]:
+def reply(event: Event) -> Answer:
+    from chatconsent.api.admin_models import ReplyBody, ReplyQueued  # noqa: PLC0415
+
+    check = _check(event)
+    subject = check.path("subject", SUBJECT)
+    body = check.body(ReplyBody)
+    check.done()
+    assert body is not None
     desk = wiring.agents
     if body.template is not None:
         queued = desk.reply_template(subject, body.template.name, body.template.parameters, body.reply_id)
     else:
         queued = desk.reply(subject, body.text or "", body.reply_id)
     metrics.add_metric(name="ReplyQueued" if queued.new else "ReplyQueuedBefore", unit=MetricUnit.Count, value=1)
-    logger.info("agent reply queued", extra={"agent": _agent(), "new": queued.new})
+    logger.info("agent reply queued", extra={"agent": principal(event), "new": queued.new})
     view = ReplyQueued(reply_id=queued.reply_id, status="queued" if queued.new else "queued_before")
-    return Response(201 if queued.new else 200, content_types.APPLICATION_JSON, view)
+    return _model(view, 201 if queued.new else 200)
 
 
-class WithdrawalBody(BaseModel):
-    """The purposes to withdraw; none given withdraws every purpose (and blocks re-contact)."""
+def withdraw(event: Event) -> Answer:
+    from chatconsent.api.admin_models import WithdrawalBody, WithdrawalDone  # noqa: PLC0415
 
-    model_config = ConfigDict(extra="forbid")
-
-    purposes: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,31}$")]] | None = Field(
-        default=None, min_length=1, max_length=10
-    )
-
-
-class WithdrawalDone(BaseModel):
-    withdrawn: list[str] = Field(description="Purposes that changed; empty when nothing was active or pending")
-
-
-@app.post(
-    "/admin/subjects/<subject>/withdrawal",
-    summary="Withdraw consent on the person's behalf (per purpose, or all)",
-    responses={
-        200: {
-            "description": "Done (also when nothing was left to withdraw)",
-            "content": {"application/json": {"model": WithdrawalDone}},
-        },
-        400: {"description": "Unknown purpose", "content": {"application/json": {"model": ErrorBody}}},
-        415: {
-            "description": "Not sent as JSON (Content-Type: application/json)",
-            "content": {"application/json": {"model": ErrorBody}},
-        },
-    },
-)
-def withdraw(subject: Subject, body: Annotated[WithdrawalBody, Body()]) -> Response[Any]:
+    check = _check(event)
+    subject = check.path("subject", SUBJECT)
+    body = check.body(WithdrawalBody)
+    check.done()
+    assert body is not None
     changed = wiring.agents.withdraw(subject, body.purposes)
     metrics.add_metric(name="AdminWithdrawal", unit=MetricUnit.Count, value=1)
-    done = WithdrawalDone(withdrawn=[p for p in changed if p != "link"])
-    return Response(200, content_types.APPLICATION_JSON, done.model_dump_json())
+    return _model_json(WithdrawalDone(withdrawn=[p for p in changed if p != "link"]))
 
 
-@app.get("/admin/subjects/<subject>/export", summary="Art. 15 export: every item about the subject")
-def export(subject: Subject) -> dict[str, Any]:
-    document = wiring.rights.export(subject)
-    logger.info("subject exported", extra={"agent": _agent()})
-    return document
+def export(event: Event) -> Answer:
+    document = wiring.rights.export(_subject(event))
+    logger.info("subject exported", extra={"agent": principal(event)})
+    return json_answer(200, document)
 
 
-class ErasureReceipt(BaseModel):
-    erased: dict[str, int] = Field(description="Items erased per kind; the data key is shredded")
+def erase(event: Event) -> Answer:
+    from chatconsent.api.admin_models import ErasureReceipt  # noqa: PLC0415
 
-
-@app.delete("/admin/subjects/<subject>", summary="Art. 17 erasure: delete everything, shred the key")
-def erase(subject: Subject) -> ErasureReceipt:
-    counts = wiring.rights.erase(subject)
+    counts = wiring.rights.erase(_subject(event))
     metrics.add_metric(name="SubjectErased", unit=MetricUnit.Count, value=1)
-    logger.info("subject erased", extra={"agent": _agent(), "counts": counts})
-    return ErasureReceipt(erased=counts)
+    logger.info("subject erased", extra={"agent": principal(event), "counts": counts})
+    return _model(ErasureReceipt(erased=counts))
 
 
-class AuditEntry(BaseModel):
-    at: int
-    actor: str = Field(description="The IAM principal that acted; data_subject: the person downloaded their copy")
-    action: str = Field(description="The route, e.g. DELETE /admin/subjects/{subject}")
-    subject_ref: str | None = Field(description="Keyed hash of the subject (not the pseudonym), if any")
-    status: int
+def audit_trail(event: Event) -> Answer:
+    from chatconsent.api.admin_models import AuditDay, AuditEntry  # noqa: PLC0415
 
-
-class AuditDay(BaseModel):
-    day: str
-    entries: list[AuditEntry]
-
-
-@app.get("/admin/audit/<day>", summary="The audit trail of one UTC day (who did what, when)")
-def audit_trail(day: Annotated[str, Path(pattern=r"^\d{4}-\d{2}-\d{2}$")]) -> AuditDay:
+    day = _one_path(event, "day", DAY)
     entries = [
         AuditEntry(at=r.at, actor=r.actor, action=r.action, subject_ref=r.subject_ref, status=r.status)
         for r in wiring.store.audit.day(day)
     ]
-    return AuditDay(day=day, entries=entries)
+    return _model(AuditDay(day=day, entries=entries))
 
 
 # -- the rights desk: requests received by e-mail or post ----------------------------------------
-
-FreeText = Annotated[str, Field(min_length=1, max_length=2000)]
-
-
-class RightsRequestBody(BaseModel):
-    """A request as it arrived: the person's number (any notation), its type and arrival date, and how
-    their identity was checked (personal data: sealed, shown only in the request's own view)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    type: RequestType
-    address: str = Field(min_length=3, max_length=40, description="The person's number, e.g. +49 151 2345678")
-    channel: Literal["whatsapp"] = "whatsapp"
-    received_on: date = Field(description="The day the request arrived (ISO 8601 date)")
-    identity_check: FreeText
-
-
-class ExtensionBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    until: date = Field(description="The new deadline: at most two months after the first one")
-    reason: FreeText
-
-
-class ClosureBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    outcome: Closing
-    reason: FreeText | None = Field(default=None, description="Required for a refusal (told to the person)")
-
-
-class RightsRequestSummary(BaseModel):
-    request_id: str
-    type: str
-    subject: str
-    received_on: str
-    due_on: str = Field(description="The Art. 12(3) deadline (extended, once, if status is extended)")
-    latest_on: str = Field(description="The furthest an extension may go")
-    status: str = Field(description="open, extended, done or refused")
-    overdue: bool
-
-
-class RightsRequestView(RightsRequestSummary):
-    registered_at: int
-    registered_by: str
-    identity_check: str | None
-    extended_at: int | None
-    extension_reason: str | None
-    closed_at: int | None
-    closing_reason: str | None
-    subject_known: bool | None = Field(default=None, description="At registration: whether anything is stored")
-
-
-class RightsRequestList(BaseModel):
-    requests: list[RightsRequestSummary] = Field(description="Open requests, nearest deadline first")
 
 
 def _summary(request: RightsRequest) -> dict[str, Any]:
@@ -360,7 +230,9 @@ def _summary(request: RightsRequest) -> dict[str, Any]:
     }
 
 
-def _view(case: RightsCase, status: int = 200) -> Response[Any]:
+def _view(case: RightsCase, status: int = 200) -> Answer:
+    from chatconsent.api.admin_models import RightsRequestView  # noqa: PLC0415
+
     r = case.request
     _acted_on["subject"] = r.subject
     view = RightsRequestView(
@@ -374,86 +246,92 @@ def _view(case: RightsCase, status: int = 200) -> Response[Any]:
         closing_reason=case.closing_reason,
         subject_known=case.known,
     )
-    return Response(status, content_types.APPLICATION_JSON, view.model_dump_json())
+    return _model_json(view, status)
 
 
-_RIGHTS_ANSWERS: dict[int, OpenAPIResponse] = {
-    200: {"description": "The request", "content": {"application/json": {"model": RightsRequestView}}},
-    400: {"description": "Not allowed as asked", "content": {"application/json": {"model": ErrorBody}}},
-    404: {"description": "No such request", "content": {"application/json": {"model": ErrorBody}}},
-    409: {"description": "Its state does not allow it", "content": {"application/json": {"model": ErrorBody}}},
-}
+def register_rights_request(event: Event) -> Answer:
+    from chatconsent.api.admin_models import RightsRequestBody  # noqa: PLC0415
 
-
-@app.post(
-    "/admin/rights",
-    summary="Register a rights request received by e-mail or post (deadline: one month)",
-    responses={
-        201: {"description": "Registered", "content": {"application/json": {"model": RightsRequestView}}},
-        400: {"description": "Not a valid number or date", "content": {"application/json": {"model": ErrorBody}}},
-    },
-)
-def register_rights_request(body: Annotated[RightsRequestBody, Body()]) -> Response[Any]:
-    ask = RightsAsk(body.type, body.address, body.channel, body.received_on, body.identity_check, _agent())
+    check = _check(event)
+    body = check.body(RightsRequestBody)
+    check.done()
+    assert body is not None
+    ask = RightsAsk(body.type, body.address, body.channel, body.received_on, body.identity_check, principal(event))
     case = wiring.rights_desk.register(ask)
     metrics.add_metric(name="RightsRequestRegistered", unit=MetricUnit.Count, value=1)
     return _view(case, 201)
 
 
-@app.get("/admin/rights", summary="Open rights requests, nearest deadline first")
-def open_rights_requests(limit: Annotated[int, Query(ge=1, le=100)] = 50) -> RightsRequestList:
+def open_rights_requests(event: Event) -> Answer:
+    from chatconsent.api.admin_models import RightsRequestList, RightsRequestSummary  # noqa: PLC0415
+
+    check = _check(event)
+    limit = _limit(check, 50)
+    check.done()
     requests = wiring.rights_desk.open_requests(limit)
-    return RightsRequestList(requests=[RightsRequestSummary(**_summary(r)) for r in requests])
+    return _model(RightsRequestList(requests=[RightsRequestSummary(**_summary(r)) for r in requests]))
 
 
-@app.get("/admin/rights/<request_id>", summary="One rights request, its notes opened", responses=_RIGHTS_ANSWERS)
-def rights_request(request_id: RequestId) -> Response[Any]:
-    return _view(wiring.rights_desk.case(request_id))
+def rights_request(event: Event) -> Answer:
+    return _view(wiring.rights_desk.case(_one_path(event, "request_id", REQUEST_ID)))
 
 
-@app.post(
-    "/admin/rights/<request_id>/extension",
-    summary="Extend the deadline once, by up to two further months, with a reason",
-    responses=_RIGHTS_ANSWERS,
-)
-def extend_rights_request(request_id: RequestId, body: Annotated[ExtensionBody, Body()]) -> Response[Any]:
+def extend_rights_request(event: Event) -> Answer:
+    from chatconsent.api.admin_models import ExtensionBody  # noqa: PLC0415
+
+    check = _check(event)
+    request_id = check.path("request_id", REQUEST_ID)
+    body = check.body(ExtensionBody)
+    check.done()
+    assert body is not None
     return _view(wiring.rights_desk.extend(request_id, body.until, body.reason))
 
 
-@app.post(
-    "/admin/rights/<request_id>/closure",
-    summary="Close the request: done, or refused with a reason",
-    responses=_RIGHTS_ANSWERS,
-)
-def close_rights_request(request_id: RequestId, body: Annotated[ClosureBody, Body()]) -> Response[Any]:
+def close_rights_request(event: Event) -> Answer:
+    from chatconsent.api.admin_models import ClosureBody  # noqa: PLC0415
+
+    check = _check(event)
+    request_id = check.path("request_id", REQUEST_ID)
+    body = check.body(ClosureBody)
+    check.done()
+    assert body is not None
     case = wiring.rights_desk.close(request_id, body.outcome, body.reason)
     metrics.add_metric(name=f"RightsRequest_{body.outcome.value}", unit=MetricUnit.Count, value=1)
     return _view(case)
 
 
-@app.post(
-    "/admin/rights/<request_id>/restriction",
-    summary="Accept a restriction request (Art. 18): the subject's data is only stored from now on",
-    responses=_RIGHTS_ANSWERS,
-)
-def restrict_subject(request_id: RequestId) -> Response[Any]:
-    case = wiring.rights_desk.restrict(request_id)
+def restrict_subject(event: Event) -> Answer:
+    case = wiring.rights_desk.restrict(_one_path(event, "request_id", REQUEST_ID))
     metrics.add_metric(name="SubjectRestricted", unit=MetricUnit.Count, value=1)
     return _view(case)
 
 
-@app.delete(
-    "/admin/subjects/<subject>/restriction",
-    summary="Lift the restriction (tell the person first, Art. 18(3))",
-    responses={
-        204: {"description": "Lifted"},
-        404: {"description": "Not restricted", "content": {"application/json": {"model": ErrorBody}}},
-    },
-)
-def lift_restriction(subject: Subject) -> Response[Any]:
-    wiring.rights_desk.lift(subject)
+def lift_restriction(event: Event) -> Answer:
+    wiring.rights_desk.lift(_subject(event))
     metrics.add_metric(name="RestrictionLifted", unit=MetricUnit.Count, value=1)
-    return Response(204, content_types.APPLICATION_JSON, "")
+    return answer(204, JSON, "")
+
+
+ROUTES: dict[str, Callable[[Event], Answer]] = {
+    "GET /admin/subjects/{subject}/consents": consents,
+    "GET /admin/conversations": conversations,
+    "GET /admin/subjects/{subject}/messages": conversation,
+    "POST /admin/subjects/{subject}/messages": reply,
+    "POST /admin/subjects/{subject}/withdrawal": withdraw,
+    "GET /admin/subjects/{subject}/export": export,
+    "DELETE /admin/subjects/{subject}": erase,
+    "GET /admin/audit/{day}": audit_trail,
+    "POST /admin/rights": register_rights_request,
+    "GET /admin/rights": open_rights_requests,
+    "GET /admin/rights/{request_id}": rights_request,
+    "POST /admin/rights/{request_id}/extension": extend_rights_request,
+    "POST /admin/rights/{request_id}/closure": close_rights_request,
+    "POST /admin/rights/{request_id}/restriction": restrict_subject,
+    "DELETE /admin/subjects/{subject}/restriction": lift_restriction,
+}
+
+
+# -- the audit trail and errors: one place each ----------------------------------------------------
 
 
 def audit_ref(subject: str) -> str:
@@ -461,34 +339,159 @@ def audit_ref(subject: str) -> str:
     return wiring.pseudonymizer.audit_ref(subject)
 
 
-def _agent(event: APIGatewayProxyEventV2 | None = None) -> str:
-    """Who acted (the IAM principal), for the log and the trail: no personal data of the customer."""
-    authorizer = (event or app.current_event).request_context.authorizer
-    iam = getattr(authorizer, "iam", None) if authorizer else None
-    return str(getattr(iam, "user_arn", "") or "local")
-
-
-def record_action(event: APIGatewayProxyEventV2, status: int) -> None:
+def record_action(event: Event, status: int) -> None:
     """One trail entry per request, with the status it is answered with (refused by validation, by an
-    exception handler or by the route alike); the subject only as its audit reference."""
-    subject = (event.path_parameters or {}).get("subject") or _acted_on["subject"] or ""
+    error or by the route alike); the subject only as its audit reference."""
+    subject = (event.get("pathParameters") or {}).get("subject") or _acted_on["subject"] or ""
     subject_ref = audit_ref(subject) if re.fullmatch(r"[0-9a-f]{64}", subject) else None
-    wiring.store.audit.record(_agent(event), event.route_key, subject_ref, status)
+    wiring.store.audit.record(principal(event), str(event.get("routeKey", "")), subject_ref, status)
+
+
+def _refused(error: Exception) -> Answer:
+    """Every error a route raises, answered as the resolver's exception handlers answered it."""
+    if isinstance(error, Invalid):
+        return invalid_answer(error.problems)
+    if isinstance(error, ReplyRefused):
+        metrics.add_metric(name="ReplyRefused", unit=MetricUnit.Count, value=1)
+    if isinstance(error, DomainError):
+        return domain_error_answer(error)
+    if isinstance(error, BodyRejected):
+        return error_answer(error.status, error.reason)
+    if isinstance(error, RecursionError):
+        return error_answer(400, "request body is nested too deeply")
+    return error_answer(400, "request body is not valid UTF-8")  # UnicodeDecodeError
+
+
+def _route(event: Event) -> Answer:
+    route = ROUTES.get(str(event.get("routeKey", "")))
+    if route is None:
+        return not_found_answer()
+    try:
+        return route(event)
+    except (Invalid, DomainError, BodyRejected, RecursionError, UnicodeDecodeError) as error:
+        return _refused(error)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request = APIGatewayProxyEventV2(event)
     _acted_on["subject"] = None
     refused = refused_json_body(event, wiring.config.limits.max_api_body_bytes)
     if refused is not None:  # refused before any parsing, recorded all the same
-        record_action(request, refused.status)
+        record_action(event, refused.status)
         return rejected_response(refused)
     try:
-        response = app.resolve(event, context)
+        response = _route(event)
     except Exception:
-        record_action(request, 500)
+        record_action(event, 500)
         raise
-    record_action(request, response["statusCode"])  # before the answer leaves
+    record_action(event, response["statusCode"])  # before the answer leaves
     return response
+
+
+# -- SnapStart -------------------------------------------------------------------------------------
+
+
+def _prime() -> None:
+    """Before a SnapStart snapshot: the models and pydantic, built and warm (requests refused by validation:
+    no AWS call, nothing written)."""
+    for route, event in (
+        (register_rights_request, {"body": "{}"}),
+        (open_rights_requests, {"queryStringParameters": {"limit": "0"}}),
+        (conversations, {"queryStringParameters": {"limit": "0"}}),
+    ):
+        try:
+            route(event)
+        except Invalid:
+            continue
+        raise RuntimeError("priming expected a request refused by validation")
+    from chatconsent.api import admin_models  # noqa: F401, PLC0415 (every model: imported with the module)
+
+
+snapshot_hooks().register_before_snapshot(_prime)
+
+
+# -- the OpenAPI document --------------------------------------------------------------------------
+
+
+def openapi_app() -> APIGatewayHttpResolver:
+    """The routes above as Powertools declares them, for the OpenAPI document only (``tools/openapi.py``)."""
+    from typing import Annotated  # noqa: PLC0415
+
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response  # noqa: PLC0415
+    from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query  # noqa: PLC0415
+
+    from chatconsent.api import admin_models as m  # noqa: PLC0415
+    from chatconsent.api.errors import ErrorBody  # noqa: PLC0415
+    from chatconsent.api.requests import NO_DEFAULT, declaration  # noqa: PLC0415
+
+    app = APIGatewayHttpResolver(enable_validation=True)
+    subject = ("subject", Annotated[str, Path(pattern=SUBJECT, description="The subject's pseudonym")], NO_DEFAULT)
+    rid = Path(pattern=REQUEST_ID, description="The rights request's id")
+    request_id = ("request_id", Annotated[str, rid], NO_DEFAULT)
+    day = ("day", Annotated[str, Path(pattern=DAY)], NO_DEFAULT)
+    limit, any_answer = ("limit", Annotated[int, Query(ge=1, le=100)], 50), Response[Any]
+
+    def body(model: Any) -> tuple[str, Any, Any]:
+        return ("body", Annotated[model, Body()], NO_DEFAULT)
+
+    def error(description: str) -> dict[str, Any]:
+        return {"description": description, "content": {JSON: {"model": ErrorBody}}}
+
+    def ok(description: str, model: Any) -> dict[str, Any]:
+        return {"description": description, "content": {JSON: {"model": model}}}
+
+    not_json = error("Not sent as JSON (Content-Type: application/json)")
+    rights = {
+        200: ok("The request", m.RightsRequestView),
+        400: error("Not allowed as asked"),
+        404: error("No such request"),
+        409: error("Its state does not allow it"),
+    }
+    declared: Any = (  # method, path, summary, the route's function, its parameters, its answer, its responses
+        ("GET", "/admin/subjects/<subject>/consents", "Consent state and ledger verification",
+         consents, [subject], m.ConsentView, None),
+        ("GET", "/admin/conversations", "Conversations by latest activity, newest first",
+         conversations, [("limit", Annotated[int, Query(ge=1, le=100)], 25),
+                         ("cursor", Annotated[str | None, Query(max_length=2048)], None)], any_answer,
+         {200: ok("A page", m.ConversationList), 400: error("Bad cursor")}),
+        ("GET", "/admin/subjects/<subject>/messages", "The subject's conversation, decrypted",
+         conversation, [subject], m.ConversationView, None),
+        ("POST", "/admin/subjects/<subject>/messages", "Reply to the subject",
+         reply, [subject, body(m.ReplyBody)], any_answer,
+         {201: ok("Queued: sent in a moment", m.ReplyQueued),
+          200: ok("A reply with this id was queued before: nothing more", m.ReplyQueued),
+          400: error("Unknown template or wrong parameters"), 409: error("Refused"), 415: not_json}),
+        ("POST", "/admin/subjects/<subject>/withdrawal",
+         "Withdraw consent on the person's behalf (per purpose, or all)",
+         withdraw, [subject, body(m.WithdrawalBody)], any_answer,
+         {200: ok("Done (also when nothing was left to withdraw)", m.WithdrawalDone),
+          400: error("Unknown purpose"), 415: not_json}),
+        ("GET", "/admin/subjects/<subject>/export", "Art. 15 export: every item about the subject",
+         export, [subject], dict[str, Any], None),
+        ("DELETE", "/admin/subjects/<subject>", "Art. 17 erasure: delete everything, shred the key",
+         erase, [subject], m.ErasureReceipt, None),
+        ("GET", "/admin/audit/<day>", "The audit trail of one UTC day (who did what, when)",
+         audit_trail, [day], m.AuditDay, None),
+        ("POST", "/admin/rights", "Register a rights request received by e-mail or post (deadline: one month)",
+         register_rights_request, [body(m.RightsRequestBody)], any_answer,
+         {201: ok("Registered", m.RightsRequestView), 400: error("Not a valid number or date")}),
+        ("GET", "/admin/rights", "Open rights requests, nearest deadline first",
+         open_rights_requests, [limit], m.RightsRequestList, None),
+        ("GET", "/admin/rights/<request_id>", "One rights request, its notes opened",
+         rights_request, [request_id], any_answer, rights),
+        ("POST", "/admin/rights/<request_id>/extension",
+         "Extend the deadline once, by up to two further months, with a reason",
+         extend_rights_request, [request_id, body(m.ExtensionBody)], any_answer, rights),
+        ("POST", "/admin/rights/<request_id>/closure", "Close the request: done, or refused with a reason",
+         close_rights_request, [request_id, body(m.ClosureBody)], any_answer, rights),
+        ("POST", "/admin/rights/<request_id>/restriction",
+         "Accept a restriction request (Art. 18): the subject's data is only stored from now on",
+         restrict_subject, [request_id], any_answer, rights),
+        ("DELETE", "/admin/subjects/<subject>/restriction", "Lift the restriction (tell the person first, Art. 18(3))",
+         lift_restriction, [subject], any_answer, {204: {"description": "Lifted"}, 404: error("Not restricted")}),
+    )  # fmt: skip
+    for method, path, summary, route, parameters, returns, responses in declared:
+        operation = declaration(route.__name__, parameters, returns)
+        app.route(path, method, summary=summary, responses=responses)(operation)
+    return app

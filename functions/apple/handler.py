@@ -15,7 +15,7 @@ of a type that carries nothing for us (typing indicators among them) is skipped 
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
@@ -23,7 +23,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from chatconsent.api.answers import JSON, answer, compact, domain_error_answer, error_answer, not_found_answer
 from chatconsent.api.body import BodyRejected, decoded_body, raw_body
-from chatconsent.channels.base import MalformedPayload
+from chatconsent.channels.base import MalformedPayload, UnknownChannel
 from chatconsent.errors import DomainError
 from chatconsent.wiring import Wiring
 
@@ -31,11 +31,14 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
+    from chatconsent.channels.apple import AppleChannel
+
 logger = Logger(service="apple")
 metrics = Metrics(service="apple")
 wiring = Wiring()
 
 MESSAGE = "POST /webhooks/apple/message"
+CHANNEL = "apple"
 REASONS = {401: "authorization required", 403: "invalid token", 404: "unknown destination"}
 
 
@@ -45,8 +48,9 @@ def _header(headers: dict[str, Any], name: str) -> str:
 
 def apple_message(event: dict[str, Any]) -> dict[str, Any]:
     headers = event.get("headers") or {}
-    channel = wiring.apple
-    if channel is None:  # no Apple account configured: no such business here
+    try:
+        channel = cast("AppleChannel", wiring.channel(CHANNEL))
+    except UnknownChannel:  # no Apple account configured: no such business here
         return error_answer(404, "Apple Messages for Business is not configured")
     refusal = channel.refusal(headers)
     if refusal is not None:
@@ -58,7 +62,7 @@ def apple_message(event: dict[str, Any]) -> dict[str, Any]:
     body = decoded_body(compressed, _header(headers, "content-encoding"), limit)
     delivery = channel.read(body, headers)
     metrics.add_metric(name=f"Apple_{delivery.kind or 'missing'}", unit=MetricUnit.Count, value=1)
-    outcomes = Counter(wiring.inbound.handle(delivery.parsed))
+    outcomes = Counter(wiring.inbound_on(CHANNEL).handle(delivery.parsed))
     for outcome, count in outcomes.items():
         metrics.add_metric(name=f"Inbound_{outcome.value}", unit=MetricUnit.Count, value=count)
     if delivery.parsed.skipped:

@@ -3,246 +3,296 @@ resume, cancel, and aggregate results.
 
 Nothing here names a person: the audience is a count, the results are counts. Every action is
 recorded in the audit trail (who, what, when, outcome), like the admin API's.
+
+The lean path (as the webhook's and the opt-in's): the routes are dispatched on API Gateway's
+``routeKey`` without Powertools' resolver, whose package imports every resolver and ``asyncio``; the
+models (``chatconsent.api.campaign_models``, pydantic) are loaded on the first request and before a
+SnapStart snapshot, and check the path, query and body with the resolver's 422 answers
+(``chatconsent.api.requests``). ``openapi_app`` declares the same routes with the same models for the
+OpenAPI document (``tools/openapi.py``); nothing else imports it.
 """
 
 from __future__ import annotations
 
-import datetime
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
-from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field
 
-from chatconsent.api.body import refused_json_body, rejected_response
-from chatconsent.api.errors import ErrorBody, register_error_handlers
+from chatconsent.api.answers import domain_error_answer, error_answer, invalid_answer, json_answer, not_found_answer
+from chatconsent.api.body import BodyRejected, refused_json_body, rejected_response
+from chatconsent.api.requests import Invalid, RequestCheck, principal
 from chatconsent.campaigns import CampaignInvalid, Draft
-from chatconsent.store import Campaign
+from chatconsent.errors import DomainError
+from chatconsent.snapshot import snapshot_hooks
 from chatconsent.wiring import Wiring
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from chatconsent.store import Campaign
 
 logger = Logger(service="campaigns")
 metrics = Metrics(service="campaigns")
-app = APIGatewayHttpResolver(enable_validation=True)
 wiring = Wiring()
 
-CampaignId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="The campaign's id")]
+CAMPAIGN_ID = r"^[0-9a-f]{32}$"
 JSON = "application/json"
-
-register_error_handlers(app, parses_json=True)
-
-
-def _errors(*codes: int) -> dict[int, OpenAPIResponse]:
-    meaning = {
-        400: "The campaign or the request is wrong (template, parameters, languages, time)",
-        404: "No such campaign",
-        409: "Not allowed in the campaign's state, or by the four-eyes rule",
-        413: "Body too large",
-        415: "Not sent as JSON (Content-Type: application/json)",
-    }
-    return {code: {"description": meaning[code], "content": {JSON: {"model": ErrorBody}}} for code in codes}
+Event = dict[str, Any]
+Answer = dict[str, Any]
 
 
-# -- the API's models ------------------------------------------------------------------------------
+def _check(event: Event) -> RequestCheck:
+    return RequestCheck(event, wiring.config.limits.max_api_body_bytes)
 
 
-class DraftBody(BaseModel):
-    """A campaign: a configured template, its parameters, and optionally the languages to reach."""
+def _view(campaign: Campaign, status: int = 200) -> Answer:
+    from chatconsent.api.campaign_models import CampaignView  # noqa: PLC0415 (pydantic: on the first request)
 
-    model_config = ConfigDict(extra="forbid")
-
-    template: str = Field(pattern=r"^[a-z0-9_]{1,512}$")
-    parameters: list[Annotated[str, Field(min_length=1, max_length=1024)]] = Field(default_factory=list, max_length=10)
-    languages: list[Annotated[str, Field(pattern=r"^[a-z]{2}$")]] = Field(
-        default_factory=list, max_length=10, description="Reach only people who opted in in these languages"
-    )
+    return json_answer(status, CampaignView.of(campaign).model_dump(mode="json"))
 
 
-class ScheduleBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    at: datetime.datetime = Field(description="When to start, with its time zone (ISO 8601)")
-
-
-class CampaignView(BaseModel):
-    campaign_id: str
-    template: str
-    purpose: str = Field(description="The purpose whose active consent each recipient has")
-    parameters: list[str]
-    languages: list[str]
-    status: str = Field(description="draft, approved, scheduled, running, paused or cancelled")
-    created_by: str
-    created_at: int
-    approved_by: str
-    scheduled_for: int
-    started_at: int
-    paused_reason: str
-    planning_done: bool = Field(description="The whole audience has been read and queued")
-    queued: int = Field(description="Recipients queued so far")
-
-    @classmethod
-    def of(cls, c: Campaign) -> CampaignView:
-        return cls(
-            campaign_id=c.campaign_id,
-            template=c.template,
-            purpose=c.purpose,
-            parameters=list(c.parameters),
-            languages=list(c.languages),
-            status=c.status.value,
-            created_by=c.created_by,
-            created_at=c.created_at,
-            approved_by=c.approved_by,
-            scheduled_for=c.scheduled_for,
-            started_at=c.started_at,
-            paused_reason=c.paused_reason,
-            planning_done=c.started_at > 0 and c.plans_open == 0,
-            queued=c.planned,
-        )
+def _campaign_id(event: Event) -> str:
+    check = _check(event)
+    campaign_id = check.path("campaign_id", CAMPAIGN_ID)
+    check.done()
+    return campaign_id
 
 
-class CampaignList(BaseModel):
-    campaigns: list[CampaignView]
+def _limit(event: Event) -> int:
+    from typing import Annotated  # noqa: PLC0415
+
+    from pydantic import Field  # noqa: PLC0415
+
+    check = _check(event)
+    limit: int = check.query("limit", Annotated[int, Field(ge=1, le=100)], 50)
+    check.done()
+    return limit
 
 
-class AudienceSize(BaseModel):
-    size: int = Field(description="People the campaign would reach if it started now (a count only)")
+# -- the routes ------------------------------------------------------------------------------------
 
 
-class CampaignResults(BaseModel):
-    campaign: CampaignView
-    processed: int = Field(description="Queued recipients whose part is over (sent, skipped, failed, in doubt)")
-    finished: bool = Field(description="The whole audience was read and every queued recipient processed")
-    counts: dict[str, int] = Field(
-        description="Aggregate counts: sent, delivered, read, failed_<reason>, skipped_<reason>, "
-        "withdrawn_after, deferred_quiet_hours, in_doubt (no person is named)"
-    )
+def create(event: Event) -> Answer:
+    from chatconsent.api.campaign_models import DraftBody  # noqa: PLC0415
 
-
-# -- routes ----------------------------------------------------------------------------------------
-
-
-def _created() -> dict[int, OpenAPIResponse]:
-    created: dict[int, OpenAPIResponse] = {201: {"description": "Created", "content": {JSON: {"model": CampaignView}}}}
-    return created | _errors(400, 413, 415)
-
-
-@app.post(
-    "/admin/campaigns",
-    summary="Create a campaign draft",
-    responses=_created(),
-)
-def create(body: Annotated[DraftBody, Body()]) -> Response[Any]:
+    check = _check(event)
+    body = check.body(DraftBody)
+    check.done()
+    assert body is not None
     draft = Draft(body.template, tuple(body.parameters), tuple(body.languages))
-    campaign = wiring.campaigns.create(draft, principal())
+    campaign = wiring.campaigns.create(draft, principal(event))
     metrics.add_metric(name="CampaignCreated", unit=MetricUnit.Count, value=1)
-    return Response(201, content_types.APPLICATION_JSON, CampaignView.of(campaign))
+    return _view(campaign, 201)
 
 
-@app.get("/admin/campaigns", summary="The most recent campaigns")
-def recent(limit: Annotated[int, Query(ge=1, le=100)] = 50) -> CampaignList:
-    return CampaignList(campaigns=[CampaignView.of(c) for c in wiring.campaigns.recent(limit)])
+def recent(event: Event) -> Answer:
+    from chatconsent.api.campaign_models import CampaignList, CampaignView  # noqa: PLC0415
+
+    campaigns = [CampaignView.of(c) for c in wiring.campaigns.recent(_limit(event))]
+    return json_answer(200, CampaignList(campaigns=campaigns).model_dump(mode="json"))
 
 
-@app.get("/admin/campaigns/<campaign_id>", summary="One campaign", responses=_errors(404))
-def one(campaign_id: CampaignId) -> CampaignView:
-    return CampaignView.of(wiring.campaigns.get(campaign_id))
+def one(event: Event) -> Answer:
+    return _view(wiring.campaigns.get(_campaign_id(event)))
 
 
-@app.get("/admin/campaigns/<campaign_id>/audience", summary="How many it would reach now", responses=_errors(404))
-def audience(campaign_id: CampaignId) -> AudienceSize:
-    return AudienceSize(size=wiring.campaigns.audience_size(campaign_id))
+def audience(event: Event) -> Answer:
+    from chatconsent.api.campaign_models import AudienceSize  # noqa: PLC0415
+
+    size = wiring.campaigns.audience_size(_campaign_id(event))
+    return json_answer(200, AudienceSize(size=size).model_dump(mode="json"))
 
 
-@app.post(
-    "/admin/campaigns/<campaign_id>/approval",
-    summary="Approve a draft (four eyes: not by its creator)",
-    responses=_errors(404, 409),
-)
-def approve(campaign_id: CampaignId) -> CampaignView:
-    wiring.campaigns.approve(campaign_id, principal())
-    return CampaignView.of(wiring.campaigns.get(campaign_id))
+def approve(event: Event) -> Answer:
+    campaign_id = _campaign_id(event)
+    wiring.campaigns.approve(campaign_id, principal(event))
+    return _view(wiring.campaigns.get(campaign_id))
 
 
-@app.post(
-    "/admin/campaigns/<campaign_id>/schedule",
-    summary="Start an approved campaign at a given time (a one-time schedule)",
-    responses=_errors(400, 404, 409, 413, 415),
-)
-def schedule(campaign_id: CampaignId, body: Annotated[ScheduleBody, Body()]) -> CampaignView:
+def schedule(event: Event) -> Answer:
+    from chatconsent.api.campaign_models import ScheduleBody  # noqa: PLC0415
+
+    check = _check(event)
+    campaign_id = check.path("campaign_id", CAMPAIGN_ID)
+    body = check.body(ScheduleBody)
+    check.done()
+    assert body is not None
     if body.at.tzinfo is None:
         raise CampaignInvalid("at: give a time zone (for example 2026-12-01T09:00:00+01:00)")
     wiring.campaigns.schedule(campaign_id, int(body.at.timestamp()))
-    return CampaignView.of(wiring.campaigns.get(campaign_id))
+    return _view(wiring.campaigns.get(campaign_id))
 
 
-def _action(name: str, campaign_id: str) -> CampaignView:
-    getattr(wiring.campaigns, name)(campaign_id)
-    metrics.add_metric(name=f"Campaign{name.title()}", unit=MetricUnit.Count, value=1)
-    return CampaignView.of(wiring.campaigns.get(campaign_id))
+def _action(name: str) -> Callable[[Event], Answer]:
+    def act(event: Event) -> Answer:
+        campaign_id = _campaign_id(event)
+        getattr(wiring.campaigns, name)(campaign_id)
+        metrics.add_metric(name=f"Campaign{name.title()}", unit=MetricUnit.Count, value=1)
+        return _view(wiring.campaigns.get(campaign_id))
+
+    act.__name__ = name
+    return act
 
 
-@app.post("/admin/campaigns/<campaign_id>/start", summary="Start an approved campaign now", responses=_errors(404, 409))
-def start(campaign_id: CampaignId) -> CampaignView:
-    return _action("start", campaign_id)
+def results(event: Event) -> Answer:
+    from chatconsent.api.campaign_models import CampaignResults, CampaignView  # noqa: PLC0415
 
-
-@app.post("/admin/campaigns/<campaign_id>/pause", summary="Pause a running campaign", responses=_errors(404, 409))
-def pause(campaign_id: CampaignId) -> CampaignView:
-    return _action("pause", campaign_id)
-
-
-@app.post(
-    "/admin/campaigns/<campaign_id>/resume",
-    summary="Resume a paused campaign (nobody is sent to twice)",
-    responses=_errors(404, 409),
-)
-def resume(campaign_id: CampaignId) -> CampaignView:
-    return _action("resume", campaign_id)
-
-
-@app.post("/admin/campaigns/<campaign_id>/cancel", summary="Cancel a campaign for good", responses=_errors(404, 409))
-def cancel(campaign_id: CampaignId) -> CampaignView:
-    return _action("cancel", campaign_id)
-
-
-@app.get("/admin/campaigns/<campaign_id>/results", summary="Aggregate results", responses=_errors(404))
-def results(campaign_id: CampaignId) -> CampaignResults:
-    found = wiring.campaigns.results(campaign_id)
-    return CampaignResults(
+    found = wiring.campaigns.results(_campaign_id(event))
+    view = CampaignResults(
         campaign=CampaignView.of(found.campaign),
         processed=found.processed,
         finished=found.finished,
         counts=found.counts,
     )
+    return json_answer(200, view.model_dump(mode="json"))
 
 
-# -- who acts --------------------------------------------------------------------------------------
+ROUTES: dict[str, Callable[[Event], Answer]] = {
+    "POST /admin/campaigns": create,
+    "GET /admin/campaigns": recent,
+    "GET /admin/campaigns/{campaign_id}": one,
+    "GET /admin/campaigns/{campaign_id}/audience": audience,
+    "POST /admin/campaigns/{campaign_id}/approval": approve,
+    "POST /admin/campaigns/{campaign_id}/schedule": schedule,
+    **{
+        f"POST /admin/campaigns/{{campaign_id}}/{name}": _action(name)
+        for name in ("start", "pause", "resume", "cancel")
+    },
+    "GET /admin/campaigns/{campaign_id}/results": results,
+}
 
 
-def principal(event: APIGatewayProxyEventV2 | None = None) -> str:
-    """Who acts (the IAM principal that signed the request): the four-eyes rule compares these."""
-    authorizer = (event or app.current_event).request_context.authorizer
-    iam = getattr(authorizer, "iam", None) if authorizer else None
-    return str(getattr(iam, "user_arn", "") or "local")
+# -- errors: one place -----------------------------------------------------------------------------
+
+
+def _refused(error: Exception) -> Answer:
+    """Every error a route raises, answered as the resolver's exception handlers answered it."""
+    if isinstance(error, Invalid):
+        return invalid_answer(error.problems)
+    if isinstance(error, DomainError):
+        return domain_error_answer(error)
+    if isinstance(error, BodyRejected):
+        return error_answer(error.status, error.reason)
+    if isinstance(error, RecursionError):
+        return error_answer(400, "request body is nested too deeply")
+    return error_answer(400, "request body is not valid UTF-8")  # UnicodeDecodeError
+
+
+def _route(event: Event) -> Answer:
+    route = ROUTES.get(str(event.get("routeKey", "")))
+    if route is None:
+        return not_found_answer()
+    try:
+        return route(event)
+    except (Invalid, DomainError, BodyRejected, RecursionError, UnicodeDecodeError) as error:
+        return _refused(error)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request = APIGatewayProxyEventV2(event)
+    route_key = str(event.get("routeKey", ""))
     refused = refused_json_body(event, wiring.config.limits.max_api_body_bytes)
     if refused is not None:
-        wiring.store.audit.record(principal(request), request.route_key, None, refused.status)
+        wiring.store.audit.record(principal(event), route_key, None, refused.status)
         return rejected_response(refused)
     try:
-        response = app.resolve(event, context)
+        response = _route(event)
     except Exception:
-        wiring.store.audit.record(principal(request), request.route_key, None, 500)
+        wiring.store.audit.record(principal(event), route_key, None, 500)
         raise
-    wiring.store.audit.record(principal(request), request.route_key, None, response["statusCode"])
+    wiring.store.audit.record(principal(event), route_key, None, response["statusCode"])
     return response
+
+
+# -- SnapStart -------------------------------------------------------------------------------------
+
+
+def _prime() -> None:
+    """Before a SnapStart snapshot: the models and pydantic, built and warm (a draft and a limit refused by
+    validation: no AWS call, nothing written)."""
+    for route, event in ((create, {"body": "{}"}), (recent, {"queryStringParameters": {"limit": "0"}})):
+        try:
+            route(event)
+        except Invalid:
+            continue
+        raise RuntimeError("priming expected a request refused by validation")
+
+
+snapshot_hooks().register_before_snapshot(_prime)
+
+
+# -- the OpenAPI document --------------------------------------------------------------------------
+
+
+def openapi_app() -> APIGatewayHttpResolver:
+    """The routes above as Powertools declares them, for the OpenAPI document only (``tools/openapi.py``)."""
+    from typing import Annotated  # noqa: PLC0415
+
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response  # noqa: PLC0415
+    from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query  # noqa: PLC0415
+    from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse  # noqa: PLC0415
+
+    from chatconsent.api import campaign_models as m  # noqa: PLC0415
+    from chatconsent.api.errors import ErrorBody  # noqa: PLC0415
+    from chatconsent.api.requests import NO_DEFAULT, declaration  # noqa: PLC0415
+
+    app = APIGatewayHttpResolver(enable_validation=True)
+    campaign_id = (
+        "campaign_id",
+        Annotated[str, Path(pattern=CAMPAIGN_ID, description="The campaign's id")],
+        NO_DEFAULT,
+    )
+
+    def errors(*codes: int) -> dict[int, OpenAPIResponse]:
+        meaning = {
+            400: "The campaign or the request is wrong (template, parameters, languages, time)",
+            404: "No such campaign",
+            409: "Not allowed in the campaign's state, or by the four-eyes rule",
+            413: "Body too large",
+            415: "Not sent as JSON (Content-Type: application/json)",
+        }
+        return {code: {"description": meaning[code], "content": {JSON: {"model": ErrorBody}}} for code in codes}
+
+    created: dict[int, OpenAPIResponse] = {
+        201: {"description": "Created", "content": {JSON: {"model": m.CampaignView}}}
+    }
+    app.post("/admin/campaigns", summary="Create a campaign draft", responses=created | errors(400, 413, 415))(
+        declaration("create", [("body", Annotated[m.DraftBody, Body()], NO_DEFAULT)], Response[Any])
+    )
+    app.get("/admin/campaigns", summary="The most recent campaigns")(
+        declaration("recent", [("limit", Annotated[int, Query(ge=1, le=100)], 50)], m.CampaignList)
+    )
+    app.get("/admin/campaigns/<campaign_id>", summary="One campaign", responses=errors(404))(
+        declaration("one", [campaign_id], m.CampaignView)
+    )
+    app.get("/admin/campaigns/<campaign_id>/audience", summary="How many it would reach now", responses=errors(404))(
+        declaration("audience", [campaign_id], m.AudienceSize)
+    )
+    app.post(
+        "/admin/campaigns/<campaign_id>/approval",
+        summary="Approve a draft (four eyes: not by its creator)",
+        responses=errors(404, 409),
+    )(declaration("approve", [campaign_id], m.CampaignView))
+    app.post(
+        "/admin/campaigns/<campaign_id>/schedule",
+        summary="Start an approved campaign at a given time (a one-time schedule)",
+        responses=errors(400, 404, 409, 413, 415),
+    )(declaration("schedule", [campaign_id, ("body", Annotated[m.ScheduleBody, Body()], NO_DEFAULT)], m.CampaignView))
+    for name, summary, codes in (
+        ("start", "Start an approved campaign now", (404, 409)),
+        ("pause", "Pause a running campaign", (404, 409)),
+        ("resume", "Resume a paused campaign (nobody is sent to twice)", (404, 409)),
+        ("cancel", "Cancel a campaign for good", (404, 409)),
+    ):
+        app.post(f"/admin/campaigns/<campaign_id>/{name}", summary=summary, responses=errors(*codes))(
+            declaration(name, [campaign_id], m.CampaignView)
+        )
+    app.get("/admin/campaigns/<campaign_id>/results", summary="Aggregate results", responses=errors(404))(
+        declaration("results", [campaign_id], m.CampaignResults)
+    )
+    return app

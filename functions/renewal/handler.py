@@ -15,10 +15,9 @@ from typing import Any, Literal
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict
 
+from chatconsent.schema import Document
 from chatconsent.wiring import Wiring
 
 logger = Logger(service="renewal")
@@ -26,18 +25,16 @@ metrics = Metrics(service="renewal")
 wiring = Wiring()
 
 
-class RenewalSchedule(BaseModel):
-    """The schedule's input."""
-
-    model_config = ConfigDict(extra="forbid")
+class RenewalSchedule(Document):
+    """The schedule's input (validated without pydantic, as the purge's: no unknown field, the one job)."""
 
     job: Literal["renewal"] = "renewal"
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
-@event_parser(model=RenewalSchedule)
-def lambda_handler(event: RenewalSchedule, context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    RenewalSchedule.model_validate(event)  # raises on a malformed input: the scheduler retries
     report = wiring.renewal_job.run()
     metrics.add_metric(name="RenewalsDue", unit=MetricUnit.Count, value=report.due)
     for outcome, count in sorted(report.counts.items()):

@@ -141,3 +141,18 @@ def test_short_pepper_is_rejected(pepper: bytes) -> None:
 def test_sixteen_byte_pepper_is_accepted() -> None:
     subject = Pseudonymizer(b"x" * 16).subject("whatsapp", E164)
     assert len(subject) == 64
+
+
+def test_the_desk_alias_is_short_stable_keyed_and_holds_no_digit_of_the_number() -> None:
+    import re
+
+    from chatconsent.identity import Pseudonymizer
+
+    one, other = Pseudonymizer(b"p" * 32), Pseudonymizer(b"q" * 32)
+    subject = one.subject("whatsapp", "+491701234567")
+    alias = one.desk_alias(subject)
+    assert re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{3}-[0-9A-HJKMNP-TV-Z]{3}", alias)
+    assert one.desk_alias(subject) == alias != other.desk_alias(subject)  # stable, and keyed by the pepper
+    assert alias.replace("-", "").lower() not in subject  # not a piece of the pseudonym
+    aliases = {one.desk_alias(one.subject("whatsapp", f"+4917012{n:05d}")) for n in range(2000)}
+    assert len(aliases) >= 1995  # 30 bits: a clash among 2,000 people is rare

@@ -52,7 +52,7 @@ def test_every_language_of_a_text_has_the_same_placeholders() -> None:
 
 def test_keys_are_grouped_by_where_they_are_shown() -> None:
     keys = set(document()["texts"])
-    chat = {key for key in keys if not key.startswith(("page_", "notice_", "widget_", "unit_"))}
+    chat = {key for key in keys if not key.startswith(("page_", "notice_", "widget_", "unit_", "desk."))}
     assert {"prefill", "confirm_question", "button_yes", "help", "info", "special_question"} <= chat
     assert {"page_title", "page_invalid_h", "notice_title", "notice_automated", "widget_who"} <= keys
     assert {f"unit_{unit}{plural}" for unit in ("minute", "hour", "day", "year") for plural in ("", "s")} <= keys
@@ -182,7 +182,7 @@ def test_every_chat_text_formats_with_what_its_callers_give() -> None:
         **{"link": "https://example.com/data/T", "messages": "M", "count": "2"},  # DATA's answer
         **{"remaining": "R"},  # the answer to "no" to the renewal question
     }
-    chat = [key for key in document()["texts"] if not key.startswith(("page_", "notice_", "widget_", "unit_"))]
+    chat = [key for key in document()["texts"] if not key.startswith(("page_", "notice_", "widget_", "unit_", "desk."))]
     for key in chat:
         for language in LANGUAGES:
             text = texts.text(key, language, **values)

@@ -11,6 +11,7 @@ from chatconsent.config import NoticeChange, current_config
 from chatconsent.consent_state import ConsentState
 from chatconsent.inbound.dispatch import RENEW_YES
 from chatconsent.ledger import LedgerEvent
+from chatconsent.schema import DocumentError
 from chatconsent.store import keys
 from chatconsent.wiring import Wiring
 from localrun.aws import TABLE_NAME
@@ -395,3 +396,9 @@ def test_one_persons_failure_fails_the_run_after_the_others_and_the_retry_comple
 
 def renewal_templates_to(sender: str) -> list[dict[str, Any]]:
     return [m for m in replies_to(sender) if m.get("type") == "template" and m["template"]["name"] == "consent_renewal"]
+
+
+@pytest.mark.parametrize("event", [{"job": "purge"}, {"job": "renewal", "extra": 1}, []])
+def test_a_malformed_schedule_input_raises_so_the_scheduler_retries(env: Env, event: Any) -> None:
+    with pytest.raises(DocumentError):
+        env.invoke("renewal", event)

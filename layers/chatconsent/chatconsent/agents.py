@@ -39,7 +39,16 @@ SERVICE_WINDOW_SECONDS = 24 * 3600
 
 
 class ReplyRefused(NotAllowed):
-    """The reply may not be sent now (no consent, outside the window); ``reason`` is safe to show."""
+    """The reply may not be sent now (no consent, outside the window); ``reason`` is safe to show.
+
+    ``refusal`` names the rule for a program: ``no_consent``, ``withdrawn``, ``window_closed``,
+    ``purpose_not_consented`` (a template's purpose), ``no_templates`` (the channel has none) or
+    ``restricted`` (Art. 18).
+    """
+
+    def __init__(self, reason: str, refusal: str = "no_consent") -> None:
+        super().__init__(reason)
+        self.refusal = refusal
 
 
 class ReplyInvalid(InvalidInput):
@@ -161,20 +170,24 @@ class AgentDesk:
             expires_at=record.expires_at,
         )
 
-    def _covering(self, subject: str, purpose: str, why: str = "") -> ConsentRecord:
+    def _covering(self, subject: str, purpose: str, why: str = "", refusal: str = "") -> ConsentRecord:
         """The active consent for ``purpose`` a reply goes under (as read), or ReplyRefused."""
         state = self._store.subjects.state(subject)
         if state.restricted:
-            raise ReplyRefused("processing of this person's data is restricted (Art. 18): it is only stored")
+            raise ReplyRefused(
+                "processing of this person's data is restricted (Art. 18): it is only stored", "restricted"
+            )
         record = state.consents.get(purpose)
         if record is None or record.state is not ConsentState.ACTIVE:
-            raise ReplyRefused(f"no active consent for {purpose!r}{why}")
+            withdrawn = record is not None and record.state is ConsentState.WITHDRAWN
+            code = refusal or ("withdrawn" if withdrawn else "no_consent")
+            raise ReplyRefused(f"no active consent for {purpose!r}{why}", code)
         return record
 
     def _last_inbound(self, subject: str) -> InboundRecord:
         messages = self._store.messages.inbound(subject)
         if not messages:
-            raise ReplyRefused("the person has not written yet")
+            raise ReplyRefused("the person has not written yet", "window_closed")
         return messages[-1]
 
     def _address(self, subject: str, covering: ConsentRecord, last: InboundRecord | None = None) -> str:
@@ -188,7 +201,9 @@ class AgentDesk:
         covering = self._covering(subject, self._config.conversation_purpose)
         last = self._last_inbound(subject)
         if has_service_window(covering.channel) and self._clock() - last.received_at > SERVICE_WINDOW_SECONDS:
-            raise ReplyRefused("outside WhatsApp's 24-hour window: only a configured template may be sent")
+            raise ReplyRefused(
+                "outside WhatsApp's 24-hour window: only a configured template may be sent", "window_closed"
+            )
         address = self._address(subject, covering, last)
         return self._queue(subject, address, Reply(text=text), "agent_reply", covering, reply_id)
 
@@ -207,10 +222,10 @@ class AgentDesk:
             raise ReplyInvalid(f"template {name!r} takes {template.parameters} parameters")
         purpose = self._config.template_purpose(template)
         why = f": template {name!r} is a {template.category.lower()} template and needs it"
-        covering = self._covering(subject, purpose, why)
+        covering = self._covering(subject, purpose, why, "purpose_not_consented")
         spec = CHANNELS.get(covering.channel or "whatsapp")
         if spec is None or not spec.has_templates:
-            raise ReplyRefused("this person's channel has no templates: write a reply instead")
+            raise ReplyRefused("this person's channel has no templates: write a reply instead", "no_templates")
         address = self._address(subject, covering)
         code = template.languages[self._texts.language(covering.notice_language or None)]
         # a marketing template's stop button answers as a campaign's does: one tap stops marketing
@@ -218,7 +233,7 @@ class AgentDesk:
         reply = Reply(template=name, language=code, parameters=tuple(parameters), quick_reply=stop)
         return self._queue(subject, address, reply, "agent_template", covering, reply_id)
 
-    def withdraw(self, subject: str, purposes: Sequence[str] | None) -> tuple[str, ...]:
+    def withdraw(self, subject: str, purposes: Sequence[str] | None, source: str = "admin") -> tuple[str, ...]:
         """Withdraw on the person's behalf (they asked by e-mail, phone, letter); returns what changed.
 
         A full withdrawal also puts the number on the block list, as STOP in the chat would: its
@@ -231,7 +246,7 @@ class AgentDesk:
         if purposes is None:  # remembered with the consent when it was given
             records = self._store.subjects.state(subject).consents.values()
             suppression = next((r.suppression_hash for r in records if r.suppression_hash), None)
-        withdrawn = self._consents.withdraw(subject, source="admin", purposes=purposes, suppression_hash=suppression)
+        withdrawn = self._consents.withdraw(subject, source=source, purposes=purposes, suppression_hash=suppression)
         self._consents.settle_retention(subject)  # also completes an earlier run that was cut short
         return withdrawn
 
@@ -253,5 +268,5 @@ class AgentDesk:
         try:
             new = self._store.messages.queue_reply(self._sealer.seal(owing, message_hash, 0), covering)
         except Conflict:
-            raise ReplyRefused("the consent changed a moment ago: read the conversation again") from None
+            raise ReplyRefused("the consent changed a moment ago: read the conversation again", "withdrawn") from None
         return ReplyQueued(reply_id, new)

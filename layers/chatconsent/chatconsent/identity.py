@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+_ALIAS_SYMBOLS = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base32: no I, L, O or U to misread
+
 
 class InvalidIdentifier(ValueError):
     """The identifier cannot be normalised. The message never contains the identifier itself."""
@@ -84,6 +86,14 @@ class Pseudonymizer:
     def audit_ref(self, subject: str) -> str:
         """How the audit trail names a subject: a separately keyed hash of the pseudonym, never the pseudonym."""
         return self.keyed_hash("audit", subject)
+
+    def desk_alias(self, subject: str) -> str:
+        """The short name the desk shows for a person (``K7F-2QX``): 30 bits of a separately keyed hash of
+        the pseudonym in Crockford's base32, so it holds no part of the number and cannot be joined with
+        another table's hashes; stable for as long as the pepper is."""
+        digest = int(self.keyed_hash("desk_alias", subject)[:8], 16) >> 2  # 30 bits
+        symbols = "".join(_ALIAS_SYMBOLS[(digest >> shift) & 31] for shift in range(25, -1, -5))
+        return f"{symbols[:3]}-{symbols[3:]}"
 
     def suppression(self, channel: str, identifier: str) -> str:
         """The block-list key: separate from the subject pseudonym, so it outlives an erasure unlinked."""

@@ -5,7 +5,10 @@
 - ``SECRETS_PATH``: the SSM path of the SecureStrings (required);
 - ``LINK_QUEUE_URL``: the SQS queue of confirmation links to send (the opt-in function only);
 - ``CHANNEL_SENDER``: ``graph`` calls the WhatsApp Cloud API, ``outbox`` records messages locally;
-- ``CHATCONSENT_CONFIG``: a configuration file replacing the shipped ``default_config.json``.
+- ``CHATCONSENT_CONFIG``: a configuration file replacing the shipped ``default_config.json``;
+- ``AWS_LAMBDA_FUNCTION_NAME`` (set by Lambda, not the template): ``in_lambda`` (``chatconsent.startup``).
+- ``DESK_AUTHORIZE_URL``, ``DESK_TOKEN_URL``, ``DESK_LOGOUT_URL``, ``DESK_CLIENT_ID``, ``DESK_REDIRECT_URI``:
+  the desk page's sign-in (Cognito's hosted endpoints in AWS, the local run's development sign-in locally).
 
 An empty value counts as unset. ``config_path`` reads only ``CHATCONSENT_CONFIG``: the business's
 configuration is needed where no table is (unit tests, tools), so it does not require the rest.
@@ -22,6 +25,7 @@ from dataclasses import dataclass, fields
 from typing import Any, Literal
 
 CONFIG_VARIABLE = "CHATCONSENT_CONFIG"
+LAMBDA_VARIABLE = "AWS_LAMBDA_FUNCTION_NAME"  # set by Lambda's runtime in every execution environment
 CHANNEL_SENDERS = ("graph", "outbox")
 
 
@@ -52,6 +56,11 @@ class Settings:
     schedule_group: str = "default"
     channel_sender: Literal["graph", "outbox"] = "graph"
     config_path: str | None = None
+    desk_authorize_url: str | None = None
+    desk_token_url: str | None = None
+    desk_logout_url: str | None = None
+    desk_client_id: str | None = None
+    desk_redirect_uri: str | None = None
 
     @staticmethod
     def variable(field_name: str) -> str:
@@ -81,3 +90,8 @@ class Settings:
 def config_path(environ: Mapping[str, str] | None = None) -> str | None:
     """The configuration file named in ``CHATCONSENT_CONFIG``, or ``None`` for the shipped one."""
     return _environ(environ).get(CONFIG_VARIABLE) or None
+
+
+def in_lambda(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether this process is a Lambda execution environment (its runtime names the function)."""
+    return bool(_environ(environ).get(LAMBDA_VARIABLE))

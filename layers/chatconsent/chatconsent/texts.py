@@ -3,7 +3,8 @@
 Every text lives in ``texts.json`` beside this module (it ships with the layer, like
 ``default_config.json``) and is read once per process. Keys are flat and unique: the chat's own
 (``prefill``, ``help`` …), ``page_*`` for the confirmation pages, ``notice_*`` for the Art. 13
-notice, ``widget_*`` for the widget's first layer and ``unit_*`` for the words of a period.
+notice, ``widget_*`` for the widget's first layer, ``unit_*`` for the words of a period and ``desk.*``
+for the agents' desk (the page formats them itself: ``{name}`` placeholders filled in the browser).
 ``regions`` maps a phone number's region to the language spoken there.
 
 ``Texts(config)`` is the one place that decides a person's language: from a stored language, a

@@ -21,7 +21,6 @@ from __future__ import annotations
 import importlib
 import random
 import time
-import weakref
 from collections.abc import Callable, Mapping
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any, cast
@@ -34,7 +33,8 @@ from chatconsent.identity import Pseudonymizer
 from chatconsent.retention import RetentionPlan
 from chatconsent.secrets import Secrets, load_secrets
 from chatconsent.settings import Settings, config_path
-from chatconsent.snapshot import snapshot_hooks
+from chatconsent.snapshot import register_weakly
+from chatconsent.startup import freeze_snapshot, init_built
 from chatconsent.store import OptInRequest, Store
 
 if TYPE_CHECKING:
@@ -42,11 +42,11 @@ if TYPE_CHECKING:
     from chatconsent.agents import AgentDesk
     from chatconsent.broadcast import Planner, Sender, SqsQueue
     from chatconsent.campaigns import CampaignService
-    from chatconsent.channels.apple import AppleChannel
     from chatconsent.channels.base import Channel
     from chatconsent.channels.whatsapp import WhatsAppChannel
     from chatconsent.confirmation import LinkConfirmation
     from chatconsent.consent_service import ConsentService
+    from chatconsent.desk import Desk
     from chatconsent.inbound import InboundService
     from chatconsent.keyring import SubjectKeyring
     from chatconsent.link_sender import LinkQueue, LinkSender
@@ -84,8 +84,10 @@ _SNAPSHOT_MODULES = (
     "chatconsent.agents",
     "chatconsent.channels.apple",
     "chatconsent.channels.registry",
+    "chatconsent.channels.telegram",
     "chatconsent.channels.whatsapp",
     "chatconsent.confirmation",
+    "chatconsent.desk",
     "chatconsent.inbound",
     "chatconsent.link_sender",
     "chatconsent.optin",
@@ -97,23 +99,6 @@ _SNAPSHOT_MODULES = (
 )
 
 
-def _register_snapshot_hooks(wiring: Wiring) -> None:
-    """Register the wiring's hooks without keeping it alive (tests build many wirings)."""
-    ref = weakref.ref(wiring)
-
-    def before_snapshot() -> None:
-        if (w := ref()) is not None:
-            w.before_snapshot()
-
-    def after_restore() -> None:
-        if (w := ref()) is not None:
-            w.after_restore()
-
-    hooks = snapshot_hooks()
-    hooks.register_before_snapshot(before_snapshot)
-    hooks.register_after_restore(after_restore)
-
-
 class _WithSecrets:
     """The services that hold a secret, for one generation of the secrets."""
 
@@ -122,6 +107,7 @@ class _WithSecrets:
         self.secrets = secrets
         self.pseudonymizer = _pseudonymizer(secrets.pepper)
         self._channels: dict[str, Channel] = {}
+        self._inbound: dict[str, InboundService] = {}
 
     @cached_property
     def whatsapp(self) -> WhatsAppChannel:
@@ -131,12 +117,6 @@ class _WithSecrets:
         """Channel ``name`` as the registry builds it, once (UnknownChannel for a name it does not know)."""
         if name == "whatsapp":  # the attribute the campaign and link senders read, and tests replace
             return self.whatsapp
-        if name == "apple":  # built with the wiring's clock (its tokens' iat)
-            if self.apple is None:
-                from chatconsent.channels.registry import UnknownChannel
-
-                raise UnknownChannel("Apple Messages for Business is not configured")
-            return self.apple
         built = self._channels.get(name)
         if built is None:
             built = self._channels[name] = self._build(name)
@@ -146,15 +126,7 @@ class _WithSecrets:
         from chatconsent.channels.registry import channel_spec
 
         sender = local_outbox() if self._w.settings.channel_sender == "outbox" else None
-        return channel_spec(name).build(self._w.config, self.secrets, sender)
-
-    @cached_property
-    def apple(self) -> AppleChannel | None:
-        """Apple Messages for Business, when configured (``channels.apple`` and its secret in SSM)."""
-        from chatconsent.channels.apple import configured
-
-        sender = local_outbox() if self._w.settings.channel_sender == "outbox" else None
-        return configured(self._w.config, self.secrets, sender, self._w.clock)
+        return channel_spec(name).build(self._w.config, self.secrets, sender, self._w.clock)
 
     @cached_property
     def optin(self) -> OptInService:
@@ -163,24 +135,27 @@ class _WithSecrets:
         w = self._w
         return OptInService(w.store, self.pseudonymizer, w.notices, w.config, w.clock, w.sealer)
 
-    @cached_property
-    def inbound(self) -> InboundService:  # every channel's messages (the steps answer through the outbox)
-        from chatconsent.inbound import InboundParts, InboundService
+    def inbound_on(self, name: str) -> InboundService:
+        """The inbound path for webhooks of channel ``name`` (each webhook function builds only its own)."""
+        service = self._inbound.get(name)
+        if service is None:
+            from chatconsent.inbound import InboundParts, InboundService
 
-        w = self._w
-        parts = InboundParts(
-            w.store,
-            self.pseudonymizer,
-            self.whatsapp,
-            w.config,
-            w.clock,
-            w.consents,
-            w.notices,
-            w.outbox_sealer,
-            w.keyring,
-            w.rights,
-        )
-        return InboundService(parts)
+            w = self._w
+            parts = InboundParts(
+                w.store,
+                self.pseudonymizer,
+                self.channel(name),
+                w.config,
+                w.clock,
+                w.consents,
+                w.notices,
+                w.outbox_sealer,
+                w.keyring,
+                w.rights,
+            )
+            service = self._inbound[name] = InboundService(parts)
+        return service
 
     @cached_property
     def agents(self) -> AgentDesk:
@@ -194,6 +169,15 @@ class _WithSecrets:
             DeskParts(w.keyring, self.whatsapp, self.pseudonymizer, w.consents, w.outbox_sealer),
             w.clock,
             w.config,
+        )
+
+    @cached_property
+    def desk(self) -> Desk:
+        from chatconsent.desk import Desk, DeskParts
+
+        w = self._w
+        return Desk(
+            w.store, DeskParts(self.agents, w.rights, w.consents, w.notices, self.pseudonymizer), w.config, w.clock
         )
 
     @cached_property
@@ -277,7 +261,8 @@ class Wiring:
         self._kms = kms
         self._fetched: tuple[float, _WithSecrets] | None = None
         self.dynamodb = client("dynamodb") if dynamodb is None else dynamodb
-        _register_snapshot_hooks(self)
+        register_weakly(self)  # tests build many wirings: the hooks do not keep them alive
+        init_built()  # in Lambda: the collector resumes, what init built is never scanned again
 
     # -- SnapStart -------------------------------------------------------------------------------
 
@@ -298,6 +283,7 @@ class Wiring:
         client("ssm")  # the secrets are fetched through it on the first request
         if self.settings.link_queue_url:
             self.link_queue  # noqa: B018
+        freeze_snapshot()
 
     def after_restore(self) -> None:
         """Forget what must be unique or fresh in each environment restored from one snapshot."""
@@ -361,9 +347,9 @@ class Wiring:
         """The channel ``name`` (built once per generation of the secrets)."""
         return self._with_secrets().channel(name)
 
-    @property
-    def apple(self) -> AppleChannel | None:
-        return self._with_secrets().apple
+    def inbound_on(self, name: str) -> InboundService:
+        """The inbound path of channel ``name``'s webhooks."""
+        return self._with_secrets().inbound_on(name)
 
     @property
     def optin(self) -> OptInService:
@@ -371,11 +357,15 @@ class Wiring:
 
     @property
     def inbound(self) -> InboundService:
-        return self._with_secrets().inbound
+        return self._with_secrets().inbound_on("whatsapp")
 
     @property
     def agents(self) -> AgentDesk:
         return self._with_secrets().agents
+
+    @property
+    def desk(self) -> Desk:
+        return self._with_secrets().desk
 
     @property
     def rights_desk(self) -> RightsDesk:

@@ -187,7 +187,7 @@ def test_quick_reply_and_list_picker_answers() -> None:
 
 def test_close_and_typing_and_unknown_types() -> None:
     [message] = _read({"type": "close"}).parsed.messages
-    assert message.kind is InboundKind.CLOSED
+    assert message.kind is InboundKind.BLOCKED and message.signal == "close"  # the ledger's source: apple:close
     for kind in ("typing_start", "typing_end", "richlink", "hologram"):
         delivery = _read({"type": kind})
         assert delivery.parsed.messages == () and delivery.parsed.skipped == 1

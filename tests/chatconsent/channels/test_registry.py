@@ -56,7 +56,7 @@ def test_a_channel_s_own_words_count_only_on_that_channel() -> None:
 
 
 def test_the_widget_offers_the_enabled_channels_in_the_registry_s_order(tmp_path: Any) -> None:
-    only_whatsapp = _config(tmp_path)
+    only_whatsapp = _config(tmp_path, telegram=None)
     assert [s.name for s in enabled_channels(only_whatsapp)] == ["whatsapp"]
     both = _config(tmp_path, telegram={"enabled": True, "bot_username": "ExampleShopBot"})
     info = widget_settings(both)

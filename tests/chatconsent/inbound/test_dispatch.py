@@ -173,16 +173,24 @@ def test_campaign_of(message: InboundMessage, campaign: str | None) -> None:
     assert campaign_of(message) == campaign
 
 
-def test_a_closed_conversation_is_closed_whatever_is_open() -> None:
-    """Apple's close (the person deleted the conversation) beats every open question."""
-    closed = InboundMessage("apple", "urn:mbid:x", "m", 0, InboundKind.CLOSED, capabilities=frozenset())
+def test_a_closed_conversation_is_a_block_whatever_is_open() -> None:
+    """Apple's close (the person deleted the conversation) beats every open question, as a block does."""
+    closed = InboundMessage(
+        "apple", "urn:mbid:x", "m", 0, InboundKind.BLOCKED, signal="close", capabilities=frozenset()
+    )
     for state in (SubjectState(), ASKED):
-        assert role_of(closed, state, CONVERSATION, marketing_stops("marketing")) is Role.CLOSED
+        assert role_of(closed, state, CONVERSATION, marketing_stops("marketing")) is Role.BLOCKED
 
 
 def test_only_roles_that_neither_change_nor_answer_record_their_delivery_first() -> None:
-    changing = {Role.NUMBER_CHANGED, Role.MARKETING_STOP, Role.WITHDRAWAL, Role.SPECIAL_YES, Role.SPECIAL_NO}
-    changing |= {Role.CLOSED}  # Apple's close: a withdrawal
+    changing = {
+        Role.NUMBER_CHANGED,
+        Role.BLOCKED,
+        Role.MARKETING_STOP,
+        Role.WITHDRAWAL,
+        Role.SPECIAL_YES,
+        Role.SPECIAL_NO,
+    }
     changing |= {Role.ERASE_YES, Role.ERASE_NO}
     changing |= {Role.CONSENT_YES, Role.CONSENT_NO, Role.CONVERSATION, Role.STALE_SPECIAL}
     changing |= {Role.RENEWAL_YES, Role.RENEWAL_NO, Role.STALE_RENEWAL}

@@ -2,8 +2,9 @@
 
 The domain never imports this package: it raises :mod:`chatconsent.errors` by meaning, and
 :mod:`chatconsent.api.answers` maps each kind to one status code for every handler. Import from the
-modules: :mod:`chatconsent.api.body` and :mod:`chatconsent.api.answers` load nothing of Powertools
-or pydantic (the webhook's and the opt-in's lean paths use them), :mod:`chatconsent.api.errors`
-loads the event handler (the resolver's exception handlers), :mod:`chatconsent.api.optin_models`
-pydantic (the opt-in API's models).
+modules: :mod:`chatconsent.api.body`, :mod:`chatconsent.api.answers` and :mod:`chatconsent.api.requests`
+load nothing of Powertools or pydantic at import (every API function dispatches on ``routeKey`` with
+them), :mod:`chatconsent.api.errors` loads the event handler (the declarations of the OpenAPI document),
+:mod:`chatconsent.api.optin_models`, :mod:`chatconsent.api.campaign_models` and
+:mod:`chatconsent.api.admin_models` pydantic (each API's models, loaded on its first request).
 """

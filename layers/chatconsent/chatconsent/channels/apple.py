@@ -42,9 +42,11 @@ from chatconsent.channels.base import (
     MediaMeta,
     MessageSender,
     ParsedWebhook,
+    UnknownChannel,
 )
 
 if TYPE_CHECKING:
+    from chatconsent.clock import Clock
     from chatconsent.config import BusinessConfig
     from chatconsent.secrets import Secrets
 
@@ -61,6 +63,7 @@ MAX_QUICK_REPLY_ITEMS = 5  # Apple: 2 to 5 items
 MAX_QUICK_REPLY_TITLE = 24
 QUICK = "QUICK"  # the capability a device lists when it shows quick replies
 TYPING = frozenset({"typing_start", "typing_end"})
+CLOSE_SIGNAL = "close"  # the person deleted the conversation; the ledger's source: apple:close
 KNOWN_TYPES = frozenset({"text", "interactive", "close", "richlink", *TYPING})  # the rest is counted as "other"
 # The iMessage extension that shows Apple's own interactive messages (list picker, quick reply, ...).
 BUSINESS_EXTENSION = (
@@ -283,7 +286,7 @@ class AppleChannel:
         capabilities = frozenset(
             c.strip().upper() for c in _header(headers, "capability-list").split(",")[:64] if c.strip()
         )
-        text, button_id, media, inbound = None, None, None, InboundKind.OTHER
+        text, button_id, media, inbound, signal = None, None, None, InboundKind.OTHER, ""
         if kind == "text":
             raw_text = body.get("body")
             if not isinstance(raw_text, str) or not raw_text.strip() or len(raw_text) > MAX_TEXT:
@@ -303,7 +306,7 @@ class AppleChannel:
             typed = body.get("body") if isinstance(body.get("body"), str) else None
             inbound, text = InboundKind.BUTTON, (title or typed or "")[:MAX_TEXT]
         elif kind == "close":
-            inbound = InboundKind.CLOSED
+            inbound, signal = InboundKind.BLOCKED, CLOSE_SIGNAL  # deleted: withdrawn, nothing sent after
         else:
             return None  # a type we do not handle (richlink, an Apple Pay answer, ...)
         return InboundMessage(
@@ -317,6 +320,7 @@ class AppleChannel:
             media,
             capabilities=capabilities,
             address=address(destination, source) if destination else None,
+            signal=signal,
         )
 
     # -- outbound ------------------------------------------------------------------------------
@@ -401,13 +405,12 @@ def configured(
     return AppleChannel(account, sender or MspGatewaySender(account, clock), clock)
 
 
-def build(config: BusinessConfig, secrets: Secrets, sender: MessageSender | None) -> AppleChannel:
-    """The registry's builder (the wiring builds it with its own clock: ``Wiring.apple``)."""
-    import time  # noqa: PLC0415
-
-    channel = configured(config, secrets, sender, time.time)
+def build(config: BusinessConfig, secrets: Secrets, sender: MessageSender | None, clock: Clock) -> AppleChannel:
+    """The registry's builder (``clock``: the tokens' ``iat``, checked and issued); UnknownChannel when
+    ``channels.apple`` is absent or off, or its secret is not in SSM."""
+    channel = configured(config, secrets, sender, clock)
     if channel is None:
-        raise ValueError("Apple Messages for Business is not configured")
+        raise UnknownChannel("Apple Messages for Business is not configured")
     return channel
 
 

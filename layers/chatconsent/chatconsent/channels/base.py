@@ -53,12 +53,19 @@ class MalformedPayload(ValueError):
     """The (authentic) webhook body does not have the provider's shape."""
 
 
+class UnknownChannel(LookupError):
+    """A channel name the registry does not know (a stored item from a channel since removed), or a
+    channel that is not configured here."""
+
+
 class InboundKind(StrEnum):
     TEXT = "text"
     BUTTON = "button"
     MEDIA = "media"
     NUMBER_CHANGED = "number_changed"  # the sender moved to another number (the provider's system message)
-    CLOSED = "closed"  # the person deleted the conversation (Apple's ``close``): nothing may be sent any more
+    # the person blocked the business in the messenger (Telegram) or deleted the conversation (Apple's
+    # ``close``): a withdrawal, nothing may be sent any more (``signal`` names it)
+    BLOCKED = "blocked"
     OTHER = "other"
 
 
@@ -82,6 +89,9 @@ class InboundMessage:
     text: str | None = field(default=None, repr=False)
     button_id: str | None = field(default=None, repr=False)
     media: MediaMeta | None = field(default=None, repr=False)
+    # BLOCKED: the provider's signal, the ledger's source is "<channel>:<signal>"; a button: the
+    # provider's handle to acknowledge the tap (Telegram's callback query id)
+    signal: str = field(default="", repr=False)
     # What the person's device can show (Apple's ``capability-list``); None: the channel shows buttons always.
     capabilities: frozenset[str] | None = None
     # Where answers go when it is not ``sender`` (Apple: the business id written to, with the opaque id).

@@ -70,7 +70,7 @@ def marketing_stops(purpose: str, configured: Iterable[str] = ()) -> MarketingSt
 
 class Role(StrEnum):
     NUMBER_CHANGED = "number_changed"  # the sender moved to another number: the old one's consent ends
-    CLOSED = "closed"  # the person deleted the conversation (Apple's close): withdrawn, nothing sent
+    BLOCKED = "blocked"  # blocked in the messenger (or Apple's conversation deleted): a withdrawal, silently
     MARKETING_STOP = "marketing_stop"  # a campaign's stop button, "Stop promotions" (or typed): marketing only
     WITHDRAWAL = "withdrawal"  # STOP and its synonyms
     SPECIAL_YES = "special_yes"  # the answer to the open Art. 9 question
@@ -214,8 +214,8 @@ def role_of(message: InboundMessage, state: SubjectState, conversation_purpose: 
     """What ``message`` means from a sender in ``state`` (a message carrying a code is handled before)."""
     if message.kind is InboundKind.NUMBER_CHANGED:
         return Role.NUMBER_CHANGED
-    if message.kind is InboundKind.CLOSED:
-        return Role.CLOSED
+    if message.kind is InboundKind.BLOCKED:
+        return Role.BLOCKED
     if stops_marketing(message, state, marketing):
         return Role.MARKETING_STOP
     keyword = keyword_in(message)

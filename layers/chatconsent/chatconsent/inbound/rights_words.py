@@ -96,18 +96,18 @@ def number_changed(turn: Turn, state: SubjectState) -> Outcome:
     return Outcome.NUMBER_CHANGED  # the withdrawn period follows through the table's stream, as after STOP
 
 
-def closed(turn: Turn, state: SubjectState) -> Outcome:
-    """The person deleted the conversation (Apple's ``close``): every consent withdrawn, with the source
-    ``<channel>:close`` in the ledger, and the block-list entry, as after STOP; nothing is sent (nothing
-    may be after a delete). Delivered twice, or from someone without consent, it changes nothing more."""
-    parts = turn.parts
-    suppression = parts.pseudonymizer.suppression(turn.message.channel, turn.message.sender)
+def blocked(turn: Turn, state: SubjectState) -> Outcome:
+    """The person blocked the business in the messenger (Telegram: the bot ``kicked``; Apple: the
+    conversation deleted, ``close``): every consent withdrawn with the signal as the ledger's source, the
+    address on the block list, nothing sent (nothing could reach them, nothing may after a delete).
+    Delivered twice, or from someone without consent, it changes nothing more."""
+    parts, message = turn.parts, turn.message
     try:
         withdrawn = parts.consents.withdraw(
             turn.subject,
-            source=f"{turn.message.channel}:close",
+            source=f"{message.channel}:{message.signal or 'blocked'}",
             message_hash=turn.message_hash,
-            suppression_hash=suppression,
+            suppression_hash=parts.pseudonymizer.suppression(message.channel, message.sender),
             state=state,
         )
     except Duplicate:

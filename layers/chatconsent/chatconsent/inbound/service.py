@@ -25,7 +25,7 @@ from chatconsent.tokens import find_code
 _WHILE_RESTRICTED = frozenset(
     {
         Role.NUMBER_CHANGED,
-        Role.CLOSED,
+        Role.BLOCKED,
         Role.MARKETING_STOP,
         Role.WITHDRAWAL,
         Role.SPECIAL_NO,
@@ -45,8 +45,8 @@ def _run(role: Role, turn: Turn, state: SubjectState) -> Outcome:
         return Outcome.RESTRICTED if turn.record_delivery() else Outcome.DUPLICATE
     if role is Role.NUMBER_CHANGED:
         return rights_words.number_changed(turn, state)
-    if role is Role.CLOSED:
-        return rights_words.closed(turn, state)
+    if role is Role.BLOCKED:
+        return rights_words.blocked(turn, state)
     if role is Role.MARKETING_STOP:
         return rights_words.marketing_stop(turn, state)
     if role is Role.WITHDRAWAL:
