@@ -35,6 +35,9 @@ DEV_SECRETS = {
     "whatsapp/app-secret-previous": "local-app-secret-previous",
     "whatsapp/verify-token": "local-verify-token",
     "whatsapp/access-token": "local-access-token",
+    # Apple hands its Messaging API secret out Base64-encoded: base64("local-apple-messaging-secret")
+    "apple/messaging-secret": "bG9jYWwtYXBwbGUtbWVzc2FnaW5nLXNlY3JldA==",
+    "apple/messaging-secret-previous": "bG9jYWwtYXBwbGUtbWVzc2FnaW5nLXByZXZpb3Vz",  # "local-apple-messaging-previous"
     "telegram/bot-token": "local-telegram-bot-token",
     "telegram/secret-token": "local-telegram-secret-token",
     "telegram/secret-token-previous": "local-telegram-secret-token-previous",

@@ -52,6 +52,9 @@ from localrun.template import QueueConsumer, RateSchedule, Route, queue_consumer
 MAX_BODY = 10 * 1024 * 1024  # API Gateway's limit
 LOCAL_PAGES = (
     "/playground",
+    "/playground/apple",
+    "/_local/apple/send",
+    "/_local/apple/messages",
     "/_local/phone/send",
     "/_local/phone/messages",
     "/_local/campaign-setup",
@@ -357,7 +360,28 @@ class LocalHandler(BaseHTTPRequestHandler):
                 return self._send(200, json_type, json.dumps({"ran": ran}).encode())
             if path.startswith("/_local/scheduler") and self.scheduler is not None:
                 return self._local_scheduler(path, body, self.scheduler)
+            if path.startswith(("/playground/apple", "/_local/apple/")):
+                return self._apple_page(path, query, body)
         except playground.PhoneInputError as error:
+            return self._send(400, json_type, json.dumps({"error": str(error)}).encode())
+        return self._send(405, json_type, b'{"message":"Method Not Allowed"}')
+
+    def _apple_page(self, path: str, query: str, body: bytes) -> None:
+        """The playground's Apple-style device (``/playground/apple``)."""
+        from localrun import playground_apple
+
+        json_type = {"content-type": "application/json"}
+        try:
+            if path == "/playground/apple" and self.command == "GET":
+                page = playground_apple.PAGE.read_bytes()
+                return self._send(200, {"content-type": "text/html; charset=utf-8"}, page)
+            if path == "/_local/apple/send" and self.command == "POST":
+                result = playground_apple.send(body, self.api.invoke, int(time.time()))
+                return self._send(200, json_type, json.dumps(result).encode())
+            if path == "/_local/apple/messages" and self.command == "GET":
+                to = dict(parse_qsl(query)).get("to", "")
+                return self._send(200, json_type, json.dumps(playground_apple.messages(to)).encode())
+        except playground_apple.AppleInputError as error:
             return self._send(400, json_type, json.dumps({"error": str(error)}).encode())
         return self._send(405, json_type, b'{"message":"Method Not Allowed"}')
 

@@ -219,6 +219,8 @@ def json_body(response: dict[str, Any]) -> Any:
 
 # Phone numbers in every notation the tests use, and the distinctive message texts they send.
 PERSONAL = ["491701234567", "393471234567", "1701234567", "3471234567"]
+# Apple's opaque customer ids (tests/apple_flow.py): the distinctive part of each.
+PERSONAL += ["PersonOpaqueIdForTestsOnly", "OtherOpaqueIdForTestsOnly"]
 TELEGRAM_CHAT_IDS = ["7311904826", "7311904827"]  # tests/telegram_flow.py's people (a chat id is the person)
 MESSAGE_TEXTS = ["Mein Code", "My code", "where is my parcel", "Il mio codice", "private question"]
 TELEGRAM_TEXTS = ["parcel via telegram", "Telegram private note"]

@@ -29,6 +29,11 @@ EXPECTED_STATUS = {
     "whatsapp-button-yes": 200,
     "whatsapp-status": 200,
     "whatsapp-forged": 401,
+    "apple-message": 200,
+    "apple-message-gzip": 200,
+    "apple-quick-reply": 200,  # an answer to a question nobody asked: recorded, nothing changes
+    "apple-close": 200,
+    "apple-forged": 403,  # Apple's status for a token that does not validate
     "telegram-start": 200,
     "telegram-button-yes": 200,
     "telegram-blocked": 200,

@@ -18,6 +18,7 @@ from localrun import telegram, whatsapp
 from localrun.aws import KEY_TABLE_NAME, TABLE_NAME
 from localrun.events import http_event
 from localrun.template import resources
+from tests import apple_flow
 from tests.conftest import Env
 from tests.flow import (
     OTHER,
@@ -43,6 +44,7 @@ FUNCTIONS = {
     "optin": "OptInFunction",
     "confirmation": "ConfirmationFunction",
     "inbound": "InboundFunction",
+    "apple": "AppleFunction",
     "admin": "AdminFunction",
     "purge": "PurgeFunction",
     "renewal": "RenewalFunction",
@@ -219,11 +221,24 @@ def every_flow(env: Env) -> None:
     deliver(env, button(env, delete["id"], delete["title"], sender=OTHER))
     desk_flows(env, subject)
     deliver(env, text(env, "STOP"))
+    apple_flows(env)
     admin(env, "DELETE", f"/admin/subjects/{subject}", "/admin/subjects/{subject}", subject=subject)
     renewals(env)
     telegram_flow(env)
     env.clock.advance(400 * 86_400)
     env.invoke("purge", {"job": "purge", "lookback_days": 400})
+
+
+def apple_flows(env: Env) -> None:
+    """Apple Messages for Business: opt-in by quick reply, a message kept, DATA, DELETE, and close."""
+    apple_flow.activate(env)
+    apple_flow.send_text(env, "where is my parcel?")
+    apple_flow.send_text(env, "DATA")
+    apple_flow.send_text(env, "DELETE")
+    delete, _ = apple_flow.quick_reply_items()
+    apple_flow.tap(env, delete["identifier"], delete["title"])
+    apple_flow.activate(env, source=apple_flow.OTHER)
+    apple_flow.close(env, source=apple_flow.OTHER)
 
 
 def desk_flows(env: Env, subject: str) -> None:

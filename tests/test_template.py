@@ -106,6 +106,7 @@ def test_api_functions_start_from_a_snapshot_and_every_event_invokes_the_alias()
     assert set(API_FUNCTIONS) == {
         "OptInFunction",
         "InboundFunction",
+        "AppleFunction",
         "TelegramFunction",
         "AdminFunction",
         "ConfirmationFunction",

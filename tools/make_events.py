@@ -13,7 +13,7 @@ from typing import Any
 
 from chatconsent.config import current_config
 from chatconsent.notices import NoticeRegistry
-from localrun import telegram, whatsapp
+from localrun import apple, telegram, whatsapp
 from localrun.aws import DEV_SECRETS
 from localrun.events import http_event, sqs_event
 from localrun.template import ROOT
@@ -34,6 +34,32 @@ def _fixed(event: dict[str, Any], name: str) -> dict[str, Any]:
 def _signed(payload: dict[str, Any], secret: str = DEV_SECRETS["whatsapp/app-secret"]) -> dict[str, Any]:
     body, headers = whatsapp.signed(payload, secret)
     return http_event("POST", "/webhooks/whatsapp", body=body, headers=headers)
+
+
+APPLE_SENDER = "urn:mbid:AQAAYSampleOpaqueIdOfNobody0000000000000000000000000000000000000000000000="
+
+
+def _apple(body: dict[str, Any], token: str | None = None, compress: bool = False) -> dict[str, Any]:
+    """Apple's request, authenticated with the local Base64 secret (``aud`` = the configured MSP id)."""
+    message_id = str(body["id"])
+    headers = apple.headers(APPLE_SENDER, DEV_SECRETS["apple/messaging-secret"], TIMESTAMP, message_id=message_id)
+    if token is not None:
+        headers["authorization"] = f"Bearer {token}"
+    raw, extra = apple.encoded(body, compress)
+    return http_event("POST", apple.MESSAGE_PATH, body=raw, headers={**headers, **extra}, base64_body=compress)
+
+
+def _apple_events() -> dict[str, dict[str, Any]]:
+    """Samples of the Apple route (their token's ``iat`` is the samples' fixed time: refused as too old when
+    invoked against a live clock, as they should be)."""
+    forged = apple.token(base64.b64encode(b"not-the-messaging-secret").decode(), TIMESTAMP)
+    return {
+        "apple-message": _apple(apple.text_body(APPLE_SENDER, "sample-apple-text", "Hello")),
+        "apple-message-gzip": _apple(apple.text_body(APPLE_SENDER, "sample-apple-gzip", "Hello"), compress=True),
+        "apple-quick-reply": _apple(apple.quick_reply_body(APPLE_SENDER, "sample-apple-quick", "optin:yes:x", "Yes")),
+        "apple-close": _apple(apple.close_body(APPLE_SENDER, "sample-apple-close")),
+        "apple-forged": _apple(apple.text_body(APPLE_SENDER, "sample-apple-forged", "forged"), token=forged),
+    }
 
 
 def _desk_claims(email: str, groups: str) -> dict[str, Any]:
@@ -339,6 +365,7 @@ def build() -> dict[str, dict[str, Any]]:
             "iam": {"accountId": "123456789012", "userArn": "arn:aws:iam::123456789012:user/agent", "userId": "AIDA"}
         }
     events.update(admin)
+    events.update(_apple_events())
     events.update(_desk(subject, json_headers))
     http = {name: _fixed(event, name) for name, event in events.items()}
     # EventBridge Scheduler delivers the schedule's Input as the event.

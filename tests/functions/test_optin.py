@@ -147,6 +147,7 @@ def test_widget_settings_hold_purposes_channels_and_a_summary_per_language(env: 
     assert settings["channels"] == [
         {"id": "whatsapp", "name": "WhatsApp", "link_confirmation": True},
         {"id": "telegram", "name": "Telegram", "link_confirmation": False},
+        {"id": "apple", "name": "Apple Messages", "link_confirmation": False},  # the example offers Apple too
     ]
     assert set(settings["summary"]) == {"de", "en", "it"}
     english = " ".join(settings["summary"]["en"])

@@ -182,6 +182,27 @@ class WhatsAppConfig(_Strict):
         return next((t for t in self.templates if t.name == name), None)
 
 
+class AppleConfig(_Strict):
+    """Apple Messages for Business: the ids Apple Business Register shows (public; the secret is in SSM)."""
+
+    enabled: bool = False
+    msp_id: str = constrained(
+        pattern=r"^[A-Za-z0-9-]{1,64}$", description="The Messaging Service Provider id (inbound tokens' aud)."
+    )
+    business_ids: tuple[str, ...] = constrained(
+        description="The business ids Apple may write to (destination-id); the first is the widget's."
+    )
+    intent: str = constrained(
+        default="optin", pattern=r"^[A-Za-z0-9_.-]{0,64}$", description="The widget link's biz-intent-id."
+    )
+    group: str = constrained(default="", pattern=r"^[A-Za-z0-9_.-]{0,64}$", description="Its biz-group-id.")
+    provider: str = "Apple Distribution International Ltd."
+
+    def __post_init__(self) -> None:
+        if not self.business_ids or any(not re.fullmatch(r"[A-Za-z0-9-]{1,64}", b) for b in self.business_ids):
+            raise ValueError("channels.apple.business_ids: one or more business ids (letters, digits, -)")
+
+
 class TelegramConfig(_Strict):
     """A Telegram bot: the widget's deep link ``https://t.me/<bot_username>?start=<code>`` opens it."""
 
@@ -196,6 +217,7 @@ class ChannelsConfig(_Strict):
     """Per channel its settings; a channel without settings (absent) is not enabled."""
 
     whatsapp: WhatsAppConfig
+    apple: AppleConfig | None = None
     telegram: TelegramConfig | None = None
 
     def settings(self, name: str) -> object | None:

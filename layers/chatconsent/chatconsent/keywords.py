@@ -35,6 +35,8 @@ class Keyword(StrEnum):
     HELP = "help"
     ACCESS = "access"
     ERASE = "erase"
+    AGENT = "agent"  # how to reach a person (a channel's own words: Apple's agent/support/help)
+    MENU = "menu"  # what can be written here (a channel's own words: Apple's menu/list/?)
 
 
 KEYWORDS: dict[Keyword, frozenset[str]] = {
@@ -117,11 +119,13 @@ def is_marketing_stop(text: str, words: frozenset[str] = MARKETING_STOP) -> bool
 
 def keyword_of(text: str, channel_words: Mapping[Keyword, frozenset[str]] | None = None) -> Keyword | None:
     """The rights word ``text`` is, if it is one alone; ``channel_words``: the channel's own words besides
-    the it/de/en ones (``chatconsent.channels.registry.channel_words``)."""
+    the it/de/en ones (``chatconsent.channels.registry.channel_words``). A channel's own meaning of a word
+    comes first (Apple: "help" asks for a person), and its words may be punctuation alone (Apple: "?")."""
     word = normalise_word(text)
-    if not word or " " in word:
+    if not word:  # punctuation alone: only a channel's own word can be one
+        bare = unicodedata.normalize("NFKC", text).strip()
+        return next((keyword for keyword, words in (channel_words or {}).items() if bare and bare in words), None)
+    if " " in word:
         return None
-    found = next((keyword for keyword, words in KEYWORDS.items() if word in words), None)
-    if found is None and channel_words:
-        found = next((keyword for keyword, words in channel_words.items() if word in words), None)
-    return found
+    found = next((keyword for keyword, words in (channel_words or {}).items() if word in words), None)
+    return found or next((keyword for keyword, words in KEYWORDS.items() if word in words), None)

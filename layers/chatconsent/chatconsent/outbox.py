@@ -24,8 +24,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from chatconsent.channels.base import RETRY_LATER, Button, Channel, ChannelError, ChannelRejected
-from chatconsent.channels.registry import UnknownChannel
+from chatconsent.channels.base import RETRY_LATER, Button, Channel, ChannelError, ChannelRejected, UnknownChannel
 from chatconsent.consent_state import ConsentState
 from chatconsent.errors import TryAgain
 from chatconsent.keyring import SubjectKeyring

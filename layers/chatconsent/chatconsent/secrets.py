@@ -18,6 +18,9 @@ PARAMETER_NAMES = {
     "whatsapp_app_secret_previous": "whatsapp/app-secret-previous",
     "whatsapp_verify_token": "whatsapp/verify-token",
     "whatsapp_access_token": "whatsapp/access-token",
+    # Apple's Messaging API secret, Base64 as Apple hands it out (optional; read with ``rotating``)
+    "apple_messaging_secret": "apple/messaging-secret",
+    "apple_messaging_secret_previous": "apple/messaging-secret-previous",
 }
 
 

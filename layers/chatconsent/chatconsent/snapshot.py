@@ -4,9 +4,10 @@ a stand-in that only remembers the hooks elsewhere (tests and tools run them).""
 from __future__ import annotations
 
 import importlib
+import weakref
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 Hook = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]
 
@@ -50,3 +51,26 @@ def run_hooks(hooks: list[Hook]) -> None:
     """Run registered hooks as the runtime does (tests: "take the snapshot", "restore")."""
     for func, args, kwargs in list(hooks):
         func(*args, **kwargs)
+
+
+class SnapshotAware(Protocol):
+    def before_snapshot(self) -> None: ...
+
+    def after_restore(self) -> None: ...
+
+
+def register_weakly(owner: SnapshotAware) -> None:
+    """Register ``owner``'s ``before_snapshot`` and ``after_restore`` as hooks without keeping it alive."""
+    ref = weakref.ref(owner)
+
+    def before_snapshot() -> None:
+        if (alive := ref()) is not None:
+            alive.before_snapshot()
+
+    def after_restore() -> None:
+        if (alive := ref()) is not None:
+            alive.after_restore()
+
+    hooks = snapshot_hooks()
+    hooks.register_before_snapshot(before_snapshot)
+    hooks.register_after_restore(after_restore)

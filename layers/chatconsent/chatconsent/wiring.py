@@ -21,7 +21,6 @@ from __future__ import annotations
 import importlib
 import random
 import time
-import weakref
 from collections.abc import Callable, Mapping
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any, cast
@@ -34,7 +33,7 @@ from chatconsent.identity import Pseudonymizer
 from chatconsent.retention import RetentionPlan
 from chatconsent.secrets import Secrets, load_secrets
 from chatconsent.settings import Settings, config_path
-from chatconsent.snapshot import snapshot_hooks
+from chatconsent.snapshot import register_weakly
 from chatconsent.startup import freeze_snapshot, init_built
 from chatconsent.store import OptInRequest, Store
 
@@ -83,6 +82,7 @@ def _pseudonymizer(pepper: bytes) -> Pseudonymizer:
 _SNAPSHOT_MODULES = (
     "chatconsent.access",
     "chatconsent.agents",
+    "chatconsent.channels.apple",
     "chatconsent.channels.registry",
     "chatconsent.channels.telegram",
     "chatconsent.channels.whatsapp",
@@ -97,23 +97,6 @@ _SNAPSHOT_MODULES = (
     "phonenumbers",
     "segno",
 )
-
-
-def _register_snapshot_hooks(wiring: Wiring) -> None:
-    """Register the wiring's hooks without keeping it alive (tests build many wirings)."""
-    ref = weakref.ref(wiring)
-
-    def before_snapshot() -> None:
-        if (w := ref()) is not None:
-            w.before_snapshot()
-
-    def after_restore() -> None:
-        if (w := ref()) is not None:
-            w.after_restore()
-
-    hooks = snapshot_hooks()
-    hooks.register_before_snapshot(before_snapshot)
-    hooks.register_after_restore(after_restore)
 
 
 class _WithSecrets:
@@ -143,7 +126,7 @@ class _WithSecrets:
         from chatconsent.channels.registry import channel_spec
 
         sender = local_outbox() if self._w.settings.channel_sender == "outbox" else None
-        return channel_spec(name).build(self._w.config, self.secrets, sender)
+        return channel_spec(name).build(self._w.config, self.secrets, sender, self._w.clock)
 
     @cached_property
     def optin(self) -> OptInService:
@@ -151,10 +134,6 @@ class _WithSecrets:
 
         w = self._w
         return OptInService(w.store, self.pseudonymizer, w.notices, w.config, w.clock, w.sealer)
-
-    @cached_property
-    def inbound(self) -> InboundService:
-        return self.inbound_on("whatsapp")
 
     def inbound_on(self, name: str) -> InboundService:
         """The inbound path for webhooks of channel ``name`` (each webhook function builds only its own)."""
@@ -282,7 +261,7 @@ class Wiring:
         self._kms = kms
         self._fetched: tuple[float, _WithSecrets] | None = None
         self.dynamodb = client("dynamodb") if dynamodb is None else dynamodb
-        _register_snapshot_hooks(self)
+        register_weakly(self)  # tests build many wirings: the hooks do not keep them alive
         init_built()  # in Lambda: the collector resumes, what init built is never scanned again
 
     # -- SnapStart -------------------------------------------------------------------------------
@@ -378,7 +357,7 @@ class Wiring:
 
     @property
     def inbound(self) -> InboundService:
-        return self._with_secrets().inbound
+        return self._with_secrets().inbound_on("whatsapp")
 
     @property
     def agents(self) -> AgentDesk:

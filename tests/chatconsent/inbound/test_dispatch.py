@@ -173,6 +173,15 @@ def test_campaign_of(message: InboundMessage, campaign: str | None) -> None:
     assert campaign_of(message) == campaign
 
 
+def test_a_closed_conversation_is_a_block_whatever_is_open() -> None:
+    """Apple's close (the person deleted the conversation) beats every open question, as a block does."""
+    closed = InboundMessage(
+        "apple", "urn:mbid:x", "m", 0, InboundKind.BLOCKED, signal="close", capabilities=frozenset()
+    )
+    for state in (SubjectState(), ASKED):
+        assert role_of(closed, state, CONVERSATION, marketing_stops("marketing")) is Role.BLOCKED
+
+
 def test_only_roles_that_neither_change_nor_answer_record_their_delivery_first() -> None:
     changing = {
         Role.NUMBER_CHANGED,
@@ -188,6 +197,7 @@ def test_only_roles_that_neither_change_nor_answer_record_their_delivery_first()
     changing |= {Role.ACCESS}  # DATA issues a link, with the delivery record in the same transaction
     # the answer is owed in the transaction of the delivery record (the outbox): not recorded first
     changing |= {Role.HELP, Role.REMINDER, Role.INFO, Role.INFO_HELP, Role.ERASE_ASK}
+    changing |= {Role.AGENT, Role.MENU}
     assert changing.isdisjoint(RECORD_FIRST)
     assert changing | RECORD_FIRST == set(Role)
 

@@ -102,3 +102,32 @@ def gateway_response(
 def rejected_response(error: BodyRejected) -> dict[str, Any]:
     """The JSON answer for a body refused before routing."""
     return gateway_response(error.status, "application/json", json.dumps({"error": error.reason}))
+
+
+def decoded_body(data: bytes, content_encoding: str, limit: int) -> bytes:
+    """The body as sent before ``Content-Encoding`` (gzip or none), refused over ``limit`` bytes *after*
+    decompression: a gzip bomb is inflated in steps of at most the bytes still allowed, and refused
+    (413) as soon as it passes the limit, never inflated whole."""
+    encoding = content_encoding.strip().lower()
+    if encoding in ("", "identity"):
+        if len(data) > limit:
+            raise BodyRejected(413, "request body too large")
+        return data
+    if encoding not in ("gzip", "x-gzip"):
+        raise BodyRejected(415, "Content-Encoding must be gzip or none")
+    import zlib  # noqa: PLC0415 (only compressed bodies need it)
+
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    out = bytearray()
+    pending = data
+    try:
+        while pending and not inflater.eof:
+            out += inflater.decompress(pending, limit + 1 - len(out))
+            if len(out) > limit:
+                raise BodyRejected(413, "request body too large once decompressed")
+            pending = inflater.unconsumed_tail
+    except zlib.error:
+        raise BodyRejected(400, "request body is not valid gzip") from None
+    if not inflater.eof or inflater.unused_data:
+        raise BodyRejected(400, "request body is not one complete gzip stream")
+    return bytes(out)

@@ -53,12 +53,19 @@ class MalformedPayload(ValueError):
     """The (authentic) webhook body does not have the provider's shape."""
 
 
+class UnknownChannel(LookupError):
+    """A channel name the registry does not know (a stored item from a channel since removed), or a
+    channel that is not configured here."""
+
+
 class InboundKind(StrEnum):
     TEXT = "text"
     BUTTON = "button"
     MEDIA = "media"
     NUMBER_CHANGED = "number_changed"  # the sender moved to another number (the provider's system message)
-    BLOCKED = "blocked"  # the person blocked the business in the messenger: a withdrawal (``signal`` names it)
+    # the person blocked the business in the messenger (Telegram) or deleted the conversation (Apple's
+    # ``close``): a withdrawal, nothing may be sent any more (``signal`` names it)
+    BLOCKED = "blocked"
     OTHER = "other"
 
 
@@ -85,6 +92,19 @@ class InboundMessage:
     # BLOCKED: the provider's signal, the ledger's source is "<channel>:<signal>"; a button: the
     # provider's handle to acknowledge the tap (Telegram's callback query id)
     signal: str = field(default="", repr=False)
+    # What the person's device can show (Apple's ``capability-list``); None: the channel shows buttons always.
+    capabilities: frozenset[str] | None = None
+    # Where answers go when it is not ``sender`` (Apple: the business id written to, with the opaque id).
+    address: str | None = field(default=None, repr=False)
+
+    @property
+    def reply_to(self) -> str:
+        return self.address or self.sender
+
+    @property
+    def takes_buttons(self) -> bool:
+        """Whether answer buttons can be shown (Apple: only to a device that lists ``QUICK``)."""
+        return self.capabilities is None or "QUICK" in self.capabilities
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,9 @@ built (``module:function``, imported only by the function that sends or verifies
 
 A new channel adds one entry to :data:`CHANNELS`, its settings to ``ChannelsConfig`` and its name to
 ``ChannelName`` (:mod:`chatconsent.config`), and a builder
-``build(config, secrets, sender) -> Channel`` in its module (``sender``: the local outbox, or None for
-the provider's API).
+``build(config, secrets, sender, clock) -> Channel`` in its module (``sender``: the local outbox, or None
+for the provider's API; ``clock``: the wiring's, for a channel whose tokens carry the time). A channel
+that is not configured raises :class:`UnknownChannel` from its builder.
 """
 
 from __future__ import annotations
@@ -20,18 +21,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from chatconsent.channels.base import UnknownChannel
 from chatconsent.keywords import Keyword
 
 if TYPE_CHECKING:
     from chatconsent.channels.base import Channel, MessageSender
+    from chatconsent.clock import Clock
     from chatconsent.config import BusinessConfig
     from chatconsent.secrets import Secrets
 
-ChannelBuilder = Callable[["BusinessConfig", "Secrets", "MessageSender | None"], "Channel"]
-
-
-class UnknownChannel(LookupError):
-    """A channel name the registry does not know (a stored item from a channel since removed)."""
+ChannelBuilder = Callable[["BusinessConfig", "Secrets", "MessageSender | None", "Clock"], "Channel"]
 
 
 @dataclass(frozen=True)
@@ -46,10 +45,10 @@ class ChannelSpec:
     words: Mapping[Keyword, frozenset[str]] = field(default_factory=dict)  # its own rights words
     widget_note: str | None = None  # a catalogue key the widget's first layer adds while the channel is enabled
 
-    def build(self, config: BusinessConfig, secrets: Secrets, sender: MessageSender | None) -> Channel:
+    def build(self, config: BusinessConfig, secrets: Secrets, sender: MessageSender | None, clock: Clock) -> Channel:
         module, function = self.builder.split(":")
         built: ChannelBuilder = getattr(importlib.import_module(module), function)
-        return built(config, secrets, sender)
+        return built(config, secrets, sender, clock)
 
 
 def _whatsapp_link(config: BusinessConfig, code: str, prefill: str) -> str:
@@ -61,6 +60,13 @@ def _telegram_link(config: BusinessConfig, code: str, prefill: str) -> str:
     settings: Any = config.channels.settings("telegram")
     # a start payload is 1-64 of A-Z a-z 0-9 _ - (a code is CC- and 26 Base32 letters)
     return f"https://t.me/{settings.bot_username}?start={code}"
+
+
+def _apple_link(config: BusinessConfig, code: str, prefill: str) -> str:
+    from chatconsent.channels.apple import link, prefilled  # noqa: PLC0415 (only where Apple is offered)
+
+    settings: Any = config.channels.settings("apple")
+    return link(settings.business_ids[0], prefilled(prefill), settings.intent, settings.group)
 
 
 CHANNELS: dict[str, ChannelSpec] = {
@@ -82,6 +88,18 @@ CHANNELS: dict[str, ChannelSpec] = {
         # punctuation); "/start" without a code and "/settings" are the commands every bot is expected to know
         words={Keyword.HELP: frozenset({"start", "settings"})},
         widget_note="widget_transfer_telegram",  # a third country without safeguards: the person's choice
+    ),
+    "apple": ChannelSpec(
+        name="apple",
+        display_name="Apple Messages",
+        builder="chatconsent.channels.apple:build",
+        opt_in_link=_apple_link,
+        # Apple's trigger words besides the it/de/en ones (unsubscribe, stop, end, spam already withdraw):
+        # a live agent, and the menu; "help" asks for a person here, before the notice
+        words={
+            Keyword.AGENT: frozenset({"agent", "support", "help"}),
+            Keyword.MENU: frozenset({"menu", "list", "?"}),
+        },
     ),
 }
 

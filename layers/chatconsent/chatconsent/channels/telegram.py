@@ -34,6 +34,7 @@ from chatconsent.channels.base import (
 )
 
 if TYPE_CHECKING:
+    from chatconsent.clock import Clock
     from chatconsent.config import BusinessConfig
     from chatconsent.secrets import Secrets
 
@@ -258,8 +259,8 @@ class BotApiSender:
         return f"{recipient}:{result['message_id']}"  # message ids are unique per chat only
 
 
-def build(config: BusinessConfig, secrets: Secrets, sender: MessageSender | None) -> TelegramChannel:
-    """The registry's builder: through the Bot API, or through ``sender`` (the local outbox)."""
+def build(config: BusinessConfig, secrets: Secrets, sender: MessageSender | None, clock: Clock) -> TelegramChannel:
+    """The registry's builder: through the Bot API, or through ``sender`` (the local outbox); no clock used."""
     if sender is None:
         sender = BotApiSender(secrets.channel_secret(BOT_TOKEN_PARAMETER))
     return TelegramChannel(secrets.rotating(SECRET_TOKEN_PARAMETER), sender)

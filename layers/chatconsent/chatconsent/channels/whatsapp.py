@@ -33,6 +33,7 @@ from chatconsent.channels.base import (
 from chatconsent.identity import InvalidIdentifier, normalize_whatsapp_id
 
 if TYPE_CHECKING:
+    from chatconsent.clock import Clock
     from chatconsent.config import BusinessConfig
     from chatconsent.secrets import Secrets
 
@@ -371,8 +372,8 @@ class GraphApiSender:
             raise ChannelError("WhatsApp API response without a message id") from None
 
 
-def build(config: BusinessConfig, secrets: Secrets, sender: MessageSender | None) -> WhatsAppChannel:
-    """The registry's builder: through the Graph API, or through ``sender`` (the local outbox)."""
+def build(config: BusinessConfig, secrets: Secrets, sender: MessageSender | None, clock: Clock) -> WhatsAppChannel:
+    """The registry's builder: through the Graph API, or through ``sender`` (the local outbox); no clock used."""
     settings = config.channels.whatsapp
     if sender is None:
         sender = GraphApiSender(secrets.whatsapp_access_token, settings.phone_number_id, settings.api_version)

@@ -70,7 +70,7 @@ def marketing_stops(purpose: str, configured: Iterable[str] = ()) -> MarketingSt
 
 class Role(StrEnum):
     NUMBER_CHANGED = "number_changed"  # the sender moved to another number: the old one's consent ends
-    BLOCKED = "blocked"  # the person blocked the business in the messenger: a withdrawal, silently
+    BLOCKED = "blocked"  # blocked in the messenger (or Apple's conversation deleted): a withdrawal, silently
     MARKETING_STOP = "marketing_stop"  # a campaign's stop button, "Stop promotions" (or typed): marketing only
     WITHDRAWAL = "withdrawal"  # STOP and its synonyms
     SPECIAL_YES = "special_yes"  # the answer to the open Art. 9 question
@@ -88,6 +88,8 @@ class Role(StrEnum):
     # The roles below change nothing but the delivery record (written first), and may answer.
     ERASE_ASK = "erase_ask"
     HELP = "help"
+    AGENT = "agent"  # how to reach a person (Apple's agent/support/help)
+    MENU = "menu"  # what can be written here (Apple's menu/list/?)
     REMINDER = "reminder"  # anything else while the opt-in question is open
     ACCEPTED = "accepted"  # consent without the conversation purpose: nothing kept
     SUPPRESSED = "suppressed"  # withdrawn: nothing is sent any more
@@ -99,7 +101,10 @@ RECORD_FIRST = frozenset({Role.ACCEPTED, Role.SUPPRESSED})
 
 
 def _button(message: InboundMessage, yes: str, no: str, nonce: str | None) -> bool | None:
-    """True/False for the yes/no button of the question ``nonce``; None for anything else."""
+    """True/False for the yes/no button of the question ``nonce``; None for anything else. Where the
+    device cannot show buttons (the question asked for a typed answer), a typed yes or no counts."""
+    if nonce is not None and message.kind is InboundKind.TEXT and message.text and not message.takes_buttons:
+        return True if is_single_word(message.text, YES) else False if is_single_word(message.text, NO) else None
     if nonce is None or message.kind is not InboundKind.BUTTON or not message.button_id:
         return None
     if message.button_id == yes + nonce:
@@ -228,10 +233,14 @@ def role_of(message: InboundMessage, state: SubjectState, conversation_purpose: 
         return Role.ERASE_ASK
     if keyword is Keyword.HELP and known:  # answered after STOP too: who we are and the notice
         return Role.HELP
+    if keyword is Keyword.AGENT and known:
+        return Role.AGENT
+    if keyword is Keyword.MENU and known:
+        return Role.MENU
     if state.pending is not None:
         return Role.REMINDER
     if state.active_purposes:
         return Role.ACCEPTED
     if state.consents:  # withdrawn: no further messages of any kind
         return Role.SUPPRESSED
-    return Role.INFO_HELP if keyword is Keyword.HELP else Role.INFO
+    return Role.INFO_HELP if keyword in (Keyword.HELP, Keyword.AGENT, Keyword.MENU) else Role.INFO

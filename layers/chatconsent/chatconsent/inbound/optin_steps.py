@@ -37,11 +37,11 @@ def code(turn: Turn, found: str) -> Outcome:
     purposes = list(request.purposes)
     suppression = turn.parts.pseudonymizer.suppression(turn.message.channel, turn.message.sender)
     while True:
-        question = _question(turn, tuple(purposes), request.language)
+        question = _reply(turn, request.request_id, tuple(purposes), request.language)
         asked = _ask(turn, request.request_id, tuple(purposes), request.language)
         try:
             store.consents.bind(
-                request, turn.subject, purposes, turn.message_hash, suppression, _sha256(question), [asked]
+                request, turn.subject, purposes, turn.message_hash, suppression, _sha256(question.text), [asked]
             )
             break
         except Duplicate:
@@ -71,16 +71,20 @@ def _question(turn: Turn, purposes: tuple[str, ...], language: str) -> str:
     return texts.text("confirm_question", language, purposes=texts.purposes(purposes, language))
 
 
+def _reply(turn: Turn, request_id: str, purposes: tuple[str, ...], language: str) -> Reply:
+    """The question as sent: with yes/no buttons, or asking for a typed answer where they cannot be shown."""
+    ids, labels = (BUTTON_YES + request_id, BUTTON_NO + request_id), ("button_yes", "button_no")
+    return turn.ask(_question(turn, purposes, language), ids, labels, language)
+
+
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _ask(turn: Turn, request_id: str, purposes: tuple[str, ...], language: str) -> OwedMessage:
     """The yes/no question, owed; its outbound record goes with the request unless the person says yes."""
-    text = _question(turn, purposes, language)
-    buttons = turn.yes_no((BUTTON_YES + request_id, BUTTON_NO + request_id), ("button_yes", "button_no"), language)
     return turn.owe(
-        Reply(text=text, buttons=tuple(buttons)), "confirmation_question", RetentionClass.PENDING_OPTIN_CHAT
+        _reply(turn, request_id, purposes, language), "confirmation_question", RetentionClass.PENDING_OPTIN_CHAT
     )
 
 
@@ -93,7 +97,7 @@ def activate(turn: Turn, state: SubjectState) -> Outcome:
 
     def seal() -> bytes:  # where the person can be written to first, kept with the consent
         assert keyring is not None
-        return keyring.encrypt(turn.subject, ADDRESS_ID, turn.message.sender.encode("utf-8"))
+        return keyring.encrypt(turn.subject, ADDRESS_ID, turn.message.reply_to.encode("utf-8"))
 
     result = turn.parts.consents.activate(
         turn.subject,

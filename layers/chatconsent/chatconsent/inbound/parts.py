@@ -92,6 +92,13 @@ class Turn:
         texts = self.parts.texts
         return [Button(ids[0], texts.text(labels[0], language)), Button(ids[1], texts.text(labels[1], language))]
 
+    def ask(self, text: str, ids: tuple[str, str], labels: tuple[str, str], language: str | None) -> Reply:
+        """A yes/no question: with answer buttons, or, to a device that cannot show them (Apple without
+        ``QUICK``), as text that asks for a typed yes or no (the answer's words are read as the buttons)."""
+        if not self.message.takes_buttons:
+            return Reply(text=f"{text}\n\n{self.parts.texts.text('answer_typed', language)}")
+        return Reply(text=text, buttons=tuple(self.yes_no(ids, labels, language)))
+
     def owe(self, reply: Reply, kind: str, track: RetentionClass | None = RetentionClass.CONVERSATION) -> OwedMessage:
         """An answer to this message's sender, sealed for the outbox; tracked by delivery status under
         ``track`` (its content is never kept), or not at all when None. For a person whose processing
@@ -102,7 +109,7 @@ class Turn:
             return OwedMessage(
                 self.message_hash, index, self.subject, message.channel, kind, track, b"", b"", held=True
             )
-        owing = Owing(self.subject, message.channel, message.sender, reply, kind, track)
+        owing = Owing(self.subject, message.channel, message.reply_to, reply, kind, track)
         return self.parts.sealer.seal(owing, self.message_hash, index)
 
     def owe_text(

@@ -20,7 +20,6 @@ from chatconsent.inbound.parts import Turn, language_of
 from chatconsent.notices import NoticeRegistry
 from chatconsent.outbox import Reply
 from chatconsent.renewal_rules import new_request, notice_cycle, publication_order, reconfirmation_due
-from chatconsent.retention import RetentionClass
 from chatconsent.store import Asked, Conflict, Duplicate
 
 
@@ -44,8 +43,8 @@ def ask_reconfirmation(turn: Turn, state: SubjectState) -> None:
     )
     asked = [Asked(record, cycle) for record in records]
     text = texts.text("reconfirm_question", language, purposes=texts.purposes([r.purpose for r in records], language))
-    buttons = turn.yes_no((RENEW_YES + request.nonce, RENEW_NO + request.nonce), ("button_yes", "button_no"), language)
-    question = turn.owe(Reply(text=text, buttons=tuple(buttons)), "renewal_question", RetentionClass.CONVERSATION)
+    ids = (RENEW_YES + request.nonce, RENEW_NO + request.nonce)
+    question = turn.owe(turn.ask(text, ids, ("button_yes", "button_no"), language), "renewal_question")
     with contextlib.suppress(Conflict):  # asked a moment ago, or changed: nothing written, nothing owed
         parts.store.renewals.ask(turn.subject, request, asked, owed=[question])
 

@@ -97,9 +97,10 @@ def number_changed(turn: Turn, state: SubjectState) -> Outcome:
 
 
 def blocked(turn: Turn, state: SubjectState) -> Outcome:
-    """The person blocked the business in the messenger (Telegram: the bot ``kicked``): every consent
-    withdrawn with the signal as the ledger's source, the address on the block list, nothing sent
-    (nothing could reach them). Delivered twice, it changes nothing more."""
+    """The person blocked the business in the messenger (Telegram: the bot ``kicked``; Apple: the
+    conversation deleted, ``close``): every consent withdrawn with the signal as the ledger's source, the
+    address on the block list, nothing sent (nothing could reach them, nothing may after a delete).
+    Delivered twice, or from someone without consent, it changes nothing more."""
     parts, message = turn.parts, turn.message
     try:
         withdrawn = parts.consents.withdraw(
@@ -114,15 +115,16 @@ def blocked(turn: Turn, state: SubjectState) -> Outcome:
     return Outcome.CONSENT_WITHDRAWN if withdrawn else Outcome.ALREADY_WITHDRAWN
 
 
-def help_reply(turn: Turn, state: SubjectState) -> Outcome:
-    """INFO/HELP from someone we know, also after STOP: who we are, the notice, how to stop."""
+def help_reply(turn: Turn, state: SubjectState, key: str = "help") -> Outcome:
+    """INFO/HELP from someone we know, also after STOP: who we are, the notice, how to stop (``key``:
+    ``agent`` says how to reach a person, ``menu`` what can be written here: Apple's trigger words)."""
     language = language_of(state)
     track: RetentionClass | None = None  # withdrawn: nothing kept
     if turn.parts.config.conversation_purpose in state.active_purposes:  # its outbound record lives with the chat
         track = RetentionClass.CONVERSATION
     elif state.pending is not None:  # or with the request
         track = RetentionClass.PENDING_OPTIN_CHAT
-    return turn.answer([turn.owe_text("help", language, track)], Outcome.HELP_REPLIED)
+    return turn.answer([turn.owe_text(key, language, track)], Outcome.HELP_REPLIED)
 
 
 # How the DATA reply names the messages kept under each class (in this order), each with the plan's period.
@@ -189,10 +191,8 @@ def ask_erasure(turn: Turn, state: SubjectState) -> Outcome:
     texts = turn.parts.texts
     nonce = uuid.uuid4().hex[:16]
     language = language_of(state)
-    buttons = turn.yes_no((ERASE_YES + nonce, ERASE_NO + nonce), ("button_delete", "button_keep"), language)
-    question = turn.owe(
-        Reply(text=texts.text("erase_question", language), buttons=tuple(buttons)), "erase_question", None
-    )
+    ids, labels = (ERASE_YES + nonce, ERASE_NO + nonce), ("button_delete", "button_keep")
+    question = turn.owe(turn.ask(texts.text("erase_question", language), ids, labels, language), "erase_question", None)
     try:
         turn.parts.store.subjects.request_erasure(turn.subject, nonce, turn.message_hash, [question])
     except Duplicate:

@@ -74,8 +74,8 @@ def _after_delivery_record(role: Role, turn: Turn, state: SubjectState) -> Outco
     """The roles that change nothing but may answer (their delivery record goes with the answer)."""
     if role is Role.ERASE_ASK:
         return rights_words.ask_erasure(turn, state)
-    if role is Role.HELP:
-        return rights_words.help_reply(turn, state)
+    if role in (Role.HELP, Role.AGENT, Role.MENU):  # who we are and the notice; how to reach a person; the words
+        return rights_words.help_reply(turn, state, {Role.AGENT: "agent", Role.MENU: "menu"}.get(role, "help"))
     if role is Role.REMINDER:
         assert state.pending is not None
         reminder = turn.owe_text("answer_buttons", state.pending.language, RetentionClass.PENDING_OPTIN_CHAT)

@@ -15,7 +15,6 @@ from chatconsent.consent_state import SpecialRequest, SubjectState
 from chatconsent.inbound.dispatch import ART9_NO, ART9_YES
 from chatconsent.inbound.outcomes import Outcome
 from chatconsent.inbound.parts import Turn, language_of
-from chatconsent.outbox import Reply
 from chatconsent.retention import RetentionClass
 from chatconsent.store import Conflict, Duplicate
 
@@ -35,9 +34,9 @@ def ask(turn: Turn, state: SubjectState, purpose: str) -> Outcome:
     request = SpecialRequest(nonce, purpose, language, notice.version, notice.sha256, int(parts.clock()))
     period = texts.period(parts.plan.period(RetentionClass.SPECIAL_QUARANTINE), language)
     text = texts.text("special_question", language, purpose=texts.purposes([purpose], language), period=period)
-    buttons = turn.yes_no((ART9_YES + nonce, ART9_NO + nonce), ("button_consent", "button_discard"), language)
+    reply = turn.ask(text, (ART9_YES + nonce, ART9_NO + nonce), ("button_consent", "button_discard"), language)
     # a neutral kind, gone with the quarantine
-    question = turn.owe(Reply(text=text, buttons=tuple(buttons)), "consent_question", RetentionClass.SPECIAL_QUARANTINE)
+    question = turn.owe(reply, "consent_question", RetentionClass.SPECIAL_QUARANTINE)
     if not parts.store.quarantine.ask(turn.subject, request, [question]):
         return Outcome.QUARANTINED  # already asked: this message waits with the others
     return Outcome.QUARANTINED
