@@ -173,7 +173,7 @@ def page() -> Response[Any]:
         404: {"description": "No such file", "content": {"application/json": {"model": ErrorBody}}},
     },
 )
-def asset(name: Annotated[str, Path(pattern=r"^[a-z.]{1,32}$")]) -> Response[Any]:
+def asset(name: Annotated[str, Path(description="desk.js or desk.css")]) -> Response[Any]:
     return _file(name) if name in ASSETS else error_response(404, "no such file")
 
 
@@ -197,6 +197,10 @@ def config() -> Response[Any]:
 
 
 _FORBIDDEN: dict[int, Any] = {
+    401: {
+        "description": "No valid token (answered by the JWT authorizer before the function runs)",
+        "content": {"application/json": {"model": ErrorBody}},
+    },
     403: {"description": "Not for the user's group", "content": {"application/json": {"model": ErrorBody}}},
 }
 
