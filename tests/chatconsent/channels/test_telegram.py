@@ -118,7 +118,7 @@ def test_sends_text_and_an_inline_keyboard_to_the_chat() -> None:
     ],
 )
 def test_what_a_refusal_means(status: int, body: dict[str, Any], retry: bool, blocked: bool) -> None:
-    refusal = _refusal(status, body)
+    refusal = _refusal(status, json.dumps(body).encode())
     assert retryable(refusal) is retry and refusal.blocked is blocked
     if status == 429:
         assert refusal.retry_after == body.get("parameters", {}).get("retry_after", 1)

@@ -23,9 +23,7 @@ import hashlib
 import hmac
 import json
 import re
-import urllib.error
 import urllib.parse
-import urllib.request
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -34,7 +32,6 @@ from typing import TYPE_CHECKING, Any
 
 from chatconsent.channels.base import (
     Button,
-    ChannelError,
     ChannelRejected,
     InboundKind,
     InboundMessage,
@@ -44,6 +41,7 @@ from chatconsent.channels.base import (
     ParsedWebhook,
     UnknownChannel,
 )
+from chatconsent.channels.http import post_json
 
 if TYPE_CHECKING:
     from chatconsent.clock import Clock
@@ -436,31 +434,19 @@ class MspGatewaySender:
     def deliver(self, channel: str, recipient: str, payload: Mapping[str, object]) -> str:
         token = sign_token(self._account.keys[0], {"iss": self._account.msp_id, "iat": int(self._clock())})
         message_id = str(payload["id"])
-        request = urllib.request.Request(  # noqa: S310 (fixed https URL)
-            self._url,
-            data=json.dumps(payload).encode("utf-8"),
-            headers={
-                "Authorization": f"Bearer {token}",
-                "Content-Type": "application/json",
-                "id": message_id,
-                "source-id": str(payload["sourceId"]),
-                "destination-id": str(payload["destinationId"]),
-                "auto-reply": "true",
-            },
-            method="POST",
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310
-                response.read(65_536)
-        except urllib.error.HTTPError as error:
-            # 400: malformed (final); 401/403: our token (a secret being rotated: tried again, then the
-            # dead letters, which are alarmed); 404: the person is unknown to Apple (final); 5xx: Apple is down.
-            retry = error.code in (401, 403, 429) or error.code >= 500
-            raise ChannelRejected(f"Apple gateway answered {error.code}", error.code, unavailable=retry) from None
-        except urllib.error.URLError as error:
-            if isinstance(error.reason, ConnectionRefusedError):
-                raise ChannelRejected("Apple gateway refused the connection", unavailable=True) from None
-            raise ChannelError("Apple gateway unreachable") from None
-        except TimeoutError:
-            raise ChannelError("Apple gateway timed out") from None
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "id": message_id,
+            "source-id": str(payload["sourceId"]),
+            "destination-id": str(payload["destinationId"]),
+            "auto-reply": "true",
+        }
+        post_json(self._url, payload, headers, provider="Apple gateway", refusal=_refusal, timeout=self._timeout)
         return message_id
+
+
+def _refusal(status: int, answer: bytes) -> ChannelRejected:
+    """400: malformed (final); 401/403: our token (a secret being rotated: tried again, then the dead
+    letters, which are alarmed); 404: the person is unknown to Apple (final); 429 and 5xx: later."""
+    retry = status in (401, 403, 429) or status >= 500
+    return ChannelRejected(f"Apple gateway answered {status}", status, unavailable=retry)

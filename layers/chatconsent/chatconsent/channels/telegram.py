@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import hmac
 import json
-import urllib.error
-import urllib.request
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +30,7 @@ from chatconsent.channels.base import (
     MessageSender,
     ParsedWebhook,
 )
+from chatconsent.channels.http import json_answer, post_json
 
 if TYPE_CHECKING:
     from chatconsent.clock import Clock
@@ -41,6 +40,7 @@ if TYPE_CHECKING:
 SECRET_HEADER = "x-telegram-bot-api-secret-token"  # noqa: S105 (a header's name)
 SECRET_TOKEN_PARAMETER = "telegram/secret-token"  # noqa: S105 (a parameter's name)
 BOT_TOKEN_PARAMETER = "telegram/bot-token"  # noqa: S105
+BOT_API_URL = "https://api.telegram.org"
 MAX_TEXT = 4096
 MAX_CALLBACK_DATA = 64  # bytes
 MAX_SECRET_TOKEN = 256
@@ -206,8 +206,13 @@ class TelegramChannel:
         self._sender.deliver(self.name, f"callback:{callback_id}", {"method": "answerCallbackQuery", "id": callback_id})
 
 
-def _refusal(status: int, body: Mapping[str, Any]) -> ChannelRejected:
+def _refusal(status: int, answer: bytes) -> ChannelRejected:
     """What an error answer means: throttled, blocked, down, or refused for good."""
+    try:
+        decoded = json.loads(answer)
+    except ValueError:
+        decoded = {}
+    body: Mapping[str, Any] = decoded if isinstance(decoded, dict) else {}
     description = str(body.get("description", "")).lower()
     parameters = body.get("parameters")
     retry_after = _int(parameters.get("retry_after")) if isinstance(parameters, dict) else None
@@ -221,8 +226,8 @@ def _refusal(status: int, body: Mapping[str, Any]) -> ChannelRejected:
 class BotApiSender:
     """Calls ``https://api.telegram.org/bot<token>/<method>`` with the payload's ``method``."""
 
-    def __init__(self, bot_token: str, timeout: float = 5.0) -> None:
-        self._base = f"https://api.telegram.org/bot{bot_token}/"
+    def __init__(self, bot_token: str, timeout: float = 5.0, base_url: str = BOT_API_URL) -> None:
+        self._base = f"{base_url}/bot{bot_token}/"
         self._timeout = timeout
 
     def deliver(self, channel: str, recipient: str, payload: Mapping[str, object]) -> str:
@@ -230,30 +235,13 @@ class BotApiSender:
         method = str(payload.get("method", "sendMessage"))
         if method == "answerCallbackQuery":
             body = {"callback_query_id": payload["id"]}
-        request = urllib.request.Request(  # noqa: S310 (fixed https URL)
-            self._base + method,
-            data=json.dumps(body).encode("utf-8"),
-            headers={"Content-Type": "application/json"},
-            method="POST",
+        answer = post_json(
+            self._base + method, body, {}, provider="Telegram API", refusal=_refusal, timeout=self._timeout
         )
-        try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310
-                answer = json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            try:
-                details = json.loads(error.read(65_536))
-            except (ValueError, OSError):
-                details = {}
-            raise _refusal(error.code, details if isinstance(details, dict) else {}) from None
-        except urllib.error.URLError as error:
-            if isinstance(error.reason, ConnectionRefusedError):
-                raise ChannelRejected("Telegram API refused the connection", unavailable=True) from None
-            raise ChannelError("Telegram API unreachable") from None
-        except (TimeoutError, ValueError):
-            raise ChannelError("Telegram API timed out or answered garbage") from None
-        result = answer.get("result") if isinstance(answer, dict) else None
         if method != "sendMessage":
             return ""
+        decoded = json_answer(answer, "Telegram API")
+        result = decoded.get("result") if isinstance(decoded, dict) else None
         if not isinstance(result, dict) or _int(result.get("message_id")) is None:
             raise ChannelError("Telegram API response without a message id")
         return f"{recipient}:{result['message_id']}"  # message ids are unique per chat only

@@ -10,8 +10,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import urllib.error
-import urllib.request
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -30,6 +28,7 @@ from chatconsent.channels.base import (
     PreferenceUpdate,
     StatusUpdate,
 )
+from chatconsent.channels.http import json_answer, post_json
 from chatconsent.identity import InvalidIdentifier, normalize_whatsapp_id
 
 if TYPE_CHECKING:
@@ -38,6 +37,7 @@ if TYPE_CHECKING:
     from chatconsent.secrets import Secrets
 
 SIGNATURE_HEADER = "x-hub-signature-256"
+GRAPH_API_URL = "https://graph.facebook.com"
 MAX_BUTTONS = 3
 MAX_BUTTON_TITLE = 20
 MAX_TEXT = 4096
@@ -328,48 +328,43 @@ class WhatsAppChannel:
         return self._send(to, {"type": "template", "template": template})
 
 
-def _error_code(error: urllib.error.HTTPError) -> int | None:
-    """The Graph API's error code from an error answer (``{"error": {"code": 131026, ...}}``)."""
+def _refusal(status: int, answer: bytes) -> ChannelRejected:
+    """An error answer: the Graph API's code (``{"error": {"code": 131026, ...}}``) says what it means;
+    a 5xx without one means the API itself is down."""
     try:
-        code = json.loads(error.read(65_536))["error"]["code"]
-    except (ValueError, KeyError, TypeError, OSError):
-        return None
-    return code if isinstance(code, int) and not isinstance(code, bool) else None
+        code = json.loads(answer)["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        code = None
+    if not isinstance(code, int) or isinstance(code, bool):
+        code = None
+    return ChannelRejected(f"WhatsApp API answered {status} ({code})", code, unavailable=status >= 500 and code is None)
 
 
 class GraphApiSender:
     """Sends through the WhatsApp Cloud API (``POST /<version>/<phone-number-id>/messages``)."""
 
-    def __init__(self, access_token: str, phone_number_id: str, api_version: str, timeout: float = 5.0) -> None:
-        self._url = f"https://graph.facebook.com/{api_version}/{phone_number_id}/messages"
+    def __init__(
+        self,
+        access_token: str,
+        phone_number_id: str,
+        api_version: str,
+        timeout: float = 5.0,
+        base_url: str = GRAPH_API_URL,
+    ) -> None:
+        self._url = f"{base_url}/{api_version}/{phone_number_id}/messages"
         self._token = access_token
         self._timeout = timeout
 
     def deliver(self, channel: str, recipient: str, payload: Mapping[str, object]) -> str:
-        request = urllib.request.Request(  # noqa: S310 (fixed https URL)
-            self._url,
-            data=json.dumps(payload).encode("utf-8"),
-            headers={"Authorization": f"Bearer {self._token}", "Content-Type": "application/json"},
-            method="POST",
+        headers = {"Authorization": f"Bearer {self._token}"}
+        answer = post_json(
+            self._url, payload, headers, provider="WhatsApp API", refusal=_refusal, timeout=self._timeout
         )
-        try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310
-                body = json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            code = _error_code(error)
-            raise ChannelRejected(
-                f"WhatsApp API answered {error.code} ({code})", code, unavailable=error.code >= 500 and code is None
-            ) from None
-        except urllib.error.URLError as error:
-            if isinstance(error.reason, ConnectionRefusedError):  # nothing was sent
-                raise ChannelRejected("WhatsApp API refused the connection", unavailable=True) from None
-            raise ChannelError("WhatsApp API unreachable") from None
-        except (TimeoutError, ValueError):
-            raise ChannelError("WhatsApp API timed out or answered garbage") from None
-        try:
-            return str(body["messages"][0]["id"])
-        except (KeyError, IndexError, TypeError):
-            raise ChannelError("WhatsApp API response without a message id") from None
+        body = json_answer(answer, "WhatsApp API")
+        sent = body.get("messages") if isinstance(body, dict) else None
+        if not isinstance(sent, list) or not sent or not isinstance(sent[0], dict) or "id" not in sent[0]:
+            raise ChannelError("WhatsApp API response without a message id")
+        return str(sent[0]["id"])
 
 
 def build(config: BusinessConfig, secrets: Secrets, sender: MessageSender | None, clock: Clock) -> WhatsAppChannel:
