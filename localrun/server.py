@@ -47,21 +47,11 @@ from localrun.aws import (
 from localrun.dev_signin import PATHS as DEV_SIGNIN_PATHS
 from localrun.dev_signin import SAMPLE_USERS, DevIssuer, desk_environment
 from localrun.jwt_authorizer import Unauthorized
+from localrun.pages import PAGES, PageRequest
+from localrun.pages import serve as serve_page
 from localrun.template import QueueConsumer, RateSchedule, Route, queue_consumers, rate_schedules, routes
 
 MAX_BODY = 10 * 1024 * 1024  # API Gateway's limit
-LOCAL_PAGES = (
-    "/playground",
-    "/playground/apple",
-    "/_local/apple/send",
-    "/_local/apple/messages",
-    "/_local/phone/send",
-    "/_local/phone/messages",
-    "/_local/campaign-setup",
-    "/_local/scheduler",
-    "/_local/scheduler/run",
-    "/_local/jobs/run",
-)
 # The campaign sender holds the shared lock for one send at a time, so that requests go on while a
 # campaign is sent (moto makes each DynamoDB transaction slow, and each send takes two): one send job
 # per invocation (Lambda's batches are "up to" the template's BatchSize), and one recipient per job
@@ -312,7 +302,7 @@ class LocalHandler(BaseHTTPRequestHandler):
             return self._send(413, {"content-type": "application/json"}, b'{"message":"Request Entity Too Large"}')
         body = self.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
-        if url.path in LOCAL_PAGES:
+        if url.path in PAGES:
             return self._local_page(url.path, url.query, body)
         if url.path in DEV_SIGNIN_PATHS:  # Cognito's hosted UI and JWKS, played locally
             answer = self.api.issuer.handle(self.command, url.path, url.query, body)
@@ -339,81 +329,10 @@ class LocalHandler(BaseHTTPRequestHandler):
         self._send(int(response["statusCode"]), response.get("headers") or {}, data)
 
     def _local_page(self, path: str, query: str, body: bytes) -> None:
-        """The playground and its simulated phone (local run only)."""
-        from localrun import playground
-
-        json_type = {"content-type": "application/json"}
-        try:
-            if path == "/playground" and self.command == "GET":
-                page = playground.PAGE.read_bytes()
-                return self._send(200, {"content-type": "text/html; charset=utf-8"}, page)
-            if path == "/_local/phone/send" and self.command == "POST":
-                result = playground.send(body, self.api.invoke)
-                return self._send(200, json_type, json.dumps(result).encode())
-            if path == "/_local/phone/messages" and self.command == "GET":
-                to = dict(parse_qsl(query)).get("to", "")
-                return self._send(200, json_type, json.dumps(playground.messages(to)).encode())
-            if path == "/_local/campaign-setup" and self.command == "GET":
-                return self._send(200, json_type, json.dumps(playground.campaign_setup()).encode())
-            if path == "/_local/jobs/run" and self.command == "POST":
-                ran = {name: self.api.run_recurring(schedule) for name, schedule in sorted(self.api.recurring.items())}
-                return self._send(200, json_type, json.dumps({"ran": ran}).encode())
-            if path.startswith("/_local/scheduler") and self.scheduler is not None:
-                return self._local_scheduler(path, body, self.scheduler)
-            if path.startswith(("/playground/apple", "/_local/apple/")):
-                return self._apple_page(path, query, body)
-        except playground.PhoneInputError as error:
-            return self._send(400, json_type, json.dumps({"error": str(error)}).encode())
-        return self._send(405, json_type, b'{"message":"Method Not Allowed"}')
-
-    def _apple_page(self, path: str, query: str, body: bytes) -> None:
-        """The playground's Apple-style device (``/playground/apple``)."""
-        from localrun import playground_apple
-
-        json_type = {"content-type": "application/json"}
-        try:
-            if path == "/playground/apple" and self.command == "GET":
-                page = playground_apple.PAGE.read_bytes()
-                return self._send(200, {"content-type": "text/html; charset=utf-8"}, page)
-            if path == "/_local/apple/send" and self.command == "POST":
-                result = playground_apple.send(body, self.api.invoke, int(time.time()))
-                return self._send(200, json_type, json.dumps(result).encode())
-            if path == "/_local/apple/messages" and self.command == "GET":
-                to = dict(parse_qsl(query)).get("to", "")
-                return self._send(200, json_type, json.dumps(playground_apple.messages(to)).encode())
-        except playground_apple.AppleInputError as error:
-            return self._send(400, json_type, json.dumps({"error": str(error)}).encode())
-        return self._send(405, json_type, b'{"message":"Method Not Allowed"}')
-
-    def _local_scheduler(self, path: str, body: bytes, scheduler: LocalScheduler) -> None:
-        """The schedules moto holds (GET), and firing the ones due by a given time (POST ``{"until": epoch}``,
-        by default now): a local way to skip ahead to a scheduled campaign's start."""
-        json_type = {"content-type": "application/json"}
-        if path == "/_local/scheduler" and self.command == "GET":
-            with self.api.lock:
-                found = scheduler.schedules()
-            shown = [
-                {
-                    "name": s["Name"],
-                    "expression": s["ScheduleExpression"],
-                    "due": s["due"],
-                    "target": s["Target"]["Arn"],
-                }
-                for s in found
-            ]
-            return self._send(200, json_type, json.dumps({"now": time.time(), "schedules": shown}).encode())
-        if path == "/_local/scheduler/run" and self.command == "POST":
-            try:
-                until = json.loads(body or b"{}").get("until", time.time())
-            except (ValueError, AttributeError):
-                until = None
-            if isinstance(until, bool) or not isinstance(until, int | float):
-                error = {"error": 'body: {"until": <epoch seconds>} expected'}
-                return self._send(400, json_type, json.dumps(error).encode())
-            with self.api.lock:
-                fired = scheduler.fire_due(float(until))
-            return self._send(200, json_type, json.dumps({"fired": fired}).encode())
-        return self._send(405, json_type, b'{"message":"Method Not Allowed"}')
+        """The playground, its simulated phones and the local jobs (local run only: localrun/pages.py)."""
+        request = PageRequest(query, body, self.api, self.scheduler)
+        answer = serve_page(self.command, path, request)
+        self._send(answer.status, answer.headers, answer.body)
 
     def _local_outbox(self) -> None:
         from chatconsent.wiring import local_outbox
@@ -447,7 +366,7 @@ def access_line(api: LocalApi, request_line: str, status: object) -> str:
     parts = request_line.split(" ")
     path = urlsplit(parts[1]).path if len(parts) > 1 else "?"
     route = api.match(parts[0], path)
-    local = path == "/_local/outbox" or path in LOCAL_PAGES
+    local = path == "/_local/outbox" or path in PAGES
     shown = route[0].path if route else (path if local else "(no route)")
     return f"{parts[0]} {shown} -> {status}"
 

@@ -96,3 +96,43 @@ def test_phone_rejects_a_malformed_number(page: Page, server: str) -> None:
     page.get_by_test_id("compose").fill("hello")
     page.get_by_test_id("send").click()
     expect(page.get_by_test_id("msg-out")).to_have_count(0)
+
+
+def test_the_widgets_telegram_link_opens_the_telegram_phone(
+    page: Page, context: BrowserContext, server: str, artifacts: Path
+) -> None:
+    widget = open_playground(page, server, FLOW1_NUMBER)
+    widget.get_by_test_id("channel-telegram").check()
+    widget.get_by_test_id("purpose-customer_service").check()
+    widget.get_by_test_id("submit").click()
+    code = widget.get_by_test_id("code")
+    expect(code).to_have_text(re.compile(r"^CC-[A-Z2-7]{26}$"))
+
+    # The t.me deep link is caught: the Telegram-style phone opens with the code, as Telegram opens the bot.
+    with context.expect_page() as opened:
+        widget.get_by_test_id("link-telegram").click()
+    phone = opened.value
+    phone.wait_for_load_state()
+    assert phone.url.startswith(f"{server}/playground/telegram?start=CC-"), "the phone did not get the code"
+    phone.get_by_test_id("tg-start").click()
+    expect(phone.get_by_test_id("tg-start")).to_be_hidden()
+    expect(phone.get_by_test_id("tg-msg-out")).to_contain_text(code.text_content() or "-")
+    phone.locator("[data-testid=tg-inline-button][data-callback^='optin:yes:']").click()
+    expect(phone.get_by_test_id("tg-msg").filter(has_text="consent is recorded")).to_have_count(1)
+    expect(phone.get_by_test_id("tg-status")).to_be_empty()
+
+    phone.get_by_test_id("tg-compose").fill("STOP")
+    phone.get_by_test_id("tg-send").click()
+    expect(phone.get_by_test_id("tg-msg").filter(has_text="withdrawn")).to_have_count(1)
+    phone.screenshot(path=str(artifacts / "playground-telegram.png"), full_page=True)
+
+
+def test_the_telegram_phone_refuses_a_chat_id_that_is_none(page: Page, server: str) -> None:
+    page.goto(f"{server}/playground/telegram")
+    page.get_by_test_id("tg-chat-id").fill("-12")
+    page.get_by_test_id("tg-compose").fill("hello")
+    page.get_by_test_id("tg-send").click()
+    expect(page.get_by_test_id("tg-status")).to_contain_text("positive integer")
+    expect(page.get_by_test_id("tg-msg-out")).to_have_count(0)
+    page.get_by_test_id("tg-random").click()
+    assert re.fullmatch(r"[1-9][0-9]{8,9}", page.get_by_test_id("tg-chat-id").input_value())
