@@ -1,10 +1,11 @@
 """Faults on every call site: the N-th call of a flow fails, the platform delivers the input again.
 
-Every client the product uses (DynamoDB, KMS, SSM, SQS, and the messenger's API) is wrapped; each
+Every client the product uses (DynamoDB, KMS, SSM, SQS, and the messengers' APIs) is wrapped; each
 call is counted and one of them, the N-th, fails with a fault (throttling after the SDK's retries or
-the provider's rate limit, or a timeout). A step whose handler raised or answered 5xx is delivered
-again, as Lambda, API Gateway's caller, Meta or SQS would; the other steps run once; the table's
-stream is drained again after the flow, as Lambda's event sources retry. The flow's end state,
+the provider's rate limit, or a timeout; a messenger's as its own sender raises them). A step whose
+handler raised or answered 5xx is delivered again, as Lambda, API Gateway's caller, Meta, Telegram,
+Apple or SQS would; the other steps run once; the table's stream is drained after each function and
+again after the flow, as Lambda's event sources retry (a consumer's failure is not its writer's). The flow's end state,
 reduced to what matters (consent states, ledger events, kept items by kind and class, messages sent
 per recipient), must equal the end state of the same flow without a fault: no half state, no
 duplicate effect, no lost effect.
@@ -12,9 +13,10 @@ duplicate effect, no lost effect.
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +26,7 @@ from botocore.exceptions import ClientError, ReadTimeoutError
 from moto import mock_aws
 
 from chatconsent.channels.base import ChannelError, ChannelRejected
+from chatconsent.channels.telegram import _refusal as telegram_refusal
 from chatconsent.clock import FrozenClock
 from chatconsent.wiring import Wiring, local_outbox
 from localrun.aws import (
@@ -38,7 +41,7 @@ from localrun.aws import (
     create_tables,
     seed_secrets,
 )
-from tests.conftest import START, Env, SerializedClient
+from tests.conftest import START, STREAM_FUNCTIONS, Env, SerializedClient
 
 FAULTS = ("throttled", "timeout")
 _THROTTLED = {
@@ -49,8 +52,22 @@ _THROTTLED = {
 }
 
 
-class Injected(Exception):
-    """Marks the step that met the fault (the fault itself is raised as the SDK raises it)."""
+Deliver = Callable[[str, str, Mapping[str, object]], str]
+# What each messenger's sender raises (chatconsent.channels.<name>): throttled, and no answer in time.
+PROVIDER_FAULTS: dict[str, tuple[Callable[[], ChannelError], Callable[[], ChannelError]]] = {
+    "whatsapp": (
+        lambda: ChannelRejected("WhatsApp API answered 429", 130429),
+        lambda: ChannelError("WhatsApp API timed out"),
+    ),
+    "telegram": (
+        lambda: telegram_refusal(429, json.dumps({"ok": False, "parameters": {"retry_after": 3}}).encode()),
+        lambda: ChannelError("Telegram API timed out or answered garbage"),
+    ),
+    "apple": (
+        lambda: ChannelRejected("Apple gateway answered 429", 429, unavailable=True),
+        lambda: ChannelError("Apple gateway timed out"),
+    ),
+}
 
 
 @dataclass
@@ -62,21 +79,32 @@ class Faults:
     calls: int = 0
     sites: list[str] = field(default_factory=list)
     fired: str = ""
+    blocked: set[str] = field(default_factory=set)  # recipients who blocked the business (Telegram)
 
     def call(self, service: str, operation: str, run: Callable[[], Any]) -> Any:
         self.calls += 1
         self.sites.append(f"{service}.{operation}")
         if self.calls == self.fail_at:
             self.fired = f"{service}.{operation}"
-            if service == "provider":  # the messenger's API: its rate limit, or no answer in time
-                if self.fault == "timeout":
-                    raise ChannelError("WhatsApp API timed out")
-                raise ChannelRejected("WhatsApp API answered 429", 130429)
             if self.fault == "timeout":
                 raise ReadTimeoutError(endpoint_url=f"https://{service}.local")
             error = {"Error": {"Code": _THROTTLED[service], "Message": "injected"}}
             raise ClientError(error, operation)  # type: ignore[arg-type]
         return run()
+
+    def deliver(self, channel: str, recipient: str, payload: Mapping[str, object], send: Deliver) -> str:
+        """A call of the messenger's API: it fails as that messenger's sender fails (its rate limit, or no
+        answer in time); a person in ``blocked`` blocked the business (Telegram's 403 on sendMessage)."""
+        self.calls += 1
+        self.sites.append(f"provider.{channel}")
+        if self.calls == self.fail_at:
+            self.fired = f"provider.{channel}"
+            throttled, timed_out = PROVIDER_FAULTS[channel]
+            raise throttled() if self.fault == "throttled" else timed_out()
+        if recipient in self.blocked and payload.get("method", "sendMessage") == "sendMessage":
+            answer = {"ok": False, "description": "Forbidden: bot was blocked by the user"}
+            raise telegram_refusal(403, json.dumps(answer).encode())
+        return send(channel, recipient, payload)
 
 
 class FaultyClient:
@@ -98,6 +126,21 @@ class FaultyClient:
             return self._faults.call(self._service, name, lambda: attribute(*args, **kwargs))
 
         return call
+
+
+class FaultyEnv(Env):
+    """The stream's consumers run apart from the function that wrote the records: a consumer that
+    fails (the outbox, on a fault) leaves the webhook's answer as it was; its records come again."""
+
+    def invoke(self, function: str, event: dict[str, Any]) -> dict[str, Any]:
+        stream, self.stream = self.stream, None
+        try:
+            response = super().invoke(function, event)
+        finally:
+            self.stream = stream
+        if function not in STREAM_FUNCTIONS.values():
+            retry_stream(self)
+        return response
 
 
 @contextmanager
@@ -127,9 +170,9 @@ def faulty_env(faults: Faults) -> Iterator[Env]:
             provider = local_outbox()
             provider.clear()
             deliver = provider.deliver
-            provider.deliver = lambda *args: faults.call("provider", "deliver", lambda: deliver(*args))  # type: ignore[method-assign]
+            provider.deliver = lambda *args: faults.deliver(*args, send=deliver)  # type: ignore[method-assign]
             try:
-                yield Env(
+                yield FaultyEnv(
                     dynamodb=dynamodb, ssm=ssm, clock=clock, wiring=wiring, sqs=sqs, stream=StreamPoller(dynamodb)
                 )
             finally:
@@ -142,7 +185,7 @@ def faulty_env(faults: Faults) -> Iterator[Env]:
 
 _IGNORED = ("RATE#", "AUDIT#", "DEDUPE#")  # counters, the admin trail and delivery records count requests
 _VARIABLE = re.compile(r"[0-9a-f]{16,}|\d{6,}")
-_KEPT = ("state", "status", "event", "purpose", "retention_class", "kind", "flow")
+_KEPT = ("state", "status", "event", "purpose", "retention_class", "kind", "flow", "channel")
 
 
 def end_state(env: Env) -> Counter[str]:
@@ -157,17 +200,32 @@ def end_state(env: Env) -> Counter[str]:
             results.update({k: v for k, v in item.items() if isinstance(v, int) and k != "expires_at"})
             continue
         shape = f"{_VARIABLE.sub('*', pk.split('#', maxsplit=1)[0])}|{_VARIABLE.sub('*', sk)}"
-        state[shape + "|" + ",".join(f"{k}={item[k]}" for k in _KEPT if k in item)] += 1
+        kept = [f"{k}={item[k]}" for k in _KEPT if k in item]
+        evidence = item.get("evidence")
+        if isinstance(evidence, dict) and "source" in evidence:  # a withdrawal's source: keyword, block, close
+            kept.append(f"source={evidence['source']}")
+        state[shape + "|" + ",".join(kept)] += 1
     state.update({f"results {name}={n}": 1 for name, n in results.items()})
     keys = env.dynamodb.scan(TableName=KEY_TABLE_NAME, Select="COUNT")["Count"]
     state[f"data keys={keys}"] += 1
     for message in local_outbox().messages:
-        payload = message.payload
-        what = str(payload.get("type"))
-        if what == "template":
-            what += ":" + str(payload["template"]["name"])  # type: ignore[index]
-        state[f"sent to {message.recipient[-4:]}: {what}"] += 1
+        state[sent(message.channel, message.recipient, message.payload)] += 1
     return state
+
+
+def sent(channel: str, recipient: str, payload: Mapping[str, Any]) -> str:
+    """One message sent, by recipient and what it was (a template by name; Telegram: the Bot API method,
+    with an inline keyboard or not; a callback's answer goes to no recipient)."""
+    what, to = str(payload.get("type")), recipient[-4:]
+    if what == "template":
+        what += ":" + str(payload["template"]["name"])
+    if channel == "telegram":
+        what = str(payload.get("method")) + (":keyboard" if "reply_markup" in payload else "")
+        to = "a callback" if what == "answerCallbackQuery" else to
+    return f"sent to {to}: {what}"
+
+
+CALLBACK_ANSWER = sent("telegram", "", {"method": "answerCallbackQuery"})
 
 
 # -- flows ------------------------------------------------------------------------------------------
@@ -192,8 +250,12 @@ def known_gap(flow: str, extra: Counter[str], missing: Counter[str]) -> str | No
     write). ``campaign close after send`` is the window the README names (never sent twice, so in
     doubt), and ``campaign send timed out`` the same seen from the provider's side (no answer: perhaps
     sent, so never sent again); ``campaign results after crash``: a job that failed after its sends counts them again as
-    already sent when it comes back (the send records stay exact).
+    already sent when it comes back (the send records stay exact). ``callback left unanswered``:
+    Telegram's ``answerCallbackQuery`` is best effort (the button's spinner stops by itself; what the
+    tap answers is owed in the outbox), so it is not tried again when it failed.
     """
+    if not extra and missing == Counter({CALLBACK_ANSWER: 1}):
+        return "callback left unanswered"
     answers = flow != "campaign send" and all(shape.startswith("sent to ") for shape in extra)
     if not missing and answers and sum(extra.values()) == 1:
         return "answer sent, then its settle failed"
@@ -235,7 +297,7 @@ def run_step(env: Env, step: Step, memory: dict[str, Any], faults: Faults, retri
 def run_flow(flow: Flow, fail_at: int = 0, fault: str = "throttled") -> tuple[Counter[str], Faults]:
     faults = Faults()
     with faulty_env(faults) as env:
-        memory: dict[str, Any] = {}
+        memory: dict[str, Any] = {"faults": faults}  # a step may change how the messenger answers
         for step in flow.setup:
             run_step(env, step, memory, faults)
         faults.calls, faults.sites = 0, []
@@ -255,3 +317,37 @@ def retry_stream(env: Env, rounds: int = 3) -> None:
             env.drain_stream()
         except Exception:  # noqa: S112 (delivered again on the next round)
             continue
+
+
+GAPS: Counter[str] = Counter()  # the known gaps met, over the run (printed)
+
+
+def check_flow(flow: Flow) -> None:
+    """The flow with a fault at every call site, each fault in turn: the end state of the clean run."""
+    baseline, clean = run_flow(flow)
+    assert clean.calls > 0
+    wrong = []
+    unreached = 0
+    for n in range(1, clean.calls + 1):
+        for fault in flow.faults:
+            try:
+                state, faults = run_flow(flow, n, fault)
+            except AssertionError as failed:  # a step that never succeeded: name the case
+                wrong.append((n, "", fault, [str(failed)], []))
+                continue
+            if not faults.fired:  # an earlier fault changed how many calls follow (a retry reads less)
+                unreached += 1
+                continue
+            extra, missing = state - baseline, baseline - state
+            if not extra and not missing:
+                continue
+            gap = known_gap(flow.name, extra, missing)
+            if gap is not None:
+                GAPS[gap] += 1
+                continue
+            wrong.append((n, faults.fired, fault, sorted(extra.items()), sorted(missing.items())))
+    services = {site.split(".")[0] for site in clean.sites}
+    sites = f"{clean.calls} call sites ({', '.join(sorted(services))})"
+    print(f"\n{flow.name}: {sites} x {len(flow.faults)} faults; known gaps so far {dict(GAPS)}")
+    assert not wrong, wrong
+    assert unreached <= clean.calls // 10, f"{unreached} of {clean.calls} call sites never failed"
