@@ -4,7 +4,7 @@ resume, cancel, and aggregate results.
 Nothing here names a person: the audience is a count, the results are counts. Every action is
 recorded in the audit trail (who, what, when, outcome), like the admin API's.
 
-The lean path (as the webhook's and the opt-in's): the routes are dispatched on API Gateway's
+The lean path (as the webhook's and the opt-in's): the routes are routed on API Gateway's
 ``routeKey`` without Powertools' resolver, whose package imports every resolver and ``asyncio``; the
 models (``chatconsent.api.campaign_models``, pydantic) are loaded on the first request and before a
 SnapStart snapshot, and check the path, query and body with the resolver's 422 answers
@@ -21,11 +21,11 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
-from chatconsent.api.answers import domain_error_answer, error_answer, invalid_answer, json_answer, not_found_answer
-from chatconsent.api.body import BodyRejected, refused_json_body, rejected_response
-from chatconsent.api.requests import Invalid, RequestCheck, principal
+from chatconsent.api.answers import json_answer
+from chatconsent.api.body import refused_json_body, rejected_response
+from chatconsent.api.requests import RequestCheck, prime, principal
+from chatconsent.api.routing import Answer, Event, route_request
 from chatconsent.campaigns import CampaignInvalid, Draft
-from chatconsent.errors import DomainError
 from chatconsent.snapshot import snapshot_hooks
 from chatconsent.wiring import Wiring
 
@@ -41,8 +41,6 @@ wiring = Wiring()
 
 CAMPAIGN_ID = r"^[0-9a-f]{32}$"
 JSON = "application/json"
-Event = dict[str, Any]
-Answer = dict[str, Any]
 
 
 def _check(event: Event) -> RequestCheck:
@@ -169,29 +167,6 @@ ROUTES: dict[str, Callable[[Event], Answer]] = {
 # -- errors: one place -----------------------------------------------------------------------------
 
 
-def _refused(error: Exception) -> Answer:
-    """Every error a route raises, answered as the resolver's exception handlers answered it."""
-    if isinstance(error, Invalid):
-        return invalid_answer(error.problems)
-    if isinstance(error, DomainError):
-        return domain_error_answer(error)
-    if isinstance(error, BodyRejected):
-        return error_answer(error.status, error.reason)
-    if isinstance(error, RecursionError):
-        return error_answer(400, "request body is nested too deeply")
-    return error_answer(400, "request body is not valid UTF-8")  # UnicodeDecodeError
-
-
-def _route(event: Event) -> Answer:
-    route = ROUTES.get(str(event.get("routeKey", "")))
-    if route is None:
-        return not_found_answer()
-    try:
-        return route(event)
-    except (Invalid, DomainError, BodyRejected, RecursionError, UnicodeDecodeError) as error:
-        return _refused(error)
-
-
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -201,7 +176,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         wiring.store.audit.record(principal(event), route_key, None, refused.status)
         return rejected_response(refused)
     try:
-        response = _route(event)
+        response = route_request(ROUTES, event)
     except Exception:
         wiring.store.audit.record(principal(event), route_key, None, 500)
         raise
@@ -209,21 +184,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     return response
 
 
-# -- SnapStart -------------------------------------------------------------------------------------
+# -- SnapStart: the models and pydantic built and warm (requests refused by validation) -------------------
 
-
-def _prime() -> None:
-    """Before a SnapStart snapshot: the models and pydantic, built and warm (a draft and a limit refused by
-    validation: no AWS call, nothing written)."""
-    for route, event in ((create, {"body": "{}"}), (recent, {"queryStringParameters": {"limit": "0"}})):
-        try:
-            route(event)
-        except Invalid:
-            continue
-        raise RuntimeError("priming expected a request refused by validation")
-
-
-snapshot_hooks().register_before_snapshot(_prime)
+snapshot_hooks().register_before_snapshot(
+    prime, [(create, {"body": "{}"}), (recent, {"queryStringParameters": {"limit": "0"}})]
+)
 
 
 # -- the OpenAPI document --------------------------------------------------------------------------
@@ -233,66 +198,59 @@ def openapi_app() -> APIGatewayHttpResolver:
     """The routes above as Powertools declares them, for the OpenAPI document only (``tools/openapi.py``)."""
     from typing import Annotated  # noqa: PLC0415
 
-    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response  # noqa: PLC0415
-    from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query  # noqa: PLC0415
-    from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse  # noqa: PLC0415
+    from aws_lambda_powertools.event_handler import Response  # noqa: PLC0415
+    from aws_lambda_powertools.event_handler.openapi.params import Path, Query  # noqa: PLC0415
 
     from chatconsent.api import campaign_models as m  # noqa: PLC0415
-    from chatconsent.api.errors import ErrorBody  # noqa: PLC0415
-    from chatconsent.api.requests import NO_DEFAULT, declaration  # noqa: PLC0415
+    from chatconsent.api.requests import (  # noqa: PLC0415
+        NO_DEFAULT,
+        body_parameter,
+        documented_routes,
+        error_document,
+        json_document,
+    )
 
-    app = APIGatewayHttpResolver(enable_validation=True)
     campaign_id = (
         "campaign_id",
         Annotated[str, Path(pattern=CAMPAIGN_ID, description="The campaign's id")],
         NO_DEFAULT,
     )
-
-    def errors(*codes: int) -> dict[int, OpenAPIResponse]:
-        meaning = {
-            400: "The campaign or the request is wrong (template, parameters, languages, time)",
-            404: "No such campaign",
-            409: "Not allowed in the campaign's state, or by the four-eyes rule",
-            413: "Body too large",
-            415: "Not sent as JSON (Content-Type: application/json)",
-        }
-        return {code: {"description": meaning[code], "content": {JSON: {"model": ErrorBody}}} for code in codes}
-
-    created: dict[int, OpenAPIResponse] = {
-        201: {"description": "Created", "content": {JSON: {"model": m.CampaignView}}}
+    meaning = {
+        400: "The campaign or the request is wrong (template, parameters, languages, time)",
+        404: "No such campaign",
+        409: "Not allowed in the campaign's state, or by the four-eyes rule",
+        413: "Body too large",
+        415: "Not sent as JSON (Content-Type: application/json)",
     }
-    app.post("/admin/campaigns", summary="Create a campaign draft", responses=created | errors(400, 413, 415))(
-        declaration("create", [("body", Annotated[m.DraftBody, Body()], NO_DEFAULT)], Response[Any])
-    )
-    app.get("/admin/campaigns", summary="The most recent campaigns")(
-        declaration("recent", [("limit", Annotated[int, Query(ge=1, le=100)], 50)], m.CampaignList)
-    )
-    app.get("/admin/campaigns/<campaign_id>", summary="One campaign", responses=errors(404))(
-        declaration("one", [campaign_id], m.CampaignView)
-    )
-    app.get("/admin/campaigns/<campaign_id>/audience", summary="How many it would reach now", responses=errors(404))(
-        declaration("audience", [campaign_id], m.AudienceSize)
-    )
-    app.post(
-        "/admin/campaigns/<campaign_id>/approval",
-        summary="Approve a draft (four eyes: not by its creator)",
-        responses=errors(404, 409),
-    )(declaration("approve", [campaign_id], m.CampaignView))
-    app.post(
-        "/admin/campaigns/<campaign_id>/schedule",
-        summary="Start an approved campaign at a given time (a one-time schedule)",
-        responses=errors(400, 404, 409, 413, 415),
-    )(declaration("schedule", [campaign_id, ("body", Annotated[m.ScheduleBody, Body()], NO_DEFAULT)], m.CampaignView))
-    for name, summary, codes in (
-        ("start", "Start an approved campaign now", (404, 409)),
-        ("pause", "Pause a running campaign", (404, 409)),
-        ("resume", "Resume a paused campaign (nobody is sent to twice)", (404, 409)),
-        ("cancel", "Cancel a campaign for good", (404, 409)),
-    ):
-        app.post(f"/admin/campaigns/<campaign_id>/{name}", summary=summary, responses=errors(*codes))(
-            declaration(name, [campaign_id], m.CampaignView)
-        )
-    app.get("/admin/campaigns/<campaign_id>/results", summary="Aggregate results", responses=errors(404))(
-        declaration("results", [campaign_id], m.CampaignResults)
-    )
+
+    def errors(*codes: int) -> dict[int, Any]:
+        return {code: error_document(meaning[code]) for code in codes}
+
+    declared: Any = (  # method, path, summary, the route's function, its parameters, its answer, its responses
+        ("POST", "/admin/campaigns", "Create a campaign draft", create, [body_parameter(m.DraftBody)], Response[Any],
+         {201: json_document("Created", m.CampaignView)} | errors(400, 413, 415)),
+        ("GET", "/admin/campaigns", "The most recent campaigns",
+         recent, [("limit", Annotated[int, Query(ge=1, le=100)], 50)], m.CampaignList, None),
+        ("GET", "/admin/campaigns/<campaign_id>", "One campaign", one, [campaign_id], m.CampaignView, errors(404)),
+        ("GET", "/admin/campaigns/<campaign_id>/audience", "How many it would reach now",
+         audience, [campaign_id], m.AudienceSize, errors(404)),
+        ("POST", "/admin/campaigns/<campaign_id>/approval", "Approve a draft (four eyes: not by its creator)",
+         approve, [campaign_id], m.CampaignView, errors(404, 409)),
+        ("POST", "/admin/campaigns/<campaign_id>/schedule",
+         "Start an approved campaign at a given time (a one-time schedule)",
+         schedule, [campaign_id, body_parameter(m.ScheduleBody)], m.CampaignView, errors(400, 404, 409, 413, 415)),
+        *(
+            ("POST", f"/admin/campaigns/<campaign_id>/{name}", summary,
+             ROUTES[f"POST /admin/campaigns/{{campaign_id}}/{name}"], [campaign_id], m.CampaignView, errors(404, 409))
+            for name, summary in (
+                ("start", "Start an approved campaign now"),
+                ("pause", "Pause a running campaign"),
+                ("resume", "Resume a paused campaign (nobody is sent to twice)"),
+                ("cancel", "Cancel a campaign for good"),
+            )
+        ),
+        ("GET", "/admin/campaigns/<campaign_id>/results", "Aggregate results",
+         results, [campaign_id], m.CampaignResults, errors(404)),
+    )  # fmt: skip
+    app: APIGatewayHttpResolver = documented_routes(declared)
     return app

@@ -1,7 +1,7 @@
 """The campaigns API's request and answer models: the OpenAPI document's schemas and the bodies' validation.
 
 Loaded by the campaigns function on its first request (and before a SnapStart snapshot, and by its
-``openapi_app()``): the function starts without pydantic and dispatches on ``routeKey``.
+``openapi_app()``): the function starts without pydantic and routes on ``routeKey``.
 """
 
 from __future__ import annotations

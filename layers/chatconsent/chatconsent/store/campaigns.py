@@ -41,6 +41,7 @@ class Claim(StrEnum):
     BLOCKED = "blocked"  # the number is on the block list
     CAPPED = "capped"  # the frequency cap promised in the notice is reached
     RESTRICTED = "restricted"  # processing restricted (Art. 18): nothing is sent
+    OTHER_CHANNEL = "other_channel"  # the consent was given on a messenger campaigns do not send on
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from chatconsent.store.campaigns import Campaign, Cap, Claim, Recipient
 from chatconsent.store.guards import Guards
 from chatconsent.store.table import Conflict, Operation, Table
 
+CAMPAIGN_CHANNEL = "whatsapp"  # campaigns are WhatsApp templates (chatconsent.broadcast)
 
 class Sends:
     def __init__(self, table: Table, guards: Guards) -> None:
@@ -51,8 +52,18 @@ class Sends:
         return ("reach", "Update", update)
 
     def _consent_check(self, recipient: Recipient, now: int) -> Operation:
-        condition = "#state = :active AND #rev = :rev AND #exp > :now"
-        values = {":active": ConsentState.ACTIVE.value, ":rev": recipient.consent_rev, ":now": now}
+        # Campaigns are WhatsApp templates sent to the reach record's address: a consent given on another
+        # messenger (its address a Telegram chat id or an Apple opaque id) is never written to by one.
+        condition = (
+            "#state = :active AND #rev = :rev AND #exp > :now"
+            " AND (attribute_not_exists(#channel) OR #channel = :campaign_channel)"
+        )
+        values = {
+            ":active": ConsentState.ACTIVE.value,
+            ":rev": recipient.consent_rev,
+            ":now": now,
+            ":campaign_channel": CAMPAIGN_CHANNEL,
+        }
         check = self._t.delete(keys.consent(recipient.subject, recipient.purpose), condition, values)
         return ("consent", "ConditionCheck", check)
 
@@ -99,6 +110,9 @@ class Sends:
 
     def _why(self, campaign: Campaign, recipient: Recipient, failed: Sequence[str]) -> Claim:
         if "consent" in failed:
+            record = self._t.get(keys.consent(recipient.subject, recipient.purpose)) or {}
+            if record.get("channel", CAMPAIGN_CHANNEL) != CAMPAIGN_CHANNEL:
+                return Claim.OTHER_CHANNEL
             return Claim.WITHDRAWN
         if "suppression" in failed:
             self._unreach(recipient)
