@@ -6,7 +6,7 @@ template, the consent its category needs: a marketing template, the campaigns' p
 outside WhatsApp's 24-hour window, free text is refused (409 with the reason). Every action is
 recorded in the audit trail (who, what, when, outcome; the subject as a keyed hash).
 
-The lean path (as the webhook's and the opt-in's): the routes are dispatched on API Gateway's
+The lean path (as the webhook's and the opt-in's): the routes are routed on API Gateway's
 ``routeKey`` without Powertools' resolver, whose package imports every resolver and ``asyncio``; the
 models (``chatconsent.api.admin_models``, pydantic) are loaded on the first request and before a
 SnapStart snapshot, and check the path, query and body with the resolver's 422 answers
@@ -30,15 +30,12 @@ from chatconsent.agents import ReplyRefused
 from chatconsent.api.answers import (
     JSON,
     answer,
-    domain_error_answer,
-    error_answer,
-    invalid_answer,
     json_answer,
-    not_found_answer,
 )
-from chatconsent.api.body import BodyRejected, refused_json_body, rejected_response
-from chatconsent.api.requests import Invalid, RequestCheck, principal
-from chatconsent.errors import DomainError, InvalidInput
+from chatconsent.api.body import refused_json_body, rejected_response
+from chatconsent.api.requests import RequestCheck, prime, principal
+from chatconsent.api.routing import Answer, Event, route_request
+from chatconsent.errors import InvalidInput
 from chatconsent.rights_desk import RightsAsk
 from chatconsent.snapshot import snapshot_hooks
 from chatconsent.wiring import Wiring
@@ -60,8 +57,6 @@ REQUEST_ID = r"^[0-9a-f-]{36}$"
 DAY = r"^\d{4}-\d{2}-\d{2}$"
 BAD_CURSOR = "cursor: not one this API handed out"
 _acted_on: dict[str, str | None] = {"subject": None}  # the subject a route without it in its path acted on
-Event = dict[str, Any]
-Answer = dict[str, Any]
 
 
 def _check(event: Event) -> RequestCheck:
@@ -347,29 +342,11 @@ def record_action(event: Event, status: int) -> None:
     wiring.store.audit.record(principal(event), str(event.get("routeKey", "")), subject_ref, status)
 
 
-def _refused(error: Exception) -> Answer:
-    """Every error a route raises, answered as the resolver's exception handlers answered it."""
-    if isinstance(error, Invalid):
-        return invalid_answer(error.problems)
+def _counted(error: Exception) -> Answer | None:
+    """A refused reply is counted; every error gets the common answer."""
     if isinstance(error, ReplyRefused):
         metrics.add_metric(name="ReplyRefused", unit=MetricUnit.Count, value=1)
-    if isinstance(error, DomainError):
-        return domain_error_answer(error)
-    if isinstance(error, BodyRejected):
-        return error_answer(error.status, error.reason)
-    if isinstance(error, RecursionError):
-        return error_answer(400, "request body is nested too deeply")
-    return error_answer(400, "request body is not valid UTF-8")  # UnicodeDecodeError
-
-
-def _route(event: Event) -> Answer:
-    route = ROUTES.get(str(event.get("routeKey", "")))
-    if route is None:
-        return not_found_answer()
-    try:
-        return route(event)
-    except (Invalid, DomainError, BodyRejected, RecursionError, UnicodeDecodeError) as error:
-        return _refused(error)
+    return None
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
@@ -381,7 +358,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         record_action(event, refused.status)
         return rejected_response(refused)
     try:
-        response = _route(event)
+        response = route_request(ROUTES, event, _counted)
     except Exception:
         record_action(event, 500)
         raise
@@ -389,26 +366,16 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     return response
 
 
-# -- SnapStart -------------------------------------------------------------------------------------
+# -- SnapStart: the models and pydantic built and warm (requests refused by validation) -------------------
 
-
-def _prime() -> None:
-    """Before a SnapStart snapshot: the models and pydantic, built and warm (requests refused by validation:
-    no AWS call, nothing written)."""
-    for route, event in (
+snapshot_hooks().register_before_snapshot(
+    prime,
+    [
         (register_rights_request, {"body": "{}"}),
         (open_rights_requests, {"queryStringParameters": {"limit": "0"}}),
         (conversations, {"queryStringParameters": {"limit": "0"}}),
-    ):
-        try:
-            route(event)
-        except Invalid:
-            continue
-        raise RuntimeError("priming expected a request refused by validation")
-    from chatconsent.api import admin_models  # noqa: F401, PLC0415 (every model: imported with the module)
-
-
-snapshot_hooks().register_before_snapshot(_prime)
+    ],
+)
 
 
 # -- the OpenAPI document --------------------------------------------------------------------------
@@ -418,28 +385,20 @@ def openapi_app() -> APIGatewayHttpResolver:
     """The routes above as Powertools declares them, for the OpenAPI document only (``tools/openapi.py``)."""
     from typing import Annotated  # noqa: PLC0415
 
-    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response  # noqa: PLC0415
-    from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query  # noqa: PLC0415
+    from aws_lambda_powertools.event_handler import Response  # noqa: PLC0415
+    from aws_lambda_powertools.event_handler.openapi.params import Path, Query  # noqa: PLC0415
 
     from chatconsent.api import admin_models as m  # noqa: PLC0415
-    from chatconsent.api.errors import ErrorBody  # noqa: PLC0415
-    from chatconsent.api.requests import NO_DEFAULT, declaration  # noqa: PLC0415
+    from chatconsent.api.requests import NO_DEFAULT, documented_routes  # noqa: PLC0415
+    from chatconsent.api.requests import body_parameter as body  # noqa: PLC0415
+    from chatconsent.api.requests import error_document as error  # noqa: PLC0415
+    from chatconsent.api.requests import json_document as ok  # noqa: PLC0415
 
-    app = APIGatewayHttpResolver(enable_validation=True)
     subject = ("subject", Annotated[str, Path(pattern=SUBJECT, description="The subject's pseudonym")], NO_DEFAULT)
     rid = Path(pattern=REQUEST_ID, description="The rights request's id")
     request_id = ("request_id", Annotated[str, rid], NO_DEFAULT)
     day = ("day", Annotated[str, Path(pattern=DAY)], NO_DEFAULT)
     limit, any_answer = ("limit", Annotated[int, Query(ge=1, le=100)], 50), Response[Any]
-
-    def body(model: Any) -> tuple[str, Any, Any]:
-        return ("body", Annotated[model, Body()], NO_DEFAULT)
-
-    def error(description: str) -> dict[str, Any]:
-        return {"description": description, "content": {JSON: {"model": ErrorBody}}}
-
-    def ok(description: str, model: Any) -> dict[str, Any]:
-        return {"description": description, "content": {JSON: {"model": model}}}
 
     not_json = error("Not sent as JSON (Content-Type: application/json)")
     rights = {
@@ -491,7 +450,5 @@ def openapi_app() -> APIGatewayHttpResolver:
         ("DELETE", "/admin/subjects/<subject>/restriction", "Lift the restriction (tell the person first, Art. 18(3))",
          lift_restriction, [subject], any_answer, {204: {"description": "Lifted"}, 404: error("Not restricted")}),
     )  # fmt: skip
-    for method, path, summary, route, parameters, returns, responses in declared:
-        operation = declaration(route.__name__, parameters, returns)
-        app.route(path, method, summary=summary, responses=responses)(operation)
+    app: APIGatewayHttpResolver = documented_routes(declared)
     return app

@@ -147,12 +147,17 @@ def test_conversations_are_listed_by_latest_activity_across_days(env: Env) -> No
     subjects = [c["subject"] for c in page["conversations"]]
     assert subjects == [subject_of(env, senders[0]), subject_of(env, senders[4])]
     assert page["conversations"][0]["messages_in"] == 2 and page["conversations"][0]["window_open"] is True
+    assert {c["channel"] for c in page["conversations"]} == {"whatsapp"}
+    assert page["conversations"][1]["window_open"] is True  # the newest person wrote a minute ago
     seen = list(subjects)
     while page["next_cursor"]:
         page = json_body(list_conversations(env, limit="2", cursor=page["next_cursor"]))
         seen += [c["subject"] for c in page["conversations"]]
     order = [senders[0], senders[4], senders[3], senders[2], senders[1]]
     assert seen == [subject_of(env, s) for s in order]  # each once, newest first
+    everyone = json_body(list_conversations(env, limit="100"))["conversations"]
+    open_now = {c["subject"]: c["window_open"] for c in everyone}
+    assert open_now[subject_of(env, senders[1])] is False  # wrote a day and a minute ago: WhatsApp's window closed
     assert PERSON not in json.dumps(page)
 
 

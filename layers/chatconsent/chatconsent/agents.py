@@ -25,7 +25,7 @@ from chatconsent.channels.registry import CHANNELS, has_service_window
 from chatconsent.clock import Clock
 from chatconsent.config import BusinessConfig
 from chatconsent.consent_service import ConsentService
-from chatconsent.consent_state import ConsentRecord, ConsentState
+from chatconsent.consent_state import ConsentRecord, ConsentState, SubjectState
 from chatconsent.errors import InvalidInput, NotAllowed
 from chatconsent.identity import Pseudonymizer
 from chatconsent.keyring import SubjectKeyring
@@ -36,6 +36,7 @@ from chatconsent.store.keys import ADDRESS_ID
 from chatconsent.texts import Texts
 
 SERVICE_WINDOW_SECONDS = 24 * 3600
+DEFAULT_CHANNEL = "whatsapp"  # a person known before consents recorded their channel
 
 
 class ReplyRefused(NotAllowed):
@@ -69,12 +70,22 @@ class ConversationMessage:
 
 
 @dataclass(frozen=True)
+class Window:
+    """The service window: ``applies`` is False for a channel without one (free text needs only consent)."""
+
+    applies: bool
+    open: bool
+    closes_at: int | None
+
+
+@dataclass(frozen=True)
 class ConversationSummary:
     subject: str
     last_activity: int
     last_inbound_at: int | None
     messages_in: int
-    window_open: bool
+    channel: str
+    window_open: bool  # free text may go out now (always, on a channel without a service window)
 
 
 @dataclass(frozen=True)
@@ -96,6 +107,22 @@ class ReplyQueued:
     new: bool
 
 
+def channel_of(state: SubjectState) -> str:
+    """The channel a person is reached on (a pseudonym belongs to one channel)."""
+    for record in state.consents.values():
+        if record.channel:
+            return record.channel
+    return DEFAULT_CHANNEL
+
+
+def window_of(channel: str, last_inbound_at: int | None, now: int) -> Window:
+    """Whether free text may go out on ``channel`` now, and until when (None: the person never wrote)."""
+    if not has_service_window(channel):
+        return Window(applies=False, open=True, closes_at=None)
+    closes_at = last_inbound_at + SERVICE_WINDOW_SECONDS if last_inbound_at is not None else None
+    return Window(applies=True, open=closes_at is not None and now <= closes_at, closes_at=closes_at)
+
+
 class AgentDesk:
     def __init__(self, store: Store, parts: DeskParts, clock: Clock, config: BusinessConfig) -> None:
         self._store = store
@@ -111,19 +138,25 @@ class AgentDesk:
     def conversations(
         self, limit: int, cursor: Mapping[str, Any] | None = None
     ) -> tuple[list[ConversationSummary], dict[str, Any] | None]:
-        """Subjects by latest activity, newest first (raises BadCursor for a forged cursor)."""
+        """Subjects by latest activity, newest first (raises BadCursor for a forged cursor).
+
+        One state read per conversation shown: a person's channel decides whether a window applies.
+        """
         rows, next_cursor = self._store.messages.recent_conversations(limit, cursor)
-        now = self._clock()
-        summaries = [
-            ConversationSummary(
-                subject=row.subject,
-                last_activity=row.last_activity,
-                last_inbound_at=row.last_inbound_at,
-                messages_in=row.messages_in,
-                window_open=row.last_inbound_at is not None and now - row.last_inbound_at <= SERVICE_WINDOW_SECONDS,
+        now = int(self._clock())
+        summaries = []
+        for row in rows:
+            channel = channel_of(self._store.subjects.state(row.subject))
+            summaries.append(
+                ConversationSummary(
+                    subject=row.subject,
+                    last_activity=row.last_activity,
+                    last_inbound_at=row.last_inbound_at,
+                    messages_in=row.messages_in,
+                    channel=channel,
+                    window_open=window_of(channel, row.last_inbound_at, now).open,
+                )
             )
-            for row in rows
-        ]
         return summaries, next_cursor
 
     def _open(self, subject: str, record: InboundRecord | OutboundRecord) -> dict[str, Any]:

@@ -20,8 +20,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from chatconsent.agents import SERVICE_WINDOW_SECONDS, AgentDesk, ConversationMessage, ReplyInvalid
-from chatconsent.channels.registry import CHANNELS, has_service_window
+from chatconsent.agents import AgentDesk, ConversationMessage, ReplyInvalid, Window, channel_of, window_of
+from chatconsent.channels.registry import CHANNELS
 from chatconsent.clock import Clock
 from chatconsent.config import LANGUAGES, BusinessConfig, Template
 from chatconsent.consent_service import ConsentService
@@ -34,17 +34,7 @@ from chatconsent.rights import SubjectRights
 from chatconsent.store import Store
 from chatconsent.texts import Texts, catalogue
 
-DEFAULT_CHANNEL = "whatsapp"  # a person known before consents recorded their channel
 _DELIVERY = {"accepted": "sent", "sent": "sent", "delivered": "delivered", "read": "read", "failed": "failed"}
-
-
-@dataclass(frozen=True)
-class Window:
-    """The service window: ``applies`` is False for a channel without one (free text needs only consent)."""
-
-    applies: bool
-    open: bool
-    closes_at: int | None
 
 
 @dataclass(frozen=True)
@@ -137,22 +127,6 @@ class DeskParts:
     consents: ConsentService
     notices: NoticeRegistry
     pseudonymizer: Pseudonymizer
-
-
-def channel_of(state: SubjectState) -> str:
-    """The channel a person is reached on (a pseudonym belongs to one channel)."""
-    for record in state.consents.values():
-        if record.channel:
-            return record.channel
-    return DEFAULT_CHANNEL
-
-
-def window_of(channel: str, last_inbound_at: int | None, now: int) -> Window:
-    """Whether free text may go out on ``channel`` now, and until when (None: the person never wrote)."""
-    if not has_service_window(channel):
-        return Window(applies=False, open=True, closes_at=None)
-    closes_at = last_inbound_at + SERVICE_WINDOW_SECONDS if last_inbound_at is not None else None
-    return Window(applies=True, open=closes_at is not None and now <= closes_at, closes_at=closes_at)
 
 
 def interface_texts(prefix: str = "desk.") -> dict[str, dict[str, str]]:

@@ -1,7 +1,7 @@
 """The admin API's request and answer models: the OpenAPI document's schemas and the bodies' validation.
 
 Loaded by the admin function on its first request (and before a SnapStart snapshot, and by its
-``openapi_app()``): the function starts without pydantic and dispatches on ``routeKey``.
+``openapi_app()``): the function starts without pydantic and routes on ``routeKey``.
 """
 
 from __future__ import annotations
@@ -38,7 +38,11 @@ class ConversationSummaryView(BaseModel):
     last_activity: int
     last_inbound_at: int | None
     messages_in: int
-    window_open: bool = Field(description="Within WhatsApp's 24-hour window: free text may be sent")
+    channel: str = Field(description="The messenger the person is reached on (whatsapp, apple, telegram)")
+    window_open: bool = Field(
+        description="Free text may be sent now: within the 24-hour window on a channel that has one (WhatsApp),"
+        " always on one without (Apple Messages for Business, Telegram)"
+    )
 
 
 class ConversationList(BaseModel):
