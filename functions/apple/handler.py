@@ -14,17 +14,16 @@ of a type that carries nothing for us (typing indicators among them) is skipped 
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import TYPE_CHECKING, Any, cast
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
-from chatconsent.api.answers import JSON, answer, compact, domain_error_answer, error_answer, not_found_answer
-from chatconsent.api.body import BodyRejected, decoded_body, raw_body
-from chatconsent.channels.base import MalformedPayload, UnknownChannel
-from chatconsent.errors import DomainError
+from chatconsent.api.answers import JSON, answer, compact, error_answer
+from chatconsent.api.body import decoded_body, raw_body
+from chatconsent.api.webhooks import record_outcomes, refused, route_webhook
+from chatconsent.channels.base import UnknownChannel
 from chatconsent.wiring import Wiring
 
 if TYPE_CHECKING:
@@ -54,23 +53,14 @@ def apple_message(event: dict[str, Any]) -> dict[str, Any]:
         return error_answer(404, "Apple Messages for Business is not configured")
     refusal = channel.refusal(headers)
     if refusal is not None:
-        metrics.add_metric(name="WebhookRejected", unit=MetricUnit.Count, value=1)
-        logger.warning("apple request refused", extra={"status": int(refusal)})
-        return error_answer(int(refusal), REASONS[int(refusal)])
+        return refused(metrics, logger, int(refusal), REASONS[int(refusal)])
     limit = wiring.config.limits.max_webhook_bytes
     compressed = raw_body(event.get("body"), bool(event.get("isBase64Encoded")), limit)
     body = decoded_body(compressed, _header(headers, "content-encoding"), limit)
     delivery = channel.read(body, headers)
     metrics.add_metric(name=f"Apple_{delivery.kind or 'missing'}", unit=MetricUnit.Count, value=1)
-    outcomes = Counter(wiring.inbound_on(CHANNEL).handle(delivery.parsed))
-    for outcome, count in outcomes.items():
-        metrics.add_metric(name=f"Inbound_{outcome.value}", unit=MetricUnit.Count, value=count)
-    if delivery.parsed.skipped:
-        metrics.add_metric(name="Apple_skipped", unit=MetricUnit.Count, value=delivery.parsed.skipped)
-    logger.info(
-        "apple message processed",
-        extra={"outcomes": {k.value: v for k, v in outcomes.items()}, "skipped": delivery.parsed.skipped},
-    )
+    parsed = delivery.parsed
+    outcomes = record_outcomes(metrics, logger, wiring.inbound_on(CHANNEL).handle(parsed), parsed.skipped)
     return answer(200, JSON, compact({"processed": sum(outcomes.values())}))
 
 
@@ -80,18 +70,7 @@ ROUTES = {MESSAGE: apple_message}
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    route = ROUTES.get(str(event.get("routeKey", "")))
-    if route is None:
-        return not_found_answer()
-    try:
-        return route(event)
-    except BodyRejected as refused:
-        return error_answer(refused.status, refused.reason)
-    except MalformedPayload as error:  # authentic but not Apple's shape: nothing to retry
-        logger.warning("malformed apple message", extra={"reason": str(error)})
-        return error_answer(400, str(error))
-    except DomainError as error:
-        return domain_error_answer(error)
+    return route_webhook(ROUTES, event, logger)
 
 
 # -- the OpenAPI document --------------------------------------------------------------------------

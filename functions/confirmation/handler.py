@@ -5,7 +5,7 @@ the person's copy (Art. 15) once.
 A GET never changes state (link previews and scanners fetch links by themselves); the POST is
 the person's explicit, single-use answer. Unknown, foreign and expired tokens get one answer.
 
-The lean path (as the webhook's and the opt-in's): the four routes are dispatched on API Gateway's
+The lean path (as the webhook's and the opt-in's): the four routes are routed on API Gateway's
 ``routeKey`` without Powertools' resolver, whose package imports every resolver, ``asyncio`` and
 pydantic; the token is the path's one parameter and the form has one field, so nothing needs a
 validation library. ``openapi_app`` declares the same routes, with the same answers, for the OpenAPI
@@ -25,11 +25,11 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
 from chatconsent.access import AccessOutcome
-from chatconsent.api.answers import answer, domain_error_answer, error_answer, not_found_answer
-from chatconsent.api.body import BodyRejected, raw_body, refused_body
+from chatconsent.api.answers import answer
+from chatconsent.api.body import raw_body, refused_body
+from chatconsent.api.routing import Answer, Event, route_request
 from chatconsent.config import Language
 from chatconsent.confirmation import LinkDecision, LinkOutcome
-from chatconsent.errors import DomainError
 from chatconsent.pages import access_page, access_result_page, result_page
 from chatconsent.wiring import Wiring
 
@@ -68,10 +68,6 @@ DOWNLOAD_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
 }
 ACCESS_STATUS = {AccessOutcome.USED: 410, AccessOutcome.INVALID: 404}
-
-
-Event = dict[str, Any]
-Answer = dict[str, Any]
 
 
 def _html(status: int, body: str) -> Answer:
@@ -168,15 +164,7 @@ ROUTES: dict[str, Callable[[Event], Answer]] = {
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if refused_body(event, MAX_FORM_BYTES) is not None:  # refused before any parsing: the "bad" page
         return _html(400, result_page(wiring.config, _visitor_language(event), "bad"))
-    route = ROUTES.get(str(event.get("routeKey", "")))
-    if route is None:
-        return not_found_answer()
-    try:
-        return route(event)
-    except DomainError as error:
-        return domain_error_answer(error)
-    except BodyRejected as refused:
-        return error_answer(refused.status, refused.reason)
+    return route_request(ROUTES, event)
 
 
 # -- the OpenAPI document --------------------------------------------------------------------------

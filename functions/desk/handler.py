@@ -8,65 +8,54 @@ refused): ``agents`` work the inbox, ``privacy`` reads it and has the privacy ro
 pseudonyms (64 lowercase hex, else 400); replies are refused (409, with a machine ``refusal``) by the
 same rules as the admin API's. Every request to the API except the signed-in user's own view and the
 inbox list lands in the audit trail as ``desk:<user>``, with its outcome.
+
+The lean path (as the admin API's): the routes are routed on API Gateway's ``routeKey`` without
+Powertools' resolver; the models (``chatconsent.api.desk_models``, pydantic) are loaded on the first
+request and before a SnapStart snapshot, and check the path, query and body as the resolver did
+(``chatconsent.api.requests``), a request they refuse answered 400 with where and what was wrong.
+``openapi_app`` declares the same routes with the same models for the OpenAPI document
+(``tools/openapi.py``); nothing else imports it.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path as FilePath
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chatconsent.agents import ReplyRefused
+from chatconsent.api.answers import JSON, answer, error_answer, json_answer
 from chatconsent.api.body import gateway_response, refused_json_body, rejected_response
 from chatconsent.api.cursors import decode_cursor, encode_cursor
 from chatconsent.api.desk_claims import DeskUser, desk_user
-from chatconsent.api.desk_models import (
-    DeskAuditDay,
-    DeskAuditEntry,
-    DeskConversationView,
-    DeskErasureBody,
-    DeskErasureReceipt,
-    DeskInbox,
-    DeskInboxEntry,
-    DeskLedger,
-    DeskMessageView,
-    DeskNotice,
-    DeskProofEntry,
-    DeskProofView,
-    DeskRefusal,
-    DeskReplyBody,
-    DeskReplyOptions,
-    DeskReplyQueued,
-    DeskTemplateOption,
-    DeskWindow,
-    DeskWithdrawalBody,
-    DeskWithdrawn,
-    Me,
-    media_view,
-)
-from chatconsent.api.errors import ErrorBody, error_response, register_error_handlers
-from chatconsent.desk import DeskConversation, Window, interface_texts
+from chatconsent.api.requests import Invalid, RequestCheck, prime
+from chatconsent.api.routing import Answer, Event, route_request
+from chatconsent.desk import interface_texts
 from chatconsent.errors import InvalidInput
+from chatconsent.snapshot import snapshot_hooks
 from chatconsent.wiring import Wiring
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from chatconsent.agents import Window
+    from chatconsent.api.desk_models import DeskConversationView, DeskWindow
+    from chatconsent.desk import DeskConversation
 
 logger = Logger(service="desk")
 metrics = Metrics(service="desk")
-app = APIGatewayHttpResolver(enable_validation=True)
 wiring = Wiring()
 
-Subject = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$", description="The person's pseudonym")]
-Day = Annotated[str, Path(pattern=r"^\d{4}-\d{2}-\d{2}$", description="A UTC day, YYYY-MM-DD")]
+SUBJECT = r"^[0-9a-f]{64}$"
+DAY = r"^\d{4}-\d{2}-\d{2}$"
 AGENTS, PRIVACY = frozenset({"agents"}), frozenset({"privacy"})
 BOTH = AGENTS | PRIVACY
 # Who may call which API route (the groups of the signed-in user): checked before anything else.
@@ -102,32 +91,6 @@ def read_page(directory: FilePath) -> dict[str, str]:
 PAGE = read_page(PAGE_DIR)
 
 
-# -- errors ----------------------------------------------------------------------------------------
-
-register_error_handlers(app, parses_json=True)
-
-
-def _where(location: Any) -> str:
-    return ".".join(str(part) for part in location if part not in ("body", "path", "query"))
-
-
-@app.exception_handler(RequestValidationError)
-def _invalid(error: RequestValidationError) -> Response[Any]:
-    """400 with where and what was wrong, never the input itself (it may hold a message)."""
-    problems = [f"{_where(e.get('loc', ()))}: {e.get('msg', '')}" for e in error.errors()[:5]]
-    return error_response(400, "; ".join(problems) or "invalid request")
-
-
-@app.exception_handler(ReplyRefused)
-def _reply_refused(error: ReplyRefused) -> Response[Any]:
-    metrics.add_metric(name="DeskReplyRefused", unit=MetricUnit.Count, value=1)
-    body = DeskRefusal(error=error.reason, refusal=error.refusal)
-    return Response(409, content_types.APPLICATION_JSON, body.model_dump_json())
-
-
-# -- the page --------------------------------------------------------------------------------------
-
-
 def _origins() -> str:
     """The sign-in endpoints' origins (Cognito's hosted domain), for the page's connect and form rules."""
     settings = wiring.settings
@@ -150,35 +113,22 @@ def _page_headers() -> dict[str, str]:
     }
 
 
-def _file(name: str) -> Response[Any]:
+def _file(name: str) -> Answer:
     if name not in PAGE:
-        return error_response(404, "no such file")
-    return Response(200, PAGE_TYPES[name], PAGE[name], _page_headers())
+        return error_answer(404, "no such file")
+    return answer(200, PAGE_TYPES[name], PAGE[name], _page_headers())
 
 
-@app.get(
-    "/desk",
-    summary="The desk page (sign-in, inbox, conversation, privacy view)",
-    responses={200: {"description": "The page", "content": {"text/html": {}}}},
-)
-def page() -> Response[Any]:
+def page(event: Event) -> Answer:
     return _file("index.html")
 
 
-@app.get(
-    "/desk/assets/<name>",
-    summary="The page's script and style sheet",
-    responses={
-        200: {"description": "desk.js or desk.css", "content": {"text/javascript": {}, "text/css": {}}},
-        404: {"description": "No such file", "content": {"application/json": {"model": ErrorBody}}},
-    },
-)
-def asset(name: Annotated[str, Path(description="desk.js or desk.css")]) -> Response[Any]:
-    return _file(name) if name in ASSETS else error_response(404, "no such file")
+def asset(event: Event) -> Answer:
+    name = str((event.get("pathParameters") or {}).get("name", ""))
+    return _file(name) if name in ASSETS else error_answer(404, "no such file")
 
 
-@app.get("/desk/config.json", summary="Where the page signs in, and its interface texts")
-def config() -> Response[Any]:
+def config(event: Event) -> Answer:
     s = wiring.settings
     body = {
         "authorize_url": s.desk_authorize_url,
@@ -190,69 +140,72 @@ def config() -> Response[Any]:
         "texts": interface_texts(),
         "purposes": {p.id: dict(p.title) for p in wiring.config.purposes},
     }
-    return Response(200, content_types.APPLICATION_JSON, json.dumps(body), {"Cache-Control": "no-store"})
+    return answer(200, JSON, json.dumps(body), {"Cache-Control": "no-store"})
 
 
 # -- the inbox and a conversation (agents; privacy reads) ----------------------------------------------
 
 
-_FORBIDDEN: dict[int, Any] = {
-    401: {
-        "description": "No valid token (answered by the JWT authorizer before the function runs)",
-        "content": {"application/json": {"model": ErrorBody}},
-    },
-    403: {"description": "Not for the user's group", "content": {"application/json": {"model": ErrorBody}}},
-}
+def _check(event: Event) -> RequestCheck:
+    return RequestCheck(event, wiring.config.limits.max_api_body_bytes)
 
 
-@app.get(
-    "/desk/api/me",
-    summary="The signed-in user and what the page may offer them",
-    responses={200: {"description": "The user", "content": {"application/json": {"model": Me}}}, **_FORBIDDEN},
-)
-def me() -> Me:
-    user = desk_user(app.current_event.raw_event)
+def _subject(event: Event) -> str:
+    check = _check(event)
+    subject = check.path("subject", SUBJECT)
+    check.done()
+    return subject
+
+
+def _json(view: Any, status: int = 200) -> Answer:
+    """A model as pydantic writes it (``model_dump_json``: compact, UTF-8)."""
+    return answer(status, JSON, view.model_dump_json())
+
+
+def me(event: Event) -> Answer:
+    from chatconsent.api.desk_models import Me  # noqa: PLC0415 (pydantic: on the first request)
+
+    user = desk_user(event)
     agent = user.member_of("agents")
-    return Me(
-        user=user.name,
-        groups=list(user.groups),
-        can={"reply": agent, "withdraw": agent, "privacy": user.member_of("privacy")},
-    )
+    can = {"reply": agent, "withdraw": agent, "privacy": user.member_of("privacy")}
+    return json_answer(200, Me(user=user.name, groups=list(user.groups), can=can).model_dump(mode="json"))
 
 
 def _window(window: Window) -> DeskWindow:
+    from chatconsent.api.desk_models import DeskWindow  # noqa: PLC0415
+
     return DeskWindow(applies=window.applies, open=window.open, closes_at=window.closes_at)
 
 
-@app.get(
-    "/desk/api/conversations",
-    summary="Conversations by latest activity, newest first",
-    responses={
-        200: {"description": "A page", "content": {"application/json": {"model": DeskInbox}}},
-        400: {"description": "Bad cursor or limit", "content": {"application/json": {"model": ErrorBody}}},
-        **_FORBIDDEN,
-    },
-)
-def conversations(
-    limit: Annotated[int, Query(ge=1, le=50)] = 25,
-    cursor: Annotated[str | None, Query(max_length=2048)] = None,
-) -> Response[Any]:
+def conversations(event: Event) -> Answer:
+    from typing import Annotated  # noqa: PLC0415
+
+    from pydantic import Field  # noqa: PLC0415
+
+    from chatconsent.api.desk_models import DeskInbox, DeskInboxEntry  # noqa: PLC0415
+
+    check = _check(event)
+    limit = check.query("limit", Annotated[int, Field(ge=1, le=50)], 25)
+    cursor = check.query("cursor", Annotated[str | None, Field(max_length=2048)], None)
+    check.done()
     entries, next_cursor = wiring.desk.inbox(limit, decode_cursor(cursor) if cursor else None)
     body = DeskInbox(
         conversations=[DeskInboxEntry(**{**vars(e), "window": _window(e.window)}) for e in entries],
         next_cursor=encode_cursor(next_cursor) if next_cursor else None,
     )
-    return Response(200, content_types.APPLICATION_JSON, body.model_dump_json())
+    return _json(body)
 
 
 def _conversation_view(c: DeskConversation) -> DeskConversationView:
-    reply = DeskReplyOptions(
+    from chatconsent.api import desk_models as m  # noqa: PLC0415
+
+    reply = m.DeskReplyOptions(
         text_allowed=c.reply.text_allowed,
         refusal=c.reply.refusal,
-        templates=[DeskTemplateOption(**vars(t)) for t in c.reply.templates],
+        templates=[m.DeskTemplateOption(**vars(t)) for t in c.reply.templates],
     )
-    messages = [DeskMessageView(**{**vars(m), "media": media_view(m.media)}) for m in c.messages]
-    return DeskConversationView(
+    messages = [m.DeskMessageView(**{**vars(msg), "media": m.media_view(msg.media)}) for msg in c.messages]
+    return m.DeskConversationView(
         subject=c.subject,
         alias=c.alias,
         channel=c.channel,
@@ -263,41 +216,18 @@ def _conversation_view(c: DeskConversation) -> DeskConversationView:
     )
 
 
-_SUBJECT_ANSWERS: dict[int, Any] = {
-    400: {"description": "Not a pseudonym, or a wrong body", "content": {"application/json": {"model": ErrorBody}}},
-    **_FORBIDDEN,
-    404: {"description": "No such person", "content": {"application/json": {"model": ErrorBody}}},
-    410: {"description": "The person's data was erased", "content": {"application/json": {"model": ErrorBody}}},
-}
+def conversation(event: Event) -> Answer:
+    return _json(_conversation_view(wiring.desk.conversation(_subject(event))))
 
 
-@app.get(
-    "/desk/api/conversations/<subject>",
-    summary="One conversation: both directions, the consents, the window and what a reply may be",
-    responses={
-        200: {"description": "The conversation", "content": {"application/json": {"model": DeskConversationView}}},
-        **_SUBJECT_ANSWERS,
-    },
-)
-def conversation(subject: Subject) -> Response[Any]:
-    view = _conversation_view(wiring.desk.conversation(subject))
-    return Response(200, content_types.APPLICATION_JSON, view.model_dump_json())
+def reply(event: Event) -> Answer:
+    from chatconsent.api.desk_models import DeskReplyBody, DeskReplyQueued  # noqa: PLC0415
 
-
-@app.post(
-    "/desk/api/conversations/<subject>/replies",
-    summary="Reply: free text inside the window, or a configured template",
-    responses={
-        201: {"description": "Queued: sent in a moment", "content": {"application/json": {"model": DeskReplyQueued}}},
-        200: {
-            "description": "Queued before under this reply_id",
-            "content": {"application/json": {"model": DeskReplyQueued}},
-        },
-        409: {"description": "Refused, with the reason", "content": {"application/json": {"model": DeskRefusal}}},
-        **_SUBJECT_ANSWERS,
-    },
-)
-def reply(subject: Subject, body: Annotated[DeskReplyBody, Body()]) -> Response[Any]:
+    check = _check(event)
+    subject = check.path("subject", SUBJECT)
+    body = check.body(DeskReplyBody)
+    check.done()
+    assert body is not None
     wiring.desk.require_known(subject)
     agents = wiring.agents
     if body.template is not None:
@@ -308,87 +238,71 @@ def reply(subject: Subject, body: Annotated[DeskReplyBody, Body()]) -> Response[
         name="DeskReplyQueued" if queued.new else "DeskReplyQueuedBefore", unit=MetricUnit.Count, value=1
     )
     view = DeskReplyQueued(reply_id=queued.reply_id, status="queued" if queued.new else "queued_before")
-    return Response(201 if queued.new else 200, content_types.APPLICATION_JSON, view.model_dump_json())
+    return _json(view, 201 if queued.new else 200)
 
 
-@app.post(
-    "/desk/api/conversations/<subject>/withdrawals",
-    summary="Withdraw consent on the person's behalf, per purpose or all (confirm: true)",
-    responses={
-        200: {"description": "Done", "content": {"application/json": {"model": DeskWithdrawn}}},
-        **_SUBJECT_ANSWERS,
-    },
-)
-def withdraw(subject: Subject, body: Annotated[DeskWithdrawalBody, Body()]) -> Response[Any]:
+def withdraw(event: Event) -> Answer:
+    from chatconsent.api.desk_models import DeskWithdrawalBody, DeskWithdrawn  # noqa: PLC0415
+
+    check = _check(event)
+    subject = check.path("subject", SUBJECT)
+    body = check.body(DeskWithdrawalBody)
+    check.done()
+    assert body is not None
     if body.confirm is not True:
         raise InvalidInput("confirm: must be true (the agent confirmed the withdrawal)")
     purposes = None if body.purposes == "all" else list(body.purposes)
     changed = wiring.desk.withdraw(subject, purposes)
     metrics.add_metric(name="DeskWithdrawal", unit=MetricUnit.Count, value=1)
-    return Response(200, content_types.APPLICATION_JSON, DeskWithdrawn(withdrawn=changed).model_dump_json())
+    return _json(DeskWithdrawn(withdrawn=changed))
 
 
 # -- the privacy officer's view ----------------------------------------------------------------------
 
 
-@app.get(
-    "/desk/api/privacy/subjects/<subject>/proof",
-    summary="Consent proof: ledger entries, verification, the notice texts they refer to",
-    responses={
-        200: {"description": "The proof", "content": {"application/json": {"model": DeskProofView}}},
-        **_SUBJECT_ANSWERS,
-    },
-)
-def proof(subject: Subject) -> Response[Any]:
-    p = wiring.desk.proof(subject)
-    view = DeskProofView(
+def proof(event: Event) -> Answer:
+    from chatconsent.api import desk_models as m  # noqa: PLC0415
+
+    p = wiring.desk.proof(_subject(event))
+    view = m.DeskProofView(
         subject=p.subject,
         alias=p.alias,
         purposes=p.purposes,
-        ledger=DeskLedger(verified=p.verified, entries=[DeskProofEntry(**vars(e)) for e in p.entries]),
-        notices=[DeskNotice(**vars(n)) for n in p.notices],
+        ledger=m.DeskLedger(verified=p.verified, entries=[m.DeskProofEntry(**vars(e)) for e in p.entries]),
+        notices=[m.DeskNotice(**vars(n)) for n in p.notices],
     )
-    return Response(200, content_types.APPLICATION_JSON, view.model_dump_json())
+    return _json(view)
 
 
-@app.get(
-    "/desk/api/privacy/subjects/<subject>/export",
-    summary="Art. 15 export as a JSON download",
-    responses={200: {"description": "The export (attachment)"}, **_SUBJECT_ANSWERS},
-)
-def export(subject: Subject) -> Response[Any]:
+def export(event: Event) -> Answer:
+    subject = _subject(event)
     document = wiring.desk.export(subject)
     headers = {
         "Content-Disposition": f'attachment; filename="export-{wiring.desk.alias(subject)}.json"',
         "Cache-Control": "no-store",
     }
-    return Response(200, content_types.APPLICATION_JSON, json.dumps(document, ensure_ascii=False), headers)
+    return answer(200, JSON, json.dumps(document, ensure_ascii=False), headers)
 
 
-@app.delete(
-    "/desk/api/privacy/subjects/<subject>",
-    summary="Art. 17 erasure, confirmed by typing the person's alias",
-    responses={
-        200: {"description": "Erased", "content": {"application/json": {"model": DeskErasureReceipt}}},
-        **_SUBJECT_ANSWERS,
-    },
-)
-def erase(subject: Subject, body: Annotated[DeskErasureBody, Body()]) -> Response[Any]:
+def erase(event: Event) -> Answer:
+    from chatconsent.api.desk_models import DeskErasureBody, DeskErasureReceipt  # noqa: PLC0415
+
+    check = _check(event)
+    subject = check.path("subject", SUBJECT)
+    body = check.body(DeskErasureBody)
+    check.done()
+    assert body is not None
     counts = wiring.desk.erase(subject, body.confirm)
     metrics.add_metric(name="DeskSubjectErased", unit=MetricUnit.Count, value=1)
-    return Response(200, content_types.APPLICATION_JSON, DeskErasureReceipt(erased=counts).model_dump_json())
+    return _json(DeskErasureReceipt(erased=counts))
 
 
-@app.get(
-    "/desk/api/privacy/audit/<day>",
-    summary="The audit trail of one UTC day",
-    responses={
-        200: {"description": "The day's entries", "content": {"application/json": {"model": DeskAuditDay}}},
-        400: {"description": "Not a day", "content": {"application/json": {"model": ErrorBody}}},
-        **_FORBIDDEN,
-    },
-)
-def audit_trail(day: Day) -> DeskAuditDay:
+def audit_trail(event: Event) -> Answer:
+    from chatconsent.api.desk_models import DeskAuditDay, DeskAuditEntry  # noqa: PLC0415
+
+    check = _check(event)
+    day = check.path("day", DAY)
+    check.done()
     try:
         date.fromisoformat(day)
     except ValueError:
@@ -397,28 +311,26 @@ def audit_trail(day: Day) -> DeskAuditDay:
         DeskAuditEntry(at=r.at, actor=r.actor, action=r.action, subject_ref=r.subject_ref, status=r.status)
         for r in wiring.store.audit.day(day)
     ]
-    return DeskAuditDay(day=day, entries=entries)
+    return json_answer(200, DeskAuditDay(day=day, entries=entries).model_dump(mode="json"))
 
 
-class _DocumentedApp:
-    """The resolver as the OpenAPI document shows it: without the 422 it adds to every route (this API answers
-    a request its models refuse with 400 and the one error body)."""
-
-    def get_openapi_schema(self, **kwargs: Any) -> Any:
-        schema = app.get_openapi_schema(**kwargs)
-        for item in (schema.paths or {}).values():
-            for operation in (item.get, item.post, item.delete):
-                if operation is not None and operation.responses is not None:
-                    operation.responses.pop(422, None)
-        return schema
-
-
-def openapi_app() -> _DocumentedApp:
-    """What ``tools/openapi.py`` documents (nothing else uses it)."""
-    return _DocumentedApp()
+ROUTES: dict[str, Callable[[Event], Answer]] = {
+    "GET /desk": page,
+    "GET /desk/assets/{name}": asset,
+    "GET /desk/config.json": config,
+    "GET /desk/api/me": me,
+    "GET /desk/api/conversations": conversations,
+    "GET /desk/api/conversations/{subject}": conversation,
+    "POST /desk/api/conversations/{subject}/replies": reply,
+    "POST /desk/api/conversations/{subject}/withdrawals": withdraw,
+    "GET /desk/api/privacy/subjects/{subject}/proof": proof,
+    "GET /desk/api/privacy/subjects/{subject}/export": export,
+    "DELETE /desk/api/privacy/subjects/{subject}": erase,
+    "GET /desk/api/privacy/audit/{day}": audit_trail,
+}
 
 
-# -- the group check and the trail ---------------------------------------------------------------------
+# -- the group check, the trail and errors: one place each ----------------------------------------------
 
 
 def refused_group(route_key: str, user: DeskUser) -> dict[str, Any] | None:
@@ -427,7 +339,7 @@ def refused_group(route_key: str, user: DeskUser) -> dict[str, Any] | None:
         return None
     if ACCESS.get(route_key, frozenset()).isdisjoint(user.groups):
         body = json.dumps({"error": "your group may not use this"})
-        return gateway_response(403, content_types.APPLICATION_JSON, body, {"Cache-Control": "no-store"})
+        return gateway_response(403, JSON, body, {"Cache-Control": "no-store"})
     return None
 
 
@@ -439,6 +351,24 @@ def record_action(event: dict[str, Any], user: DeskUser, status: int) -> None:
     subject = str((event.get("pathParameters") or {}).get("subject") or "")
     subject_ref = wiring.pseudonymizer.audit_ref(subject) if re.fullmatch(r"[0-9a-f]{64}", subject) else None
     wiring.store.audit.record(user.actor, route_key, subject_ref, status)
+
+
+def _where(location: Any) -> str:
+    return ".".join(str(part) for part in location if part not in ("body", "path", "query"))
+
+
+def _desk_answer(error: Exception) -> Answer | None:
+    """A request the models refuse: 400 with where and what was wrong, never the input itself (it may
+    hold a message); a refused reply: 409 with the refusal's code. The rest: the common answers."""
+    if isinstance(error, Invalid):
+        problems = [f"{_where(p.get('loc', ()))}: {p.get('msg', '')}" for p in error.problems[:5]]
+        return error_answer(400, "; ".join(problems) or "invalid request")
+    if isinstance(error, ReplyRefused):
+        from chatconsent.api.desk_models import DeskRefusal  # noqa: PLC0415
+
+        metrics.add_metric(name="DeskReplyRefused", unit=MetricUnit.Count, value=1)
+        return _json(DeskRefusal(error=error.reason, refusal=error.refusal), 409)
+    return None
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
@@ -455,9 +385,93 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         record_action(event, user, rejected.status)
         return rejected_response(rejected)
     try:
-        response = app.resolve(event, context)
+        response = route_request(ROUTES, event, _desk_answer)
     except Exception:
         record_action(event, user, 500)
         raise
     record_action(event, user, response["statusCode"])  # before the answer leaves
     return response
+
+
+# -- SnapStart: the models and pydantic built and warm (requests refused by validation) -------------------
+
+snapshot_hooks().register_before_snapshot(
+    prime,
+    [
+        (conversations, {"queryStringParameters": {"limit": "0"}}),
+        (reply, {"body": "{}"}),
+        (withdraw, {"body": "{}"}),
+        (erase, {"body": "{}"}),
+    ],
+)
+
+
+# -- the OpenAPI document --------------------------------------------------------------------------
+
+
+def openapi_app() -> Any:
+    """The routes above as Powertools declares them, for the OpenAPI document only (``tools/openapi.py``);
+    without the 422 the resolver documents (this API answers a request its models refuse with 400)."""
+    from typing import Annotated  # noqa: PLC0415
+
+    from aws_lambda_powertools.event_handler import Response  # noqa: PLC0415
+    from aws_lambda_powertools.event_handler.openapi.params import Path, Query  # noqa: PLC0415
+
+    from chatconsent.api import desk_models as m  # noqa: PLC0415
+    from chatconsent.api.requests import NO_DEFAULT, body_parameter, documented_routes, without_422  # noqa: PLC0415
+    from chatconsent.api.requests import error_document as error  # noqa: PLC0415
+    from chatconsent.api.requests import json_document as ok  # noqa: PLC0415
+
+    subject = ("subject", Annotated[str, Path(pattern=SUBJECT, description="The person's pseudonym")], NO_DEFAULT)
+    day = ("day", Annotated[str, Path(pattern=DAY, description="A UTC day, YYYY-MM-DD")], NO_DEFAULT)
+    any_answer = Response[Any]
+    forbidden = {
+        401: error("No valid token (answered by the JWT authorizer before the function runs)"),
+        403: error("Not for the user's group"),
+    }
+    about_subject = {
+        400: error("Not a pseudonym, or a wrong body"),
+        **forbidden,
+        404: error("No such person"),
+        410: error("The person's data was erased"),
+    }
+    declared: Any = (  # method, path, summary, the route's function, its parameters, its answer, its responses
+        ("GET", "/desk", "The desk page (sign-in, inbox, conversation, privacy view)", page, [], any_answer,
+         {200: {"description": "The page", "content": {"text/html": {}}}}),
+        ("GET", "/desk/assets/<name>", "The page's script and style sheet", asset,
+         [("name", Annotated[str, Path(description="desk.js or desk.css")], NO_DEFAULT)], any_answer,
+         {200: {"description": "desk.js or desk.css", "content": {"text/javascript": {}, "text/css": {}}},
+          404: error("No such file")}),
+        ("GET", "/desk/config.json", "Where the page signs in, and its interface texts", config, [], any_answer,
+         None),
+        ("GET", "/desk/api/me", "The signed-in user and what the page may offer them", me, [], m.Me,
+         {200: ok("The user", m.Me), **forbidden}),
+        ("GET", "/desk/api/conversations", "Conversations by latest activity, newest first", conversations,
+         [("limit", Annotated[int, Query(ge=1, le=50)], 25),
+          ("cursor", Annotated[str | None, Query(max_length=2048)], None)], any_answer,
+         {200: ok("A page", m.DeskInbox), 400: error("Bad cursor or limit"), **forbidden}),
+        ("GET", "/desk/api/conversations/<subject>",
+         "One conversation: both directions, the consents, the window and what a reply may be",
+         conversation, [subject], any_answer, {200: ok("The conversation", m.DeskConversationView), **about_subject}),
+        ("POST", "/desk/api/conversations/<subject>/replies",
+         "Reply: free text inside the window, or a configured template",
+         reply, [subject, body_parameter(m.DeskReplyBody)], any_answer,
+         {201: ok("Queued: sent in a moment", m.DeskReplyQueued),
+          200: ok("Queued before under this reply_id", m.DeskReplyQueued),
+          409: ok("Refused, with the reason", m.DeskRefusal), **about_subject}),
+        ("POST", "/desk/api/conversations/<subject>/withdrawals",
+         "Withdraw consent on the person's behalf, per purpose or all (confirm: true)",
+         withdraw, [subject, body_parameter(m.DeskWithdrawalBody)], any_answer,
+         {200: ok("Done", m.DeskWithdrawn), **about_subject}),
+        ("GET", "/desk/api/privacy/subjects/<subject>/proof",
+         "Consent proof: ledger entries, verification, the notice texts they refer to",
+         proof, [subject], any_answer, {200: ok("The proof", m.DeskProofView), **about_subject}),
+        ("GET", "/desk/api/privacy/subjects/<subject>/export", "Art. 15 export as a JSON download",
+         export, [subject], any_answer, {200: {"description": "The export (attachment)"}, **about_subject}),
+        ("DELETE", "/desk/api/privacy/subjects/<subject>", "Art. 17 erasure, confirmed by typing the person's alias",
+         erase, [subject, body_parameter(m.DeskErasureBody)], any_answer,
+         {200: ok("Erased", m.DeskErasureReceipt), **about_subject}),
+        ("GET", "/desk/api/privacy/audit/<day>", "The audit trail of one UTC day", audit_trail, [day], m.DeskAuditDay,
+         {200: ok("The day's entries", m.DeskAuditDay), 400: error("Not a day"), **forbidden}),
+    )  # fmt: skip
+    return without_422(documented_routes(declared))

@@ -3,7 +3,7 @@
 The signature is checked on the raw bytes before anything is parsed or written; a forged request
 gets 401 and leaves no trace. Every message and status of a batch is processed; duplicates have no second effect.
 
-The lean path (the request Meta waits on): the two routes are dispatched on API Gateway's ``routeKey``
+The lean path (the request Meta waits on): the two routes are routed on API Gateway's ``routeKey``
 without Powertools' resolver, whose package imports every resolver and ``asyncio``, and without its
 request validation, which builds pydantic models of the query: the body is opaque signed bytes that
 the channel verifies and parses itself, and the handshake's three query strings are checked here
@@ -14,25 +14,14 @@ the same answers, for the OpenAPI document (``tools/openapi.py``); nothing else 
 from __future__ import annotations
 
 import hmac
-from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
 
-from chatconsent.api.answers import (
-    JSON,
-    answer,
-    compact,
-    domain_error_answer,
-    error_answer,
-    invalid_answer,
-    not_found_answer,
-)
-from chatconsent.api.body import BodyRejected, raw_body
-from chatconsent.channels.base import MalformedPayload
-from chatconsent.errors import DomainError
+from chatconsent.api.answers import JSON, answer, compact, invalid_answer
+from chatconsent.api.body import raw_body
+from chatconsent.api.webhooks import record_outcomes, refused, route_webhook
 from chatconsent.wiring import Wiring
 
 if TYPE_CHECKING:
@@ -72,16 +61,9 @@ def whatsapp_webhook(event: dict[str, Any]) -> dict[str, Any]:
     body = raw_body(event.get("body"), bool(event.get("isBase64Encoded")), wiring.config.limits.max_webhook_bytes)
     channel = wiring.whatsapp
     if not channel.verify(event.get("headers") or {}, body):
-        metrics.add_metric(name="WebhookRejected", unit=MetricUnit.Count, value=1)
-        logger.warning("webhook signature rejected")
-        return error_answer(401, "invalid signature")
+        return refused(metrics, logger, 401, "invalid signature")
     parsed = channel.parse(body)
-    outcomes = Counter(wiring.inbound.handle(parsed))
-    for outcome, count in outcomes.items():
-        metrics.add_metric(name=f"Inbound_{outcome.value}", unit=MetricUnit.Count, value=count)
-    logger.info(
-        "webhook processed", extra={"outcomes": {k.value: v for k, v in outcomes.items()}, "skipped": parsed.skipped}
-    )
+    outcomes = record_outcomes(metrics, logger, wiring.inbound.handle(parsed), parsed.skipped)
     return answer(200, JSON, compact({"processed": sum(outcomes.values())}))
 
 
@@ -91,18 +73,7 @@ ROUTES = {HANDSHAKE: whatsapp_handshake, WEBHOOK: whatsapp_webhook}
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    route = ROUTES.get(str(event.get("routeKey", "")))
-    if route is None:
-        return not_found_answer()
-    try:
-        return route(event)
-    except BodyRejected as refused:
-        return error_answer(refused.status, refused.reason)
-    except MalformedPayload as error:  # authentic but not the provider's shape: nothing to retry
-        logger.warning("malformed webhook payload", extra={"reason": str(error)})
-        return error_answer(400, str(error))
-    except DomainError as error:
-        return domain_error_answer(error)
+    return route_webhook(ROUTES, event, logger)
 
 
 # -- the OpenAPI document --------------------------------------------------------------------------

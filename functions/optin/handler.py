@@ -3,7 +3,7 @@
 ``POST /optin`` without a phone number starts the chat-started opt-in (a code and deep links);
 with one, the link-confirmed opt-in (one template message with a confirmation link).
 
-The lean path (as the webhook function's): the five routes are dispatched on API Gateway's
+The lean path (as the webhook function's): the five routes are routed on API Gateway's
 ``routeKey`` without Powertools' resolver, whose package imports every resolver and ``asyncio``,
 and without pydantic at start-up. The path parameters are checked here with the resolver's
 patterns and 422 answer; ``POST /optin``'s body is validated by ``OptInBody``
@@ -27,15 +27,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from chatconsent.api.answers import (
     answer,
-    domain_error_answer,
-    error_answer,
     invalid_answer,
     json_answer,
-    not_found_answer,
 )
-from chatconsent.api.body import BodyRejected, raw_body, refused_json_body, rejected_response
-from chatconsent.errors import DomainError, RateLimited, TryAgain
-from chatconsent.optin import AgeNotConfirmed
+from chatconsent.api.body import raw_body, refused_json_body, rejected_response
+from chatconsent.api.requests import Invalid
+from chatconsent.api.routing import route_request
+from chatconsent.errors import AgeNotConfirmed, RateLimited, TryAgain
 from chatconsent.pages import notice_page
 from chatconsent.snapshot import snapshot_hooks
 from chatconsent.widget import widget_settings
@@ -64,14 +62,6 @@ WIDGET_HEADERS = {
     "img-src data:; connect-src 'self'; base-uri 'none'; form-action 'none'",
     "X-Content-Type-Options": "nosniff",
 }
-
-
-class Invalid(Exception):
-    """The request does not match what the route declares: 422 with where and what (as the resolver answered)."""
-
-    def __init__(self, problems: list[dict[str, Any]]) -> None:
-        super().__init__("invalid request")
-        self.problems = problems
 
 
 # -- the routes ------------------------------------------------------------------------------------
@@ -189,22 +179,15 @@ ROUTES = {
 # -- errors: one place -----------------------------------------------------------------------------
 
 
-def _refused(error: Exception) -> dict[str, Any]:
-    """Every error a route raises, answered as the resolver's exception handlers answered it."""
-    if isinstance(error, Invalid):
-        return invalid_answer(error.problems)
-    if isinstance(error, AgeNotConfirmed):  # 422 like any other invalid field: this business needs the age confirmed
+def _optin_answer(error: Exception) -> dict[str, Any] | None:
+    """An age not confirmed: 422 like any other invalid field (this business needs it confirmed); both it
+    and a rate limit are counted. The rest: the common answers."""
+    if isinstance(error, AgeNotConfirmed):
         metrics.add_metric(name="OptInAgeNotConfirmed", unit=MetricUnit.Count, value=1)
         return invalid_answer([{"loc": ["body", "age_confirmed"], "msg": error.reason, "type": "missing"}])
     if isinstance(error, RateLimited):
         metrics.add_metric(name="OptInRateLimited", unit=MetricUnit.Count, value=1)
-    if isinstance(error, DomainError):
-        return domain_error_answer(error)
-    if isinstance(error, BodyRejected):
-        return error_answer(error.status, error.reason)
-    if isinstance(error, RecursionError):
-        return error_answer(400, "request body is nested too deeply")
-    return error_answer(400, "request body is not valid UTF-8")  # UnicodeDecodeError
+    return None
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
@@ -213,13 +196,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     refused = refused_json_body(event, wiring.config.limits.max_api_body_bytes)
     if refused is not None:  # refused before any parsing
         return rejected_response(refused)
-    route = ROUTES.get(str(event.get("routeKey", "")))
-    if route is None:
-        return not_found_answer()
-    try:
-        return route(event)
-    except (Invalid, DomainError, BodyRejected, RecursionError, UnicodeDecodeError) as error:
-        return _refused(error)
+    return route_request(ROUTES, event, _optin_answer)
 
 
 # -- SnapStart -------------------------------------------------------------------------------------

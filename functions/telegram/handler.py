@@ -3,7 +3,7 @@
 A function of its own, not a route of the inbound function: its cold start loads the standard-library
 parser of :mod:`chatconsent.channels.telegram` and not WhatsApp's pydantic models, and a fault or a
 flood on one messenger's route cannot exhaust the other's concurrency or share its error budget
-(each has its own alarms, log group and IAM role). Like the inbound function it dispatches on API
+(each has its own alarms, log group and IAM role). Like the inbound function it routes on API
 Gateway's ``routeKey`` without Powertools' resolver.
 
 The secret-token header is checked before the body is read: absent → 401, wrong → 403, and nothing
@@ -15,18 +15,16 @@ Button taps are acknowledged (``answerCallbackQuery``) after the update is handl
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
 
-from chatconsent.api.answers import JSON, answer, compact, domain_error_answer, error_answer, not_found_answer
-from chatconsent.api.body import BodyRejected, raw_body
-from chatconsent.channels.base import ChannelError, InboundKind, MalformedPayload
+from chatconsent.api.answers import JSON, answer, compact, not_found_answer
+from chatconsent.api.body import raw_body
+from chatconsent.api.webhooks import record_outcomes, refused, route_webhook
+from chatconsent.channels.base import ChannelError, InboundKind
 from chatconsent.channels.telegram import TelegramChannel, secret_token_of
-from chatconsent.errors import DomainError
 from chatconsent.wiring import Wiring
 
 if TYPE_CHECKING:
@@ -41,25 +39,19 @@ WEBHOOK = "POST /webhooks/telegram"
 CHANNEL = "telegram"
 
 
-def _refused(status: int, reason: str) -> dict[str, Any]:
-    metrics.add_metric(name="TelegramWebhookRejected", unit=MetricUnit.Count, value=1)
-    logger.warning("telegram webhook refused", extra={"status": status})
-    return error_answer(status, reason)
-
-
 def telegram_webhook(event: dict[str, Any]) -> dict[str, Any]:
     if not wiring.config.channels.is_enabled(CHANNEL):
         return not_found_answer()
     headers = event.get("headers") or {}
     if secret_token_of(headers) is None:
-        return _refused(401, "missing secret token")
+        return refused(metrics, logger, 401, "missing secret token")
     channel = wiring.channel(CHANNEL)
     assert isinstance(channel, TelegramChannel)
     if not channel.verify(headers, b""):
-        return _refused(403, "invalid secret token")
+        return refused(metrics, logger, 403, "invalid secret token")
     body = raw_body(event.get("body"), bool(event.get("isBase64Encoded")), wiring.config.limits.max_webhook_bytes)
     parsed = channel.parse(body, received_at=int(wiring.clock()))
-    outcomes = Counter(wiring.inbound_on(CHANNEL).handle(parsed))
+    handled = wiring.inbound_on(CHANNEL).handle(parsed)
     unanswered = 0
     for message in parsed.messages:
         if message.kind is InboundKind.BUTTON and message.signal:
@@ -67,18 +59,7 @@ def telegram_webhook(event: dict[str, Any]) -> dict[str, Any]:
                 channel.answer_callback(message.signal)
             except ChannelError:  # the spinner stops by itself; the answer itself is owed in the outbox
                 unanswered += 1
-    for outcome, count in outcomes.items():
-        metrics.add_metric(name=f"Telegram_{outcome.value}", unit=MetricUnit.Count, value=count)
-    if parsed.skipped:
-        metrics.add_metric(name="Telegram_skipped", unit=MetricUnit.Count, value=parsed.skipped)
-    logger.info(
-        "telegram update processed",
-        extra={
-            "outcomes": {k.value: v for k, v in outcomes.items()},
-            "skipped": parsed.skipped,
-            "callbacks_unanswered": unanswered,
-        },
-    )
+    outcomes = record_outcomes(metrics, logger, handled, parsed.skipped, callbacks_unanswered=unanswered)
     return answer(200, JSON, compact({"processed": sum(outcomes.values()), "skipped": parsed.skipped}))
 
 
@@ -88,18 +69,7 @@ ROUTES = {WEBHOOK: telegram_webhook}
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    route = ROUTES.get(str(event.get("routeKey", "")))
-    if route is None:
-        return not_found_answer()
-    try:
-        return route(event)
-    except BodyRejected as refused:
-        return error_answer(refused.status, refused.reason)
-    except MalformedPayload as error:  # authentic but not an update: Telegram never sends one
-        logger.warning("malformed telegram update", extra={"reason": str(error)})
-        return error_answer(400, str(error))
-    except DomainError as error:
-        return domain_error_answer(error)
+    return route_webhook(ROUTES, event, logger)
 
 
 # -- the OpenAPI document --------------------------------------------------------------------------

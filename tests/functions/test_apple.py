@@ -208,7 +208,7 @@ def test_a_message_without_its_ids_is_skipped(env: Env, missing: str) -> None:
 def test_typing_indicators_are_counted(env: Env, capfd: pytest.CaptureFixture[str]) -> None:
     post(env, {"v": 1, "type": "typing_start"})
     out = capfd.readouterr().out
-    assert '"Apple_typing_start":[1.0]' in out and '"Apple_skipped":[1.0]' in out
+    assert '"Apple_typing_start":[1.0]' in out and '"InboundSkipped":[1.0]' in out
 
 
 def test_an_unknown_route_is_not_found(env: Env) -> None:

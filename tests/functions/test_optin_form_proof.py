@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from chatconsent.config import BusinessConfig
-from chatconsent.errors import InvalidInput
+from chatconsent.errors import AgeNotConfirmed, InvalidInput
 from chatconsent.ledger import LedgerEntry, LedgerEvent
-from chatconsent.optin import AgeNotConfirmed, OptInAsk
+from chatconsent.optin import OptInAsk
 from localrun.events import http_event
 from tests.conftest import ROOT, Env, json_body
 from tests.flow import deliver, optin_event, start_optin, subject_of, text

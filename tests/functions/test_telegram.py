@@ -13,6 +13,7 @@ from chatconsent.store.values import deserialize
 from chatconsent.wiring import local_outbox
 from localrun import telegram
 from localrun.aws import DEV_SECRETS, KEY_TABLE_NAME, TABLE_NAME
+from localrun.events import http_event
 from tests.conftest import Env, json_body
 from tests.telegram_flow import (
     CHAT,
@@ -279,9 +280,8 @@ def test_a_send_refused_because_the_bot_was_blocked_is_a_withdrawal(env: Env) ->
 
         def deliver(self, channel: str, recipient: str, payload: Any) -> str:
             self.calls += 1
-            raise _refusal(
-                403, {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}
-            )
+            answer = {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}
+            raise _refusal(403, json.dumps(answer).encode())
 
     blocked = Blocked()
     with_secrets = env.wiring._with_secrets()
@@ -337,3 +337,25 @@ def test_an_agent_may_write_after_24_hours_on_telegram(env: Env) -> None:
     assert queued.new
     env.drain_stream()
     assert sent_to()[-1]["text"] == "Your parcel left today."
+
+
+def test_the_admin_list_shows_the_channel_and_no_window_on_telegram(env: Env) -> None:
+    activate(env)
+    deliver(env, text(env, "parcel via telegram"))
+    env.clock.advance(3 * 86_400)  # a WhatsApp window would have closed two days ago
+    response = env.invoke("admin", http_event("GET", "/admin/conversations"))
+    (row,) = json_body(response)["conversations"]
+    assert row["subject"] == subject_of(env)
+    assert (row["channel"], row["window_open"]) == ("telegram", True)
+
+
+def test_refusals_and_outcomes_are_counted_under_the_webhooks_common_names(
+    env: Env, capfd: pytest.CaptureFixture[str]
+) -> None:
+    started = start_optin(env)
+    capfd.readouterr()
+    assert deliver(env, text(env, f"/start {started['code']}"), secret="wrong")["statusCode"] == 403
+    assert '"WebhookRejected":[1.0]' in capfd.readouterr().out
+    assert deliver(env, text(env, f"/start {started['code']}"))["statusCode"] == 200
+    out = capfd.readouterr().out
+    assert '"Inbound_' in out and "webhook processed" in out

@@ -20,6 +20,16 @@ class InvalidInput(DomainError):
     """The request itself is wrong (unknown purpose or template, bad phone number, forged cursor)."""
 
 
+class AgeNotConfirmed(InvalidInput):
+    """The business asks for a minimum age (Art. 8 GDPR) and the request does not confirm it."""
+
+    def __init__(self, minimum_age: int) -> None:
+        super().__init__(
+            f"age_confirmed: the person must confirm being at least {minimum_age} years old (the JSON literal true)"
+        )
+        self.minimum_age = minimum_age
+
+
 class NotFound(DomainError):
     """What the request names does not exist (or is no longer live)."""
 

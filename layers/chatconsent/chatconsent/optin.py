@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from chatconsent.channels.registry import channel_spec
 from chatconsent.clock import Clock
 from chatconsent.config import BusinessConfig, ChannelName, Language, LinkConfirmationConfig
-from chatconsent.errors import InvalidInput, NoticeChanged, RateLimited
+from chatconsent.errors import AgeNotConfirmed, InvalidInput, NoticeChanged, RateLimited
 from chatconsent.identity import InvalidIdentifier, Pseudonymizer, normalize_phone, phone_region
 from chatconsent.link_sender import LinkJob, seal_number
 from chatconsent.notices import Notice, NoticeRegistry, UnknownNotice
@@ -31,16 +31,6 @@ from chatconsent.tokens import code_hash, new_code, new_link_token, token_hash
 
 _PHONE_CHARACTERS = re.compile(r"[0-9 +\-().]+")
 WIDGET_VERSION = re.compile(r"[0-9A-Za-z.\-]{1,32}")  # what a widget may call its version
-
-
-class AgeNotConfirmed(InvalidInput):
-    """The business asks for a minimum age (Art. 8 GDPR) and the request does not confirm it."""
-
-    def __init__(self, minimum_age: int) -> None:
-        super().__init__(
-            f"age_confirmed: the person must confirm being at least {minimum_age} years old (the JSON literal true)"
-        )
-        self.minimum_age = minimum_age
 
 
 @dataclass(frozen=True)

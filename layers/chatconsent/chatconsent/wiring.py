@@ -35,7 +35,7 @@ from chatconsent.secrets import Secrets, load_secrets
 from chatconsent.settings import Settings, config_path
 from chatconsent.snapshot import register_weakly
 from chatconsent.startup import freeze_snapshot, init_built
-from chatconsent.store import OptInRequest, Store
+from chatconsent.store import Store
 
 if TYPE_CHECKING:
     from chatconsent.access import AccessDownloads
@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from chatconsent.rights import SubjectRights
     from chatconsent.rights_desk import RightsDesk
     from chatconsent.sealing import Sealer
+    from chatconsent.store import OptInRequest
     from chatconsent.texts import Texts
 
 # Each service's module is imported where the service is built, so a function imports only what it

@@ -1,6 +1,6 @@
 """API Gateway's answers (payload 2.0) built without Powertools' resolver, for the lean handlers.
 
-The webhook and the opt-in function dispatch on ``routeKey`` themselves; their answers have the
+The webhook and the opt-in function route on ``routeKey`` themselves; their answers have the
 shape, the error bodies and the statuses that Powertools' resolver and :mod:`chatconsent.api.errors`
 give every other handler (one table of statuses, ``STATUS_OF``, for both). Nothing here loads
 Powertools or pydantic.

@@ -1,4 +1,4 @@
-"""What a handler that dispatches on ``routeKey`` reads from API Gateway's event (payload 2.0):
+"""What a handler that routes on ``routeKey`` reads from API Gateway's event (payload 2.0):
 path and query parameters and a JSON body, checked as Powertools' resolver checked them, and the
 IAM principal that signed the request.
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 import inspect
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -107,6 +107,18 @@ def principal(event: dict[str, Any]) -> str:
     return str(iam.get("userArn") or "local")
 
 
+def prime(requests: Iterable[tuple[Callable[[dict[str, Any]], Any], dict[str, Any]]]) -> None:
+    """Before a SnapStart snapshot: run each route once with a request its validation refuses, so the models
+    and pydantic are built and warm in the snapshot (no AWS call, nothing written). A request that is not
+    refused would have reached the domain: ``RuntimeError``."""
+    for route, event in requests:
+        try:
+            route(event)
+        except Invalid:
+            continue
+        raise RuntimeError(f"priming {route.__name__} expected a request refused by validation")
+
+
 NO_DEFAULT: Any = inspect.Parameter.empty
 
 
@@ -124,3 +136,60 @@ def declaration(name: str, parameters: list[tuple[str, Any, Any]], returns: Any)
     declared.__annotations__ = {**{n: tp for n, tp, _ in parameters}, "return": returns}
     declared.__signature__ = inspect.Signature(signature, return_annotation=returns)  # type: ignore[attr-defined]
     return declared
+
+
+# (method, path, summary, the route's function, its parameters as for ``declaration``, its answer, its responses)
+Declared = tuple[str, str, str, Callable[..., Any], list[tuple[str, Any, Any]], Any, Any]
+
+
+def documented_routes(declared: Iterable[Declared]) -> Any:
+    """Powertools' resolver with each route declared (operation id: the route function's name), for the
+    OpenAPI document only: a handler's ``openapi_app`` (``tools/openapi.py``)."""
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver  # noqa: PLC0415 (the document only)
+
+    app = APIGatewayHttpResolver(enable_validation=True)
+    for method, path, summary, route, parameters, returns, responses in declared:
+        app.route(path, method, summary=summary, responses=responses)(declaration(route.__name__, parameters, returns))
+    return app
+
+
+def body_parameter(model: Any) -> tuple[str, Any, Any]:
+    """A route's JSON body, validated by ``model`` (a parameter for ``declaration``)."""
+    from typing import Annotated  # noqa: PLC0415
+
+    from aws_lambda_powertools.event_handler.openapi.params import Body  # noqa: PLC0415
+
+    return ("body", Annotated[model, Body()], NO_DEFAULT)
+
+
+def error_document(description: str) -> dict[str, Any]:
+    """A documented error answer: the one error body."""
+    from chatconsent.api.errors import ErrorBody  # noqa: PLC0415 (Powertools and pydantic: the document only)
+
+    return {"description": description, "content": {"application/json": {"model": ErrorBody}}}
+
+
+def json_document(description: str, model: Any) -> dict[str, Any]:
+    """A documented JSON answer of ``model``."""
+    return {"description": description, "content": {"application/json": {"model": model}}}
+
+
+class _Without422:
+    """A declared resolver whose document leaves out the 422 the resolver adds to every route."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def get_openapi_schema(self, **kwargs: Any) -> Any:
+        schema = self.app.get_openapi_schema(**kwargs)
+        for item in (schema.paths or {}).values():
+            for operation in (item.get, item.post, item.delete):
+                if operation is not None and operation.responses is not None:
+                    operation.responses.pop(422, None)
+        return schema
+
+
+def without_422(app: Any) -> Any:
+    """``app`` as the OpenAPI document shows it without the 422 the resolver adds to every route: for an API
+    that answers a request its models refuse with 400 and the one error body (the desk's)."""
+    return _Without422(app)
