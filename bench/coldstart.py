@@ -258,6 +258,13 @@ LAYERS = (  # what the webhook function's init is made of, each a fresh process 
 def layers(home: str, rounds: int = MIN_ROUNDS) -> list[str]:
     """The webhook function's init, layer by layer: CPU and wall medians of interleaved fresh processes."""
     targets = [Target(name, body, ROOT / "functions" / d if d else None) for name, body, d in LAYERS]
+    if BASELINE:  # the handler rows again in the baseline's checkout, in the same rounds
+        base = Path(BASELINE).resolve()
+        targets += [
+            Target(name + BASELINE_MARK, body, base / "functions" / d, layer=base / "layers" / "chatconsent")
+            for name, body, d in LAYERS
+            if d and (base / "functions" / d).is_dir()
+        ]
     for target in targets:
         sample(target, home)
     samples: dict[str, list[Sample]] = {t.name: [] for t in targets}

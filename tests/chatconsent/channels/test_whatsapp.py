@@ -388,6 +388,14 @@ def test_malformed_envelopes_are_refused(raw: bytes) -> None:
         channel().parse(raw)
 
 
+def test_a_refusal_names_the_part_without_the_shape_and_nothing_it_held() -> None:
+    payload = json.loads(message_payload())
+    payload["entry"][0]["changes"][0]["value"]["messages"] = {"from": ALICE}
+    with pytest.raises(MalformedPayload, match=r"\(messages\)") as refused:
+        channel().parse(json.dumps(payload).encode())
+    assert ALICE.lstrip("+") not in str(refused.value)
+
+
 @pytest.mark.parametrize(
     "message",
     [
@@ -399,8 +407,29 @@ def test_malformed_envelopes_are_refused(raw: bytes) -> None:
         {"text": {"no_body": "x"}},
         {"text": {"body": "x" * 4097}},
         {"from": "4" * 33},
+        {"timestamp": "9" * 25},
+        {"timestamp": 1.5},
+        {"timestamp": True},
+        {"type": "image", "image": {"id": "m1", "file_size": -1}},
+        {"type": "interactive", "interactive": {"type": "button_reply", "button_reply": {"title": "no id"}}},
+        {"type": "button", "button": "yes"},
     ],
-    ids=["no-from", "no-id", "no-timestamp", "no-type", "bad-timestamp", "text-without-body", "huge-text", "long-from"],
+    ids=[
+        "no-from",
+        "no-id",
+        "no-timestamp",
+        "no-type",
+        "bad-timestamp",
+        "text-without-body",
+        "huge-text",
+        "long-from",
+        "timestamp-beyond-64-bits",
+        "fractional-timestamp",
+        "boolean-timestamp",
+        "negative-media-size",
+        "reply-without-id",
+        "button-not-an-object",
+    ],
 )
 def test_a_message_without_the_providers_shape_is_skipped_and_the_batch_kept(message: dict[str, object]) -> None:
     payload = json.loads(message_payload(**message))

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
+from chatconsent.channels import fields
 from chatconsent.channels.base import (
     Button,
     ChannelRejected,
@@ -279,7 +280,7 @@ class AppleChannel:
         destination = _header(headers, "destination-id")
         if not _OPAQUE_ID.fullmatch(source) or not 0 < len(message_id) <= 256 or kind in TYPING:
             return None
-        if not _is_storable(body):
+        if not fields.storable(body):
             return None
         capabilities = frozenset(
             c.strip().upper() for c in _header(headers, "capability-list").split(",")[:64] if c.strip()
@@ -362,14 +363,6 @@ class AppleChannel:
     ) -> str:
         """Apple has no templates (and the business can never write first): refused for good."""
         raise ChannelRejected("Apple Messages for Business has no templates")
-
-
-def _is_storable(value: Any) -> bool:
-    try:
-        json.dumps(value, ensure_ascii=False).encode("utf-8")
-    except (UnicodeEncodeError, ValueError, RecursionError):
-        return False
-    return True
 
 
 def _attachment(attachments: Any) -> MediaMeta | None:

@@ -19,6 +19,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from chatconsent.channels import fields
 from chatconsent.channels.base import (
     Button,
     ChannelError,
@@ -57,30 +58,13 @@ def secret_token_of(headers: Mapping[str, str]) -> str | None:
     return next((v for k, v in headers.items() if k.lower() == SECRET_HEADER), None)
 
 
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _str(value: Any, limit: int) -> str | None:
-    return value if isinstance(value, str) and len(value) <= limit else None
-
-
 def _chat_id(message: Mapping[str, Any]) -> str | None:
     """The person of a private chat, as a decimal string; None for groups, channels or a bad id."""
     chat = message.get("chat")
     if not isinstance(chat, dict) or chat.get("type") != "private":
         return None
-    chat_id = _int(chat.get("id"))
+    chat_id = fields.integer(chat.get("id"))
     return str(chat_id) if chat_id is not None and 0 < chat_id < MAX_CHAT_ID else None
-
-
-def _is_text(value: Any) -> bool:
-    """Whether every string in ``value`` can be stored and sent (a lone surrogate cannot)."""
-    try:
-        json.dumps(value, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _media(message: Mapping[str, Any]) -> MediaMeta | None:
@@ -89,8 +73,8 @@ def _media(message: Mapping[str, Any]) -> MediaMeta | None:
         if kind == "photo" and isinstance(item, list) and item:
             item = item[-1]  # the largest size
         if isinstance(item, dict) and isinstance(item.get("file_id"), str):
-            size = _int(item.get("file_size"))
-            mime = _str(item.get("mime_type"), 128) or ("image/jpeg" if kind == "photo" else "")
+            size = fields.integer(item.get("file_size"))
+            mime = fields.string(item.get("mime_type"), 128) or ("image/jpeg" if kind == "photo" else "")
             return MediaMeta(kind, item["file_id"][:256], mime, size if size is None or size >= 0 else None)
     return None
 
@@ -127,9 +111,9 @@ class TelegramChannel:
             update = json.loads(raw_body)
         except (ValueError, RecursionError):
             raise MalformedPayload("not a Telegram update (not JSON)") from None
-        if not isinstance(update, dict) or _int(update.get("update_id")) is None:
+        if not isinstance(update, dict) or fields.integer(update.get("update_id")) is None:
             raise MalformedPayload("not a Telegram update (no update_id)")
-        if not _is_text(update):
+        if not fields.storable(update):
             return ParsedWebhook(skipped=1)
         update_id = str(update["update_id"])
         parsed: InboundMessage | None = None
@@ -143,10 +127,10 @@ class TelegramChannel:
         return ParsedWebhook(messages=(parsed,)) if parsed is not None else ParsedWebhook(skipped=1)
 
     def _message(self, update_id: str, message: Mapping[str, Any]) -> InboundMessage | None:
-        sender, date = _chat_id(message), _int(message.get("date"))
+        sender, date = _chat_id(message), fields.integer(message.get("date"))
         if sender is None or date is None:
             return None
-        text = _str(message.get("text"), MAX_TEXT)
+        text = fields.string(message.get("text"), MAX_TEXT)
         if text is not None:
             return InboundMessage(self.name, sender, update_id, date, InboundKind.TEXT, text)
         media = _media(message)  # metadata only: the file is never downloaded, a caption never kept
@@ -156,11 +140,12 @@ class TelegramChannel:
     def _callback(self, update_id: str, callback: Mapping[str, Any], received_at: int | None) -> InboundMessage | None:
         """A tap on an inline button (``signal``: the callback's id, to answer it)."""
         message = callback.get("message")
-        data = _str(callback.get("data"), MAX_CALLBACK_DATA)
-        callback_id = _str(callback.get("id"), 256)
+        data = fields.string(callback.get("data"), MAX_CALLBACK_DATA)
+        callback_id = fields.string(callback.get("id"), 256)
         if not isinstance(message, dict) or data is None or callback_id is None:
             return None
-        sender, date = _chat_id(message), received_at if received_at is not None else _int(message.get("date"))
+        date = received_at if received_at is not None else fields.integer(message.get("date"))
+        sender = _chat_id(message)
         if sender is None or date is None:
             return None
         return InboundMessage(
@@ -169,7 +154,7 @@ class TelegramChannel:
 
     def _membership(self, update_id: str, change: Mapping[str, Any]) -> InboundMessage | None:
         """The person blocked the bot (``kicked``): a withdrawal. Any other change is skipped."""
-        sender, date = _chat_id(change), _int(change.get("date"))
+        sender, date = _chat_id(change), fields.integer(change.get("date"))
         status = (change.get("new_chat_member") or {}).get("status") if isinstance(change, dict) else None
         if sender is None or date is None or status != BLOCKED_STATUS:
             return None
@@ -215,7 +200,7 @@ def _refusal(status: int, answer: bytes) -> ChannelRejected:
     body: Mapping[str, Any] = decoded if isinstance(decoded, dict) else {}
     description = str(body.get("description", "")).lower()
     parameters = body.get("parameters")
-    retry_after = _int(parameters.get("retry_after")) if isinstance(parameters, dict) else None
+    retry_after = fields.integer(parameters.get("retry_after")) if isinstance(parameters, dict) else None
     if status == 429:
         return ChannelRejected("Telegram API throttled the send", 429, retry_after=retry_after or 1)
     if status == 403 and SEND_BLOCKED in description:
@@ -242,7 +227,7 @@ class BotApiSender:
             return ""
         decoded = json_answer(answer, "Telegram API")
         result = decoded.get("result") if isinstance(decoded, dict) else None
-        if not isinstance(result, dict) or _int(result.get("message_id")) is None:
+        if not isinstance(result, dict) or fields.integer(result.get("message_id")) is None:
             raise ChannelError("Telegram API response without a message id")
         return f"{recipient}:{result['message_id']}"  # message ids are unique per chat only
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
+from chatconsent.channels import fields
 from chatconsent.channels.base import (
     Button,
     ChannelError,
@@ -43,125 +42,115 @@ MAX_BUTTON_TITLE = 20
 MAX_TEXT = 4096
 _MEDIA_TYPES = frozenset({"image", "audio", "video", "document", "sticker"})
 _NUMBER_CHANGES = frozenset({"user_changed_number", "customer_changed_number"})  # the newer name, the older
+_ITEM_LISTS = ("messages", "statuses", "user_preferences")
+_T = TypeVar("_T")
+_I = TypeVar("_I")
 
 
-class _Lenient(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+_Content = tuple[InboundKind, str | None, str | None, MediaMeta | None]  # kind, text, button id, media
 
 
-class _Text(_Lenient):
-    body: str = Field(max_length=MAX_TEXT)
+class _Unreadable(ValueError):
+    """One item does not have the provider's shape: it is skipped and counted, the rest still count."""
 
 
-class _Reply(_Lenient):
-    id: str = Field(max_length=256)
-    title: str = Field(default="", max_length=MAX_TEXT)
+def _text(value: Any, key: str, limit: int, default: str | None = None) -> str:
+    """``value[key]`` as a string of at most ``limit`` characters (``default`` when absent)."""
+    part = fields.mapping(value)
+    found = None if part is None else fields.string(part.get(key, default), limit)
+    if found is None:
+        raise _Unreadable(key)
+    return found
 
 
-class _Interactive(_Lenient):
-    type: str
-    button_reply: _Reply | None = None
-    list_reply: _Reply | None = None
+def _reply(value: Any) -> tuple[str, str]:
+    """A button or list reply's (id, title)."""
+    return _text(value, "id", 256), _text(value, "title", MAX_TEXT, "")
 
 
-class _TemplateButton(_Lenient):
-    payload: str = Field(default="", max_length=256)
-    text: str = Field(default="", max_length=MAX_TEXT)
+def _interactive(value: Any) -> _Content:
+    _text(value, "type", MAX_TEXT)  # an object with a type, or the message is skipped
+    replies = [_reply(value[key]) for key in ("button_reply", "list_reply") if value.get(key) is not None]
+    if not replies:
+        return InboundKind.OTHER, None, None, None
+    reply_id, title = replies[0]
+    return InboundKind.BUTTON, title, reply_id, None
 
 
-class _System(_Lenient):
-    """A system message: only its type is read (its body names the person and both numbers)."""
-
-    type: str = Field(default="", max_length=64)
-
-
-class _Media(_Lenient):
-    id: str = Field(max_length=256)
-    mime_type: str = Field(default="", max_length=128)
-    file_size: int | None = Field(default=None, ge=0)
+def _media(kind: str, value: Any) -> _Content:
+    """A media item's metadata only: the file is never downloaded, a caption never kept."""
+    media_id, mime_type = _text(value, "id", 256), _text(value, "mime_type", 128, "")
+    size = value.get("file_size")
+    file_size = None if size is None else fields.number(size)
+    if size is not None and (file_size is None or file_size < 0):
+        raise _Unreadable("file_size")
+    return InboundKind.MEDIA, None, None, MediaMeta(kind, media_id, mime_type, file_size)
 
 
-class _Message(_Lenient):
-    sender: str = Field(alias="from", max_length=32)
-    id: str = Field(max_length=256)
-    timestamp: int
-    type: str = Field(max_length=32)
-    text: _Text | None = None
-    interactive: _Interactive | None = None
-    button: _TemplateButton | None = None
-    image: _Media | None = None
-    audio: _Media | None = None
-    video: _Media | None = None
-    document: _Media | None = None
-    sticker: _Media | None = None
-    system: _System | None = None
+def _content(kind: str, part: Any) -> _Content:
+    """What a message of type ``kind`` says, read from its part of that name."""
+    if part is None:
+        return (InboundKind.MEDIA if kind in _MEDIA_TYPES else InboundKind.OTHER), None, None, None
+    if kind == "text":
+        return InboundKind.TEXT, _text(part, "body", MAX_TEXT), None, None
+    if kind == "interactive":
+        return _interactive(part)
+    if kind == "button":
+        payload, text = _text(part, "payload", 256, ""), _text(part, "text", MAX_TEXT, "")
+        return InboundKind.BUTTON, text, payload or None, None
+    if kind == "system":  # only its type is read: its body names the person and both numbers
+        changed = _text(part, "type", 64, "") in _NUMBER_CHANGES
+        return (InboundKind.NUMBER_CHANGED if changed else InboundKind.OTHER), None, None, None
+    if kind in _MEDIA_TYPES:
+        return _media(kind, part)
+    return InboundKind.OTHER, None, None, None
 
 
-class _Status(_Lenient):
-    id: str = Field(max_length=256)
-    status: str = Field(max_length=32)
-    recipient_id: str = Field(max_length=32)
-    timestamp: int
-
-
-class _Preference(_Lenient):
-    wa_id: str = Field(max_length=32)
-    category: str = Field(max_length=64)
-    value: str = Field(max_length=32)
-    timestamp: int = 0
-
-
-class _Metadata(_Lenient):
-    phone_number_id: str
-
-
-class _Value(_Lenient):
-    """Items are validated one by one: one that cannot be read is skipped, the rest still count."""
-
-    metadata: _Metadata | None = None
-    messages: list[Any] = Field(default_factory=list, max_length=1000)
-    statuses: list[Any] = Field(default_factory=list, max_length=1000)
-    user_preferences: list[Any] = Field(default_factory=list, max_length=1000)
-
-
-_M = TypeVar("_M", bound=BaseModel)
-
-
-def _is_text(value: Any) -> bool:
-    """Whether every string in ``value`` can be stored and sent (a lone surrogate such as ``\\ud800`` cannot)."""
-    try:
-        json.dumps(value, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _each(model: type[_M], items: list[Any]) -> tuple[list[_M], int]:
-    """The items that have the provider's shape and hold only storable text, and how many did not."""
-    valid: list[_M] = []
+def _each(reader: Callable[[Mapping[str, Any]], _I | None], items: list[Any], found: list[_I]) -> int:
+    """Appends to ``found`` the items ``reader`` can read; how many it cannot: an item
+    without the provider's shape, with text that cannot be stored or naming no valid number."""
+    bad = 0
     for item in items:
-        if not _is_text(item):
-            continue
         try:
-            valid.append(model.model_validate(item))
-        except ValidationError:
-            continue
-    return valid, len(items) - len(valid)
+            read = reader(item) if isinstance(item, dict) and fields.storable(item) else None
+        except _Unreadable:
+            read = None
+        if read is None:
+            bad += 1
+        else:
+            found.append(read)
+    return bad
 
 
-class _Change(_Lenient):
-    field: str
-    value: _Value
+def _required(value: _T | None, part: str) -> _T:
+    if value is None:
+        raise MalformedPayload(f"not a WhatsApp webhook payload ({part})")
+    return value
 
 
-class _Entry(_Lenient):
-    id: str
-    changes: list[_Change] = Field(default_factory=list, max_length=1000)
-
-
-class _Payload(_Lenient):
-    object: str
-    entry: list[_Entry] = Field(max_length=1000)
+def _envelope(payload: Any) -> list[tuple[str, Mapping[str, Any]]]:
+    """Each change's (field, value) of a payload with the provider's envelope; MalformedPayload,
+    naming the part, for one without it (an item's own shape is checked item by item)."""
+    document = _required(fields.mapping(payload), "object")
+    kind = _required(fields.string(document.get("object"), 256), "object")
+    entries = _required(fields.items(document.get("entry", "missing"), 1000), "entry")
+    if kind != "whatsapp_business_account":
+        raise MalformedPayload("not a WhatsApp Business Account webhook")
+    changes: list[tuple[str, Mapping[str, Any]]] = []
+    for item in entries:
+        entry = _required(fields.mapping(item), "entry")
+        _required(fields.string(entry.get("id"), 256), "entry id")
+        for each in _required(fields.items(entry.get("changes"), 1000), "changes"):
+            change = _required(fields.mapping(each), "change")
+            field = _required(fields.string(change.get("field"), 256), "change field")
+            value = _required(fields.mapping(change.get("value")), "change value")
+            if value.get("metadata") is not None:
+                metadata = _required(fields.mapping(value["metadata"]), "metadata")
+                _required(fields.string(metadata.get("phone_number_id"), 256), "metadata")
+            for key in _ITEM_LISTS:
+                _required(fields.items(value.get(key), 1000), key)
+            changes.append((field, value))
+    return changes
 
 
 def _number(wa_id: str) -> str | None:
@@ -202,70 +191,50 @@ class WhatsAppChannel:
     def parse(self, raw_body: bytes) -> ParsedWebhook:
         """Every message and status of a (possibly batched) payload, for our phone number only."""
         try:  # Python's parser keeps a lone surrogate in one item instead of refusing the whole batch
-            payload = _Payload.model_validate(json.loads(raw_body))
-        except (ValueError, RecursionError) as error:  # not JSON, not UTF-8, or not the provider's shape
-            problems = error.error_count() if isinstance(error, ValidationError) else 1
-            raise MalformedPayload(f"not a WhatsApp webhook payload ({problems} problems)") from None
-        if payload.object != "whatsapp_business_account":
-            raise MalformedPayload("not a WhatsApp Business Account webhook")
+            payload = json.loads(raw_body)
+        except (ValueError, RecursionError):  # not JSON or not UTF-8
+            raise MalformedPayload("not a WhatsApp webhook payload (not JSON)") from None
         messages: list[InboundMessage] = []
         statuses: list[StatusUpdate] = []
         preferences: list[PreferenceUpdate] = []
         skipped = 0
-        for entry in payload.entry:
-            for change in entry.changes:
-                value = change.value
-                if (
-                    change.field not in ("messages", "user_preferences")
-                    or value.metadata is None  # not addressed to a number we know: not ours
-                    or value.metadata.phone_number_id != self._phone_number_id
-                ):
-                    skipped += len(value.messages) + len(value.statuses) or 1
-                    continue
-                preference_items, bad_preferences = _each(_Preference, value.user_preferences)
-                message_items, bad_messages = _each(_Message, value.messages)
-                status_items, bad_statuses = _each(_Status, value.statuses)
-                skipped += bad_preferences + bad_messages + bad_statuses
-                for preference in preference_items:
-                    if (sender := _number(preference.wa_id)) is None:
-                        skipped += 1
-                        continue
-                    preferences.append(
-                        PreferenceUpdate(self.name, sender, preference.category, preference.value, preference.timestamp)
-                    )
-                for message in message_items:
-                    parsed = self._message(message)
-                    if parsed is None:
-                        skipped += 1
-                    else:
-                        messages.append(parsed)
-                for status in status_items:
-                    if (recipient := _number(status.recipient_id)) is None:
-                        skipped += 1
-                        continue
-                    statuses.append(StatusUpdate(self.name, recipient, status.id, status.status, status.timestamp))
+        for field, value in _envelope(payload):
+            lists = [value.get(key) or [] for key in _ITEM_LISTS]
+            if (
+                field not in ("messages", "user_preferences")
+                or value.get("metadata") is None  # not addressed to a number we know: not ours
+                or value["metadata"]["phone_number_id"] != self._phone_number_id
+            ):
+                skipped += len(lists[0]) + len(lists[1]) or 1
+                continue
+            skipped += _each(self._message, lists[0], messages)
+            skipped += _each(self._status, lists[1], statuses)
+            skipped += _each(self._preference, lists[2], preferences)
         return ParsedWebhook(tuple(messages), tuple(statuses), skipped, tuple(preferences))
 
-    def _message(self, message: _Message) -> InboundMessage | None:
-        if (sender := _number(message.sender)) is None:
+    def _message(self, message: Mapping[str, Any]) -> InboundMessage | None:
+        sender = _number(_text(message, "from", 32))
+        message_id, kind = _text(message, "id", 256), _text(message, "type", 32)
+        timestamp = fields.number(message.get("timestamp"))
+        if sender is None or timestamp is None:
             return None
-        kind, text, button_id, media = InboundKind.OTHER, None, None, None
-        if message.type == "text" and message.text:
-            kind, text = InboundKind.TEXT, message.text.body
-        elif message.type == "interactive" and message.interactive:
-            reply = message.interactive.button_reply or message.interactive.list_reply
-            if reply:
-                kind, text, button_id = InboundKind.BUTTON, reply.title, reply.id
-        elif message.type == "button" and message.button:
-            kind, text, button_id = InboundKind.BUTTON, message.button.text, message.button.payload or None
-        elif message.type == "system" and message.system and message.system.type in _NUMBER_CHANGES:
-            kind = InboundKind.NUMBER_CHANGED
-        elif message.type in _MEDIA_TYPES:
-            kind = InboundKind.MEDIA
-            item: _Media | None = getattr(message, message.type)
-            if item is not None:  # metadata only: the file is never downloaded, a caption never kept
-                media = MediaMeta(message.type, item.id, item.mime_type, item.file_size)
-        return InboundMessage(self.name, sender, message.id, message.timestamp, kind, text, button_id, media)
+        content, text, button_id, media = _content(kind, message.get(kind))
+        return InboundMessage(self.name, sender, message_id, timestamp, content, text, button_id, media)
+
+    def _status(self, status: Mapping[str, Any]) -> StatusUpdate | None:
+        status_id, state = _text(status, "id", 256), _text(status, "status", 32)
+        recipient, timestamp = _number(_text(status, "recipient_id", 32)), fields.number(status.get("timestamp"))
+        if recipient is None or timestamp is None:
+            return None
+        return StatusUpdate(self.name, recipient, status_id, state, timestamp)
+
+    def _preference(self, preference: Mapping[str, Any]) -> PreferenceUpdate | None:
+        sender = _number(_text(preference, "wa_id", 32))
+        category, choice = _text(preference, "category", 64), _text(preference, "value", 32)
+        timestamp = fields.number(preference.get("timestamp", 0))
+        if sender is None or timestamp is None:
+            return None
+        return PreferenceUpdate(self.name, sender, category, choice, timestamp)
 
     # -- outbound ------------------------------------------------------------------------------
 
