@@ -2,8 +2,8 @@
 
 A campaign moves ``draft → approved → (scheduled →) running ⇄ paused``, or to ``cancelled``;
 every move is one conditional write on the status read, so two principals racing each other
-cannot both win. The audience is the sparse ``by_audience`` index (reach records of active
-consents, sharded); a send is claimed in one transaction (``store.sends``).
+cannot both win. The audience is the sparse ``by_audience`` index (reach records of consents
+active on WhatsApp, sharded); a send is claimed in one transaction (``store.sends``).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from chatconsent.store.table import Table
 
 _NOT_COUNTS = frozenset({keys.PARTITION, keys.SORT, keys.EXPIRY_SHARD, "expires_at", "retention_class"})
 AUDIENCE_PAGE = 500  # index items per planner query (DynamoDB stops at 1 MB anyway)
+CAMPAIGN_CHANNEL = "whatsapp"  # campaigns are WhatsApp templates (chatconsent.broadcast)
 
 
 class CampaignStatus(StrEnum):

@@ -15,7 +15,7 @@ from typing import Any
 from chatconsent.consent_state import ConsentRecord, ConsentState, PendingConfirmation
 from chatconsent.retention import RetentionClass
 from chatconsent.store import keys
-from chatconsent.store.campaigns import count_update
+from chatconsent.store.campaigns import CAMPAIGN_CHANNEL, count_update
 from chatconsent.store.guards import Guards
 from chatconsent.store.ledger import Ledger
 from chatconsent.store.optins import OptIns, form_attributes
@@ -41,6 +41,7 @@ class Reach:
     address: bytes | None
     proof: LedgerAppend
     suppression_hash: str = ""
+    channel: str = CAMPAIGN_CHANNEL  # the messenger the address belongs to
 
 
 def reach_op(table: Table, subject: str, purpose: str, rev: int, reach: Reach, now: int) -> Operation | None:
@@ -48,18 +49,24 @@ def reach_op(table: Table, subject: str, purpose: str, rev: int, reach: Reach, n
 
     It keeps the sealed address, the hash of the ledger entry that proves the consent, and the
     campaigns' frequency cap, and it is what the sparse audience index holds (by purpose, language
-    and shard; sorted by when the person may next be written to). A withdrawal deletes it, the
-    lapse of the consent ends it (same expiry), an erasure takes it with everything else.
+    and shard; sorted by when the person may next be written to) where campaigns can reach the
+    person: on WhatsApp only, so a campaign never reads a consent given on another messenger. A
+    withdrawal deletes it, the lapse of the consent ends it (same expiry), an erasure takes it with
+    everything else.
     """
     if reach.address is None:
         return None
     proof_hash = next((e.entry_hash for e in reach.proof.entries if e.purpose == purpose), "")
     _, expires = valid_until(table, now)
+    audience = (
+        {keys.AUDIENCE: keys.audience(purpose, reach.language, subject), keys.AUDIENCE_SORT: now}
+        if reach.channel == CAMPAIGN_CHANNEL
+        else {}
+    )
     item = table.item(
         keys.reach(subject, purpose),
         {
-            keys.AUDIENCE: keys.audience(purpose, reach.language, subject),
-            keys.AUDIENCE_SORT: now,
+            **audience,
             "address": reach.address,
             "proof_hash": proof_hash,
             "consent_rev": rev,
@@ -225,7 +232,7 @@ class Consents(Transitions):
         ops: list[Operation] = []
         for purpose in pending.purposes:
             record = consents[purpose]
-            reach = Reach(pending.language, address, proof, record.suppression_hash)
+            reach = Reach(pending.language, address, proof, record.suppression_hash, pending.channel)
             if (op := reach_op(t, subject, purpose, record.rev + 1, reach, now)) is not None:
                 ops.append(op)
             update = t.update(

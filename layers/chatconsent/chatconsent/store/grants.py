@@ -37,7 +37,8 @@ class Grants(Transitions):
         sh = source.suppression_hash
         for purpose in purposes:
             record = consents.get(purpose)
-            reach = Reach(source.language, source.address, proof, sh or (record.suppression_hash if record else ""))
+            suppression_hash = sh or (record.suppression_hash if record else "")
+            reach = Reach(source.language, source.address, proof, suppression_hash, source.channel)
             if (op := reach_op(t, subject, purpose, record.rev + 1 if record else 1, reach, now)) is not None:
                 ops.append(op)
             update = t.update(

@@ -17,11 +17,10 @@ from botocore.exceptions import ClientError
 from chatconsent.consent_state import ConsentState
 from chatconsent.retention import RetentionClass
 from chatconsent.store import keys
-from chatconsent.store.campaigns import Campaign, Cap, Claim, Recipient
+from chatconsent.store.campaigns import CAMPAIGN_CHANNEL, Campaign, Cap, Claim, Recipient
 from chatconsent.store.guards import Guards
 from chatconsent.store.table import Conflict, Operation, Table
 
-CAMPAIGN_CHANNEL = "whatsapp"  # campaigns are WhatsApp templates (chatconsent.broadcast)
 
 class Sends:
     def __init__(self, table: Table, guards: Guards) -> None:
