@@ -16,8 +16,6 @@ OpenAPI document (``tools/openapi.py``); nothing else imports it.
 
 from __future__ import annotations
 
-import base64
-import json
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -33,9 +31,9 @@ from chatconsent.api.answers import (
     json_answer,
 )
 from chatconsent.api.body import refused_json_body, rejected_response
+from chatconsent.api.cursors import decode_cursor, encode_cursor
 from chatconsent.api.requests import RequestCheck, prime, principal
 from chatconsent.api.routing import Answer, Event, route_request
-from chatconsent.errors import InvalidInput
 from chatconsent.rights_desk import RightsAsk
 from chatconsent.snapshot import snapshot_hooks
 from chatconsent.wiring import Wiring
@@ -55,7 +53,6 @@ wiring = Wiring()
 SUBJECT = r"^[0-9a-f]{64}$"
 REQUEST_ID = r"^[0-9a-f-]{36}$"
 DAY = r"^\d{4}-\d{2}-\d{2}$"
-BAD_CURSOR = "cursor: not one this API handed out"
 _acted_on: dict[str, str | None] = {"subject": None}  # the subject a route without it in its path acted on
 
 
@@ -122,26 +119,12 @@ def conversations(event: Event) -> Answer:
     limit = _limit(check, 25)
     cursor = check.query("cursor", Annotated[str, Field(max_length=2048)], None)
     check.done()
-    page, next_cursor = wiring.agents.conversations(limit, _decode_cursor(cursor) if cursor else None)
+    page, next_cursor = wiring.agents.conversations(limit, decode_cursor(cursor) if cursor else None)
     body = ConversationList(
         conversations=[ConversationSummaryView(**vars(s)) for s in page],
-        next_cursor=_encode_cursor(next_cursor) if next_cursor else None,
+        next_cursor=encode_cursor(next_cursor) if next_cursor else None,
     )
     return _model_json(body)
-
-
-def _encode_cursor(cursor: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(cursor, separators=(",", ":")).encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> dict[str, Any]:
-    try:
-        decoded = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except ValueError:
-        raise InvalidInput(BAD_CURSOR) from None
-    if not isinstance(decoded, dict):
-        raise InvalidInput(BAD_CURSOR)
-    return decoded
 
 
 def conversation(event: Event) -> Answer:

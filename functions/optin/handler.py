@@ -15,7 +15,6 @@ models for the OpenAPI document (``tools/openapi.py``); nothing else imports it.
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 from functools import lru_cache
 from pathlib import Path as FilePath
@@ -30,8 +29,8 @@ from chatconsent.api.answers import (
     invalid_answer,
     json_answer,
 )
-from chatconsent.api.body import raw_body, refused_json_body, rejected_response
-from chatconsent.api.requests import Invalid
+from chatconsent.api.body import refused_json_body, rejected_response
+from chatconsent.api.requests import Invalid, json_body
 from chatconsent.api.routing import route_request
 from chatconsent.errors import AgeNotConfirmed, RateLimited, TryAgain
 from chatconsent.pages import notice_page
@@ -130,12 +129,7 @@ def _body(event: dict[str, Any]) -> OptInBody:
 
     from chatconsent.api.optin_models import OptInBody  # noqa: PLC0415 (pydantic: this route only, primed for SnapStart)
 
-    limit = wiring.config.limits.max_api_body_bytes
-    text = raw_body(event.get("body"), bool(event.get("isBase64Encoded")), limit).decode("utf-8")
-    try:
-        data = json.loads(text) if text else None
-    except json.JSONDecodeError as error:
-        raise Invalid([{"loc": ["body", error.pos], "msg": "JSON decode error", "type": "json_invalid"}]) from None
+    data = json_body(event, wiring.config.limits.max_api_body_bytes)
     if data is None:
         raise Invalid([{"loc": ["body"], "msg": "Field required", "type": "missing"}])
     if not isinstance(data, dict):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
 import pytest
 
 from chatconsent.api.body import BodyRejected
-from chatconsent.api.requests import Invalid
+from chatconsent.api.requests import Invalid, json_body
 from chatconsent.api.routing import Answer, Event, route_request
 from chatconsent.channels.base import MalformedPayload
 from chatconsent.errors import InvalidInput, NotAllowed, NotFound, RateLimited
@@ -45,8 +46,6 @@ def test_no_route_is_404(event: Event) -> None:
         (RateLimited("too many"), 429),
         (BodyRejected(413, "request body too large"), 413),
         (MalformedPayload("not a WhatsApp webhook payload"), 400),
-        (RecursionError(), 400),
-        (UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte"), 400),
     ],
 )
 def test_each_kind_of_error_has_its_answer(error: Exception, status: int) -> None:
@@ -63,6 +62,29 @@ def test_a_special_answer_comes_first_and_none_falls_back_to_the_common_one() ->
     assert route_request(raising(NotFound("x")), {"routeKey": "GET /x"}, special)["statusCode"] == 404
 
 
-def test_anything_else_is_not_caught() -> None:
-    with pytest.raises(KeyError):
-        route_request(raising(KeyError("bug")), {"routeKey": "GET /x"})
+@pytest.mark.parametrize(
+    "error",
+    [KeyError("bug"), RecursionError(), UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte")],
+)
+def test_anything_else_is_not_caught(error: Exception) -> None:
+    """A fault of ours (a stored value that does not decode, a runaway recursion) is a logged 500,
+    never a 400 blaming the caller's body: the body's own decoding refuses it where it is read."""
+    with pytest.raises(type(error)):
+        route_request(raising(error), {"routeKey": "GET /x"})
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [(b"\xff\xfe", "not valid UTF-8"), (b"[" * 100_000 + b"]" * 100_000, "nested too deeply")],
+)
+def test_a_body_that_does_not_decode_is_refused_where_it_is_read(body: bytes, reason: str) -> None:
+    event = {"body": base64.b64encode(body).decode(), "isBase64Encoded": True}
+    with pytest.raises(BodyRejected, match=reason) as refused:
+        json_body(event, 1_000_000)
+    assert refused.value.status == 400
+
+
+def test_a_body_that_is_not_json_is_the_resolvers_422() -> None:
+    with pytest.raises(Invalid) as refused:
+        json_body({"body": "{not json"}, 1_000)
+    assert refused.value.problems[0]["type"] == "json_invalid"

@@ -19,7 +19,7 @@ def decode_cursor(cursor: str) -> dict[str, Any]:
     """The position a cursor names (the store checks that it is one it handed out); InvalidInput otherwise."""
     try:
         decoded = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except ValueError:
+    except (ValueError, RecursionError):
         raise InvalidInput(BAD_CURSOR) from None
     if not isinstance(decoded, dict):
         raise InvalidInput(BAD_CURSOR)

@@ -48,7 +48,7 @@ def parse_groups(value: Any) -> tuple[str, ...]:
         if text.startswith("[") and '"' in text:
             try:
                 decoded = json.loads(text)
-            except ValueError:
+            except (ValueError, RecursionError):
                 decoded = None
             if isinstance(decoded, list):
                 names = [str(v) for v in decoded]

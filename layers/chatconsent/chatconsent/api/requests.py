@@ -14,11 +14,11 @@ from __future__ import annotations
 import inspect
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from chatconsent.api.body import raw_body
+from chatconsent.api.body import BodyRejected, raw_body
 
 if TYPE_CHECKING:
     from pydantic import BaseModel, TypeAdapter
@@ -77,11 +77,7 @@ class RequestCheck:
         """The JSON body validated by ``model`` (locations under ``body``), or ``None`` with the problems noted."""
         from pydantic import ValidationError  # noqa: PLC0415
 
-        text = raw_body(self.event.get("body"), bool(self.event.get("isBase64Encoded")), self.body_limit).decode()
-        try:
-            data = json.loads(text) if text else None
-        except json.JSONDecodeError as error:  # the resolver answers this alone, before any other check
-            raise Invalid([{"loc": ["body", error.pos], "msg": "JSON decode error", "type": "json_invalid"}]) from None
+        data = json_body(self.event, self.body_limit)
         if data is None:
             self.problems.append({"loc": ["body"], "msg": "Field required", "type": "missing"})
             return None
@@ -98,6 +94,22 @@ class RequestCheck:
     def done(self) -> None:
         if self.problems:
             raise Invalid(self.problems)
+
+
+def json_body(event: Mapping[str, Any], limit: int) -> Any:
+    """The request's JSON body (None when empty). Not UTF-8 or nested too deeply: ``BodyRejected``
+    (400); not JSON: ``Invalid``, answered as the resolver answered it, before any other check."""
+    data = raw_body(event.get("body"), bool(event.get("isBase64Encoded")), limit)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BodyRejected(400, "request body is not valid UTF-8") from None
+    try:
+        return json.loads(text) if text else None
+    except json.JSONDecodeError as error:
+        raise Invalid([{"loc": ["body", error.pos], "msg": "JSON decode error", "type": "json_invalid"}]) from None
+    except RecursionError:
+        raise BodyRejected(400, "request body is nested too deeply") from None
 
 
 def principal(event: dict[str, Any]) -> str:

@@ -3,9 +3,10 @@
 The handlers route on ``routeKey`` without Powertools' resolver (see the inbound function); the
 errors a route may raise are answered as the resolver's exception handlers answered them: a request
 its declaration refuses (422, :class:`~chatconsent.api.requests.Invalid`), a domain error
-(:data:`~chatconsent.api.answers.STATUS_OF`), a body refused by its size or encoding, an authentic
-webhook body that is not the provider's shape (400: nothing to retry), JSON nested too deeply or
-not UTF-8 (400). A handler that answers one of them its own way (and counts it) passes ``special``,
+(:data:`~chatconsent.api.answers.STATUS_OF`), a body refused by its size, encoding or nesting, an
+authentic webhook body that is not the provider's shape (400: nothing to retry). Anything else is
+a fault of ours: it propagates (logged, a 500 and the function's error alarm). A
+handler that answers one of them its own way (and counts it) passes ``special``,
 which returns its answer or None for the common one.
 """
 
@@ -24,7 +25,7 @@ Event = dict[str, Any]
 Answer = dict[str, Any]
 Route = Callable[[Event], Answer]
 Special = Callable[[Exception], Answer | None]
-REQUEST_ERRORS = (Invalid, DomainError, BodyRejected, MalformedPayload, RecursionError, UnicodeDecodeError)
+REQUEST_ERRORS = (Invalid, DomainError, BodyRejected, MalformedPayload)
 
 
 def refused_answer(error: Exception) -> Answer:
@@ -35,11 +36,7 @@ def refused_answer(error: Exception) -> Answer:
         return domain_error_answer(error)
     if isinstance(error, BodyRejected):
         return error_answer(error.status, error.reason)
-    if isinstance(error, MalformedPayload):
-        return error_answer(400, str(error))
-    if isinstance(error, RecursionError):
-        return error_answer(400, "request body is nested too deeply")
-    return error_answer(400, "request body is not valid UTF-8")  # UnicodeDecodeError
+    return error_answer(400, str(error))  # MalformedPayload
 
 
 def route_request(routes: Mapping[str, Route], event: Event, special: Special | None = None) -> Answer:
