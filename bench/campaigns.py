@@ -560,8 +560,8 @@ class MemoryQueue:
     def __init__(self, clock: Any) -> None:
         self._clock = clock
         self._plans: deque[str] = deque()
-        self._sends: deque[str] = deque()
-        self._delayed: list[tuple[float, int, str]] = []
+        self._sends: deque[tuple[str, str]] = deque()  # (message id, body), as SQS carries them
+        self._delayed: list[tuple[float, int, tuple[str, str]]] = []
         self._seq = itertools.count()
         self.in_flight = 0
         self.queued: Counter[str] = Counter()
@@ -580,27 +580,29 @@ class MemoryQueue:
             self.send_body(job.model_dump_json(), delay)
         self.queued["send jobs" if not delay else "send jobs, delayed"] += len(jobs)
 
-    def send_body(self, body: str, delay: float) -> None:
+    def send_body(self, body: str, delay: float, message_id: str = "") -> None:
+        """Queue ``body``: a new message, or with ``message_id`` the same message delivered again."""
         from chatconsent.broadcast import MAX_QUEUE_DELAY
 
+        message = (message_id or f"message-{next(self._seq)}", body)
         if delay > 0:
-            heapq.heappush(self._delayed, (self._clock() + min(delay, MAX_QUEUE_DELAY), next(self._seq), body))
+            heapq.heappush(self._delayed, (self._clock() + min(delay, MAX_QUEUE_DELAY), next(self._seq), message))
         else:
-            self._sends.append(body)
+            self._sends.append(message)
 
     def take_plan(self) -> Any:
         from chatconsent.broadcast import PlanJob
 
         return PlanJob.model_validate_json(self._plans.popleft()) if self._plans else None
 
-    def take_sends(self, count: int) -> list[tuple[str, Any]]:
+    def take_sends(self, count: int) -> list[tuple[str, str, Any]]:
         from chatconsent.broadcast import SendJob
 
         now = self._clock()
         while self._delayed and self._delayed[0][0] <= now:
             self._sends.append(heapq.heappop(self._delayed)[2])
-        bodies = [self._sends.popleft() for _ in range(min(count, len(self._sends)))]
-        return [(body, SendJob.model_validate_json(body)) for body in bodies]
+        messages = [self._sends.popleft() for _ in range(min(count, len(self._sends)))]
+        return [(message_id, body, SendJob.model_validate_json(body)) for message_id, body in messages]
 
     def next_due(self) -> float | None:
         return self._delayed[0][0] if self._delayed else None
@@ -1092,12 +1094,12 @@ def run_campaign(world: World, senders: int, provider_latency: float, dynamodb_l
                     continue
                 queue.in_flight += 1
                 try:
-                    for body, job in batch:
+                    for message_id, body, job in batch:
                         try:
-                            report = sender.handle(job)
+                            report = sender.handle(job, message_id)
                         except Exception as error:  # the job comes back after the visibility timeout
                             job_errors[type(error).__name__] += 1
-                            queue.send_body(body, RETRY_VISIBILITY)
+                            queue.send_body(body, RETRY_VISIBILITY, message_id)
                             continue
                         per_sender[name] += report.counts.get("sent", 0)
                 finally:

@@ -33,7 +33,10 @@ def send(record: Mapping[str, Any]) -> None:
     except DocumentError:  # retrying cannot help; the body is never logged
         metrics.add_metric(name="SendJobMalformed", unit=MetricUnit.Count, value=1)
         return
-    report = wiring.campaign_sender.handle(job)  # raises: the job comes back (its sends are recorded)
+    # raises: the job comes back (its sends are recorded); the message id is the same on every delivery
+    report = wiring.campaign_sender.handle(job, str(record.get("messageId") or ""))
+    if report.repeated:
+        metrics.add_metric(name="SendJobRepeated", unit=MetricUnit.Count, value=1)
     for outcome, count in report.counts.items():
         metrics.add_metric(name=f"Campaign_{outcome}", unit=MetricUnit.Count, value=count)
     if report.paused:

@@ -104,9 +104,42 @@ def test_a_job_delivered_twice_sends_nothing_twice(env: Env) -> None:
     jobs = env.sqs.receive_message(QueueUrl=_send_url(), MaxNumberOfMessages=10)["Messages"]
     assert len(jobs) == 1
     env.invoke("campaignsender", _sqs(jobs))
+    after_first = counts(env, campaign)
     env.invoke("campaignsender", _sqs(jobs))
     assert len(campaign_messages()) == 1
-    assert counts(env, campaign)["skipped_sent_before"] == 1
+    # the job ran to its end the first time: its counts are in the results once
+    assert counts(env, campaign) == after_first and after_first["sent"] == 1
+    assert "skipped_sent_before" not in after_first
+
+
+def test_a_job_cut_short_runs_again_and_counts_once(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A job whose run failed before its end (its counts not added) runs again on the next delivery:
+    the people it sent to count as sent before, the rest are sent, the results hold one run."""
+    people(env)
+    activate(env, purposes={"customer_service": True, "marketing": True}, sender=OTHER)
+    local_outbox().clear()
+    campaign = create(env)
+    act(env, campaign, "approval")
+    act(env, campaign, "start")
+    while batch := env.sqs.receive_message(QueueUrl=_plan_url(), MaxNumberOfMessages=10).get("Messages", []):
+        env.invoke("campaignplanner", _sqs(batch))
+        _delete_all(env, _plan_url(), batch)
+    jobs = env.sqs.receive_message(QueueUrl=_send_url(), MaxNumberOfMessages=10)["Messages"]
+    from chatconsent.store.campaigns import Campaigns
+
+    def fail(*args: object, **kwargs: object) -> bool:
+        raise RuntimeError("the function died before its counts were added")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Campaigns, "add_results", fail)
+        with pytest.raises(BatchProcessingError):
+            env.invoke("campaignsender", _sqs(jobs))
+    assert len(campaign_messages()) == 2 and counts(env, campaign) == {}
+    env.invoke("campaignsender", _sqs(jobs))  # delivered again (each job: its own message id)
+    assert len(campaign_messages()) == 2
+    assert counts(env, campaign) == {"skipped_sent_before": 2}
+    env.invoke("campaignsender", _sqs(jobs))  # and again, after its end: nothing more
+    assert counts(env, campaign) == {"skipped_sent_before": 2}
 
 
 def test_a_withdrawal_that_lands_before_the_send_wins(env: Env) -> None:

@@ -199,6 +199,8 @@ def end_state(env: Env) -> Counter[str]:
         if pk.startswith("CAMPAIGN#") and sk.startswith("COUNT#"):  # results shards: only their totals matter
             results.update({k: v for k, v in item.items() if isinstance(v, int) and k != "expires_at"})
             continue
+        if pk.startswith("CAMPAIGN#") and sk.startswith("JOB#"):  # which send jobs the results hold: bookkeeping
+            continue
         shape = f"{_VARIABLE.sub('*', pk.split('#', maxsplit=1)[0])}|{_VARIABLE.sub('*', sk)}"
         kept = [f"{k}={item[k]}" for k in _KEPT if k in item]
         evidence = item.get("evidence")

@@ -217,6 +217,7 @@ class JobReport:
     retry: list[RecipientJob] = field(default_factory=list)
     deferred: dict[int, list[RecipientJob]] = field(default_factory=dict)
     paused: bool = False
+    repeated: bool = False  # the job ran to its end on an earlier delivery: nothing done again
 
 
 @dataclass(frozen=True)
@@ -241,8 +242,14 @@ class Sender:
     def _us(self) -> int:
         return int(self._clock() * 1_000_000)
 
-    def handle(self, job: SendJob) -> JobReport:
+    def handle(self, job: SendJob, job_id: str = "") -> JobReport:
+        """Send one job's recipients. ``job_id`` (the queue's message id, the same on every delivery)
+        makes a job that ran to its end before do nothing again: its sends, follow-up jobs and counts
+        are all recorded (a job cut short runs again; its claims keep every send single)."""
         report = JobReport()
+        if job_id and self._store.campaigns.counted(job.campaign, job_id):
+            report.repeated = True
+            return report
         campaign = self._store.campaigns.get(job.campaign)
         if campaign is None or campaign.status is not CampaignStatus.RUNNING:
             report.counts["dropped_not_running"] += len(job.recipients)  # resuming queues them again
@@ -261,7 +268,7 @@ class Sender:
                 report.counts["dropped_paused"] += len(job.recipients) - n
                 break
             self._one(campaign, template, recipient, cap, report)
-        self._finish(campaign, report)
+        self._finish(campaign, report, job_id)
         return report
 
     def _cap(self, purpose: str) -> Cap | None:
@@ -348,7 +355,7 @@ class Sender:
         if delay > 0:
             self._parts.sleep(delay / 1_000_000)
 
-    def _finish(self, campaign: Campaign, report: JobReport) -> None:
+    def _finish(self, campaign: Campaign, report: JobReport, job_id: str) -> None:
         if report.paused:
             self._outages = 0
             self._store.campaigns.move(
@@ -364,7 +371,7 @@ class Sender:
         for delay, waiting in report.deferred.items():
             queue.send(_jobs(campaign.campaign_id, waiting, size), delay=delay)
         shard = report_shard(report)
-        self._store.campaigns.add_results(campaign.campaign_id, shard, dict(report.counts))
+        self._store.campaigns.add_results(campaign.campaign_id, shard, dict(report.counts), job_id)
 
 
 def report_shard(report: JobReport) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 from chatconsent.retention import RetentionClass
 from chatconsent.store import keys
 from chatconsent.store.guards import Guards
-from chatconsent.store.table import Table
+from chatconsent.store.table import Conflict, Operation, Table
 
 _NOT_COUNTS = frozenset({keys.PARTITION, keys.SORT, keys.EXPIRY_SHARD, "expires_at", "retention_class"})
 AUDIENCE_PAGE = 500  # index items per planner query (DynamoDB stops at 1 MB anyway)
@@ -229,11 +229,39 @@ class Campaigns:
 
     # -- results -----------------------------------------------------------------------------------
 
-    def add_results(self, campaign_id: str, shard: str, counts: Mapping[str, int]) -> None:
-        """Add to the campaign's results (one shard, chosen by ``shard``): aggregate counts only."""
-        request = count_update(self._t, campaign_id, shard, counts)
+    def add_results(self, campaign_id: str, shard: str, counts: Mapping[str, int], job_id: str = "") -> bool:
+        """Add to the campaign's results (one shard, chosen by ``shard``): aggregate counts only.
+
+        With ``job_id`` (the send job's message id, the same on every delivery of the job) the counts
+        are added once: the job's mark and the counts in one transaction. False: counted before.
+        """
+        t = self._t
+        request = count_update(t, campaign_id, shard, counts)
+        if not job_id:
+            if request is not None:
+                t.client.update_item(**request)
+            return True
+        now = t.now()
+        mark = t.item(
+            keys.campaign_job(campaign_id, job_id),
+            {},
+            RetentionClass.CAMPAIGN_RESULTS,
+            t.expires_at(RetentionClass.CAMPAIGN_RESULTS, now),
+        )
+        ops: list[Operation] = [("job", "Put", t.put(mark, "attribute_not_exists(PK)"))]
         if request is not None:
-            self._t.client.update_item(**request)
+            ops.append(("counts", "Update", request))
+        try:
+            t.transact(ops)
+        except Conflict as conflict:
+            if "job" in conflict.failed:
+                return False
+            raise
+        return True
+
+    def counted(self, campaign_id: str, job_id: str) -> bool:
+        """Whether a send job's counts are in the results: it ran to its end on an earlier delivery."""
+        return self._t.get(keys.campaign_job(campaign_id, job_id)) is not None
 
     def results(self, campaign_id: str) -> dict[str, int]:
         """The campaign's aggregate counts, summed over its shards (one query)."""

@@ -23,6 +23,7 @@ PK                                     SK                  item
 ``SUBJ#<pseudonym>``                   ``M#CAMP#<id>``     send record: campaign ``id`` to this person (once)
 ``CAMPAIGN#<id>``                      ``CAMPAIGN``        a campaign: template, audience, approval, status
 ``CAMPAIGN#<id>``                      ``COUNT#<n>``       one shard of a campaign's aggregate results
+``CAMPAIGN#<id>``                      ``JOB#<message>``   a send job whose counts the results hold (SQS id)
 ``CAMPAIGNS``                          ``<t>#<id>``        the list of campaigns, by creation
 ``BUCKET#<name>``                      ``BUCKET``          the provider's send rate, shared by every sender
 ``LEDGER#<ledger id>``                 ``E#<seq>``         consent ledger entry (no personal data)
@@ -257,6 +258,14 @@ def campaign_counter(campaign_id: str, subject: str) -> ItemKey:
     """The results shard a subject's sends count into (a few shards: no hot item at full speed)."""
     shard = int(hashlib.sha256(subject.encode("utf-8")).hexdigest()[:4], 16) % COUNTER_SHARDS
     return ItemKey(campaign_pk(campaign_id), f"{COUNTER_PREFIX}{shard}")
+
+
+JOB_PREFIX = "JOB#"
+
+
+def campaign_job(campaign_id: str, job_id: str) -> ItemKey:
+    """The mark of a send job counted into a campaign's results (``job_id``: the queue's message id)."""
+    return ItemKey(campaign_pk(campaign_id), f"{JOB_PREFIX}{job_id}")
 
 
 def bucket(name: str) -> ItemKey:
