@@ -59,6 +59,13 @@ def _hs(header: dict[str, Any], claims: dict[str, Any], key: bytes = KEY, digest
     return f"{signing}.{base64.urlsafe_b64encode(signature).rstrip(b'=').decode()}"
 
 
+def _signed_raw(claims: bytes) -> str:
+    """A token signed with the right key whose claims segment is ``claims`` as they are."""
+    signing = f"{_segment({'alg': 'HS256'})}.{base64.urlsafe_b64encode(claims).rstrip(b'=').decode()}"
+    signature = hmac.new(KEY, signing.encode(), hashlib.sha256).digest()
+    return f"{signing}.{base64.urlsafe_b64encode(signature).rstrip(b'=').decode()}"
+
+
 # -- tokens ----------------------------------------------------------------------------------------------
 
 
@@ -85,6 +92,9 @@ def test_a_token_signed_with_the_decoded_secret_passes() -> None:
         (_hs({"alg": "HS256"}, [MSP]), Refusal.BAD_TOKEN),
         ("a.b", Refusal.BAD_TOKEN),
         ("x" * 5000, Refusal.BAD_TOKEN),
+        # a header nested deeper than the JSON reader goes, under the size limit: no signature needed
+        (f"{base64.urlsafe_b64encode(b'[' * 1500 + b']' * 1500).decode().rstrip('=')}.e30.c2ln", Refusal.BAD_TOKEN),
+        (_signed_raw(b"[" * 1400 + b"]" * 1400), Refusal.BAD_TOKEN),  # signed, but its claims nested too deep
     ],
 )
 def test_tokens(token: str, expected: Refusal | None) -> None:

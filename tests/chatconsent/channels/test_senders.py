@@ -108,6 +108,7 @@ def test_whatsapp_posts_the_payload_with_the_token_and_returns_the_message_id(pr
         (500, {"error": {"code": 131000}}, 131000, False),
         (503, b"<html>down</html>", None, True),  # the API itself is down
         (400, {"error": {"code": True}}, None, False),  # not a code
+        (502, b"[" * 5000 + b"]" * 5000, None, True),  # nested deeper than the JSON reader goes
     ],
 )
 def test_whatsapp_error_answers(
@@ -121,7 +122,9 @@ def test_whatsapp_error_answers(
     assert PERSON not in str(refused.value)
 
 
-@pytest.mark.parametrize("answer", [b"not json", b'{"messages": []}', b'{"messages": [{}]}', b"[1]"])
+@pytest.mark.parametrize(
+    "answer", [b"not json", b'{"messages": []}', b'{"messages": [{}]}', b"[1]", b"[" * 5000 + b"]" * 5000]
+)
 def test_whatsapp_answer_without_a_message_id_is_an_unknown_outcome(
     provider: tuple[str, Script], answer: bytes
 ) -> None:
@@ -161,6 +164,7 @@ def test_telegram_answers_a_callback_query_by_its_id(provider: tuple[str, Script
         (403, {"ok": False, "description": "Forbidden: bot can't initiate conversation"}, {"blocked": False}),
         (400, {"ok": False, "description": "Bad Request: chat not found"}, {"code": 400, "unavailable": False}),
         (502, b"", {"code": 502, "unavailable": True}),
+        (403, b"[" * 5000 + b"]" * 5000, {"code": 403, "blocked": False}),
     ],
 )
 def test_telegram_error_answers(

@@ -61,5 +61,5 @@ def json_answer(body: bytes, provider: str) -> object:
     """The answer's JSON (ChannelError when it is none: whether the message went out is unknown)."""
     try:
         return json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ChannelError(f"{provider} answered something that is not JSON") from None

@@ -195,7 +195,7 @@ def _refusal(status: int, answer: bytes) -> ChannelRejected:
     """What an error answer means: throttled, blocked, down, or refused for good."""
     try:
         decoded = json.loads(answer)
-    except ValueError:
+    except (ValueError, RecursionError):
         decoded = {}
     body: Mapping[str, Any] = decoded if isinstance(decoded, dict) else {}
     description = str(body.get("description", "")).lower()

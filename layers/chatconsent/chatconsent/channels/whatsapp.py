@@ -302,7 +302,7 @@ def _refusal(status: int, answer: bytes) -> ChannelRejected:
     a 5xx without one means the API itself is down."""
     try:
         code = json.loads(answer)["error"]["code"]
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         code = None
     if not isinstance(code, int) or isinstance(code, bool):
         code = None
